@@ -1,0 +1,24 @@
+import type { WeldError } from '../core/errors.js';
+import type { Result } from '../core/result.js';
+import type { CommandSpec, ParsedArgs } from './args.js';
+import type { CliIO } from './io.js';
+
+/** What a verb's module exports; its summary lives in the registry below. */
+export interface VerbModule {
+  spec: Omit<CommandSpec, 'name' | 'summary'>;
+  run(args: ParsedArgs, io: CliIO): Promise<Result<void, WeldError>>;
+}
+
+export interface VerbEntry {
+  name: string;
+  summary: string;
+  /** verbs load on demand, so `weld --help` reads no verb code */
+  load: () => Promise<VerbModule>;
+}
+
+export const VERBS: VerbEntry[] = [
+  { name: 'check', summary: 'Validate the metadata and report every problem with file:line:col', load: () => import('./check.js') },
+  { name: 'list', summary: 'List the packages of the distro', load: () => import('./list.js') },
+  { name: 'show', summary: 'Show one package: metadata, requirements, dependents, patches', load: () => import('./show.js') },
+  { name: 'graph', summary: 'Print the build order (optionally of some packages and what they need)', load: () => import('./graph.js') },
+];

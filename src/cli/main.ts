@@ -1,0 +1,99 @@
+import { readFileSync } from 'node:fs';
+import { formatDiagnostic } from '../core/diagnostics.js';
+import { MetadataInvalidError, UsageError, WeldError } from '../core/errors.js';
+import { closest } from '../util/suggest.js';
+import { formatHelp, parseCommandArgs } from './args.js';
+import { VERBS } from './commands.js';
+import type { CliIO } from './io.js';
+
+// The only place that prints errors and decides exit codes:
+// 0 success, 1 the work failed (bad metadata, failed build), 2 bad command line.
+
+function version(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
+  return pkg.version;
+}
+
+function topHelp(): string {
+  const width = Math.max(...VERBS.map((v) => v.name.length));
+  return [
+    'weld — a Git-native build system with a content-addressed binary store',
+    '',
+    'Usage: weld <verb> [options]',
+    '',
+    'Verbs:',
+    ...VERBS.map((v) => `  ${v.name.padEnd(width)}  ${v.summary}`),
+    '',
+    'Options:',
+    '  -h, --help     show help (also: weld <verb> --help)',
+    '  -V, --version  print the version',
+    '',
+  ].join('\n');
+}
+
+function printError(e: WeldError, io: CliIO, json: boolean): void {
+  if (json) {
+    io.stdout.write(JSON.stringify({ error: e.toJSON() }, null, 2) + '\n');
+    return;
+  }
+  if (e instanceof MetadataInvalidError) {
+    for (const d of e.diagnostics) io.stderr.write(formatDiagnostic(d) + '\n');
+  }
+  io.stderr.write(`weld: error: ${e.message}\n`);
+  if (e.hint) io.stderr.write(`weld: hint: ${e.hint}\n`);
+}
+
+/** Runs one command line and returns its exit status. */
+export async function run(argv: string[], io: CliIO): Promise<number> {
+  const [first, ...rest] = argv;
+  if (first === undefined || first === '--help' || first === '-h' || first === 'help') {
+    const sub = first === 'help' ? rest[0] : undefined;
+    if (sub === undefined) {
+      io.stdout.write(topHelp());
+      return first === undefined ? 2 : 0;
+    }
+    return run([sub, '--help'], io);
+  }
+  if (first === '--version' || first === '-V') {
+    io.stdout.write(`weld ${version()}\n`);
+    return 0;
+  }
+  const entry = VERBS.find((v) => v.name === first);
+  if (!entry) {
+    const what = first.startsWith('-') ? `unknown option ${first}` : `unknown verb "${first}"`;
+    const guess = first.startsWith('-') ? closest(first.replace(/^-+/, ''), ['help', 'version']) : closest(first, VERBS.map((v) => v.name));
+    const suggestion = guess ? `; did you mean ${first.startsWith('-') ? `--${guess}` : `"${guess}"`}?` : '';
+    printError(new UsageError(`${what}${suggestion}`, `run 'weld --help' for the list of verbs`), io, false);
+    return 2;
+  }
+  const mod = await entry.load();
+  const spec = { name: entry.name, summary: entry.summary, ...mod.spec };
+  const parsed = parseCommandArgs(spec, rest);
+  if (!parsed.ok) {
+    printError(parsed.error, io, false);
+    return 2;
+  }
+  if (parsed.value.options['help']) {
+    io.stdout.write(formatHelp(spec));
+    return 0;
+  }
+  const outcome = await mod.run(parsed.value, io);
+  if (outcome.ok) return 0;
+  printError(outcome.error, io, parsed.value.options['json'] === true);
+  return outcome.error instanceof UsageError ? 2 : 1;
+}
+
+export async function main(): Promise<void> {
+  try {
+    process.exitCode = await run(process.argv.slice(2), {
+      stdout: process.stdout,
+      stderr: process.stderr,
+      cwd: process.cwd(),
+      env: process.env,
+    });
+  } catch (e: unknown) {
+    // A throw is a bug in weld, not a user error: show everything.
+    process.stderr.write(`weld: internal error (please report): ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+    process.exitCode = 70;
+  }
+}

@@ -1,0 +1,63 @@
+import type { Diagnostic } from './diagnostics.js';
+
+// One class per failure kind, each with a stable `code` so `--json` consumers and
+// tests can match on it (after isomorphic-git's src/errors/).
+export abstract class WeldError extends Error {
+  abstract readonly code: string;
+  /** a sentence telling the user what to do next, printed under the message */
+  hint?: string;
+
+  toJSON(): Record<string, unknown> {
+    return { code: this.code, message: this.message, ...(this.hint ? { hint: this.hint } : {}) };
+  }
+}
+
+/** Wrong command line: unknown verb, unknown flag, missing argument. Exit status 2. */
+export class UsageError extends WeldError {
+  readonly code = 'E_USAGE';
+  constructor(message: string, hint?: string) {
+    super(message);
+    if (hint) this.hint = hint;
+  }
+}
+
+/** The metadata failed validation; every problem is in `diagnostics`. */
+export class MetadataInvalidError extends WeldError {
+  readonly code = 'E_METADATA_INVALID';
+  constructor(readonly diagnostics: Diagnostic[]) {
+    const n = diagnostics.filter((d) => d.severity === 'error').length;
+    super(`metadata has ${n} error${n === 1 ? '' : 's'}`);
+  }
+  override toJSON(): Record<string, unknown> {
+    return { ...super.toJSON(), diagnostics: this.diagnostics };
+  }
+}
+
+/** No metadata directory could be found from where weld was started. */
+export class MetadataNotFoundError extends WeldError {
+  readonly code = 'E_METADATA_NOT_FOUND';
+  constructor(
+    readonly searchedFrom: string,
+    readonly lookedFor: string,
+  ) {
+    super(lookedFor === 'weld.toml' ? `no weld.toml in ${searchedFrom}` : `no ${lookedFor} in ${searchedFrom} or any directory above it`);
+    this.hint = 'run weld inside a project with metadata/weld.toml, or pass --metadata <dir> (or set WELD_METADATA)';
+  }
+}
+
+/** A git ref given with --ref does not exist, or the metadata is not in a git repository. */
+export class GitRefError extends WeldError {
+  readonly code = 'E_GIT_REF';
+  constructor(message: string, hint?: string) {
+    super(message);
+    if (hint) this.hint = hint;
+  }
+}
+
+export class UnknownPackageError extends WeldError {
+  readonly code = 'E_UNKNOWN_PACKAGE';
+  constructor(readonly packageName: string, suggestion?: string) {
+    super(`no package named "${packageName}"${suggestion ? `; did you mean "${suggestion}"?` : ''}`);
+    this.hint = 'run `weld list` to see every package';
+  }
+}

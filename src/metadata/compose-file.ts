@@ -1,0 +1,53 @@
+import { closest } from '../util/suggest.js';
+import type { Compose, ComposeKind } from './model.js';
+import { isValidProjectName, normalizeName } from './names.js';
+import { checkShape, type FileSpec, type Problem } from './schema.js';
+import type { TomlTable } from './toml.js';
+
+export const COMPOSE_SPEC: FileSpec = {
+  compose: {
+    required: true,
+    example: '[compose]\nkind = "wheelhouse"',
+    fields: {
+      kind: { kind: 'string', required: true, example: 'kind = "wheelhouse"' },
+      packages: { kind: 'string-array', example: 'packages = ["pyyaml", "jinja2"]' },
+      env: { kind: 'string', example: 'env = "bookworm-s390x-runtime"' },
+      cmd: { kind: 'string-array', example: 'cmd = ["python3"]' },
+    },
+  },
+};
+
+const KINDS: ComposeKind[] = ['wheelhouse', 'image'];
+
+export type ComposeDraft = Partial<Compose> & Pick<Compose, 'name' | 'file' | 'packages'>;
+
+export function checkComposeFile(opts: { file: string; name: string; doc: TomlTable; problems: Problem[] }): ComposeDraft {
+  const { file, name, doc, problems } = opts;
+  const c = checkShape(doc, COMPOSE_SPEC, problems)['compose']?.[0] ?? {};
+  const kind = c['kind'] as string | undefined;
+  if (kind !== undefined && !KINDS.includes(kind as ComposeKind)) {
+    const guess = closest(kind, KINDS);
+    problems.push({ path: ['compose', 'kind'], anchor: 'value', message: `unknown compose kind "${kind}"; ${guess ? `did you mean "${guess}"? ` : ''}valid kinds: ${KINDS.join(', ')}` });
+  }
+  if (kind === 'image' && !('env' in c) && !('env' in ((doc['compose'] as TomlTable | undefined) ?? {}))) {
+    problems.push({ path: ['compose', 'kind'], anchor: 'value', message: 'an image compose needs env = "<runtime env>" to start from; e.g. env = "bookworm-s390x-runtime"' });
+  }
+  if (kind === 'wheelhouse') {
+    for (const key of ['env', 'cmd']) {
+      if (key in c) problems.push({ path: ['compose', key], anchor: 'key', message: `"${key}" only applies to an image compose; a wheelhouse has no runtime env` });
+    }
+  }
+  const packages: string[] = [];
+  ((c['packages'] as string[] | undefined) ?? []).forEach((p, i) => {
+    if (!isValidProjectName(p)) problems.push({ path: ['compose', 'packages', i], anchor: 'value', message: `"${p}" is not a valid package name` });
+    else packages.push(normalizeName(p));
+  });
+  return {
+    name,
+    file,
+    packages,
+    ...(KINDS.includes(kind as ComposeKind) ? { kind: kind as ComposeKind } : {}),
+    ...(typeof c['env'] === 'string' ? { env: c['env'] } : {}),
+    ...(Array.isArray(c['cmd']) ? { cmd: c['cmd'] as string[] } : {}),
+  };
+}

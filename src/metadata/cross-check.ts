@@ -1,0 +1,144 @@
+import { closest } from '../util/suggest.js';
+import { PackageGraph } from './graph.js';
+import type { Drafts, FileState } from './load.js';
+import type { EnvDraft } from './env-file.js';
+import type { MetadataSource } from './source.js';
+
+// Checks that span files: references between packages, envs, recipes, composes and
+// patches, duplicate names and dependency cycles.
+
+interface Ctx {
+  drafts: Drafts;
+  source: MetadataSource;
+  state: (file: string) => FileState;
+}
+
+const didYouMean = (name: string, candidates: string[]): string => {
+  const g = closest(name, candidates);
+  return g ? `did you mean "${g}"? ` : '';
+};
+
+function checkEnvRef(ctx: Ctx, opts: { file: string; path: Array<string | number>; env: string; want: 'builder' | 'runtime'; what: string }): void {
+  const { drafts, state } = ctx;
+  const envs = new Map<string, EnvDraft>(drafts.envs.map((e) => [e.name, e]));
+  const e = envs.get(opts.env);
+  const problems = state(opts.file).problems;
+  if (!e) {
+    problems.push({
+      path: opts.path,
+      anchor: 'value',
+      message: `${opts.what} "${opts.env}" not found: no ${drafts.metaDir}/envs/${opts.env}.toml; ${didYouMean(opts.env, [...envs.keys()])}available: ${[...envs.keys()].join(', ') || 'none'}`,
+    });
+  } else if (e.kind && e.kind !== opts.want) {
+    problems.push({
+      path: opts.path,
+      anchor: 'value',
+      message: `${opts.what} "${opts.env}" is a ${e.kind} env, but this needs a ${opts.want} env`,
+    });
+  }
+}
+
+export async function crossCheck(ctx: Ctx): Promise<PackageGraph> {
+  const { drafts, state, source } = ctx;
+  const { packages, distro, metaDir } = drafts;
+  const names = packages.map((p) => p.name);
+  const byName = new Map(packages.map((p) => [p.name, p]));
+
+  if (distro.defaultEnv) checkEnvRef(ctx, { file: distro.file, path: ['distro', 'env'], env: distro.defaultEnv, want: 'builder', what: 'default env' });
+
+  const declared = new Map<string, string>();
+  for (const p of packages) {
+    const problems = state(p.file).problems;
+    if (p.displayName) {
+      const norm = p.displayName.toLowerCase().replace(/[-_.]+/g, '-');
+      const first = declared.get(norm);
+      if (first) {
+        problems.push({
+          path: ['package', 'name'],
+          anchor: 'value',
+          message: `duplicate package "${norm}": it is already defined in ${source.display(first)}`,
+          related: [{ file: first, path: ['package', 'name'], anchor: 'value', message: `"${norm}" first defined here` }],
+        });
+      } else declared.set(norm, p.file);
+    }
+    if (p.recipe !== undefined && !drafts.recipes.includes(p.recipe)) {
+      problems.push({
+        path: ['build', 'recipe'],
+        anchor: 'value',
+        message: `recipe "${p.recipe}" not found: no recipes/${p.recipe}.sh; ${didYouMean(p.recipe, drafts.recipes)}available: ${drafts.recipes.join(', ') || 'none'}`,
+      });
+    }
+    if (p.env !== undefined) checkEnvRef(ctx, { file: p.file, path: ['build', 'env'], env: p.env, want: 'builder', what: 'env' });
+    p.requires.forEach((r, i) => {
+      if (!byName.has(r)) {
+        problems.push({ path: ['build', 'requires', i], anchor: 'value', message: `requires unknown package "${r}"; ${didYouMean(r, names)}every package needs a file ${metaDir}/packages/<name>.toml` });
+      }
+    });
+    p.runtimeRequires.forEach((r, i) => {
+      const dep = byName.get(r);
+      if (!dep) {
+        problems.push({ path: ['runtime', 'requires', i], anchor: 'value', message: `requires unknown package "${r}"; ${didYouMean(r, names)}every package needs a file ${metaDir}/packages/<name>.toml` });
+      } else if (dep.kind === 'pack') {
+        problems.push({ path: ['runtime', 'requires', i], anchor: 'value', message: `"${r}" is a pack; packs are build-time only (wheel repair copies the libraries a wheel needs into it): move it to [build] requires` });
+      }
+    });
+  }
+
+  for (const e of drafts.envs) {
+    if (e.arch && distro.arch && e.arch !== distro.arch) {
+      state(e.file).problems.push({ path: ['env', 'arch'], anchor: 'value', message: `env arch "${e.arch}" differs from the distro's arch "${distro.arch}" (${metaDir}/weld.toml)` });
+    }
+  }
+  for (const name of drafts.locks.keys()) {
+    if (!drafts.envs.some((e) => e.name === name)) {
+      state(`${metaDir}/envs/${name}.lock.toml`).problems.push({ path: [], anchor: 'table', message: `lock for an env that does not exist: no ${metaDir}/envs/${name}.toml; delete the lock or restore the env` });
+    }
+  }
+
+  for (const c of drafts.composes) {
+    const problems = state(c.file).problems;
+    c.packages.forEach((n, i) => {
+      const p = byName.get(n);
+      if (!p) problems.push({ path: ['compose', 'packages', i], anchor: 'value', message: `unknown package "${n}"; ${didYouMean(n, names)}see \`weld list\`` });
+      else if (p.kind === 'pack') problems.push({ path: ['compose', 'packages', i], anchor: 'value', message: `"${n}" is a pack, and composes hold wheels; list the wheels that need it instead` });
+    });
+    if (c.env !== undefined && c.kind === 'image') checkEnvRef(ctx, { file: c.file, path: ['compose', 'env'], env: c.env, want: 'runtime', what: 'env' });
+  }
+
+  for (const [dir, patchFiles] of drafts.patchDirs) {
+    const dirPath = `${metaDir}/patches/${dir}`;
+    if (!byName.has(dir)) {
+      state(dirPath).problems.push({ path: [], anchor: 'table', message: `patches for unknown package "${dir}"; ${didYouMean(dir, names)}the directory must be named after a package` });
+    }
+    for (const f of patchFiles) {
+      if (!f.endsWith('.patch')) {
+        state(f).problems.push({ path: [], anchor: 'table', message: `not applied: only *.patch files are applied, in name order; rename it or move it out of ${dirPath}/` });
+        continue;
+      }
+      const text = await source.read(f);
+      if (text === undefined) {
+        state(f).problems.push({ path: [], anchor: 'table', message: `not a regular file; a patch must be a file made by git format-patch or diff -u` });
+      } else if (!/^diff --git |^--- \S/m.test(text) || !/^\+\+\+ \S/m.test(text)) {
+        state(f).problems.push({ path: [], anchor: 'table', message: `no unified diff in this patch; make it with git format-patch (or diff -u)` });
+      }
+    }
+  }
+
+  const edges = new Map<string, string[]>(packages.map((p) => [p.name, p.requires.filter((r) => byName.has(r))]));
+  const graph = new PackageGraph(edges);
+  for (const cycle of graph.cycles()) {
+    const hops = cycle.map((from, i) => ({ from, to: cycle[(i + 1) % cycle.length]! }));
+    const related = hops.map(({ from, to }) => ({
+      file: byName.get(from)!.file,
+      path: ['build', 'requires', byName.get(from)!.requires.indexOf(to)],
+      anchor: 'value' as const,
+      message: `${from} requires ${to}`,
+    }));
+    state(byName.get(cycle[0]!)!.file).problems.push({
+      ...related[0]!,
+      message: `dependency cycle: ${[...cycle, cycle[0]].join(' -> ')}; remove one of these requirements`,
+      related,
+    });
+  }
+  return graph;
+}

@@ -1,0 +1,44 @@
+import type { Distro } from './model.js';
+import { checkArch } from './env-file.js';
+import { checkShape, type FileSpec, type Problem } from './schema.js';
+import type { TomlTable } from './toml.js';
+
+export const DISTRO_SPEC: FileSpec = {
+  distro: {
+    required: true,
+    example: '[distro]\nname = "weld-sample"\narch = "s390x"\nenv = "bookworm-s390x"',
+    fields: {
+      name: { kind: 'string', required: true, example: 'name = "weld-sample"' },
+      arch: { kind: 'string', required: true, example: 'arch = "s390x"' },
+      env: { kind: 'string', required: true, example: 'env = "bookworm-s390x"' },
+    },
+  },
+  paths: {
+    fields: {
+      store: { kind: 'string', example: 'store = "store"' },
+      mirrors: { kind: 'string', example: 'mirrors = "mirrors"' },
+    },
+  },
+};
+
+export type DistroDraft = Partial<Distro> & Pick<Distro, 'file'>;
+
+export function checkDistroFile(opts: { file: string; doc: TomlTable; problems: Problem[] }): DistroDraft {
+  const { file, doc, problems } = opts;
+  const t = checkShape(doc, DISTRO_SPEC, problems);
+  const d = t['distro']?.[0] ?? {};
+  const paths = t['paths']?.[0] ?? {};
+  const name = d['name'] as string | undefined;
+  if (name !== undefined && !/^[a-z0-9][a-z0-9._-]*$/.test(name)) {
+    problems.push({ path: ['distro', 'name'], anchor: 'value', message: `distro name "${name}" must be lowercase letters, digits, ".", "_" or "-" (it names images and composes)` });
+  }
+  const arch = checkArch(d['arch'], ['distro', 'arch'], problems);
+  return {
+    file,
+    ...(name !== undefined ? { name } : {}),
+    ...(arch ? { arch } : {}),
+    ...(typeof d['env'] === 'string' ? { defaultEnv: d['env'] } : {}),
+    ...(typeof paths['store'] === 'string' ? { storePath: paths['store'] } : {}),
+    ...(typeof paths['mirrors'] === 'string' ? { mirrorsPath: paths['mirrors'] } : {}),
+  };
+}

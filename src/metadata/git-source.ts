@@ -1,0 +1,147 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import git from 'isomorphic-git';
+import { GitRefError } from '../core/errors.js';
+import { err, ok, type Result } from '../core/result.js';
+import type { MetadataSource, Provenance } from './source.js';
+
+// Reads the project's files straight out of git objects, so a respin branch can be
+// checked and built without checking it out.
+
+interface Repo {
+  dir: string;
+  /** the project root's path inside the repository ('' when they coincide) */
+  prefix: string;
+}
+
+async function findRepo(root: string): Promise<Repo | undefined> {
+  try {
+    const dir = await git.findRoot({ fs, filepath: root });
+    const prefix = path.relative(dir, root).split(path.sep).join('/');
+    return { dir, prefix };
+  } catch {
+    return undefined;
+  }
+}
+
+async function peelToCommit(dir: string, oid: string, cache: object): Promise<string | undefined> {
+  for (let i = 0; i < 10; i++) {
+    const o = await git.readObject({ fs, dir, oid, cache });
+    if (o.type === 'commit') return oid;
+    if (o.type !== 'tag') return undefined;
+    oid = (o.object as { object: string }).object;
+  }
+  return undefined;
+}
+
+async function resolveCommit(dir: string, ref: string, cache: object): Promise<string | undefined> {
+  let oid: string | undefined;
+  try {
+    oid = await git.resolveRef({ fs, dir, ref });
+  } catch {
+    for (const full of [`refs/tags/${ref}`, `refs/remotes/${ref}`]) {
+      try {
+        oid = await git.resolveRef({ fs, dir, ref: full });
+        break;
+      } catch {
+        /* try the next namespace */
+      }
+    }
+    if (!oid && /^[0-9a-f]{4,64}$/.test(ref)) {
+      try {
+        oid = await git.expandOid({ fs, dir, oid: ref, cache });
+      } catch {
+        /* not an abbreviated id either */
+      }
+    }
+  }
+  return oid ? peelToCommit(dir, oid, cache) : undefined;
+}
+
+export class GitRefSource implements MetadataSource {
+  private readonly cache = {};
+  private readonly trees = new Map<string, Promise<Map<string, { oid: string; type: string }> | undefined>>();
+
+  private constructor(
+    readonly root: string,
+    private readonly repo: Repo,
+    private readonly ref: string,
+    readonly commit: string,
+  ) {}
+
+  static async open(opts: { root: string; ref: string }): Promise<Result<GitRefSource, GitRefError>> {
+    const repo = await findRepo(opts.root);
+    if (!repo) {
+      return err(new GitRefError(`--ref ${opts.ref}: ${opts.root} is not inside a git repository`, 'commit the metadata to git (git init && git add metadata recipes && git commit), or drop --ref'));
+    }
+    if (repo.prefix.startsWith('..')) {
+      return err(new GitRefError(`--ref ${opts.ref}: the project root ${opts.root} lies outside the git repository at ${repo.dir}`));
+    }
+    const cache = {};
+    const commit = await resolveCommit(repo.dir, opts.ref, cache);
+    if (!commit) {
+      return err(new GitRefError(`--ref ${opts.ref}: no branch, tag or commit of that name in ${repo.dir}`, 'list them with `git branch -a` and `git tag`'));
+    }
+    return ok(new GitRefSource(opts.root, repo, opts.ref, commit));
+  }
+
+  private repoPath(file: string): string {
+    return this.repo.prefix ? `${this.repo.prefix}/${file}` : file;
+  }
+
+  /** A directory's entries by name, read once. */
+  private tree(dir: string): Promise<Map<string, { oid: string; type: string }> | undefined> {
+    let t = this.trees.get(dir);
+    if (!t) {
+      t = git
+        .readTree({ fs, dir: this.repo.dir, oid: this.commit, filepath: dir === '' ? undefined : this.repoPath(dir).replace(/\/$/, ''), cache: this.cache })
+        .then((r) => new Map(r.tree.map((e) => [e.path, { oid: e.oid, type: e.type }])))
+        .catch(() => undefined);
+      this.trees.set(dir, t);
+    }
+    return t;
+  }
+
+  async list(dir: string): Promise<Array<{ name: string; type: 'file' | 'dir' }>> {
+    const t = await this.tree(dir);
+    if (!t) return [];
+    return [...t.entries()]
+      .filter(([, e]) => e.type === 'blob' || e.type === 'tree')
+      .map(([name, e]) => ({ name, type: e.type === 'tree' ? ('dir' as const) : ('file' as const) }))
+      .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  }
+
+  async read(file: string): Promise<string | undefined> {
+    const slash = file.lastIndexOf('/');
+    const t = await this.tree(slash < 0 ? '' : file.slice(0, slash));
+    const entry = t?.get(file.slice(slash + 1));
+    if (!entry || entry.type !== 'blob') return undefined;
+    const { blob } = await git.readBlob({ fs, dir: this.repo.dir, oid: entry.oid, cache: this.cache });
+    return Buffer.from(blob).toString('utf8');
+  }
+
+  display(file: string): string {
+    return `${this.ref}:${this.repoPath(file)}`;
+  }
+
+  async provenance(): Promise<Provenance> {
+    return { source: 'ref', ref: this.ref, commit: this.commit, dirty: false };
+  }
+}
+
+/** HEAD's commit and whether metadata/ or recipes/ differ from it. */
+export async function worktreeState(root: string): Promise<{ commit: string | null; dirty: boolean }> {
+  const repo = await findRepo(root);
+  if (!repo) return { commit: null, dirty: true };
+  let commit: string | null = null;
+  try {
+    commit = await git.resolveRef({ fs, dir: repo.dir, ref: 'HEAD' });
+  } catch {
+    return { commit: null, dirty: true }; // no commit yet: nothing is recorded
+  }
+  const filepaths = ['metadata', 'recipes'].map((d) => (repo.prefix ? `${repo.prefix}/${d}` : d));
+  const rows = await git.statusMatrix({ fs, dir: repo.dir, filepaths });
+  // [path, HEAD, workdir, stage]: anything but 1,1,1 differs from HEAD.
+  const dirty = rows.some(([, h, w, s]) => !(h === 1 && w === 1 && s === 1));
+  return { commit, dirty };
+}

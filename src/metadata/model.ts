@@ -1,0 +1,108 @@
+import type { Arch } from './names.js';
+import type { PackageGraph } from './graph.js';
+import type { Provenance } from './source.js';
+
+// The validated, typed view of a distro's metadata. Paths are project-relative and
+// POSIX (`metadata/packages/pyyaml.toml`), the same whether read from disk or a git ref.
+
+export interface Distro {
+  name: string;
+  arch: Arch;
+  /** env used by packages that do not name one */
+  defaultEnv: string;
+  /** project-relative or absolute; only a default, `--store`/`WELD_STORE` win */
+  storePath?: string;
+  mirrorsPath?: string;
+  file: string;
+}
+
+export type Upstream =
+  | { kind: 'git'; url: string; tag?: string; commit?: string }
+  | { kind: 'tarball'; url: string; sha256: string }
+  | { kind: 'debian'; source: string; debianPatches: boolean };
+
+export type PackageKind = 'wheel' | 'pack';
+
+export interface Package {
+  /** PEP 503-normalised: the key everything else uses */
+  name: string;
+  /** as written in [package] name, e.g. MarkupSafe */
+  displayName: string;
+  version: string;
+  release: number;
+  kind: PackageKind;
+  summary?: string;
+  license?: string;
+  homepage?: string;
+  upstream: Upstream;
+  recipe: string;
+  env: string;
+  /** build-time weld packages, normalised; their outputs are mounted into the build */
+  requires: string[];
+  /** extra environment for the recipe; part of the cache key */
+  vars: Record<string, string>;
+  /** weld packages this one needs at run time (composes pull them in) */
+  runtimeRequires: string[];
+  /** modules that must import once installed (checked in the runtime image) */
+  imports: string[];
+  /** project-relative paths of the distro patches, in the order they apply */
+  patches: string[];
+  file: string;
+}
+
+export type EnvKind = 'builder' | 'runtime';
+
+export interface LockedDeb {
+  name: string;
+  version: string;
+  arch: string;
+  /** archive-relative, e.g. pool/main/p/python3.11/python3.11_3.11.2-6_s390x.deb */
+  path: string;
+  sha256: string;
+  size: number;
+}
+
+export interface EnvLock {
+  file: string;
+  /** digest of the env's inputs when the lock was written; a mismatch means the lock is stale */
+  inputs: string;
+  debs: LockedDeb[];
+}
+
+export interface Env {
+  name: string;
+  kind: EnvKind;
+  arch: Arch;
+  suite: string;
+  components: string[];
+  packages: string[];
+  file: string;
+  lock?: EnvLock;
+}
+
+export type ComposeKind = 'wheelhouse' | 'image';
+
+export interface Compose {
+  name: string;
+  kind: ComposeKind;
+  /** normalised package names; empty means every wheel package */
+  packages: string[];
+  /** runtime env an image is built on */
+  env?: string;
+  /** default command of an image */
+  cmd?: string[];
+  file: string;
+}
+
+export interface Metadata {
+  /** absolute path of the project root (the directory holding metadata/ and recipes/) */
+  root: string;
+  distro: Distro;
+  packages: Map<string, Package>;
+  envs: Map<string, Env>;
+  composes: Map<string, Compose>;
+  /** recipe names available in recipes/ (without .sh) */
+  recipes: string[];
+  graph: PackageGraph;
+  provenance: () => Promise<Provenance>;
+}

@@ -1,0 +1,45 @@
+import TOML from '@iarna/toml';
+import type { Position } from '../core/diagnostics.js';
+
+export type TomlTable = { [key: string]: unknown };
+export type TomlPath = ReadonlyArray<string | number>;
+
+/** Where a problem sits: on a key, on its value, or on a table's header. */
+export type Anchor = 'key' | 'value' | 'table';
+
+export type ParseOutcome = { ok: true; doc: TomlTable } | { ok: false; position: Position; message: string };
+
+/** Parse with @iarna/toml (fast, values only); positions are looked up later, only for files with problems. */
+export function parseToml(text: string): ParseOutcome {
+  try {
+    return { ok: true, doc: TOML.parse(text) as TomlTable };
+  } catch (e: unknown) {
+    const x = e as { fromTOML?: boolean; line?: number; col?: number; message?: string };
+    if (!x.fromTOML) throw e;
+    // The library appends " at row R, col C, pos P:" and a code frame; keep the sentence.
+    const sentence = (x.message ?? 'syntax error').split(/ at row \d+/)[0] ?? 'syntax error';
+    return {
+      ok: false,
+      position: { line: (x.line ?? 0) + 1, col: (x.col ?? 0) + 1 },
+      message: sentence.charAt(0).toLowerCase() + sentence.slice(1),
+    };
+  }
+}
+
+export function isTable(v: unknown): v is TomlTable {
+  return typeof v === 'object' && v !== null && !Array.isArray(v) && !(v instanceof Date);
+}
+
+export function tomlTypeName(v: unknown): string {
+  if (typeof v === 'string') return 'a string';
+  if (typeof v === 'number') return Number.isInteger(v) ? 'an integer' : 'a float';
+  if (typeof v === 'bigint') return 'an integer';
+  if (typeof v === 'boolean') return 'a boolean';
+  if (Array.isArray(v)) return 'an array';
+  if (v instanceof Date) return 'a date-time';
+  return 'a table';
+}
+
+export function formatPath(path: TomlPath): string {
+  return path.map((p) => (typeof p === 'number' ? `[${p}]` : /^[A-Za-z0-9_-]+$/.test(p) ? p : JSON.stringify(p))).join('.').replace(/\.\[/g, '[');
+}
