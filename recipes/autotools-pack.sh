@@ -2,7 +2,7 @@
 # Builds a native library with autotools into the prefix $WELD_OUT/prefix.
 # Configured for /prefix and installed with DESTDIR, so nothing in the prefix
 # names the build's own output path.
-. "$(dirname "$0")/common.sh"
+. "$(dirname "$0")/lib/common.sh"
 
 if [ ! -x ./configure ]; then
   autoreconf -fi

@@ -1,6 +1,6 @@
 #!/bin/sh
 # Builds a native library with CMake into the prefix $WELD_OUT/prefix.
-. "$(dirname "$0")/common.sh"
+. "$(dirname "$0")/lib/common.sh"
 
 cmake -S . -B _build \
   -DCMAKE_BUILD_TYPE=Release \

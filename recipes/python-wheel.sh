@@ -1,7 +1,7 @@
 #!/bin/sh
 # Builds one wheel (PEP 517, through pip) with no network and no build isolation:
 # build requirements come from the builder env and from $WELD_DEPS, never from an index.
-. "$(dirname "$0")/common.sh"
+. "$(dirname "$0")/lib/common.sh"
 
 mkdir -p "$WELD_OUT/wheels"
 python3 -m pip wheel \

@@ -7,7 +7,7 @@ import type { TomlTable } from './toml.js';
 export const COMPOSE_SPEC: FileSpec = {
   compose: {
     required: true,
-    example: '[compose]\nkind = "wheelhouse"',
+    hint: 'add [compose] with kind = "wheelhouse" or kind = "image"',
     fields: {
       kind: { kind: 'string', required: true, example: 'kind = "wheelhouse"' },
       packages: { kind: 'string-array', example: 'packages = ["pyyaml", "jinja2"]' },

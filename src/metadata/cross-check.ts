@@ -3,6 +3,8 @@ import { PackageGraph } from './graph.js';
 import type { Drafts, FileState } from './load.js';
 import type { EnvDraft } from './env-file.js';
 import type { MetadataSource } from './source.js';
+import { isValidProjectName, normalizeName } from './names.js';
+import type { PackageDraft } from './package-file.js';
 
 // Checks that span files: references between packages, envs, recipes, composes and
 // patches, duplicate names and dependency cycles.
@@ -41,26 +43,16 @@ function checkEnvRef(ctx: Ctx, opts: { file: string; path: Array<string | number
 export async function crossCheck(ctx: Ctx): Promise<PackageGraph> {
   const { drafts, state, source } = ctx;
   const { packages, distro, metaDir } = drafts;
-  const names = packages.map((p) => p.name);
+  // Unparsable files still count as packages, so they do not cause "unknown package" noise.
+  const names = drafts.packageStems;
+  const known = new Set(names);
   const byName = new Map(packages.map((p) => [p.name, p]));
 
   if (distro.defaultEnv) checkEnvRef(ctx, { file: distro.file, path: ['distro', 'env'], env: distro.defaultEnv, want: 'builder', what: 'default env' });
 
-  const declared = new Map<string, string>();
+  checkDuplicates(ctx);
   for (const p of packages) {
     const problems = state(p.file).problems;
-    if (p.displayName) {
-      const norm = p.displayName.toLowerCase().replace(/[-_.]+/g, '-');
-      const first = declared.get(norm);
-      if (first) {
-        problems.push({
-          path: ['package', 'name'],
-          anchor: 'value',
-          message: `duplicate package "${norm}": it is already defined in ${source.display(first)}`,
-          related: [{ file: first, path: ['package', 'name'], anchor: 'value', message: `"${norm}" first defined here` }],
-        });
-      } else declared.set(norm, p.file);
-    }
     if (p.recipe !== undefined && !drafts.recipes.includes(p.recipe)) {
       problems.push({
         path: ['build', 'recipe'],
@@ -70,15 +62,15 @@ export async function crossCheck(ctx: Ctx): Promise<PackageGraph> {
     }
     if (p.env !== undefined) checkEnvRef(ctx, { file: p.file, path: ['build', 'env'], env: p.env, want: 'builder', what: 'env' });
     p.requires.forEach((r, i) => {
-      if (!byName.has(r)) {
+      if (!known.has(r)) {
         problems.push({ path: ['build', 'requires', i], anchor: 'value', message: `requires unknown package "${r}"; ${didYouMean(r, names)}every package needs a file ${metaDir}/packages/<name>.toml` });
       }
     });
     p.runtimeRequires.forEach((r, i) => {
       const dep = byName.get(r);
-      if (!dep) {
+      if (!known.has(r)) {
         problems.push({ path: ['runtime', 'requires', i], anchor: 'value', message: `requires unknown package "${r}"; ${didYouMean(r, names)}every package needs a file ${metaDir}/packages/<name>.toml` });
-      } else if (dep.kind === 'pack') {
+      } else if (dep?.kind === 'pack') {
         problems.push({ path: ['runtime', 'requires', i], anchor: 'value', message: `"${r}" is a pack; packs are build-time only (wheel repair copies the libraries a wheel needs into it): move it to [build] requires` });
       }
     });
@@ -99,15 +91,15 @@ export async function crossCheck(ctx: Ctx): Promise<PackageGraph> {
     const problems = state(c.file).problems;
     c.packages.forEach((n, i) => {
       const p = byName.get(n);
-      if (!p) problems.push({ path: ['compose', 'packages', i], anchor: 'value', message: `unknown package "${n}"; ${didYouMean(n, names)}see \`weld list\`` });
-      else if (p.kind === 'pack') problems.push({ path: ['compose', 'packages', i], anchor: 'value', message: `"${n}" is a pack, and composes hold wheels; list the wheels that need it instead` });
+      if (!known.has(n)) problems.push({ path: ['compose', 'packages', i], anchor: 'value', message: `unknown package "${n}"; ${didYouMean(n, names)}see \`weld list\`` });
+      else if (p?.kind === 'pack') problems.push({ path: ['compose', 'packages', i], anchor: 'value', message: `"${n}" is a pack, and composes hold wheels; list the wheels that need it instead` });
     });
     if (c.env !== undefined && c.kind === 'image') checkEnvRef(ctx, { file: c.file, path: ['compose', 'env'], env: c.env, want: 'runtime', what: 'env' });
   }
 
   for (const [dir, patchFiles] of drafts.patchDirs) {
     const dirPath = `${metaDir}/patches/${dir}`;
-    if (!byName.has(dir)) {
+    if (!known.has(dir)) {
       state(dirPath).problems.push({ path: [], anchor: 'table', message: `patches for unknown package "${dir}"; ${didYouMean(dir, names)}the directory must be named after a package` });
     }
     for (const f of patchFiles) {
@@ -141,4 +133,30 @@ export async function crossCheck(ctx: Ctx): Promise<PackageGraph> {
     });
   }
   return graph;
+}
+
+/**
+ * Two files declaring one (normalised) name: the file named after it owns the name,
+ * the other is reported, pointing at the owner.
+ */
+function checkDuplicates(ctx: Ctx): void {
+  const groups = new Map<string, PackageDraft[]>();
+  for (const p of ctx.drafts.packages) {
+    if (!p.displayName || !isValidProjectName(p.displayName)) continue;
+    const norm = normalizeName(p.displayName);
+    groups.set(norm, [...(groups.get(norm) ?? []), p]);
+  }
+  for (const [norm, group] of groups) {
+    if (group.length < 2) continue;
+    const owner = group.find((p) => p.name === norm) ?? group[0]!;
+    for (const p of group) {
+      if (p === owner) continue;
+      ctx.state(p.file).problems.push({
+        path: ['package', 'name'],
+        anchor: 'value',
+        message: `duplicate package "${norm}": also defined in ${ctx.source.display(owner.file)}; one file per package`,
+        related: [{ file: owner.file, path: ['package', 'name'], anchor: 'value', message: `"${norm}" is defined here` }],
+      });
+    }
+  }
 }

@@ -6,7 +6,7 @@ import type { TomlTable } from './toml.js';
 export const DISTRO_SPEC: FileSpec = {
   distro: {
     required: true,
-    example: '[distro]\nname = "weld-sample"\narch = "s390x"\nenv = "bookworm-s390x"',
+    hint: 'add [distro] with name, arch and env (the default builder env)',
     fields: {
       name: { kind: 'string', required: true, example: 'name = "weld-sample"' },
       arch: { kind: 'string', required: true, example: 'arch = "s390x"' },

@@ -7,7 +7,7 @@ import type { TomlTable } from './toml.js';
 export const ENV_SPEC: FileSpec = {
   env: {
     required: true,
-    example: '[env]\nkind = "builder"\narch = "s390x"\nsuite = "bookworm"\npackages = ["python3"]',
+    hint: 'add [env] with kind, arch, suite and packages',
     fields: {
       kind: { kind: 'string', required: true, example: 'kind = "builder"' },
       arch: { kind: 'string', required: true, example: 'arch = "s390x"' },
@@ -21,7 +21,7 @@ export const ENV_SPEC: FileSpec = {
 export const LOCK_SPEC: FileSpec = {
   lock: {
     required: true,
-    example: '[lock]\ninputs = "sha256:<64 hex>"',
+    hint: 'regenerate the lock with `weld env lock`',
     fields: {
       inputs: { kind: 'string', required: true, example: 'inputs = "sha256:<64 hex digits>"' },
     },

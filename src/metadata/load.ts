@@ -24,6 +24,8 @@ export interface Drafts {
   metaDir: string;
   distro: DistroDraft;
   packages: PackageDraft[];
+  /** every package file's name without .toml, parsable or not: what `requires` may name */
+  packageStems: string[];
   envs: EnvDraft[];
   locks: Map<string, EnvLock>;
   composes: ComposeDraft[];
@@ -124,7 +126,8 @@ export async function loadMetadata(opts: { source: MetadataSource; metaDir?: str
   }
   const recipes = recipeEntries.filter((e) => e.type === 'file' && e.name.endsWith('.sh')).map((e) => e.name.slice(0, -3));
 
-  const drafts: Drafts = { metaDir, distro, packages, envs, locks, composes, recipes, patchDirs, files };
+  const packageStems = pkgNames.map((n) => n.slice(0, -'.toml'.length));
+  const drafts: Drafts = { metaDir, distro, packages, packageStems, envs, locks, composes, recipes, patchDirs, files };
   const graph = await crossCheck({ drafts, source, state });
 
   const diagnostics = await toDiagnostics(files, source);

@@ -16,7 +16,7 @@ import type { TomlTable } from './toml.js';
 export const PACKAGE_SPEC: FileSpec = {
   package: {
     required: true,
-    example: '[package]\nname = "pyyaml"\nversion = "6.0"',
+    hint: 'every package file starts with [package], holding at least name and version',
     fields: {
       name: { kind: 'string', required: true, example: 'name = "pyyaml"' },
       version: { kind: 'string', required: true, example: 'version = "6.0"' },
@@ -29,7 +29,7 @@ export const PACKAGE_SPEC: FileSpec = {
   },
   upstream: {
     required: true,
-    example: '[upstream]\ndebian = "pyyaml"',
+    hint: 'add [upstream] with exactly one of git (+ tag or commit), tarball (+ sha256) or debian',
     fields: {
       git: { kind: 'string', example: 'git = "https://github.com/yaml/pyyaml.git"' },
       tag: { kind: 'string', example: 'tag = "6.0"' },
@@ -43,7 +43,7 @@ export const PACKAGE_SPEC: FileSpec = {
   },
   build: {
     required: true,
-    example: '[build]\nrecipe = "python-wheel"',
+    hint: 'add [build] with at least recipe = "python-wheel" (or another recipe in recipes/)',
     fields: {
       recipe: { kind: 'string', required: true, example: 'recipe = "python-wheel"' },
       env: { kind: 'string', example: 'env = "bookworm-s390x"' },

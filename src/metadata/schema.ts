@@ -28,8 +28,8 @@ export interface TableSpec {
   /** `[[name]]`: an array of tables */
   array?: boolean;
   fields: Record<string, FieldSpec>;
-  /** shown when the table is missing */
-  example?: string;
+  /** what to write when the table is missing, e.g. `add [upstream] with ...` */
+  hint?: string;
 }
 
 export type FileSpec = Record<string, TableSpec>;
@@ -109,7 +109,7 @@ export function checkShape(doc: TomlTable, spec: FileSpec, problems: Problem[]):
       problems.push({
         path: [],
         anchor: 'table',
-        message: `missing table ${tableLabel(name, ts)}${ts.example ? `; add it, e.g.\n    ${ts.example.replace(/\n/g, '\n    ')}` : ''}`,
+        message: `missing table ${tableLabel(name, ts)}${ts.hint ? `; ${ts.hint}` : ''}`,
       });
     }
   }
@@ -148,7 +148,13 @@ function checkTable(t: TomlTable, path: TomlPath, name: string, spec: TableSpec,
           message: `${formatPath([key, k])} in [${name}] must be a string, not ${tomlTypeName(v)}`,
         });
       }
-      if (bad.length) continue;
+      // A table keeps its good entries so they are checked too; an array is dropped
+      // whole, since filtering it would shift the indices later messages point at.
+      if (bad.length && Array.isArray(value)) continue;
+      if (bad.length) {
+        out[key] = Object.fromEntries(entries.filter(([, v]) => typeof v === 'string'));
+        continue;
+      }
     }
     out[key] = value;
   }
