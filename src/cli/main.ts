@@ -10,8 +10,16 @@ import type { CliIO } from './io.js';
 // 0 success, 1 the work failed (bad metadata, failed build), 2 bad command line.
 
 function version(): string {
-  const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
-  return pkg.version;
+  // dist/src/cli/main.js when installed, src/cli/main.ts under vitest
+  for (const rel of ['../../../package.json', '../../package.json']) {
+    try {
+      const pkg = JSON.parse(readFileSync(new URL(rel, import.meta.url), 'utf8')) as { name?: string; version: string };
+      if (pkg.name === 'weld') return pkg.version;
+    } catch {
+      /* try the next layout */
+    }
+  }
+  return 'unknown';
 }
 
 function topHelp(): string {
@@ -79,8 +87,10 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
   }
   const outcome = await mod.run(parsed.value, io);
   if (outcome.ok) return 0;
-  printError(outcome.error, io, parsed.value.options['json'] === true);
-  return outcome.error instanceof UsageError ? 2 : 1;
+  // A usage error is for the person typing, so it stays text even under --json.
+  const usage = outcome.error instanceof UsageError;
+  printError(outcome.error, io, !usage && parsed.value.options['json'] === true);
+  return usage ? 2 : 1;
 }
 
 export async function main(): Promise<void> {

@@ -2,10 +2,10 @@ import { distance } from 'fastest-levenshtein';
 
 /**
  * The candidate closest to `input`, if it is close enough to be a plausible typo
- * (at most a third of the input's length in edits, and at least one).
+ * (two edits, or a third of the input for long inputs; one for very short ones).
  */
 export function closest(input: string, candidates: Iterable<string>): string | undefined {
-  const limit = Math.max(1, Math.floor(input.length / 3));
+  const limit = input.length <= 3 ? 1 : Math.max(2, Math.floor(input.length / 3));
   let best: string | undefined;
   let bestDistance = Infinity;
   for (const c of candidates) {
