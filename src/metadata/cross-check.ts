@@ -1,6 +1,6 @@
 import { closest } from '../util/suggest.js';
 import { PackageGraph } from './graph.js';
-import type { Drafts, FileState } from './load.js';
+import type { Drafts, FileState } from './validate.js';
 import type { EnvDraft } from './env-file.js';
 import type { MetadataSource } from './source.js';
 import { isValidProjectName, normalizeName } from './names.js';
@@ -40,7 +40,7 @@ function checkEnvRef(ctx: Ctx, opts: { file: string; path: Array<string | number
   }
 }
 
-export async function crossCheck(ctx: Ctx): Promise<PackageGraph> {
+export async function crossCheck(ctx: Ctx): Promise<void> {
   const { drafts, state, source } = ctx;
   const { packages, distro, metaDir } = drafts;
   // Unparsable files still count as packages, so they do not cause "unknown package" noise.
@@ -132,7 +132,6 @@ export async function crossCheck(ctx: Ctx): Promise<PackageGraph> {
       related,
     });
   }
-  return graph;
 }
 
 /**

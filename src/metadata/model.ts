@@ -94,6 +94,17 @@ export interface Compose {
   file: string;
 }
 
+/** What validation produces: plain data, so it can be cached as JSON. */
+export interface MetadataData {
+  distro: Distro;
+  /** sorted by name */
+  packages: Package[];
+  envs: Env[];
+  composes: Compose[];
+  /** recipe names available in recipes/ (without .sh) */
+  recipes: string[];
+}
+
 export interface Metadata {
   /** absolute path of the project root (the directory holding metadata/ and recipes/) */
   root: string;

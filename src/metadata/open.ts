@@ -1,3 +1,4 @@
+import path from 'node:path';
 import type { WeldError } from '../core/errors.js';
 import { err, type Result } from '../core/result.js';
 import { loadMetadata } from './load.js';
@@ -12,6 +13,8 @@ export interface OpenMetadataOptions {
   metadata?: string;
   /** a git branch, tag or commit to read instead of the work tree */
   ref?: string;
+  /** reuse validated metadata for identical input (default true; kept in <root>/.weld/cache) */
+  cache?: boolean;
 }
 
 /** Finds the project, picks the work tree or a git ref, and loads and validates the metadata. */
@@ -28,5 +31,5 @@ export async function openMetadata(opts: OpenMetadataOptions): Promise<Result<Me
   } else {
     source = new WorkTreeSource(root, opts.cwd);
   }
-  return loadMetadata({ source, metaDir });
+  return loadMetadata({ source, metaDir, cacheDir: opts.cache === false ? false : path.join(root, '.weld', 'cache', 'metadata') });
 }

@@ -1,4 +1,4 @@
-import { promises as fsp } from 'node:fs';
+import { promises as fsp, readFileSync } from 'node:fs';
 import path from 'node:path';
 
 /** Where metadata was read from, for build records and provenance. */
@@ -48,8 +48,11 @@ export class WorkTreeSource implements MetadataSource {
   }
 
   async read(file: string): Promise<string | undefined> {
+    // Synchronous on purpose: metadata files are small, and fs.promises.readFile costs
+    // four thread-pool round trips per file (open, fstat, read, close), which made
+    // reading 1,000 package files several times slower than the parsing.
     try {
-      return await fsp.readFile(path.join(this.root, file), 'utf8');
+      return readFileSync(path.join(this.root, file), 'utf8');
     } catch (e: unknown) {
       if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
       throw e;

@@ -1,0 +1,174 @@
+import { sortDiagnostics, type Diagnostic } from '../core/diagnostics.js';
+import { MetadataInvalidError } from '../core/errors.js';
+import { err, ok, type Result } from '../core/result.js';
+import { crossCheck } from './cross-check.js';
+import { checkComposeFile, type ComposeDraft } from './compose-file.js';
+import { checkDistroFile, type DistroDraft } from './distro-file.js';
+import { checkEnvFile, checkLockFile, type EnvDraft } from './env-file.js';
+import type { Compose, Distro, Env, EnvLock, MetadataData, Package } from './model.js';
+import { checkPackageFile, type PackageDraft } from './package-file.js';
+import type { Problem } from './schema.js';
+import type { MetadataSource } from './source.js';
+import { parseToml, type TomlTable } from './toml.js';
+
+/** A file being checked: its text (for locating problems) and what was found wrong in it. */
+export interface FileState {
+  file: string;
+  text?: string;
+  problems: Problem[];
+  /** set when the file is not TOML; its position is already known */
+  syntax?: Diagnostic;
+}
+
+export interface Drafts {
+  metaDir: string;
+  distro: DistroDraft;
+  packages: PackageDraft[];
+  /** every package file's name without .toml, parsable or not: what `requires` may name */
+  packageStems: string[];
+  envs: EnvDraft[];
+  locks: Map<string, EnvLock>;
+  composes: ComposeDraft[];
+  recipes: string[];
+  /** patch files by the package directory they sit in */
+  patchDirs: Map<string, string[]>;
+  files: Map<string, FileState>;
+}
+
+/**
+ * Reads and validates every metadata file, collecting all problems of all files in
+ * one pass. Succeeds only when there is no error at all.
+ */
+export async function validateMetadata(opts: { source: MetadataSource; metaDir?: string }): Promise<Result<MetadataData, MetadataInvalidError>> {
+  const { source } = opts;
+  const metaDir = opts.metaDir ?? 'metadata';
+  const files = new Map<string, FileState>();
+  const state = (file: string): FileState => {
+    let s = files.get(file);
+    if (!s) files.set(file, (s = { file, problems: [] }));
+    return s;
+  };
+  const readToml = async (file: string): Promise<TomlTable | undefined> => {
+    const s = state(file);
+    const text = await source.read(file);
+    if (text === undefined) return undefined;
+    s.text = text;
+    const parsed = parseToml(text);
+    if (parsed.ok) return parsed.doc;
+    s.syntax = { file: source.display(file), ...parsed.position, severity: 'error', message: `invalid TOML: ${parsed.message}` };
+    return undefined;
+  };
+  /** `*.toml` files of a directory; anything else there is reported, since it would be silently ignored. */
+  const tomlFiles = async (dir: string, what: string): Promise<string[]> => {
+    const names: string[] = [];
+    for (const e of await source.list(dir)) {
+      if (e.type === 'file' && e.name.endsWith('.toml')) names.push(e.name);
+      else state(`${dir}/${e.name}`).problems.push({ path: [], anchor: 'table', message: `unexpected ${e.type === 'dir' ? 'directory' : 'file'} in ${dir}/: ${what} are *.toml files; move or rename it` });
+    }
+    return names;
+  };
+
+  const distroFile = `${metaDir}/weld.toml`;
+  const [distroDoc, pkgNames, envNames, composeNames, recipeEntries, patchEntries] = await Promise.all([
+    readToml(distroFile),
+    tomlFiles(`${metaDir}/packages`, 'package files'),
+    tomlFiles(`${metaDir}/envs`, 'env files'),
+    tomlFiles(`${metaDir}/composes`, 'compose files'),
+    source.list('recipes'),
+    source.list(`${metaDir}/patches`),
+  ]);
+  if (!distroDoc && !state(distroFile).syntax) {
+    state(distroFile).problems.push({ path: [], anchor: 'table', message: `${distroFile} is missing; every distro needs one with a [distro] table` });
+  }
+  const distro = distroDoc ? checkDistroFile({ file: distroFile, doc: distroDoc, problems: state(distroFile).problems }) : { file: distroFile };
+
+  const packages = (
+    await Promise.all(
+      pkgNames.map(async (n) => {
+        const file = `${metaDir}/packages/${n}`;
+        const doc = await readToml(file);
+        return doc ? checkPackageFile({ file, stem: n.slice(0, -'.toml'.length), doc, problems: state(file).problems }) : undefined;
+      }),
+    )
+  ).filter((p): p is PackageDraft => p !== undefined);
+
+  const envs: EnvDraft[] = [];
+  const locks = new Map<string, EnvLock>();
+  await Promise.all(
+    envNames.map(async (n) => {
+      const file = `${metaDir}/envs/${n}`;
+      const doc = await readToml(file);
+      if (!doc) return;
+      if (n.endsWith('.lock.toml')) locks.set(n.slice(0, -'.lock.toml'.length), checkLockFile({ file, doc, problems: state(file).problems }));
+      else envs.push(checkEnvFile({ file, name: n.slice(0, -'.toml'.length), doc, problems: state(file).problems }));
+    }),
+  );
+  envs.sort((a, b) => (a.name < b.name ? -1 : 1));
+
+  const composes = (
+    await Promise.all(
+      composeNames.map(async (n) => {
+        const file = `${metaDir}/composes/${n}`;
+        const doc = await readToml(file);
+        return doc ? checkComposeFile({ file, name: n.slice(0, -'.toml'.length), doc, problems: state(file).problems }) : undefined;
+      }),
+    )
+  ).filter((c): c is ComposeDraft => c !== undefined);
+
+  const patchDirs = new Map<string, string[]>();
+  for (const e of patchEntries) {
+    const dir = `${metaDir}/patches/${e.name}`;
+    if (e.type !== 'dir') {
+      state(dir).problems.push({ path: [], anchor: 'table', message: `unexpected file in ${metaDir}/patches/: patches go in ${metaDir}/patches/<package>/<name>.patch` });
+      continue;
+    }
+    patchDirs.set(e.name, (await source.list(dir)).map((f) => `${dir}/${f.name}`));
+  }
+  const recipes = recipeEntries.filter((e) => e.type === 'file' && e.name.endsWith('.sh')).map((e) => e.name.slice(0, -3));
+
+  const packageStems = pkgNames.map((n) => n.slice(0, -'.toml'.length));
+  const drafts: Drafts = { metaDir, distro, packages, packageStems, envs, locks, composes, recipes, patchDirs, files };
+  await crossCheck({ drafts, source, state });
+
+  const diagnostics = await toDiagnostics(files, source);
+  if (diagnostics.some((d) => d.severity === 'error')) return err(new MetadataInvalidError(diagnostics));
+
+  // No errors: every draft is complete.
+  return ok({
+    distro: distro as Distro,
+    packages: packages
+      .sort((a, b) => (a.name < b.name ? -1 : 1))
+      .map((p) => ({ ...(p as Package), env: p.env ?? distro.defaultEnv!, patches: (patchDirs.get(p.name) ?? []).sort() })),
+    envs: envs.map((e) => ({ ...(e as Env), ...(locks.has(e.name) ? { lock: locks.get(e.name)! } : {}) })),
+    composes: composes as Compose[],
+    recipes,
+  });
+}
+
+async function toDiagnostics(files: Map<string, FileState>, source: MetadataSource): Promise<Diagnostic[]> {
+  const out: Diagnostic[] = [];
+  const withProblems = [...files.values()].filter((f) => f.problems.length || f.syntax);
+  if (withProblems.length === 0) return out;
+  const { Locator } = await import('./locate.js');
+  const locators = new Map<string, InstanceType<typeof Locator>>();
+  const locate = (file: string, p: Pick<Problem, 'path' | 'anchor'>) => {
+    const text = files.get(file)?.text;
+    if (text === undefined) return { line: 1, col: 1 };
+    let l = locators.get(file);
+    if (!l) locators.set(file, (l = new Locator(text)));
+    return l.find(p.path, p.anchor);
+  };
+  for (const f of withProblems) {
+    if (f.syntax) out.push(f.syntax);
+    for (const p of f.problems) {
+      out.push({
+        file: source.display(f.file),
+        ...locate(f.file, p),
+        severity: 'error',
+        message: p.message,
+        ...(p.related ? { notes: p.related.map((r) => ({ file: source.display(r.file), ...locate(r.file, r), message: r.message })) } : {}),
+      });
+    }
+  }
+  return sortDiagnostics(out);
+}
