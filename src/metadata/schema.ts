@@ -119,10 +119,13 @@ export function checkShape(doc: TomlTable, spec: FileSpec, problems: Problem[]):
 function checkTable(t: TomlTable, path: TomlPath, name: string, spec: TableSpec, problems: Problem[]): TomlTable {
   const out: TomlTable = {};
   const keys = Object.keys(spec.fields);
+  /** keys a misspelling was taken for: their "missing" error would only repeat it */
+  const guessed = new Set<string>();
   for (const [key, value] of Object.entries(t)) {
     const fs = spec.fields[key];
     if (!fs) {
       const guess = closest(key, keys);
+      if (guess) guessed.add(guess);
       problems.push({
         path: [...path, key],
         anchor: 'key',
@@ -159,7 +162,7 @@ function checkTable(t: TomlTable, path: TomlPath, name: string, spec: TableSpec,
     out[key] = value;
   }
   for (const [key, fs] of Object.entries(spec.fields)) {
-    if (fs.required && !(key in t)) {
+    if (fs.required && !(key in t) && !guessed.has(key)) {
       problems.push({ path, anchor: 'table', message: `missing key "${key}" in [${name}]; e.g. ${fs.example}` });
     }
   }
