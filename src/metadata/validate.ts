@@ -82,38 +82,26 @@ export async function validateMetadata(opts: { source: MetadataSource; metaDir?:
   }
   const distro = distroDoc ? checkDistroFile({ file: distroFile, doc: distroDoc, problems: state(distroFile).problems }) : { file: distroFile };
 
-  const packages = (
-    await Promise.all(
-      pkgNames.map(async (n) => {
-        const file = `${metaDir}/packages/${n}`;
+  /** Parses each `*.toml` of a directory and checks it; unparsable files yield nothing. */
+  const checkEach = async <T>(dir: string, names: string[], check: (file: string, stem: string, doc: TomlTable, problems: Problem[]) => T): Promise<T[]> => {
+    const out = await Promise.all(
+      names.map(async (n) => {
+        const file = `${metaDir}/${dir}/${n}`;
         const doc = await readToml(file);
-        return doc ? checkPackageFile({ file, stem: n.slice(0, -'.toml'.length), doc, problems: state(file).problems }) : undefined;
+        return doc ? check(file, n.slice(0, -'.toml'.length), doc, state(file).problems) : undefined;
       }),
-    )
-  ).filter((p): p is PackageDraft => p !== undefined);
+    );
+    return out.filter((x): x is Awaited<T> => x !== undefined) as T[];
+  };
 
-  const envs: EnvDraft[] = [];
-  const locks = new Map<string, EnvLock>();
-  await Promise.all(
-    envNames.map(async (n) => {
-      const file = `${metaDir}/envs/${n}`;
-      const doc = await readToml(file);
-      if (!doc) return;
-      if (n.endsWith('.lock.toml')) locks.set(n.slice(0, -'.lock.toml'.length), checkLockFile({ file, doc, problems: state(file).problems }));
-      else envs.push(checkEnvFile({ file, name: n.slice(0, -'.toml'.length), doc, problems: state(file).problems }));
-    }),
+  const packages = await checkEach('packages', pkgNames, (file, stem, doc, problems) => checkPackageFile({ file, stem, doc, problems }));
+  // By name, not file name: "a-b.toml" sorts before "a.toml" but "a" before "a-b".
+  const byName = <T extends { name: string }>(xs: T[]) => xs.sort((a, b) => (a.name < b.name ? -1 : 1));
+  const envs = byName(await checkEach('envs', envNames.filter((n) => !n.endsWith('.lock.toml')), (file, name, doc, problems) => checkEnvFile({ file, name, doc, problems })));
+  const locks = new Map<string, EnvLock>(
+    await checkEach('envs', envNames.filter((n) => n.endsWith('.lock.toml')), (file, stem, doc, problems) => [stem.slice(0, -'.lock'.length), checkLockFile({ file, doc, problems })] as const),
   );
-  envs.sort((a, b) => (a.name < b.name ? -1 : 1));
-
-  const composes = (
-    await Promise.all(
-      composeNames.map(async (n) => {
-        const file = `${metaDir}/composes/${n}`;
-        const doc = await readToml(file);
-        return doc ? checkComposeFile({ file, name: n.slice(0, -'.toml'.length), doc, problems: state(file).problems }) : undefined;
-      }),
-    )
-  ).filter((c): c is ComposeDraft => c !== undefined);
+  const composes = byName(await checkEach('composes', composeNames, (file, name, doc, problems) => checkComposeFile({ file, name, doc, problems })));
 
   const patchDirs = new Map<string, string[]>();
   for (const e of patchEntries) {
@@ -136,8 +124,7 @@ export async function validateMetadata(opts: { source: MetadataSource; metaDir?:
   // No errors: every draft is complete.
   return ok({
     distro: distro as Distro,
-    packages: packages
-      .sort((a, b) => (a.name < b.name ? -1 : 1))
+    packages: byName(packages)
       .map((p) => ({ ...(p as Package), env: p.env ?? distro.defaultEnv!, patches: (patchDirs.get(p.name) ?? []).sort() })),
     envs: envs.map((e) => ({ ...(e as Env), ...(locks.has(e.name) ? { lock: locks.get(e.name)! } : {}) })),
     composes: composes as Compose[],
