@@ -20,8 +20,9 @@ export async function takeSnapshot(opts: { source: MetadataSource; metaDir: stri
     dirs.set(dir, entries);
     return entries;
   };
+  // A directory where a file is expected reads as missing, which validation reports.
   const readAll = async (dir: string, entries: Entry[]) => {
-    await Promise.all(entries.filter((e) => e.type === 'file').map(async (e) => files.set(`${dir}/${e.name}`, await source.read(`${dir}/${e.name}`))));
+    await Promise.all(entries.map(async (e) => files.set(`${dir}/${e.name}`, e.type === 'file' ? await source.read(`${dir}/${e.name}`) : undefined)));
   };
   files.set(`${metaDir}/weld.toml`, await source.read(`${metaDir}/weld.toml`));
   await list('recipes');
