@@ -32,10 +32,10 @@ export async function loadMetadata(opts: LoadOptions): Promise<Result<Metadata, 
     data = validated.value;
     if (opts.cacheDir && key) writeCache(opts.cacheDir, key, data);
   }
-  return ok(hydrate(data, source));
+  return ok(hydrate(data, source, metaDir));
 }
 
-function hydrate(data: MetadataData, source: MetadataSource): Metadata {
+function hydrate(data: MetadataData, source: MetadataSource, metaDir: string): Metadata {
   return {
     root: source.root,
     distro: data.distro,
@@ -44,6 +44,9 @@ function hydrate(data: MetadataData, source: MetadataSource): Metadata {
     composes: new Map(data.composes.map((c) => [c.name, c])),
     recipes: data.recipes,
     graph: new PackageGraph(new Map(data.packages.map((p) => [p.name, p.requires]))),
+    lock: data.lock,
+    metaDir,
     provenance: () => source.provenance(),
+    read: (file) => source.read(file),
   };
 }

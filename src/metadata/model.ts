@@ -1,5 +1,6 @@
 import type { Arch } from './names.js';
 import type { PackageGraph } from './graph.js';
+import type { LockEntry } from './lock-file.js';
 import type { Provenance } from './source.js';
 
 // The validated, typed view of a distro's metadata. Paths are project-relative and
@@ -103,6 +104,8 @@ export interface MetadataData {
   composes: Compose[];
   /** recipe names available in recipes/ (without .sh) */
   recipes: string[];
+  /** metadata/weld.lock: what `weld mirror` recorded, by package */
+  lock: Record<string, LockEntry>;
 }
 
 export interface Metadata {
@@ -115,5 +118,10 @@ export interface Metadata {
   /** recipe names available in recipes/ (without .sh) */
   recipes: string[];
   graph: PackageGraph;
+  lock: Record<string, LockEntry>;
+  /** the metadata directory inside the root (normally "metadata") */
+  metaDir: string;
   provenance: () => Promise<Provenance>;
+  /** a project file's text from wherever the metadata was read (work tree or ref), e.g. a patch */
+  read: (file: string) => Promise<string | undefined>;
 }

@@ -24,7 +24,7 @@ export async function takeSnapshot(opts: { source: MetadataSource; metaDir: stri
   const readAll = async (dir: string, entries: Entry[]) => {
     await Promise.all(entries.map(async (e) => files.set(`${dir}/${e.name}`, e.type === 'file' ? await source.read(`${dir}/${e.name}`) : undefined)));
   };
-  files.set(`${metaDir}/weld.toml`, await source.read(`${metaDir}/weld.toml`));
+  for (const f of ['weld.toml', 'weld.lock']) files.set(`${metaDir}/${f}`, await source.read(`${metaDir}/${f}`));
   await list('recipes');
   await Promise.all(['packages', 'envs', 'composes'].map(async (d) => readAll(`${metaDir}/${d}`, await list(`${metaDir}/${d}`))));
   const patchDirs = (await list(`${metaDir}/patches`)).filter((e) => e.type === 'dir');

@@ -6,6 +6,7 @@ import { checkComposeFile, type ComposeDraft } from './compose-file.js';
 import { checkDistroFile, type DistroDraft } from './distro-file.js';
 import { checkEnvFile, checkLockFile, type EnvDraft } from './env-file.js';
 import type { Compose, Distro, Env, EnvLock, MetadataData, Package } from './model.js';
+import { checkLock } from './lock-file.js';
 import { checkPackageFile, type PackageDraft } from './package-file.js';
 import type { Problem } from './schema.js';
 import type { MetadataSource } from './source.js';
@@ -80,6 +81,9 @@ export async function validateMetadata(opts: { source: MetadataSource; metaDir?:
   if (!distroDoc && !state(distroFile).syntax) {
     state(distroFile).problems.push({ path: [], anchor: 'table', message: `${distroFile} is missing; every distro needs one with a [distro] table` });
   }
+  const lockFile = `${metaDir}/weld.lock`;
+  const lockDoc = await readToml(lockFile);
+  const lock = lockDoc ? checkLock(lockDoc, state(lockFile).problems) : {};
   const distro = distroDoc ? checkDistroFile({ file: distroFile, doc: distroDoc, problems: state(distroFile).problems }) : { file: distroFile };
 
   /** Parses each `*.toml` of a directory and checks it; unparsable files yield nothing. */
@@ -129,6 +133,7 @@ export async function validateMetadata(opts: { source: MetadataSource; metaDir?:
     envs: envs.map((e) => ({ ...(e as Env), ...(locks.has(e.name) ? { lock: locks.get(e.name)! } : {}) })),
     composes: composes as Compose[],
     recipes,
+    lock,
   });
 }
 

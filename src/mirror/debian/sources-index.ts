@@ -1,0 +1,87 @@
+import { Readable } from 'node:stream';
+import { StringDecoder } from 'node:string_decoder';
+import { createGunzip } from 'node:zlib';
+import xz from 'xz-decompress';
+import { err, ok, type Result } from '../../core/result.js';
+import { UpstreamUnreachableError } from '../errors.js';
+
+const { XzReadableStream } = xz;
+
+/** One source package stanza of a suite's `Sources` index, the fields weld needs. */
+export interface SourceEntry {
+  package: string;
+  version: string;
+  directory: string;
+  files: Array<{ name: string; sha256: string; size: number }>;
+}
+
+function parseStanza(text: string): SourceEntry | undefined {
+  const field = (k: string) => new RegExp(`^${k}: *(.*)$`, 'm').exec(text)?.[1]?.trim();
+  const pkg = field('Package');
+  const version = field('Version');
+  const directory = field('Directory');
+  if (!pkg || !version || !directory) return undefined;
+  const block = /^Checksums-Sha256:\s*\n((?:[ \t].*\n?)*)/m.exec(text)?.[1] ?? '';
+  const files = block
+    .split('\n')
+    .map((l) => l.trim().split(/\s+/))
+    .filter((w) => w.length === 3 && /^[0-9a-f]{64}$/.test(w[0]!))
+    .map(([sha256, size, name]) => ({ name: name!, sha256: sha256!, size: Number(size) }));
+  return { package: pkg, version, directory, files };
+}
+
+/**
+ * Reads `dists/<suite>/<component>/source/Sources.{xz,gz}` from the archive and keeps
+ * the stanzas of the wanted source packages (streamed: the index is tens of MB).
+ */
+export async function fetchSourcesIndex(opts: { base: string; suite: string; component: string; wanted: Set<string> }): Promise<Result<Map<string, SourceEntry[]>, UpstreamUnreachableError>> {
+  const dir = `${opts.base}/dists/${opts.suite}/${opts.component}/source`;
+  let body: Readable | undefined;
+  let lastError: UpstreamUnreachableError | undefined;
+  for (const [name, decode] of [
+    ['Sources.xz', (r: Readable) => Readable.fromWeb(new XzReadableStream(Readable.toWeb(r) as ReadableStream<Uint8Array>) as import('node:stream/web').ReadableStream)],
+    ['Sources.gz', (r: Readable) => r.pipe(createGunzip())],
+  ] as const) {
+    const url = `${dir}/${name}`;
+    try {
+      const res = await fetch(url);
+      if (!res.ok || !res.body) {
+        lastError = new UpstreamUnreachableError(url, `HTTP ${res.status} ${res.statusText}`.trim());
+        continue;
+      }
+      body = decode(Readable.fromWeb(res.body as import('node:stream/web').ReadableStream));
+      break;
+    } catch (e: unknown) {
+      const code = (e as { cause?: { code?: string } }).cause?.code;
+      lastError = new UpstreamUnreachableError(url, code === 'ECONNREFUSED' ? 'connection refused (is the server up?)' : (code ?? (e as Error).message));
+      break; // the host is down: the .gz next to it will not be better
+    }
+  }
+  if (!body) return err(lastError!);
+  const found = new Map<string, SourceEntry[]>();
+  let rest = '';
+  const decoder = new StringDecoder('utf8');
+  const take = (stanza: string) => {
+    const name = /^Package: *(\S+)/m.exec(stanza)?.[1];
+    if (!name || !opts.wanted.has(name)) return;
+    const entry = parseStanza(stanza);
+    if (entry) found.set(name, [...(found.get(name) ?? []), entry]);
+  };
+  try {
+    for await (const chunk of body) {
+      rest += decoder.write(chunk as Buffer);
+      const parts = rest.split('\n\n');
+      rest = parts.pop() ?? '';
+      for (const p of parts) take(p);
+    }
+    take(rest + decoder.end());
+  } catch (e: unknown) {
+    return err(new UpstreamUnreachableError(`${dir}/Sources`, `the index is corrupt or was cut off: ${(e as Error).message}`));
+  }
+  return ok(found);
+}
+
+/** Debian version → upstream version: without epoch and Debian revision. */
+export function upstreamVersion(debianVersion: string): string {
+  return debianVersion.replace(/^\d+:/, '').replace(/-[^-]*$/, '');
+}

@@ -1,0 +1,65 @@
+import { WeldError } from '../core/errors.js';
+
+/** The upstream could not be reached or answered with an error. */
+export class UpstreamUnreachableError extends WeldError {
+  readonly code = 'E_UPSTREAM_UNREACHABLE';
+  constructor(
+    readonly url: string,
+    readonly cause_: string,
+  ) {
+    super(`cannot fetch ${url}: ${cause_}`);
+    this.hint = 'check the URL in the package file and that the server is up; mirrored packages build without network';
+  }
+  override toJSON(): Record<string, unknown> {
+    return { ...super.toJSON(), url: this.url, cause: this.cause_ };
+  }
+}
+
+/** A download's sha256 is not the one the metadata (or the Debian index) promised. */
+export class ChecksumMismatchError extends WeldError {
+  readonly code = 'E_CHECKSUM_MISMATCH';
+  constructor(
+    readonly url: string,
+    readonly expected: string,
+    readonly actual: string,
+  ) {
+    super(`${url}: sha256 mismatch: expected ${expected}, got ${actual}; nothing was imported`);
+    this.hint = 'if the new tarball is trusted, update sha256 in the package file; otherwise the download was tampered with or truncated';
+  }
+}
+
+/** The pinned tag or commit is not in the upstream repository. */
+export class UpstreamRefError extends WeldError {
+  readonly code = 'E_UPSTREAM_REF';
+  constructor(message: string, hint?: string) {
+    super(message);
+    if (hint) this.hint = hint;
+  }
+}
+
+/** The Debian archive has no usable source for the package. */
+export class DebianSourceError extends WeldError {
+  readonly code = 'E_DEBIAN_SOURCE';
+  constructor(message: string, hint?: string) {
+    super(message);
+    if (hint) this.hint = hint;
+  }
+}
+
+/** Something about the mirror repository itself is wrong (not a bare repo, unwritable). */
+export class MirrorRepoError extends WeldError {
+  readonly code = 'E_MIRROR_REPO';
+  constructor(message: string, hint?: string) {
+    super(message);
+    if (hint) this.hint = hint;
+  }
+}
+
+/** The lock file could not be read. */
+export class LockFileError extends WeldError {
+  readonly code = 'E_LOCK_FILE';
+  constructor(message: string, hint?: string) {
+    super(message);
+    if (hint) this.hint = hint;
+  }
+}

@@ -1,0 +1,61 @@
+import type { Readable } from 'node:stream';
+import { err, ok, type Result } from '../core/result.js';
+import type { WeldError } from '../core/errors.js';
+import type { BlobStore, Digest } from './blob-store.js';
+import type { MirrorListener } from './events.js';
+import { IMPORT_IDENTITY, TRAILER_SHA256, TRAILER_SOURCE } from './identity.js';
+import { peel, readCommit, readRef, trailers, writeCommit, writeRef, type MirrorRepo } from './repo.js';
+import { importTarball } from './tarball/import.js';
+
+export interface ReleaseImportOptions {
+  repo: MirrorRepo;
+  store: BlobStore;
+  pkg: string;
+  version: string;
+  /** the verified tarball in the store */
+  digest: Digest;
+  /** where it came from, recorded in the commit: the metadata's URL, or `debian:<src> <version>` (never a mirror host) */
+  source: string;
+  onEvent?: MirrorListener;
+}
+
+/** The commit `upstream/<version>` already has for this exact tarball, if any: a re-mirror is then a no-op. */
+export async function importedRelease(opts: { repo: MirrorRepo; version: string; digest: Digest }): Promise<string | undefined> {
+  const tagged = await readRef(opts.repo, `refs/tags/upstream/${opts.version}`);
+  const commit = tagged && (await peel(opts.repo, tagged));
+  if (!commit) return undefined;
+  const t = trailers((await readCommit(opts.repo, commit)).message);
+  return t.get(TRAILER_SHA256) === opts.digest ? commit : undefined;
+}
+
+/**
+ * Imports a release tarball as one commit on `upstream` (parent: the previously
+ * imported release), tagged `upstream/<version>`. Author, committer and date come
+ * from the tarball, so the same tarball after the same history gives the same id.
+ */
+export async function importRelease(opts: ReleaseImportOptions): Promise<Result<{ commit: string; imported: boolean }, WeldError>> {
+  const existing = await importedRelease(opts);
+  if (existing) return ok({ commit: existing, imported: false });
+  const blob = await opts.store.get(opts.digest);
+  if (!blob.ok) return blob;
+  opts.onEvent?.({ type: 'phase', pkg: opts.pkg, phase: 'import', detail: opts.source });
+  const imported = await importTarball({
+    gitdir: opts.repo.gitdir,
+    input: blob.value as Readable,
+    source: opts.source,
+    onProgress: (p) => opts.onEvent?.({ type: 'progress', pkg: opts.pkg, phase: 'import', done: p.files, unit: 'files' }),
+  });
+  if (!imported.ok) return err(imported.error);
+  for (const s of imported.value.skipped) opts.onEvent?.({ type: 'warning', pkg: opts.pkg, message: `skipped ${s.path}: ${s.reason}` });
+  const previous = await readRef(opts.repo, 'refs/heads/upstream');
+  const commit = await writeCommit(opts.repo, {
+    tree: imported.value.tree,
+    parents: previous ? [previous] : [],
+    identity: IMPORT_IDENTITY,
+    timestamp: imported.value.mtime,
+    message: `Import ${opts.pkg} ${opts.version}\n\n${TRAILER_SOURCE}: ${opts.source}\n${TRAILER_SHA256}: ${opts.digest}\n`,
+  });
+  await writeRef(opts.repo, 'refs/heads/upstream', commit);
+  await writeRef(opts.repo, `refs/tags/upstream/${opts.version}`, commit);
+  return ok({ commit, imported: true });
+}

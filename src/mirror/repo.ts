@@ -1,0 +1,84 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import git from 'isomorphic-git';
+import { err, ok, type Result } from '../core/result.js';
+import { MirrorRepoError } from './errors.js';
+import type { Identity } from './identity.js';
+
+/** A package's bare mirror repository, `mirrors/<pkg>.git`. */
+export interface MirrorRepo {
+  gitdir: string;
+  /** isomorphic-git's object cache, shared by every call on this repo */
+  cache: object;
+}
+
+export function mirrorPath(mirrorsDir: string, pkg: string): string {
+  return path.join(mirrorsDir, `${pkg}.git`);
+}
+
+/** Opens the mirror, creating it as a bare repository whose HEAD is the distro branch. */
+export async function openMirror(opts: { mirrorsDir: string; pkg: string }): Promise<Result<MirrorRepo, MirrorRepoError>> {
+  const gitdir = mirrorPath(opts.mirrorsDir, opts.pkg);
+  try {
+    if (!fs.existsSync(path.join(gitdir, 'HEAD'))) {
+      if (fs.existsSync(gitdir) && fs.readdirSync(gitdir).length > 0) {
+        return err(new MirrorRepoError(`${gitdir} exists but is not a git repository`, 'move it away; weld mirror recreates it'));
+      }
+      await git.init({ fs, gitdir, bare: true, defaultBranch: 'distro' });
+    }
+    return ok({ gitdir, cache: {} });
+  } catch (e: unknown) {
+    return err(new MirrorRepoError(`cannot create ${gitdir}: ${(e as Error).message}`));
+  }
+}
+
+export async function readRef(repo: MirrorRepo, ref: string): Promise<string | undefined> {
+  try {
+    return await git.resolveRef({ fs, gitdir: repo.gitdir, ref });
+  } catch {
+    return undefined;
+  }
+}
+
+export async function writeRef(repo: MirrorRepo, ref: string, oid: string): Promise<void> {
+  await git.writeRef({ fs, gitdir: repo.gitdir, ref, value: oid, force: true });
+}
+
+/** The commit a ref or oid points at, through annotated tags. */
+export async function peel(repo: MirrorRepo, oid: string): Promise<string | undefined> {
+  for (let i = 0; i < 10; i++) {
+    try {
+      const o = await git.readObject({ fs, gitdir: repo.gitdir, oid, cache: repo.cache });
+      if (o.type === 'commit') return oid;
+      if (o.type !== 'tag') return undefined;
+      oid = (o.object as { object: string }).object;
+    } catch {
+      return undefined;
+    }
+  }
+  return undefined;
+}
+
+export async function readCommit(repo: MirrorRepo, oid: string) {
+  return (await git.readCommit({ fs, gitdir: repo.gitdir, oid, cache: repo.cache })).commit;
+}
+
+/** Writes a commit with the same author and committer, whose date is given: no clock involved. */
+export async function writeCommit(
+  repo: MirrorRepo,
+  opts: { tree: string; parents: string[]; message: string; identity: Identity; timestamp: number; timezoneOffset?: number },
+): Promise<string> {
+  const who = { ...opts.identity, timestamp: opts.timestamp, timezoneOffset: opts.timezoneOffset ?? 0 };
+  return git.writeCommit({
+    fs,
+    gitdir: repo.gitdir,
+    commit: { tree: opts.tree, parent: opts.parents, author: who, committer: who, message: opts.message },
+  });
+}
+
+/** Values of `Key: value` trailers in a commit message. */
+export function trailers(message: string): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const m of message.matchAll(/^([A-Za-z][A-Za-z0-9-]*): (.+)$/gm)) out.set(m[1]!, m[2]!.trim());
+  return out;
+}

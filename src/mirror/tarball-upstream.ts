@@ -1,0 +1,35 @@
+import { ok, type Result } from '../core/result.js';
+import type { WeldError } from '../core/errors.js';
+import type { BlobStore, Digest } from './blob-store.js';
+import { download } from './download.js';
+import type { MirrorListener } from './events.js';
+import { importedRelease, importRelease } from './release-import.js';
+import type { MirrorRepo } from './repo.js';
+
+/**
+ * A tarball upstream: downloaded into the store (verified against the metadata's
+ * sha256; a mismatch leaves nothing behind), then imported on `upstream`. A release
+ * already imported from the same bytes needs no download.
+ */
+export async function mirrorTarballUpstream(opts: {
+  repo: MirrorRepo;
+  store: BlobStore;
+  pkg: string;
+  version: string;
+  url: string;
+  sha256: string;
+  onEvent?: MirrorListener;
+}): Promise<Result<{ commit: string; imported: boolean }, WeldError>> {
+  const digest = `sha256:${opts.sha256}` as Digest;
+  const done = await importedRelease({ repo: opts.repo, version: opts.version, digest });
+  if (done) return ok({ commit: done, imported: false });
+  opts.onEvent?.({ type: 'phase', pkg: opts.pkg, phase: 'download', detail: opts.url });
+  const got = await download({
+    url: opts.url,
+    expected: digest,
+    store: opts.store,
+    onProgress: (n, total) => opts.onEvent?.({ type: 'progress', pkg: opts.pkg, phase: 'download', done: n, ...(total ? { total } : {}), unit: 'bytes' }),
+  });
+  if (!got.ok) return got;
+  return importRelease({ ...opts, digest, source: opts.url });
+}
