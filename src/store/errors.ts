@@ -98,3 +98,12 @@ export function describe(e: unknown): string {
   }
   return String(e);
 }
+
+/** verify found problems it did not (or could not) repair. */
+export class StoreInconsistentError extends WeldError {
+  readonly code = 'E_STORE_INCONSISTENT';
+  constructor(readonly problems: number, repaired: boolean) {
+    super(`the store has ${problems} problem${problems === 1 ? '' : 's'}${repaired ? ' that --repair cannot fix' : ''}`);
+    this.hint = repaired ? 'records this weld cannot read are left as they are; a newer weld may read them' : 'run `weld store verify --repair`';
+  }
+}
