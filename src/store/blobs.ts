@@ -7,8 +7,8 @@ import { CHUNK, digestOf, newHasher, type Digest } from './digest.js';
 import { BlobNotFoundError, describe, DigestMismatchError, SourceReadError, StoreIOError } from './errors.js';
 import { blobPath, tmpName, type Layout } from './layout.js';
 
-/** What `put` accepts: a file by path, or any stream of bytes. */
-export type PutSource = { file: string } | Readable | AsyncIterable<Uint8Array | string>;
+/** What `put` accepts: a file by path, or any stream (or list) of byte chunks. */
+export type PutSource = { file: string } | Readable | AsyncIterable<Uint8Array | string> | Iterable<Uint8Array>;
 
 export interface PutOptions {
   /** the digest the content must have; on a mismatch nothing is stored */
@@ -131,7 +131,10 @@ interface OpenedSource {
 }
 
 async function openSource(source: PutSource, label: string): Promise<Result<OpenedSource, SourceReadError>> {
-  if (!('file' in source)) return ok({ chunks: source, close: () => undefined });
+  if (!('file' in source)) {
+    const chunks = Symbol.asyncIterator in source ? source : (async function* () { yield* source; })();
+    return ok({ chunks, close: () => undefined });
+  }
   let fh: FileHandle;
   try {
     fh = await open(source.file, 'r');
