@@ -34,18 +34,23 @@ export class IndexSession {
    */
   async writeRecords(records: RecordInput[]): Promise<Result<void, RecordInvalidError | StoreIOError>> {
     const ops: Array<{ type: 'put'; key: string; value: string } | { type: 'del'; key: string }> = [];
-    for (const input of records) {
+    // Records of one batch name many of the same blobs (env image, recipe): stat each once.
+    const seen = new Map<Digest, boolean>();
+    const present = async (d: Digest) => seen.get(d) ?? seen.set(d, await hasBlob(this.layout, d)).get(d)!;
+    const olds = await this.db.getMany(records.map((r) => recordKey(r.kind, r.id)));
+    for (const [n, input] of records.entries()) {
       const r = { kind: input.kind, id: input.id, data: input.data } as StoredRecord;
       const valid = validateRecord(r);
       if (!valid.ok) return valid;
       const missing: Digest[] = [];
-      for (const d of referencedDigests(r)) if (!(await hasBlob(this.layout, d))) missing.push(d);
+      for (const d of referencedDigests(r)) if (!(await present(d))) missing.push(d);
       const key = recordKey(r.kind, r.id);
       if (missing.length) {
         return err(new RecordInvalidError(key, `it names ${missing.length === 1 ? 'a blob' : `${missing.length} blobs`} the store does not hold: ${missing.join(', ')}`, 'put the blobs first, then write the record (a gc may have removed them in between)'));
       }
-      const old = await this.getRaw(key);
-      if (old) for (const k of secondaryKeys(old)) ops.push({ type: 'del', key: k });
+      const oldValue = olds[n];
+      const old = oldValue === undefined ? undefined : decodeRecord(key, oldValue);
+      if (old?.ok) for (const k of secondaryKeys(old.value)) ops.push({ type: 'del', key: k });
       ops.push({ type: 'put', key, value: encodeRecord(r) });
       for (const k of secondaryKeys(r)) ops.push({ type: 'put', key: k, value: '' });
     }
@@ -115,12 +120,5 @@ export class IndexSession {
     } catch (e: unknown) {
       return err(new StoreIOError(this.layout.index, describe(e)));
     }
-  }
-
-  private async getRaw(key: string): Promise<StoredRecord | undefined> {
-    const v = await this.db.get(key);
-    if (v === undefined) return undefined;
-    const r = decodeRecord(key, v);
-    return r.ok ? r.value : undefined;
   }
 }
