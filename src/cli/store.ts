@@ -1,0 +1,245 @@
+import type { Readable } from 'node:stream';
+import { UsageError, type WeldError } from '../core/errors.js';
+import { err, ok, type Result } from '../core/result.js';
+import { parseDigest } from '../store/digest.js';
+import { StoreInconsistentError } from '../store/errors.js';
+import { listBlobs } from '../store/blobs.js';
+import { resolveStoreLocation, type StoreLocation } from '../store/location.js';
+import { openStore, type Store } from '../store/store.js';
+import { closest } from '../util/suggest.js';
+import type { ParsedArgs } from './args.js';
+import type { VerbModule } from './commands.js';
+import { json, plural, table } from './format.js';
+import type { CliIO } from './io.js';
+
+const SUBVERBS = ['info', 'ls', 'cat', 'put', 'verify', 'gc'] as const;
+type SubVerb = (typeof SUBVERBS)[number];
+
+/** Which options each sub-verb takes, so a misplaced flag is reported, not ignored. */
+const ALLOWED: Record<SubVerb, string[]> = {
+  info: ['json'],
+  ls: ['json', 'records'],
+  cat: [],
+  put: ['json', 'expected'],
+  verify: ['json', 'repair', 'quick'],
+  gc: ['json', 'dry-run', 'grace'],
+};
+
+export const spec: VerbModule['spec'] = {
+  description:
+    'Sub-verbs:\n' +
+    '  info              where the store is, how many blobs and bytes, how many records\n' +
+    '  ls                every blob with its size (--records: every record)\n' +
+    '  cat <digest>      write a blob to stdout\n' +
+    '  put <file>…       add files; prints each digest\n' +
+    '  verify            re-hash every blob, find records that lost blobs (--repair fixes)\n' +
+    '  gc                remove blobs nothing refers to (--dry-run shows what would go)\n' +
+    '\n' +
+    'The store is --store, else $WELD_STORE, else [paths] store in metadata/weld.toml, else ./store.\n' +
+    'Digests are sha256:<64 hex>; bare 64 hex is accepted too.',
+  options: {
+    store: { type: 'string', value: '<dir>', description: 'the store directory (default: $WELD_STORE, [paths] store of weld.toml, ./store)' },
+    json: { type: 'boolean', description: 'print the result as JSON' },
+    records: { type: 'boolean', description: 'ls: list records instead of blobs' },
+    expected: { type: 'string', value: '<digest>', description: 'put: refuse the file unless it has this digest' },
+    repair: { type: 'boolean', description: 'verify: remove bad blobs and mark records that lost blobs broken' },
+    quick: { type: 'boolean', description: 'verify: check presence only, do not re-hash blob contents' },
+    'dry-run': { type: 'boolean', description: 'gc: print what would be removed and the bytes freed, remove nothing' },
+    grace: { type: 'string', value: '<seconds>', description: 'gc: keep unreferenced blobs younger than this (default 900)' },
+  },
+  positionals: [
+    { name: 'sub-verb', required: true },
+    { name: 'arg', variadic: true },
+  ],
+  examples: ['weld store info', 'weld store put dist/foo.whl', 'weld store cat sha256:2c26b4… > out', 'weld store verify --repair', 'weld store gc --dry-run'],
+};
+
+type Outcome = Promise<Result<void, WeldError>>;
+
+export const run: VerbModule['run'] = async (args, io) => {
+  const [sub, ...rest] = args.positionals;
+  if (!(SUBVERBS as readonly string[]).includes(sub ?? '')) {
+    const guess = closest(sub ?? '', SUBVERBS);
+    return err(new UsageError(`weld store: unknown sub-verb "${sub}"${guess ? `; did you mean "${guess}"?` : ''}`, `one of: ${SUBVERBS.join(', ')}`));
+  }
+  const verb = sub as SubVerb;
+  const misplaced = Object.keys(spec.options).find((o) => o !== 'store' && args.options[o] !== undefined && !ALLOWED[verb].includes(o));
+  if (misplaced) return err(new UsageError(`weld store ${verb}: --${misplaced} does not apply here`, `run 'weld store --help' for which options go with which sub-verb`));
+  const wantsArgs = verb === 'cat' || verb === 'put';
+  if (!wantsArgs && rest.length) return err(new UsageError(`weld store ${verb}: unexpected argument "${rest[0]}"`));
+  if (wantsArgs && rest.length === 0) return err(new UsageError(`weld store ${verb}: missing ${verb === 'cat' ? '<digest>' : '<file>'}`, `usage: weld store ${verb} ${verb === 'cat' ? '<digest>' : '<file>…'}`));
+  if (verb === 'cat' && rest.length > 1) return err(new UsageError(`weld store cat: one digest at a time (got ${rest.length})`));
+
+  const where = resolveStoreLocation({ cwd: io.cwd, env: io.env, ...(typeof args.options['store'] === 'string' ? { store: args.options['store'] } : {}) });
+  if (!where.ok) return where;
+  const opened = await openStore({
+    path: where.value.path,
+    create: verb === 'put',
+    onWait: (holder) => io.stderr.write(`weld: store in use by ${holder}, waiting…\n`),
+  });
+  if (!opened.ok) return opened;
+  const store = opened.value;
+  switch (verb) {
+    case 'info':
+      return info(store, where.value, args, io);
+    case 'ls':
+      return args.options['records'] ? lsRecords(store, args, io) : lsBlobs(store, args, io);
+    case 'cat':
+      return cat(store, rest[0]!, io);
+    case 'put':
+      return put(store, rest, args, io);
+    case 'verify':
+      return verifyCmd(store, args, io);
+    case 'gc':
+      return gcCmd(store, args, io);
+  }
+};
+
+async function info(store: Store, where: StoreLocation, args: ParsedArgs, io: CliIO): Outcome {
+  let blobs = 0;
+  let bytes = 0;
+  for await (const e of listBlobs(store.layout)) {
+    if (e.kind !== 'blob') continue;
+    const s = await store.stat(e.digest);
+    if (!s.ok) continue;
+    blobs++;
+    bytes += s.value.size;
+  }
+  const counts = await store.withIndex('info', (s) => s.counts());
+  if (!counts.ok) return counts;
+  const { broken, ...records } = counts.value;
+  if (args.options['json']) {
+    io.stdout.write(json({ path: store.path, from: where.from, blobs, bytes, records, brokenRecords: broken }));
+    return ok(undefined);
+  }
+  io.stdout.write(
+    table([
+      ['path', `${store.path} (from ${where.from})`],
+      ['blobs', `${blobs} (${human(bytes)})`],
+      ['records', Object.entries(records).map(([k, n]) => `${n} ${k}`).join(', ') + (broken ? `; ${broken} broken` : '')],
+    ]),
+  );
+  return ok(undefined);
+}
+
+async function lsBlobs(store: Store, args: ParsedArgs, io: CliIO): Outcome {
+  const rows: Array<{ digest: string; size: number }> = [];
+  for await (const e of listBlobs(store.layout)) {
+    if (e.kind !== 'blob') continue;
+    const s = await store.stat(e.digest);
+    if (s.ok) rows.push({ digest: e.digest, size: s.value.size });
+  }
+  if (args.options['json']) io.stdout.write(json(rows));
+  else if (rows.length) io.stdout.write(table(rows.map((r) => [r.digest, String(r.size)])));
+  return ok(undefined);
+}
+
+async function lsRecords(store: Store, args: ParsedArgs, io: CliIO): Outcome {
+  const listed = await store.listRecords();
+  if (!listed.ok) return listed;
+  const rows = listed.value.map((r) => (r.ok ? { kind: r.value.kind, id: r.value.id, broken: r.value.broken ?? null } : { error: r.error.toJSON() }));
+  if (args.options['json']) io.stdout.write(json(rows));
+  else if (rows.length) io.stdout.write(table(rows.map((r) => ('error' in r ? ['?', String(r.error?.['message'])] : [r.kind, r.id, r.broken ? 'broken' : '']))));
+  return ok(undefined);
+}
+
+async function cat(store: Store, input: string, io: CliIO): Outcome {
+  const digest = parseDigest(input, { where: 'weld store cat', bare: true });
+  if (!digest.ok) return digest;
+  const stream = await store.get(digest.value);
+  if (!stream.ok) return stream;
+  await pipeTo(stream.value, io.stdout);
+  return ok(undefined);
+}
+
+/** Blob bytes to stdout, waiting for 'drain' so a 2 GiB blob never sits in memory. */
+async function pipeTo(from: Readable, to: CliIO['stdout']): Promise<void> {
+  const sink = to as CliIO['stdout'] & { write(b: Uint8Array): boolean; once?: (ev: 'drain', f: () => void) => unknown };
+  for await (const chunk of from) {
+    if (sink.write(chunk as Buffer) === false && sink.once) await new Promise<void>((resolve) => sink.once!('drain', resolve));
+  }
+}
+
+async function put(store: Store, files: string[], args: ParsedArgs, io: CliIO): Outcome {
+  const expectedArg = args.options['expected'];
+  if (typeof expectedArg === 'string') {
+    if (files.length !== 1) return err(new UsageError('weld store put: --expected goes with exactly one file'));
+    const expected = parseDigest(expectedArg, { where: '--expected', bare: true });
+    if (!expected.ok) return expected;
+    const r = await store.put({ file: files[0]! }, { expected: expected.value });
+    if (!r.ok) return r;
+    io.stdout.write(args.options['json'] ? json([{ file: files[0], ...r.value }]) : `${r.value.digest}  ${files[0]}\n`);
+    return ok(undefined);
+  }
+  const results = await store.putFiles({ files });
+  const failure = results.map((r) => r.result).find((r) => !r.ok);
+  const rows = results.flatMap((r) => (r.result.ok ? [{ file: r.file, ...r.result.value }] : []));
+  if (args.options['json']) io.stdout.write(json(rows));
+  else for (const r of rows) io.stdout.write(`${r.digest}  ${r.file}\n`);
+  // Each file stands alone: the ones that went in stay in, and the first failure is the verdict.
+  return failure && !failure.ok ? err(failure.error) : ok(undefined);
+}
+
+async function verifyCmd(store: Store, args: ParsedArgs, io: CliIO): Outcome {
+  const repair = args.options['repair'] === true;
+  const r = await store.verify({ repair, contents: args.options['quick'] !== true });
+  if (!r.ok) return r;
+  const v = r.value;
+  if (args.options['json']) {
+    io.stdout.write(json(v));
+  } else {
+    const out: string[] = [`checked ${plural(v.blobs, 'blob')} (${human(v.bytes)})${v.contentsChecked ? ', contents re-hashed' : ', presence only'}`];
+    for (const c of v.corrupt) out.push(`corrupt: ${c.digest} now hashes to ${c.actual}`);
+    for (const s of v.strays) out.push(`stray: ${s} is not named by a digest`);
+    for (const m of v.missing) out.push(`missing: ${m.digest}, needed by ${m.neededBy.join(', ')}`);
+    for (const u of v.undecodable) out.push(`unreadable record: ${u.message}`);
+    if (v.alreadyBroken.length) out.push(`${plural(v.alreadyBroken.length, 'record')} already marked broken (the next build redoes them)`);
+    if (v.repaired) {
+      const p = v.repaired;
+      out.push(
+        `repaired: removed ${plural(p.removedBlobs.length, 'bad blob')} and ${plural(p.removedStrays.length, 'stray file')}, ` +
+          `marked ${plural(p.markedBroken.length, 'record')} broken, cleared ${p.unmarked.length} broken mark${p.unmarked.length === 1 ? '' : 's'}, removed ${plural(p.tmpFilesRemoved, 'tmp file')}`,
+      );
+    }
+    out.push(v.ok ? 'ok: the store is consistent' : repair ? 'problems found and repaired' : 'problems found: run `weld store verify --repair`');
+    io.stdout.write(out.join('\n') + '\n');
+  }
+  // After a repair only undecodable records are still wrong; without one, any problem fails.
+  const problems = repair ? v.undecodable.length : v.corrupt.length + v.strays.length + v.missing.length + v.undecodable.length;
+  return problems ? err(new StoreInconsistentError(problems, repair)) : ok(undefined);
+}
+
+async function gcCmd(store: Store, args: ParsedArgs, io: CliIO): Outcome {
+  const grace = args.options['grace'];
+  let graceMs: number | undefined;
+  if (typeof grace === 'string') {
+    const n = Number(grace);
+    if (!/^\d+(\.\d+)?$/.test(grace.trim()) || !Number.isFinite(n)) return err(new UsageError(`weld store gc: --grace ${grace} is not a number of seconds`, 'e.g. --grace 0 to remove even blobs put a moment ago'));
+    graceMs = n * 1000;
+  }
+  const dryRun = args.options['dry-run'] === true;
+  const r = await store.gc({ dryRun, ...(graceMs !== undefined ? { graceMs } : {}) });
+  if (!r.ok) return r;
+  const g = r.value;
+  if (args.options['json']) {
+    io.stdout.write(json(g));
+    return ok(undefined);
+  }
+  const verb = dryRun ? 'would remove' : 'removed';
+  const lines = g.removed.map((b) => `${verb} ${b.digest}  ${b.size}`);
+  lines.push(`${verb} ${plural(g.removed.length, 'blob')} (${human(g.bytesFreed)})${g.removedRecords.length ? ` and ${plural(g.removedRecords.length, 'record')}` : ''}; kept ${plural(g.kept, 'blob')} (${human(g.keptBytes)})`);
+  if (g.young) lines.push(`kept ${plural(g.young, 'unreferenced blob')} younger than ${g.graceMs / 1000} s (a build may be about to name them; --grace 0 removes them too)`);
+  io.stdout.write(lines.join('\n') + '\n');
+  return ok(undefined);
+}
+
+function human(n: number): string {
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+  let i = 0;
+  let v = n;
+  while (v >= 1024 && i < units.length - 1) {
+    v /= 1024;
+    i++;
+  }
+  return i === 0 ? `${n} B` : `${v.toFixed(1)} ${units[i]}`;
+}

@@ -1,0 +1,221 @@
+import { createReadStream, type ReadStream } from 'node:fs';
+import { link, mkdir, open, readdir, rm, stat, utimes, type FileHandle } from 'node:fs/promises';
+import path from 'node:path';
+import type { Readable } from 'node:stream';
+import { err, ok, type Result } from '../core/result.js';
+import { CHUNK, digestOf, newHasher, type Digest } from './digest.js';
+import { BlobNotFoundError, describe, DigestMismatchError, SourceReadError, StoreIOError } from './errors.js';
+import { blobPath, tmpName, type Layout } from './layout.js';
+
+/** What `put` accepts: a file by path, or any stream (or list) of byte chunks. */
+export type PutSource = { file: string } | Readable | AsyncIterable<Uint8Array | string> | Iterable<Uint8Array>;
+
+export interface PutOptions {
+  /** the digest the content must have; on a mismatch nothing is stored */
+  expected?: Digest;
+  /** names the source in errors when it is a stream */
+  label?: string;
+}
+
+export interface PutResult {
+  digest: Digest;
+  size: number;
+  /** the blob was already there; nothing was written */
+  existed: boolean;
+}
+
+export interface BlobStat {
+  digest: Digest;
+  size: number;
+  mtime: Date;
+  path: string;
+}
+
+export type PutError = DigestMismatchError | SourceReadError | StoreIOError;
+
+export async function hasBlob(l: Layout, d: Digest): Promise<boolean> {
+  try {
+    await stat(blobPath(l, d));
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export async function statBlob(l: Layout, d: Digest): Promise<Result<BlobStat, BlobNotFoundError>> {
+  const p = blobPath(l, d);
+  try {
+    const s = await stat(p);
+    return ok({ digest: d, size: s.size, mtime: s.mtime, path: p });
+  } catch {
+    return err(new BlobNotFoundError(d));
+  }
+}
+
+/** Opens before returning, so a missing blob is an error value rather than a stream error later. */
+export async function getBlob(l: Layout, d: Digest): Promise<Result<ReadStream, BlobNotFoundError>> {
+  let fh: FileHandle;
+  try {
+    fh = await open(blobPath(l, d), 'r');
+  } catch {
+    return err(new BlobNotFoundError(d));
+  }
+  return ok(fh.createReadStream({ highWaterMark: CHUNK }));
+}
+
+/**
+ * tmp file → fsync → link into place. link, unlike rename, never replaces: when
+ * another process got the same content in first, ours is dropped and both succeed.
+ */
+export async function putBlob(l: Layout, source: PutSource, opts: PutOptions = {}): Promise<Result<PutResult, PutError>> {
+  const label = 'file' in source ? source.file : (opts.label ?? 'stream');
+  const input = await openSource(source, label);
+  if (!input.ok) return input;
+  const tmp = tmpName(l, 'blob');
+  let out: FileHandle;
+  try {
+    out = await open(tmp, 'wx', 0o444);
+  } catch (e: unknown) {
+    input.value.close();
+    return err(new StoreIOError(tmp, describe(e)));
+  }
+  const copied = await copyHashing(input.value.chunks, out, label);
+  input.value.close();
+  const synced = copied.ok ? await out.sync().then(() => null, (e: unknown) => e) : null;
+  await out.close().catch(() => undefined);
+  const fail = async <E>(e: E) => {
+    await rm(tmp, { force: true });
+    return err(e);
+  };
+  if (!copied.ok) return fail(copied.error);
+  if (synced !== null) return fail(new StoreIOError(tmp, describe(synced)));
+  const { digest, size } = copied.value;
+  if (opts.expected && opts.expected !== digest) return fail(new DigestMismatchError(opts.expected, digest, label));
+  const placed = await place(l, tmp, digest);
+  await rm(tmp, { force: true });
+  if (!placed.ok) return placed;
+  return ok({ digest, size, existed: placed.value });
+}
+
+/** Links `tmp` in as the blob `digest`; true when the blob was already there. */
+async function place(l: Layout, tmp: string, digest: Digest): Promise<Result<boolean, StoreIOError>> {
+  const final = blobPath(l, digest);
+  for (let attempt = 0; ; attempt++) {
+    try {
+      await link(tmp, final);
+      return ok(false);
+    } catch (e: unknown) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === 'EEXIST') {
+        await touch(final);
+        return ok(true);
+      }
+      if (code === 'ENOENT' && attempt === 0) {
+        await mkdir(path.dirname(final), { recursive: true }).catch(() => undefined);
+        continue;
+      }
+      return err(new StoreIOError(final, describe(e)));
+    }
+  }
+}
+
+/** A fresh mtime tells gc's grace period that someone just asked for this blob. */
+export async function touch(file: string): Promise<void> {
+  const now = new Date();
+  await utimes(file, now, now).catch(() => undefined);
+}
+
+interface OpenedSource {
+  chunks: AsyncIterable<Uint8Array | string>;
+  close(): void;
+}
+
+async function openSource(source: PutSource, label: string): Promise<Result<OpenedSource, SourceReadError>> {
+  if (!('file' in source)) {
+    const chunks = Symbol.asyncIterator in source ? source : (async function* () { yield* source; })();
+    return ok({ chunks, close: () => undefined });
+  }
+  let fh: FileHandle;
+  try {
+    fh = await open(source.file, 'r');
+    const s = await fh.stat();
+    if (!s.isFile()) {
+      await fh.close();
+      return err(new SourceReadError(label, s.isDirectory() ? 'it is a directory' : 'it is not a regular file'));
+    }
+  } catch (e: unknown) {
+    return err(new SourceReadError(label, describe(e)));
+  }
+  const stream = fh.createReadStream({ highWaterMark: CHUNK });
+  return ok({ chunks: stream, close: () => stream.destroy() });
+}
+
+/** Hashes and writes each chunk; one write stays in flight so reading, hashing and writing overlap. */
+async function copyHashing(
+  chunks: AsyncIterable<Uint8Array | string>,
+  out: FileHandle,
+  label: string,
+): Promise<Result<{ digest: Digest; size: number }, SourceReadError | StoreIOError>> {
+  const hash = newHasher();
+  let size = 0;
+  let pending: Promise<unknown> = Promise.resolve();
+  let writeError: unknown = null;
+  const iterator = chunks[Symbol.asyncIterator]();
+  for (;;) {
+    let next: IteratorResult<Uint8Array | string>;
+    try {
+      next = await iterator.next();
+    } catch (e: unknown) {
+      await pending;
+      return err(new SourceReadError(label, describe(e)));
+    }
+    if (next.done) break;
+    const chunk = typeof next.value === 'string' ? Buffer.from(next.value) : next.value;
+    hash.update(chunk);
+    size += chunk.byteLength;
+    await pending;
+    if (writeError !== null) break;
+    pending = writeAll(out, chunk).catch((e: unknown) => (writeError = e));
+  }
+  await pending;
+  if (writeError !== null) {
+    await iterator.return?.();
+    return err(new StoreIOError(label, describe(writeError)));
+  }
+  return ok({ digest: digestOf(hash), size });
+}
+
+async function writeAll(out: FileHandle, chunk: Uint8Array): Promise<void> {
+  let off = 0;
+  while (off < chunk.byteLength) {
+    const { bytesWritten } = await out.write(chunk, off, chunk.byteLength - off);
+    off += bytesWritten;
+  }
+}
+
+export type BlobEntry = { kind: 'blob'; digest: Digest; path: string } | { kind: 'stray'; path: string };
+
+/** Every file under blobs/sha256, in name order; files whose names are not digests come as strays. */
+export async function* listBlobs(l: Layout): AsyncGenerator<BlobEntry> {
+  const fans = (await readdir(l.blobs).catch(() => [] as string[])).sort();
+  for (const fan of fans) {
+    const dir = path.join(l.blobs, fan);
+    if (!/^[0-9a-f]{2}$/.test(fan)) {
+      yield { kind: 'stray', path: dir };
+      continue;
+    }
+    const names = (await readdir(dir).catch(() => [] as string[])).sort();
+    for (const name of names) {
+      const p = path.join(dir, name);
+      if (/^[0-9a-f]{62}$/.test(name)) yield { kind: 'blob', digest: `sha256:${fan}${name}`, path: p };
+      else yield { kind: 'stray', path: p };
+    }
+  }
+}
+
+/** Re-reads a blob and returns what its content hashes to. */
+export async function hashFile(file: string): Promise<Digest> {
+  const hash = newHasher();
+  for await (const chunk of createReadStream(file, { highWaterMark: CHUNK })) hash.update(chunk as Buffer);
+  return digestOf(hash);
+}

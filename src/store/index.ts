@@ -1,0 +1,124 @@
+import { err, ok, type Result } from '../core/result.js';
+import { hasBlob } from './blobs.js';
+import type { Digest } from './digest.js';
+import { RecordDecodeError, RecordInvalidError, StoreIOError, describe } from './errors.js';
+import type { Layout } from './layout.js';
+import type { IndexDB } from './lock.js';
+import {
+  decodeRecord,
+  encodeRecord,
+  RECORD_KINDS,
+  RECORD_PREFIX,
+  recordKey,
+  referencedDigests,
+  secondaryKeys,
+  validateRecord,
+  type RecordKind,
+  type StoredRecord,
+} from './records.js';
+
+/** A record to write: kind, id and data (a `broken` mark is only ever set by verify). */
+export type RecordInput = { [K in RecordKind]: { kind: K; id: string; data: StoredRecord<K>['data'] } }[RecordKind];
+
+/** The index while this process holds it; every method is one read or one atomic batch. */
+export class IndexSession {
+  constructor(
+    readonly db: IndexDB,
+    readonly layout: Layout,
+  ) {}
+
+  /**
+   * Writes all records or none. Every blob they name must be in the store already:
+   * holding the index while checking is what keeps gc (which also holds it) from
+   * deleting a blob between the check and the write.
+   */
+  async writeRecords(records: RecordInput[]): Promise<Result<void, RecordInvalidError | StoreIOError>> {
+    const ops: Array<{ type: 'put'; key: string; value: string } | { type: 'del'; key: string }> = [];
+    // Records of one batch name many of the same blobs (env image, recipe): stat each once.
+    const seen = new Map<Digest, boolean>();
+    const present = async (d: Digest) => seen.get(d) ?? seen.set(d, await hasBlob(this.layout, d)).get(d)!;
+    const olds = await this.db.getMany(records.map((r) => recordKey(r.kind, r.id)));
+    for (const [n, input] of records.entries()) {
+      const r = { kind: input.kind, id: input.id, data: input.data } as StoredRecord;
+      const valid = validateRecord(r);
+      if (!valid.ok) return valid;
+      const missing: Digest[] = [];
+      for (const d of referencedDigests(r)) if (!(await present(d))) missing.push(d);
+      const key = recordKey(r.kind, r.id);
+      if (missing.length) {
+        return err(new RecordInvalidError(key, `it names ${missing.length === 1 ? 'a blob' : `${missing.length} blobs`} the store does not hold: ${missing.join(', ')}`, 'put the blobs first, then write the record (a gc may have removed them in between)'));
+      }
+      const oldValue = olds[n];
+      const old = oldValue === undefined ? undefined : decodeRecord(key, oldValue);
+      if (old?.ok) for (const k of secondaryKeys(old.value)) ops.push({ type: 'del', key: k });
+      ops.push({ type: 'put', key, value: encodeRecord(r) });
+      for (const k of secondaryKeys(r)) ops.push({ type: 'put', key: k, value: '' });
+    }
+    return this.batch(ops);
+  }
+
+  async get<K extends RecordKind>(kind: K, id: string): Promise<Result<StoredRecord<K> | undefined, RecordDecodeError | StoreIOError>> {
+    const key = recordKey(kind, id);
+    let value: string | undefined;
+    try {
+      value = await this.db.get(key);
+    } catch (e: unknown) {
+      return err(new StoreIOError(this.layout.index, describe(e)));
+    }
+    if (value === undefined) return ok(undefined);
+    return decodeRecord(key, value) as Result<StoredRecord<K>, RecordDecodeError>;
+  }
+
+  /** Which of these ids have a record of `kind` that is not broken; one round trip. */
+  async hasMany(kind: RecordKind, ids: string[]): Promise<boolean[]> {
+    const values = await this.db.getMany(ids.map((id) => recordKey(kind, id)));
+    return values.map((v) => v !== undefined && (JSON.parse(v) as { broken?: unknown }).broken === undefined);
+  }
+
+  /** Records in key order; ones that cannot be decoded come back as errors, not skipped. */
+  async *list(opts: { kind?: RecordKind } = {}): AsyncGenerator<Result<StoredRecord, RecordDecodeError>> {
+    const prefix = opts.kind ? `${RECORD_PREFIX}${opts.kind}/` : RECORD_PREFIX;
+    for await (const [key, value] of this.db.iterator({ gte: prefix, lt: prefix + '\xff' })) yield decodeRecord(key, value);
+  }
+
+  async *rawRecords(): AsyncGenerator<[string, string]> {
+    yield* this.db.iterator({ gte: RECORD_PREFIX, lt: RECORD_PREFIX + '\xff' });
+  }
+
+  /** Cache keys of every build of `pkg`, through the package → builds secondary key. */
+  async buildsOf(pkg: string): Promise<string[]> {
+    const prefix = `x/package/${pkg}/`;
+    const out: string[] = [];
+    for await (const key of this.db.keys({ gte: prefix, lt: prefix + '\xff' })) out.push(key.slice(prefix.length));
+    return out;
+  }
+
+  async counts(): Promise<Record<RecordKind, number> & { broken: number }> {
+    const c = Object.fromEntries(RECORD_KINDS.map((k) => [k, 0])) as Record<RecordKind, number>;
+    let broken = 0;
+    for await (const r of this.list()) {
+      if (!r.ok) continue;
+      c[r.value.kind]++;
+      if (r.value.broken) broken++;
+    }
+    return { ...c, broken };
+  }
+
+  async delete(keys: string[]): Promise<Result<void, StoreIOError>> {
+    return this.batch(keys.map((key) => ({ type: 'del' as const, key })));
+  }
+
+  async getValue(key: string): Promise<string | undefined> {
+    return this.db.get(key);
+  }
+
+  async batch(ops: Array<{ type: 'put'; key: string; value: string } | { type: 'del'; key: string }>): Promise<Result<void, StoreIOError>> {
+    if (ops.length === 0) return ok(undefined);
+    try {
+      await this.db.batch(ops);
+      return ok(undefined);
+    } catch (e: unknown) {
+      return err(new StoreIOError(this.layout.index, describe(e)));
+    }
+  }
+}

@@ -1,0 +1,101 @@
+import { stat } from 'node:fs/promises';
+import path from 'node:path';
+import { ok, type Result } from '../core/result.js';
+import { hasBlob, putBlob, touch, type PutError, type PutResult } from './blobs.js';
+import { isDigest, type Digest } from './digest.js';
+import { blobPath, type Layout } from './layout.js';
+import type { IndexSession } from './index.js';
+
+/**
+ * Re-ingesting a tree should not re-hash it. Like git's index, a file whose device,
+ * inode, size, mtime and ctime are unchanged is taken to have unchanged content;
+ * ctime cannot be set from user space, so only a write within the same clock tick as
+ * our read could slip through, and files changed that recently are never cached.
+ */
+const RACY_MS = 2000;
+const PREFIX = 's/';
+
+interface StatEntry {
+  dev: number;
+  ino: number;
+  size: number;
+  mtimeNs: string;
+  ctimeNs: string;
+  digest: Digest;
+}
+
+export interface IngestResult {
+  file: string;
+  result: Result<PutResult, PutError>;
+  /** the digest came from the stat cache; the file was not read */
+  cached: boolean;
+}
+
+export interface IngestOptions {
+  layout: Layout;
+  files: string[];
+  /** files put at once (default 4): reads, writes and fsyncs of several files overlap */
+  concurrency?: number;
+  /** the index, for the stat cache; without it every file is hashed */
+  withIndex?: <T>(fn: (s: IndexSession) => Promise<T>) => Promise<Result<T, unknown>>;
+}
+
+type Stat = Awaited<ReturnType<typeof statBig>>;
+const statBig = (f: string) => stat(f, { bigint: true });
+
+/** Puts many files; one result per file, in order. The index is held only briefly, twice. */
+export async function ingestFiles(opts: IngestOptions): Promise<IngestResult[]> {
+  const files = opts.files.map((f) => path.resolve(f));
+  const stats = await Promise.all(files.map((f) => statBig(f).catch(() => undefined)));
+  const known = opts.withIndex ? await readCache(opts.withIndex, files) : files.map(() => undefined);
+  const results: IngestResult[] = new Array(files.length);
+  const fresh: Array<[string, string]> = [];
+  let next = 0;
+  const worker = async () => {
+    for (let i = next++; i < files.length; i = next++) {
+      const file = files[i]!;
+      const st = stats[i];
+      const hit = st ? matches(known[i], st) : undefined;
+      if (hit && (await hasBlob(opts.layout, hit.digest))) {
+        await touch(blobPath(opts.layout, hit.digest));
+        results[i] = { file, result: ok({ digest: hit.digest, size: hit.size, existed: true }), cached: true };
+        continue;
+      }
+      const result = await putBlob(opts.layout, { file });
+      results[i] = { file, result, cached: false };
+      if (result.ok && st && Date.now() - Number(st.ctimeMs) > RACY_MS) {
+        fresh.push([PREFIX + file, JSON.stringify(entryOf(st, result.value.digest))]);
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, opts.concurrency ?? 4) }, worker));
+  // A failure to update the cache costs speed next time, never correctness.
+  if (opts.withIndex && fresh.length) await opts.withIndex((s) => s.batch(fresh.map(([key, value]) => ({ type: 'put', key, value }))));
+  return results;
+}
+
+async function readCache(withIndex: NonNullable<IngestOptions['withIndex']>, files: string[]): Promise<Array<StatEntry | undefined>> {
+  const got = await withIndex((s) => s.db.getMany(files.map((f) => PREFIX + f)));
+  if (!got.ok) return files.map(() => undefined);
+  return got.value.map((v) => {
+    if (v === undefined) return undefined;
+    try {
+      const e = JSON.parse(v) as StatEntry;
+      return isDigest(e.digest) ? e : undefined;
+    } catch {
+      return undefined;
+    }
+  });
+}
+
+function entryOf(st: Stat, digest: Digest): StatEntry {
+  return { dev: Number(st.dev), ino: Number(st.ino), size: Number(st.size), mtimeNs: String(st.mtimeNs), ctimeNs: String(st.ctimeNs), digest };
+}
+
+function matches(e: StatEntry | undefined, st: Stat): StatEntry | undefined {
+  if (!e || !st.isFile()) return undefined;
+  const same = e.dev === Number(st.dev) && e.ino === Number(st.ino) && e.size === Number(st.size) && e.mtimeNs === String(st.mtimeNs) && e.ctimeNs === String(st.ctimeNs);
+  return same ? e : undefined;
+}
+
+export const STAT_CACHE_PREFIX = PREFIX;

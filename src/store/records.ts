@@ -1,0 +1,211 @@
+import { err, ok, type Result } from '../core/result.js';
+import { isDigest, type Digest } from './digest.js';
+import { RecordDecodeError, RecordInvalidError } from './errors.js';
+
+/** One built output of a build. */
+export interface BuildOutput {
+  name: string;
+  digest: Digest;
+  size: number;
+}
+
+/** Everything a build consumed and produced; keyed by its cache key (DESIGN.md "Builds"). */
+export interface BuildRecord {
+  cacheKey: Digest;
+  package: string;
+  version: string;
+  release: number;
+  arch: string;
+  envImage: Digest;
+  /** git tree oid of the distro commit */
+  sourceTree: string;
+  recipe: { name: string; digest: Digest };
+  /** package name → the output digests of that build dependency */
+  dependencies: Record<string, Digest[]>;
+  outputs: BuildOutput[];
+  log: Digest | null;
+  timings: { startedAt: string; finishedAt: string; durationMs: number };
+  runner: string;
+  weldVersion: string;
+  /** the provenance statement, itself a blob */
+  provenance: Digest | null;
+}
+
+/** A builder or runtime image composed from an env's lock. */
+export interface EnvImageRecord {
+  env: string;
+  arch: string;
+  lock: Digest;
+  /** the OCI image manifest; config and layers are blobs too */
+  manifest: Digest;
+  config: Digest;
+  layers: Digest[];
+  createdAt: string;
+}
+
+export interface ComposeRecord {
+  name: string;
+  type: 'wheelhouse' | 'image';
+  manifest: Digest;
+  blobs: Digest[];
+  createdAt: string;
+}
+
+/** A name that keeps blobs alive through gc. */
+export interface RootRecord {
+  name: string;
+  digests: Digest[];
+  createdAt: string;
+}
+
+export interface RecordTypes {
+  build: BuildRecord;
+  env: EnvImageRecord;
+  compose: ComposeRecord;
+  root: RootRecord;
+}
+export type RecordKind = keyof RecordTypes;
+export const RECORD_KINDS: RecordKind[] = ['build', 'env', 'compose', 'root'];
+
+/** What verify --repair sets on a record whose blobs went missing; builds treat it as a cache miss. */
+export interface BrokenMark {
+  at: string;
+  missing: Digest[];
+  reason: string;
+}
+
+export interface StoredRecord<K extends RecordKind = RecordKind> {
+  kind: K;
+  id: string;
+  data: RecordTypes[K];
+  broken?: BrokenMark;
+}
+
+// The envelope's `v` is bumped whenever a kind's shape changes; `decode` knows every
+// version it ever wrote, so an old index keeps reading after an upgrade.
+const VERSION: Record<RecordKind, number> = { build: 1, env: 1, compose: 1, root: 1 };
+
+interface Envelope {
+  v: number;
+  kind: RecordKind;
+  data: unknown;
+  broken?: BrokenMark;
+}
+
+export const RECORD_PREFIX = 'r/';
+
+export function recordKey(kind: RecordKind, id: string): string {
+  return `${RECORD_PREFIX}${kind}/${id}`;
+}
+
+export function splitRecordKey(key: string): { kind: string; id: string } | undefined {
+  const m = /^r\/([a-z]+)\/(.+)$/s.exec(key);
+  return m ? { kind: m[1]!, id: m[2]! } : undefined;
+}
+
+export function encodeRecord(r: StoredRecord): string {
+  const env: Envelope = { v: VERSION[r.kind], kind: r.kind, data: r.data, ...(r.broken ? { broken: r.broken } : {}) };
+  return JSON.stringify(env);
+}
+
+export function decodeRecord(key: string, value: string): Result<StoredRecord, RecordDecodeError> {
+  const where = splitRecordKey(key);
+  let env: Partial<Envelope>;
+  try {
+    env = JSON.parse(value) as Partial<Envelope>;
+  } catch {
+    return err(new RecordDecodeError(key, 'not JSON'));
+  }
+  if (!where || !(RECORD_KINDS as string[]).includes(where.kind) || env.kind !== where.kind) return err(new RecordDecodeError(key, `unknown record kind "${String(env.kind)}"`));
+  const kind = env.kind;
+  if (env.v !== VERSION[kind]) return err(new RecordDecodeError(key, `encoding version ${String(env.v)} of "${kind}" records is not known to this weld (it knows ${VERSION[kind]})`));
+  if (typeof env.data !== 'object' || env.data === null) return err(new RecordDecodeError(key, 'no data'));
+  return ok({ kind, id: where.id, data: env.data as RecordTypes[typeof kind], ...(env.broken ? { broken: env.broken } : {}) });
+}
+
+export function withMark(r: StoredRecord, mark: BrokenMark | null): StoredRecord {
+  const { broken: _old, ...rest } = r;
+  return mark ? { ...rest, broken: mark } : rest;
+}
+
+/** Every blob a record keeps alive and needs present. */
+export function referencedDigests(r: StoredRecord): Digest[] {
+  const out: unknown[] = [];
+  switch (r.kind) {
+    case 'build': {
+      const b = r.data as BuildRecord;
+      out.push(b.envImage, b.recipe?.digest, b.log, b.provenance, ...(b.outputs ?? []).map((o) => o.digest));
+      for (const ds of Object.values(b.dependencies ?? {})) out.push(...ds);
+      break;
+    }
+    case 'env': {
+      const e = r.data as EnvImageRecord;
+      out.push(e.lock, e.manifest, e.config, ...(e.layers ?? []));
+      break;
+    }
+    case 'compose': {
+      const c = r.data as ComposeRecord;
+      out.push(c.manifest, ...(c.blobs ?? []));
+      break;
+    }
+    case 'root':
+      out.push(...((r.data as RootRecord).digests ?? []));
+      break;
+  }
+  return [...new Set(out.filter((d): d is Digest => isDigest(d)))];
+}
+
+/** Shape checks at write time, so a bad record is refused instead of stored. */
+export function validateRecord(r: StoredRecord): Result<void, RecordInvalidError> {
+  const key = recordKey(r.kind, r.id);
+  if (!(RECORD_KINDS as string[]).includes(r.kind)) return err(new RecordInvalidError(key, `unknown kind "${r.kind}"`));
+  if (r.id === '' || /[\x00-\x1f]/.test(r.id)) return err(new RecordInvalidError(key, 'the id is empty or has control characters'));
+  const bad = digestFields(r).find(([, v]) => !isDigest(v));
+  if (bad) return err(new RecordInvalidError(key, `${bad[0]} is ${JSON.stringify(bad[1])}, not a sha256:<64 hex> digest`));
+  if (r.kind === 'build') {
+    const b = r.data as BuildRecord;
+    if (b.cacheKey !== r.id) return err(new RecordInvalidError(key, `the id must be the cache key ${b.cacheKey}`));
+  }
+  const nameField = r.kind === 'env' ? 'env' : r.kind === 'build' ? 'package' : 'name';
+  const name = (r.data as unknown as Record<string, unknown>)[nameField];
+  if (typeof name !== 'string' || name === '') return err(new RecordInvalidError(key, `${nameField} is missing`));
+  return ok(undefined);
+}
+
+function digestFields(r: StoredRecord): Array<[string, unknown]> {
+  const f: Array<[string, unknown]> = [];
+  const many = (name: string, v: unknown) => (Array.isArray(v) ? v.forEach((d, i) => f.push([`${name}[${i}]`, d])) : f.push([name, v]));
+  switch (r.kind) {
+    case 'build': {
+      const b = r.data as BuildRecord;
+      f.push(['cacheKey', b.cacheKey], ['envImage', b.envImage], ['recipe.digest', b.recipe?.digest]);
+      if (b.log !== null) f.push(['log', b.log]);
+      if (b.provenance !== null) f.push(['provenance', b.provenance]);
+      many('outputs', (b.outputs ?? []).map((o) => o.digest));
+      for (const [dep, ds] of Object.entries(b.dependencies ?? {})) many(`dependencies.${dep}`, ds);
+      break;
+    }
+    case 'env': {
+      const e = r.data as EnvImageRecord;
+      f.push(['lock', e.lock], ['manifest', e.manifest], ['config', e.config]);
+      many('layers', e.layers);
+      break;
+    }
+    case 'compose': {
+      const c = r.data as ComposeRecord;
+      f.push(['manifest', c.manifest]);
+      many('blobs', c.blobs);
+      break;
+    }
+    case 'root':
+      many('digests', (r.data as RootRecord).digests);
+      break;
+  }
+  return f;
+}
+
+/** Secondary keys a record maintains, so "which builds of pyyaml?" is a range scan. */
+export function secondaryKeys(r: StoredRecord): string[] {
+  if (r.kind === 'build') return [`x/package/${(r.data as BuildRecord).package}/${r.id}`];
+  return [];
+}

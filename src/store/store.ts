@@ -1,0 +1,140 @@
+import type { ReadStream } from 'node:fs';
+import { err, ok, type Result } from '../core/result.js';
+import { getBlob, hasBlob, putBlob, statBlob, type BlobStat, type PutError, type PutOptions, type PutResult, type PutSource } from './blobs.js';
+import type { Digest } from './digest.js';
+import type { BlobNotFoundError, RecordDecodeError, RecordInvalidError, StoreBusyError, StoreIOError, StoreNotFoundError, StorePathError } from './errors.js';
+import { gc, type GcOptions, type GcReport } from './gc.js';
+import { IndexSession, type RecordInput } from './index.js';
+import { ingestFiles, type IngestResult } from './ingest.js';
+import { cleanTmp, prepareLayout, type Layout } from './layout.js';
+import { closeIndex, openIndex } from './lock.js';
+import type { RecordKind, StoredRecord } from './records.js';
+import { verify, type VerifyOptions, type VerifyReport } from './verify.js';
+
+export interface OpenStoreOptions {
+  path: string;
+  /** make the directories when they are missing (default true); read-only verbs pass false */
+  create?: boolean;
+  /** how long to wait for another process that holds the index (default 5 minutes) */
+  lockTimeoutMs?: number;
+  /** told who holds the index when we have to wait for it */
+  onWait?: (holder: string) => void;
+}
+
+export type IndexError = StoreBusyError | StoreIOError;
+
+/**
+ * The content store. Blobs need no lock (a blob appears by an atomic link and never
+ * changes); the index is opened per operation, so any number of weld processes can
+ * share a store and each waits its turn only for index reads and writes.
+ */
+export class Store {
+  /** tmp files of crashed processes removed when this store was opened */
+  cleanedTmp = 0;
+  private inSession = false;
+
+  constructor(
+    readonly layout: Layout,
+    private readonly opts: OpenStoreOptions,
+  ) {}
+
+  get path(): string {
+    return this.layout.root;
+  }
+
+  has(digest: Digest): Promise<boolean> {
+    return hasBlob(this.layout, digest);
+  }
+
+  stat(digest: Digest): Promise<Result<BlobStat, BlobNotFoundError>> {
+    return statBlob(this.layout, digest);
+  }
+
+  get(digest: Digest): Promise<Result<ReadStream, BlobNotFoundError>> {
+    return getBlob(this.layout, digest);
+  }
+
+  put(source: PutSource, opts: PutOptions = {}): Promise<Result<PutResult, PutError>> {
+    return putBlob(this.layout, source, opts);
+  }
+
+  /** Puts many files at once, skipping the read of files unchanged since they were last put. */
+  putFiles(opts: { files: string[]; concurrency?: number }): Promise<IngestResult[]> {
+    return ingestFiles({ layout: this.layout, ...opts, withIndex: (fn) => this.withIndex('put', fn) });
+  }
+
+  /**
+   * Runs `fn` while this process holds the index. Keep `fn` short: other processes
+   * wait for it. Sessions do not nest (LevelDB would make the inner one wait forever).
+   */
+  async withIndex<T>(purpose: string, fn: (s: IndexSession) => Promise<T>): Promise<Result<T, IndexError>> {
+    if (this.inSession) throw new Error('bug: Store.withIndex called inside another withIndex');
+    const db = await openIndex({ layout: this.layout, purpose, ...this.waitOptions() });
+    if (!db.ok) return db;
+    this.inSession = true;
+    try {
+      return ok(await fn(new IndexSession(db.value, this.layout)));
+    } finally {
+      this.inSession = false;
+      await closeIndex({ layout: this.layout, db: db.value });
+    }
+  }
+
+  writeRecords(records: RecordInput[]): Promise<Result<void, IndexError | RecordInvalidError>> {
+    return this.flat('write records', (s) => s.writeRecords(records));
+  }
+
+  getRecord<K extends RecordKind>(kind: K, id: string): Promise<Result<StoredRecord<K> | undefined, IndexError | RecordDecodeError>> {
+    return this.flat('read a record', (s) => s.get(kind, id));
+  }
+
+  async listRecords(opts: { kind?: RecordKind } = {}): Promise<Result<Array<Result<StoredRecord, RecordDecodeError>>, IndexError>> {
+    return this.withIndex('list records', async (s) => {
+      const out: Array<Result<StoredRecord, RecordDecodeError>> = [];
+      for await (const r of s.list(opts)) out.push(r);
+      return out;
+    });
+  }
+
+  buildsOf(pkg: string): Promise<Result<string[], IndexError>> {
+    return this.withIndex('read builds', (s) => s.buildsOf(pkg));
+  }
+
+  /** Names a set of blobs so gc keeps them; replaces an existing root of that name. */
+  setRoot(opts: { name: string; digests: Digest[] }): Promise<Result<void, IndexError | RecordInvalidError>> {
+    return this.writeRecords([{ kind: 'root', id: opts.name, data: { name: opts.name, digests: opts.digests, createdAt: new Date().toISOString() } }]);
+  }
+
+  removeRoot(name: string): Promise<Result<void, IndexError>> {
+    return this.flat('remove a root', (s) => s.delete([`r/root/${name}`]));
+  }
+
+  verify(opts: VerifyOptions = {}): Promise<Result<VerifyReport, IndexError>> {
+    return verify({ store: this, ...opts });
+  }
+
+  gc(opts: GcOptions = {}): Promise<Result<GcReport, IndexError>> {
+    return gc({ store: this, ...opts });
+  }
+
+  private async flat<T, E>(purpose: string, fn: (s: IndexSession) => Promise<Result<T, E>>): Promise<Result<T, E | IndexError>> {
+    const r = await this.withIndex(purpose, fn);
+    return r.ok ? r.value : r;
+  }
+
+  private waitOptions() {
+    return {
+      ...(this.opts.lockTimeoutMs !== undefined ? { timeoutMs: this.opts.lockTimeoutMs } : {}),
+      ...(this.opts.onWait ? { onWait: this.opts.onWait } : {}),
+    };
+  }
+}
+
+/** Checks the layout (creating it unless `create: false`) and clears crashed writers' tmp files. */
+export async function openStore(opts: OpenStoreOptions): Promise<Result<Store, StorePathError | StoreNotFoundError>> {
+  const layout = await prepareLayout({ root: opts.path, create: opts.create ?? true });
+  if (!layout.ok) return err(layout.error);
+  const store = new Store(layout.value, opts);
+  store.cleanedTmp = await cleanTmp(layout.value);
+  return ok(store);
+}
