@@ -21,5 +21,6 @@ export const VERBS: VerbEntry[] = [
   { name: 'list', summary: 'List the packages of the distro', load: () => import('./list.js') },
   { name: 'show', summary: 'Show one package: metadata, requirements, dependents, patches', load: () => import('./show.js') },
   { name: 'graph', summary: 'Print the build order (optionally of some packages and what they need)', load: () => import('./graph.js') },
+  { name: 'mirror', summary: 'Mirror upstream sources into git: upstream and distro branches, and the lock', load: () => import('./mirror.js') },
   { name: 'store', summary: 'Inspect and maintain the content store: info, ls, cat, put, verify, gc', load: () => import('./store.js') },
 ];

@@ -4,13 +4,14 @@ import { err, ok, type Result } from '../core/result.js';
 import { parseDigest } from '../store/digest.js';
 import { StoreInconsistentError } from '../store/errors.js';
 import { listBlobs } from '../store/blobs.js';
-import { resolveStoreLocation, type StoreLocation } from '../store/location.js';
-import { openStore, type Store } from '../store/store.js';
+import type { StoreLocation } from '../store/location.js';
+import type { Store } from '../store/store.js';
 import { closest } from '../util/suggest.js';
 import type { ParsedArgs } from './args.js';
 import type { VerbModule } from './commands.js';
 import { json, plural, table } from './format.js';
 import type { CliIO } from './io.js';
+import { openStoreFromArgs, STORE_OPTION } from './store-args.js';
 
 const SUBVERBS = ['info', 'ls', 'cat', 'put', 'verify', 'gc'] as const;
 type SubVerb = (typeof SUBVERBS)[number];
@@ -38,7 +39,7 @@ export const spec: VerbModule['spec'] = {
     'The store is --store, else $WELD_STORE, else [paths] store in metadata/weld.toml, else ./store.\n' +
     'Digests are sha256:<64 hex>; bare 64 hex is accepted too.',
   options: {
-    store: { type: 'string', value: '<dir>', description: 'the store directory (default: $WELD_STORE, [paths] store of weld.toml, ./store)' },
+    ...STORE_OPTION,
     json: { type: 'boolean', description: 'print the result as JSON' },
     records: { type: 'boolean', description: 'ls: list records instead of blobs' },
     expected: { type: 'string', value: '<digest>', description: 'put: refuse the file unless it has this digest' },
@@ -70,18 +71,12 @@ export const run: VerbModule['run'] = async (args, io) => {
   if (wantsArgs && rest.length === 0) return err(new UsageError(`weld store ${verb}: missing ${verb === 'cat' ? '<digest>' : '<file>'}`, `usage: weld store ${verb} ${verb === 'cat' ? '<digest>' : '<file>…'}`));
   if (verb === 'cat' && rest.length > 1) return err(new UsageError(`weld store cat: one digest at a time (got ${rest.length})`));
 
-  const where = resolveStoreLocation({ cwd: io.cwd, env: io.env, ...(typeof args.options['store'] === 'string' ? { store: args.options['store'] } : {}) });
-  if (!where.ok) return where;
-  const opened = await openStore({
-    path: where.value.path,
-    create: verb === 'put',
-    onWait: (holder) => io.stderr.write(`weld: store in use by ${holder}, waiting…\n`),
-  });
+  const opened = await openStoreFromArgs(args, io, { create: verb === 'put' });
   if (!opened.ok) return opened;
-  const store = opened.value;
+  const { store, where } = opened.value;
   switch (verb) {
     case 'info':
-      return info(store, where.value, args, io);
+      return info(store, where, args, io);
     case 'ls':
       return args.options['records'] ? lsRecords(store, args, io) : lsBlobs(store, args, io);
     case 'cat':

@@ -1,13 +1,6 @@
-import type { Readable } from 'node:stream';
-import type { WeldError } from '../core/errors.js';
-import type { Result } from '../core/result.js';
+import type { Store } from '../store/store.js';
 
-/** `sha256:<64 hex>`, as the content store names blobs. */
-export type Digest = `sha256:${string}`;
+export type { Digest } from '../store/digest.js';
 
 /** The part of the content store that mirroring uses: downloads land here first. */
-export interface BlobStore {
-  has(digest: Digest): Promise<boolean>;
-  get(digest: Digest): Promise<Result<Readable, WeldError>>;
-  put(source: Readable, opts: { expected?: Digest }): Promise<Result<{ digest: Digest }, WeldError & { code: string }>>;
-}
+export type BlobStore = Pick<Store, 'has' | 'get' | 'put'>;

@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { err, ok, type Result } from '../core/result.js';
 import type { WeldError } from '../core/errors.js';
 import type { BlobStore, Digest } from './blob-store.js';
+import { DigestMismatchError, SourceReadError } from '../store/errors.js';
 import { ChecksumMismatchError, UpstreamUnreachableError } from './errors.js';
 
 export interface DownloadOptions {
@@ -65,8 +66,8 @@ export async function download(opts: DownloadOptions): Promise<Result<{ digest: 
   opened.value.body.on('error', (e) => counter.destroy(e));
   const put = await opts.store.put(opened.value.body.pipe(counter), { expected: opts.expected });
   if (put.ok) return ok({ digest: put.value.digest, downloaded: true });
-  const e = put.error as WeldError & { code: string; actual?: string; expected?: string };
-  if (e.code === 'E_STORE_DIGEST_MISMATCH' && e.actual) return err(new ChecksumMismatchError(opts.url, opts.expected, e.actual));
-  if (e.code === 'E_STORE_SOURCE') return err(new UpstreamUnreachableError(opts.url, `the transfer broke off after ${done} bytes: ${e.message}`));
+  const e = put.error;
+  if (e instanceof DigestMismatchError) return err(new ChecksumMismatchError(opts.url, opts.expected, e.actual));
+  if (e instanceof SourceReadError) return err(new UpstreamUnreachableError(opts.url, `the transfer broke off after ${done} bytes: ${e.message}`));
   return err(e);
 }

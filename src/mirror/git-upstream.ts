@@ -57,6 +57,9 @@ async function fetchUpstream(opts: GitUpstreamOptions, backend: GitBackend): Pro
   if (!/^https?:/.test(url)) {
     return err(new UpstreamUnreachableError(url, 'isomorphic-git fetches over http(s) only; install git for local-path upstreams'));
   }
+  // isomorphic-git fetches through a configured remote; the URL lives only in the mirror's config
+  await git.setConfig({ fs, gitdir: repo.gitdir, path: 'remote.upstream.url', value: url });
+  await git.setConfig({ fs, gitdir: repo.gitdir, path: 'remote.upstream.fetch', value: `+refs/heads/*:${REMOTE_PREFIX}*` });
   try {
     await git.fetch({
       fs,

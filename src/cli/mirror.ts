@@ -1,0 +1,121 @@
+import { UsageError, WeldError } from '../core/errors.js';
+import { err, ok } from '../core/result.js';
+import { normalizeName } from '../metadata/names.js';
+import type { MirrorEvent } from '../mirror/events.js';
+import { nextLock, writeLockFile } from '../mirror/lock-writer.js';
+import { checkLock, mirrorPackages, mirrorsDirFor } from '../mirror/mirror.js';
+import { closest } from '../util/suggest.js';
+import type { VerbModule } from './commands.js';
+import { json, plural } from './format.js';
+import type { CliIO } from './io.js';
+import { openFromArgs } from './metadata-args.js';
+import { openStoreFromArgs, STORE_OPTION } from './store-args.js';
+
+export const spec: VerbModule['spec'] = {
+  description:
+    "Brings each package's upstream source into mirrors/<pkg>.git: an `upstream` branch (tag\n" +
+    'upstream/<version>) and a `distro` branch with the patches of metadata/patches/<pkg>/\n' +
+    '(tag distro/<version>-<release>), then records the commits in metadata/weld.lock.\n' +
+    'Packages already mirrored from the same inputs are skipped without network.',
+  options: {
+    all: { type: 'boolean', description: 'mirror every package' },
+    check: { type: 'boolean', description: 'report packages whose lock is missing or stale, changing nothing (exit 1 if any)' },
+    refresh: { type: 'boolean', description: 'contact upstreams even for packages that are up to date (picks up moved tags)' },
+    jobs: { type: 'string', short: 'j', value: '<n>', description: 'packages mirrored at once (default 4)' },
+    json: { type: 'boolean', description: 'print the results as JSON' },
+    mirrors: { type: 'string', value: '<dir>', description: 'where mirrors live (default: $WELD_MIRRORS, [paths] mirrors, ./mirrors)' },
+    metadata: { type: 'string', value: '<dir>', description: 'the metadata directory (default: ./metadata, searched upwards)' },
+    ...STORE_OPTION,
+  },
+  positionals: [{ name: 'package', variadic: true }],
+  examples: ['weld mirror --all', 'weld mirror pyyaml libyaml', 'weld mirror --check --all'],
+};
+
+class MirrorFailedError extends WeldError {
+  readonly code = 'E_MIRROR_FAILED';
+  constructor(
+    readonly failures: Array<{ pkg: string; error: WeldError }>,
+    what = 'failed',
+  ) {
+    super(`${plural(failures.length, 'package')} ${what}: ${failures.map((f) => f.pkg).join(', ')}`);
+  }
+  override toJSON(): Record<string, unknown> {
+    return { ...super.toJSON(), failures: this.failures.map((f) => ({ package: f.pkg, ...f.error.toJSON() })) };
+  }
+}
+
+/** Plain progress lines: one per phase, and download progress at most every 10%. */
+function renderer(io: CliIO): (e: MirrorEvent) => void {
+  const shown = new Map<string, number>();
+  return (e) => {
+    if (e.type === 'phase') io.stderr.write(`${e.pkg}: ${e.phase} ${e.detail}\n`);
+    else if (e.type === 'warning') io.stderr.write(`${e.pkg}: warning: ${e.message}\n`);
+    else if (e.type === 'progress' && e.unit === 'bytes' && e.total) {
+      const tenth = Math.floor((e.done / e.total) * 10);
+      if (tenth > (shown.get(e.pkg) ?? 0) && tenth < 10) {
+        shown.set(e.pkg, tenth);
+        io.stderr.write(`${e.pkg}: ${e.phase} ${tenth * 10}% of ${(e.total / 1e6).toFixed(1)} MB\n`);
+      }
+    }
+  };
+}
+
+export const run: VerbModule['run'] = async (args, io) => {
+  const all = args.options['all'] === true;
+  if (all === args.positionals.length > 0) {
+    return err(new UsageError(all ? 'weld mirror: name packages or pass --all, not both' : 'weld mirror: name the packages to mirror, or pass --all', 'usage: weld mirror <package>… | --all'));
+  }
+  const jobs = args.options['jobs'] === undefined ? 4 : Number(args.options['jobs']);
+  if (!Number.isInteger(jobs) || jobs < 1) return err(new UsageError(`weld mirror: --jobs must be a whole number of at least 1, not "${args.options['jobs']}"`));
+  const loaded = await openFromArgs(args, io);
+  if (!loaded.ok) return loaded;
+  const metadata = loaded.value;
+  const names = all ? [...metadata.packages.keys()] : args.positionals.map(normalizeName);
+  const unknown = names.find((n) => !metadata.packages.has(n));
+  if (unknown) return err(new UsageError(`weld mirror: no package named "${unknown}"${closest(unknown, metadata.packages.keys()) ? `; did you mean "${closest(unknown, metadata.packages.keys())}"?` : ''}`));
+  const mirrorsDir = mirrorsDirFor({ metadata, cwd: io.cwd, env: io.env, ...(typeof args.options['mirrors'] === 'string' ? { flag: args.options['mirrors'] } : {}) });
+
+  if (args.options['check']) {
+    const report = await checkLock({ metadata, packages: names, mirrorsDir });
+    if (args.options['json']) io.stdout.write(json(report));
+    else for (const r of report) io.stdout.write(`${r.pkg.padEnd(24)} ${r.status.padEnd(12)} ${r.detail}\n`);
+    const bad = report.filter((r) => r.status !== 'ok');
+    return bad.length ? err(new MirrorFailedError(bad.map((b) => ({ pkg: b.pkg, error: new UsageError(b.detail) })), 'need `weld mirror`')) : ok(undefined);
+  }
+
+  const opened = await openStoreFromArgs(args, io, { create: true });
+  if (!opened.ok) return opened;
+  const outcome = await mirrorPackages({
+    metadata,
+    packages: names,
+    mirrorsDir,
+    store: opened.value.store,
+    jobs,
+    env: io.env,
+    ...(args.options['refresh'] ? { refresh: true } : {}),
+    ...(args.options['json'] ? {} : { onEvent: renderer(io) }),
+  });
+  const lock = writeLockFile({ metadata, entries: nextLock({ metadata, outcome }) });
+  if (!lock.ok) return lock;
+
+  const failures: Array<{ pkg: string; error: WeldError }> = [];
+  const rows: Array<Record<string, unknown>> = [];
+  for (const [pkg, r] of outcome) {
+    if (!r.ok) {
+      failures.push({ pkg, error: r.error });
+      if (!args.options['json']) io.stderr.write(`${pkg}: failed: ${r.error.message}\n${r.error.hint ? `${pkg}: hint: ${r.error.hint}\n` : ''}`);
+      continue;
+    }
+    const m = r.value;
+    rows.push({ package: pkg, status: m.upToDate ? 'up-to-date' : 'mirrored', ...m.lock, fetched: m.fetched, seconds: Number(m.seconds.toFixed(3)) });
+    if (!args.options['json']) {
+      io.stdout.write(`${pkg}: ${m.upToDate ? 'up to date' : 'mirrored'}  upstream ${m.lock.upstream.slice(0, 12)}  distro ${m.lock.distro.slice(0, 12)}  (${m.seconds.toFixed(1)} s)\n`);
+    }
+  }
+  if (args.options['json']) io.stdout.write(json({ packages: rows, lock: { file: lock.value.file, changed: lock.value.changed } }));
+  else {
+    const mirrored = rows.filter((r) => r.status === 'mirrored').length;
+    io.stdout.write(`${plural(mirrored, 'package')} mirrored, ${rows.length - mirrored} up to date, ${failures.length} failed; ${lock.value.changed ? 'lock updated' : 'lock unchanged'}: ${lock.value.file}\n`);
+  }
+  return failures.length ? err(new MirrorFailedError(failures)) : ok(undefined);
+};

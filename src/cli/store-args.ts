@@ -1,0 +1,24 @@
+import type { WeldError } from '../core/errors.js';
+import { err, ok, type Result } from '../core/result.js';
+import { resolveStoreLocation, type StoreLocation } from '../store/location.js';
+import { openStore, type Store } from '../store/store.js';
+import type { OptionSpec, ParsedArgs } from './args.js';
+import type { CliIO } from './io.js';
+
+export const STORE_OPTION: Record<string, OptionSpec> = {
+  store: { type: 'string', value: '<dir>', description: 'the content store (default: $WELD_STORE, [paths] store in weld.toml, ./store)' },
+};
+
+/** --store → location → open, telling the user when another weld holds the index. */
+export async function openStoreFromArgs(args: ParsedArgs, io: CliIO, opts: { create: boolean }): Promise<Result<{ store: Store; where: StoreLocation }, WeldError>> {
+  const flag = args.options['store'];
+  const where = resolveStoreLocation({ cwd: io.cwd, env: io.env, ...(typeof flag === 'string' ? { store: flag } : {}) });
+  if (!where.ok) return where;
+  const opened = await openStore({
+    path: where.value.path,
+    create: opts.create,
+    onWait: (holder) => io.stderr.write(`weld: store in use by ${holder}, waiting…\n`),
+  });
+  if (!opened.ok) return err(opened.error);
+  return ok({ store: opened.value, where: where.value });
+}

@@ -1,0 +1,29 @@
+import { err, ok, type Result } from '../core/result.js';
+import type { WeldError } from '../core/errors.js';
+import type { MirrorListener } from './events.js';
+import { DISTRO_IDENTITY } from './identity.js';
+import { applyPatchSeries, type PatchInput } from './patches/series.js';
+import { readCommit, writeRef, type MirrorRepo } from './repo.js';
+
+/**
+ * `distro` = `upstream/<version>` + the patches, one commit each, tagged
+ * `distro/<version>-<release>`. HEAD of the mirror is `distro`, so a plain
+ * `git clone mirrors/<pkg>.git` checks out what weld builds.
+ */
+export async function buildDistroBranch(opts: {
+  repo: MirrorRepo;
+  pkg: string;
+  version: string;
+  release: number;
+  upstream: string;
+  patches: PatchInput[];
+  onEvent?: MirrorListener;
+}): Promise<Result<{ commit: string; tree: string }, WeldError>> {
+  if (opts.patches.length) opts.onEvent?.({ type: 'phase', pkg: opts.pkg, phase: 'patch', detail: `${opts.patches.length} patch${opts.patches.length === 1 ? '' : 'es'}` });
+  const series = await applyPatchSeries({ gitdir: opts.repo.gitdir, base: opts.upstream, patches: opts.patches, committer: DISTRO_IDENTITY });
+  if (!series.ok) return err(series.error);
+  const commit = series.value.head;
+  await writeRef(opts.repo, 'refs/heads/distro', commit);
+  await writeRef(opts.repo, `refs/tags/distro/${opts.version}-${opts.release}`, commit);
+  return ok({ commit, tree: (await readCommit(opts.repo, commit)).tree });
+}
