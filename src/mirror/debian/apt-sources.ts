@@ -25,7 +25,7 @@ function parseList(text: string): AptEntry[] {
 /** deb822 format (`*.sources`): stanzas of `Key: value` fields. */
 function parseDeb822(text: string): AptEntry[] {
   const out: AptEntry[] = [];
-  for (const stanza of text.replace(/^#.*$/gm, '').split(/\n\s*\n/)) {
+  for (const stanza of text.replace(/^#.*(\n|$)/gm, '').split(/\n\s*\n/)) {
     const fields = new Map<string, string>();
     let last = '';
     for (const line of stanza.split('\n')) {
