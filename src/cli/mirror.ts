@@ -35,12 +35,24 @@ class MirrorFailedError extends WeldError {
   readonly code = 'E_MIRROR_FAILED';
   constructor(
     readonly failures: Array<{ pkg: string; error: WeldError }>,
+    /** the rest of the run, so --json prints one document */
+    readonly results: unknown,
     what = 'failed',
   ) {
     super(`${plural(failures.length, 'package')} ${what}: ${failures.map((f) => f.pkg).join(', ')}`);
   }
   override toJSON(): Record<string, unknown> {
-    return { ...super.toJSON(), failures: this.failures.map((f) => ({ package: f.pkg, ...f.error.toJSON() })) };
+    return { ...super.toJSON(), failures: this.failures.map((f) => ({ package: f.pkg, ...f.error.toJSON() })), results: this.results };
+  }
+}
+
+class LockStaleError extends WeldError {
+  readonly code = 'E_LOCK_STALE';
+  constructor(
+    readonly status: string,
+    detail: string,
+  ) {
+    super(detail);
   }
 }
 
@@ -77,10 +89,11 @@ export const run: VerbModule['run'] = async (args, io) => {
 
   if (args.options['check']) {
     const report = await checkLock({ metadata, packages: names, mirrorsDir });
-    if (args.options['json']) io.stdout.write(json(report));
-    else for (const r of report) io.stdout.write(`${r.pkg.padEnd(24)} ${r.status.padEnd(12)} ${r.detail}\n`);
     const bad = report.filter((r) => r.status !== 'ok');
-    return bad.length ? err(new MirrorFailedError(bad.map((b) => ({ pkg: b.pkg, error: new UsageError(b.detail) })), 'need `weld mirror`')) : ok(undefined);
+    if (!args.options['json']) for (const r of report) io.stdout.write(`${r.pkg.padEnd(24)} ${r.status.padEnd(12)} ${r.detail}\n`);
+    if (bad.length) return err(new MirrorFailedError(bad.map((b) => ({ pkg: b.pkg, error: new LockStaleError(b.status, b.detail) })), report, 'need `weld mirror`'));
+    if (args.options['json']) io.stdout.write(json(report));
+    return ok(undefined);
   }
 
   const opened = await openStoreFromArgs(args, io, { create: true });
@@ -112,10 +125,12 @@ export const run: VerbModule['run'] = async (args, io) => {
       io.stdout.write(`${pkg}: ${m.upToDate ? 'up to date' : 'mirrored'}  upstream ${m.lock.upstream.slice(0, 12)}  distro ${m.lock.distro.slice(0, 12)}  (${m.seconds.toFixed(1)} s)\n`);
     }
   }
-  if (args.options['json']) io.stdout.write(json({ packages: rows, lock: { file: lock.value.file, changed: lock.value.changed } }));
-  else {
+  const summary = { packages: rows, lock: { file: lock.value.file, changed: lock.value.changed } };
+  if (!args.options['json']) {
     const mirrored = rows.filter((r) => r.status === 'mirrored').length;
     io.stdout.write(`${plural(mirrored, 'package')} mirrored, ${rows.length - mirrored} up to date, ${failures.length} failed; ${lock.value.changed ? 'lock updated' : 'lock unchanged'}: ${lock.value.file}\n`);
   }
-  return failures.length ? err(new MirrorFailedError(failures)) : ok(undefined);
+  if (failures.length) return err(new MirrorFailedError(failures, summary));
+  if (args.options['json']) io.stdout.write(json(summary));
+  return ok(undefined);
 };
