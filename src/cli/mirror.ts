@@ -96,13 +96,17 @@ export const run: VerbModule['run'] = async (args, io) => {
     return ok(undefined);
   }
 
-  const opened = await openStoreFromArgs(args, io, { create: true });
-  if (!opened.ok) return opened;
+  // Opened on first use: a no-op mirror never loads the store's LevelDB.
+  let opening: ReturnType<typeof openStoreFromArgs> | undefined;
+  const store = async () => {
+    const r = await (opening ??= openStoreFromArgs(args, io, { create: true }));
+    return r.ok ? ok(r.value.store) : r;
+  };
   const outcome = await mirrorPackages({
     metadata,
     packages: names,
     mirrorsDir,
-    store: opened.value.store,
+    store,
     jobs,
     env: io.env,
     ...(args.options['refresh'] ? { refresh: true } : {}),

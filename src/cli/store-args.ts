@@ -1,7 +1,7 @@
 import type { WeldError } from '../core/errors.js';
 import { err, ok, type Result } from '../core/result.js';
 import { resolveStoreLocation, type StoreLocation } from '../store/location.js';
-import { openStore, type Store } from '../store/store.js';
+import type { Store } from '../store/store.js';
 import type { OptionSpec, ParsedArgs } from './args.js';
 import type { CliIO } from './io.js';
 
@@ -14,6 +14,8 @@ export async function openStoreFromArgs(args: ParsedArgs, io: CliIO, opts: { cre
   const flag = args.options['store'];
   const where = resolveStoreLocation({ cwd: io.cwd, env: io.env, ...(typeof flag === 'string' ? { store: flag } : {}) });
   if (!where.ok) return where;
+  // LevelDB and the store load only when a store is really needed.
+  const { openStore } = await import('../store/store.js');
   const opened = await openStore({
     path: where.value.path,
     create: opts.create,

@@ -5,21 +5,17 @@ import type { WeldError } from '../core/errors.js';
 import type { LockEntry } from '../metadata/lock-file.js';
 import type { Metadata, Package } from '../metadata/model.js';
 import type { BlobStore } from './blob-store.js';
-import { DebianArchive, mirrorDebianUpstream } from './debian/debian-upstream.js';
-import { buildDistroBranch } from './distro.js';
 import type { MirrorListener } from './events.js';
-import { mirrorGitUpstream } from './git-upstream.js';
 import { inputsDigest } from './inputs.js';
-import type { PatchInput } from './patches/series.js';
-import { mirrorPath, openMirror, peel, readRef, type MirrorRepo } from './repo.js';
-import { mirrorTarballUpstream } from './tarball-upstream.js';
+import { readRefFile } from './refs.js';
 
 export interface MirrorOptions {
   metadata: Metadata;
   /** normalised package names, in any order */
   packages: string[];
   mirrorsDir: string;
-  store: BlobStore;
+  /** opened only when something must be downloaded */
+  store: () => Promise<Result<BlobStore, WeldError>>;
   /** re-contact upstreams even when everything pinned is already mirrored */
   refresh?: boolean;
   /** packages mirrored at once (network-bound; default 4) */
@@ -43,6 +39,10 @@ export interface PackageMirror {
 export type MirrorOutcome = Map<string, Result<PackageMirror, WeldError>>;
 
 /** Resolves where the mirrors live: a flag, WELD_MIRRORS, `[paths] mirrors`, then <root>/mirrors. */
+export function mirrorPath(mirrorsDir: string, pkg: string): string {
+  return path.join(mirrorsDir, `${pkg}.git`);
+}
+
 export function mirrorsDirFor(opts: { metadata: Metadata; flag?: string; env?: NodeJS.ProcessEnv; cwd: string }): string {
   if (opts.flag) return path.resolve(opts.cwd, opts.flag);
   const fromEnv = opts.env?.['WELD_MIRRORS'];
@@ -51,55 +51,9 @@ export function mirrorsDirFor(opts: { metadata: Metadata; flag?: string; env?: N
 }
 
 /** True when the mirror already holds exactly what the lock says for these inputs. */
-async function upToDate(repo: MirrorRepo, pkg: Package, lock: LockEntry | undefined, inputs: string): Promise<boolean> {
+function upToDate(gitdir: string, pkg: Package, lock: LockEntry | undefined, inputs: string): boolean {
   if (!lock || lock.inputs !== inputs) return false;
-  const distroTag = await readRef(repo, `refs/tags/distro/${pkg.version}-${pkg.release}`);
-  const upstreamTag = await readRef(repo, `refs/tags/upstream/${pkg.version}`);
-  return !!distroTag && !!upstreamTag && (await peel(repo, distroTag)) === lock.distro && (await peel(repo, upstreamTag)) === lock.upstream;
-}
-
-async function distroPatches(metadata: Metadata, pkg: Package): Promise<PatchInput[]> {
-  const out: PatchInput[] = [];
-  for (const file of pkg.patches) out.push({ name: file.slice(file.lastIndexOf('/') + 1), text: (await metadata.read(file)) ?? '' });
-  return out;
-}
-
-async function mirrorOne(opts: MirrorOptions & { archive: DebianArchive }, pkg: Package): Promise<Result<PackageMirror, WeldError>> {
-  const started = performance.now();
-  const { metadata } = opts;
-  opts.onEvent?.({ type: 'start', pkg: pkg.name });
-  const opened = await openMirror({ mirrorsDir: opts.mirrorsDir, pkg: pkg.name });
-  if (!opened.ok) return opened;
-  const repo = opened.value;
-  const inputs = await inputsDigest({ metadata, pkg });
-  const locked = metadata.lock[pkg.name];
-  const seconds = () => (performance.now() - started) / 1000;
-  if (!opts.refresh && locked && (await upToDate(repo, pkg, locked, inputs))) {
-    return ok({ pkg: pkg.name, upToDate: true, lock: locked, fetched: false, seconds: seconds() });
-  }
-  const common = { repo, pkg: pkg.name, version: pkg.version, ...(opts.onEvent ? { onEvent: opts.onEvent } : {}) };
-  const u = pkg.upstream;
-  let upstream: Result<{ commit: string; fetched?: boolean; imported?: boolean }, WeldError>;
-  if (u.kind === 'git') {
-    // Relative local paths in metadata are relative to the project root.
-    const url = /^[a-z]+:/.test(u.url) ? u.url : path.resolve(metadata.root, u.url);
-    upstream = await mirrorGitUpstream({ ...common, url, ...(u.tag !== undefined ? { tag: u.tag } : {}), ...(u.commit !== undefined ? { commit: u.commit } : {}), ...(opts.refresh ? { refresh: true } : {}), ...(opts.env ? { env: opts.env } : {}) });
-  } else if (u.kind === 'tarball') {
-    upstream = await mirrorTarballUpstream({ ...common, store: opts.store, url: u.url, sha256: u.sha256 });
-  } else {
-    const env = metadata.envs.get(pkg.env)!;
-    upstream = await mirrorDebianUpstream({ ...common, store: opts.store, archive: opts.archive, source: u.source, suite: env.suite, components: env.components, ...(opts.refresh ? { refresh: true } : {}) });
-  }
-  if (!upstream.ok) return upstream;
-  const distro = await buildDistroBranch({ ...common, release: pkg.release, upstream: upstream.value.commit, patches: await distroPatches(metadata, pkg) });
-  if (!distro.ok) return distro;
-  return ok({
-    pkg: pkg.name,
-    upToDate: false,
-    lock: { inputs, upstream: upstream.value.commit, distro: distro.value.commit, tree: distro.value.tree },
-    fetched: upstream.value.fetched ?? upstream.value.imported ?? false,
-    seconds: seconds(),
-  });
+  return readRefFile(gitdir, `refs/tags/distro/${pkg.version}-${pkg.release}`) === lock.distro && readRefFile(gitdir, `refs/tags/upstream/${pkg.version}`) === lock.upstream;
 }
 
 /**
@@ -108,14 +62,24 @@ async function mirrorOne(opts: MirrorOptions & { archive: DebianArchive }, pkg: 
  */
 export async function mirrorPackages(opts: MirrorOptions): Promise<MirrorOutcome> {
   const pkgs = opts.packages.map((n) => opts.metadata.packages.get(n)).filter((p): p is Package => p !== undefined);
-  const wanted = new Set(pkgs.flatMap((p) => (p.upstream.kind === 'debian' ? [p.upstream.source] : [])));
-  const archive = new DebianArchive({ wanted, ...(opts.env ? { env: opts.env } : {}), ...(opts.aptDir ? { aptDir: opts.aptDir } : {}) });
-  const limit = pLimit(Math.max(1, opts.jobs ?? 4));
-  const results = await Promise.all(
-    pkgs.map((p) =>
-      limit(async (): Promise<[string, Result<PackageMirror, WeldError>]> => [p.name, await mirrorOne({ ...opts, archive }, p)]),
-    ),
-  );
+  const results: Array<[string, Result<PackageMirror, WeldError>]> = [];
+  const work: Array<{ pkg: Package; inputs: string }> = [];
+  for (const pkg of pkgs) {
+    const started = performance.now();
+    const inputs = await inputsDigest({ metadata: opts.metadata, pkg });
+    const locked = opts.metadata.lock[pkg.name];
+    if (!opts.refresh && locked && upToDate(mirrorPath(opts.mirrorsDir, pkg.name), pkg, locked, inputs)) {
+      results.push([pkg.name, ok({ pkg: pkg.name, upToDate: true, lock: locked, fetched: false, seconds: (performance.now() - started) / 1000 })]);
+    } else work.push({ pkg, inputs });
+  }
+  if (work.length) {
+    // The git and download machinery loads only when there is work for it.
+    const { mirrorOne, DebianArchive } = await import('./mirror-one.js');
+    const wanted = new Set(work.flatMap(({ pkg }) => (pkg.upstream.kind === 'debian' ? [pkg.upstream.source] : [])));
+    const archive = new DebianArchive({ wanted, ...(opts.env ? { env: opts.env } : {}), ...(opts.aptDir ? { aptDir: opts.aptDir } : {}) });
+    const limit = pLimit(Math.max(1, opts.jobs ?? 4));
+    results.push(...(await Promise.all(work.map(({ pkg, inputs }) => limit(async (): Promise<[string, Result<PackageMirror, WeldError>]> => [pkg.name, await mirrorOne({ ...opts, archive, pkg, inputs })])))));
+  }
   return new Map(results.sort(([a], [b]) => (a < b ? -1 : 1)));
 }
 
@@ -136,10 +100,9 @@ export async function checkLock(opts: { metadata: Metadata; packages: string[]; 
       out.push({ pkg: name, status: 'stale', detail: 'upstream, version, release or patches changed since the lock was written' });
       continue;
     }
-    const repo: MirrorRepo = { gitdir: mirrorPath(opts.mirrorsDir, name), cache: {} };
-    const tag = await readRef(repo, `refs/tags/distro/${pkg.version}-${pkg.release}`);
-    if (!tag || (await peel(repo, tag)) !== lock.distro) {
-      out.push({ pkg: name, status: 'not-mirrored', detail: `${repo.gitdir} lacks distro commit ${lock.distro.slice(0, 12)}` });
+    const gitdir = mirrorPath(opts.mirrorsDir, name);
+    if (readRefFile(gitdir, `refs/tags/distro/${pkg.version}-${pkg.release}`) !== lock.distro) {
+      out.push({ pkg: name, status: 'not-mirrored', detail: `${gitdir} lacks distro commit ${lock.distro.slice(0, 12)}` });
       continue;
     }
     out.push({ pkg: name, status: 'ok', detail: `distro ${lock.distro.slice(0, 12)}` });

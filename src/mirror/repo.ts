@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import git from 'isomorphic-git';
+import { mirrorPath } from './mirror.js';
 import { err, ok, type Result } from '../core/result.js';
 import { MirrorRepoError } from './errors.js';
 import type { Identity } from './identity.js';
@@ -12,9 +13,6 @@ export interface MirrorRepo {
   cache: object;
 }
 
-export function mirrorPath(mirrorsDir: string, pkg: string): string {
-  return path.join(mirrorsDir, `${pkg}.git`);
-}
 
 /** Opens the mirror, creating it as a bare repository whose HEAD is the distro branch. */
 export async function openMirror(opts: { mirrorsDir: string; pkg: string }): Promise<Result<MirrorRepo, MirrorRepoError>> {
