@@ -1,4 +1,6 @@
+import { createReadStream, existsSync } from 'node:fs';
 import { Readable } from 'node:stream';
+import { fileURLToPath } from 'node:url';
 import { StringDecoder } from 'node:string_decoder';
 import { createGunzip } from 'node:zlib';
 import xz from 'xz-decompress';
@@ -43,6 +45,16 @@ export async function fetchSourcesIndex(opts: { base: string; suite: string; com
     ['Sources.gz', (r: Readable) => r.pipe(createGunzip())],
   ] as const) {
     const url = `${dir}/${name}`;
+    if (url.startsWith('file:')) {
+      // a local archive (WELD_DEBIAN_MIRROR=file:///srv/debian)
+      const file = fileURLToPath(url);
+      if (!existsSync(file)) {
+        lastError = new UpstreamUnreachableError(url, 'no such file');
+        continue;
+      }
+      body = decode(createReadStream(file));
+      break;
+    }
     try {
       const res = await fetch(url);
       if (!res.ok || !res.body) {
