@@ -63,11 +63,18 @@ export async function getBlob(l: Layout, d: Digest): Promise<Result<ReadStream, 
   return ok(fh.createReadStream({ highWaterMark: CHUNK }));
 }
 
+/** A blob written to tmp/ and hashed, not yet durable nor in place. */
+export interface WrittenBlob {
+  tmp: string;
+  digest: Digest;
+  size: number;
+}
+
 /**
- * tmp file → fsync → link into place. link, unlike rename, never replaces: when
- * another process got the same content in first, ours is dropped and both succeed.
+ * Copies the source into a tmp file while hashing it. `sync` fsyncs the file;
+ * bulk ingest leaves it off and makes a whole batch durable at once (syncBatch).
  */
-export async function putBlob(l: Layout, source: PutSource, opts: PutOptions = {}): Promise<Result<PutResult, PutError>> {
+export async function writeTmp(l: Layout, source: PutSource, opts: PutOptions & { sync: boolean }): Promise<Result<WrittenBlob, PutError>> {
   const label = 'file' in source ? source.file : (opts.label ?? 'stream');
   const input = await openSource(source, label);
   if (!input.ok) return input;
@@ -81,7 +88,7 @@ export async function putBlob(l: Layout, source: PutSource, opts: PutOptions = {
   }
   const copied = await copyHashing(input.value.chunks, out, label);
   input.value.close();
-  const synced = copied.ok ? await out.sync().then(() => null, (e: unknown) => e) : null;
+  const synced = copied.ok && opts.sync ? await out.sync().then(() => null, (e: unknown) => e) : null;
   await out.close().catch(() => undefined);
   const fail = async <E>(e: E) => {
     await rm(tmp, { force: true });
@@ -91,10 +98,25 @@ export async function putBlob(l: Layout, source: PutSource, opts: PutOptions = {
   if (synced !== null) return fail(new StoreIOError(tmp, describe(synced)));
   const { digest, size } = copied.value;
   if (opts.expected && opts.expected !== digest) return fail(new DigestMismatchError(opts.expected, digest, label));
-  const placed = await place(l, tmp, digest);
-  await rm(tmp, { force: true });
+  return ok({ tmp, digest, size });
+}
+
+/** Links a written (and durable) tmp file in as its blob, then drops the tmp name. */
+export async function placeWritten(l: Layout, w: WrittenBlob): Promise<Result<PutResult, StoreIOError>> {
+  const placed = await place(l, w.tmp, w.digest);
+  await rm(w.tmp, { force: true });
   if (!placed.ok) return placed;
-  return ok({ digest, size, existed: placed.value });
+  return ok({ digest: w.digest, size: w.size, existed: placed.value });
+}
+
+/**
+ * tmp file → fsync → link into place. link, unlike rename, never replaces: when
+ * another process got the same content in first, ours is dropped and both succeed.
+ */
+export async function putBlob(l: Layout, source: PutSource, opts: PutOptions = {}): Promise<Result<PutResult, PutError>> {
+  const written = await writeTmp(l, source, { ...opts, sync: true });
+  if (!written.ok) return written;
+  return placeWritten(l, written.value);
 }
 
 /** Links `tmp` in as the blob `digest`; true when the blob was already there. */

@@ -1,7 +1,9 @@
-import { stat } from 'node:fs/promises';
+import { execFile } from 'node:child_process';
+import { open, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { ok, type Result } from '../core/result.js';
-import { hasBlob, putBlob, touch, type PutError, type PutResult } from './blobs.js';
+import { err, ok, type Result } from '../core/result.js';
+import { hasBlob, placeWritten, touch, writeTmp, type PutError, type PutResult } from './blobs.js';
+import { StoreIOError } from './errors.js';
 import { isDigest, type Digest } from './digest.js';
 import { blobPath, type Layout } from './layout.js';
 import type { IndexSession } from './index.js';
@@ -50,28 +52,84 @@ export async function ingestFiles(opts: IngestOptions): Promise<IngestResult[]> 
   const known = opts.withIndex ? await readCache(opts.withIndex, files) : files.map(() => undefined);
   const results: IngestResult[] = new Array(files.length);
   const fresh: Array<[string, string]> = [];
-  let next = 0;
-  const worker = async () => {
-    for (let i = next++; i < files.length; i = next++) {
-      const file = files[i]!;
+  const toWrite: number[] = [];
+  for (let i = 0; i < files.length; i++) {
+    const st = stats[i];
+    const hit = st ? matches(known[i], st) : undefined;
+    if (hit && (await hasBlob(opts.layout, hit.digest))) {
+      await touch(blobPath(opts.layout, hit.digest));
+      results[i] = { file: files[i]!, result: ok({ digest: hit.digest, size: hit.size, existed: true }), cached: true };
+    } else toWrite.push(i);
+  }
+  // Written in batches: every file of a batch goes to tmp/ unsynced, one flush of the
+  // filesystem makes the whole batch durable, then each is linked into place. An fsync
+  // per file costs ~1 ms of journal commit each and tripled ingest time.
+  for (const batch of batches(toWrite, stats)) {
+    const written = new Array<Awaited<ReturnType<typeof writeTmp>> | undefined>(batch.length);
+    let next = 0;
+    const worker = async () => {
+      for (let k = next++; k < batch.length; k = next++) written[k] = await writeTmp(opts.layout, { file: files[batch[k]!]! }, { sync: false });
+    };
+    await Promise.all(Array.from({ length: Math.max(1, opts.concurrency ?? 4) }, worker));
+    const tmps = written.flatMap((w) => (w?.ok ? [w.value.tmp] : []));
+    const synced = await syncBatch(tmps);
+    for (let k = 0; k < batch.length; k++) {
+      const i = batch[k]!;
+      const w = written[k]!;
+      const result = !w.ok ? w : synced.ok ? await placeWritten(opts.layout, w.value) : (await rm(w.value.tmp, { force: true }), synced);
+      results[i] = { file: files[i]!, result, cached: false };
       const st = stats[i];
-      const hit = st ? matches(known[i], st) : undefined;
-      if (hit && (await hasBlob(opts.layout, hit.digest))) {
-        await touch(blobPath(opts.layout, hit.digest));
-        results[i] = { file, result: ok({ digest: hit.digest, size: hit.size, existed: true }), cached: true };
-        continue;
-      }
-      const result = await putBlob(opts.layout, { file });
-      results[i] = { file, result, cached: false };
-      if (result.ok && st && Date.now() - Number(st.ctimeMs) > RACY_MS) {
-        fresh.push([PREFIX + file, JSON.stringify(entryOf(st, result.value.digest))]);
-      }
+      if (result.ok && st && Date.now() - Number(st.ctimeMs) > RACY_MS) fresh.push([PREFIX + files[i]!, JSON.stringify(entryOf(st, result.value.digest))]);
     }
-  };
-  await Promise.all(Array.from({ length: Math.max(1, opts.concurrency ?? 4) }, worker));
+  }
   // A failure to update the cache costs speed next time, never correctness.
   if (opts.withIndex && fresh.length) await opts.withIndex((s) => s.batch(fresh.map(([key, value]) => ({ type: 'put', key, value }))));
   return results;
+}
+
+const BATCH_BYTES = 256 * 2 ** 20;
+const BATCH_FILES = 2000;
+
+/** Consecutive groups of at most BATCH_FILES files or BATCH_BYTES bytes (one large file may exceed it alone). */
+function* batches(indices: number[], stats: Array<Stat | undefined>): Generator<number[]> {
+  let current: number[] = [];
+  let bytes = 0;
+  for (const i of indices) {
+    const size = Number(stats[i]?.size ?? 0);
+    if (current.length && (current.length >= BATCH_FILES || bytes + size > BATCH_BYTES)) {
+      yield current;
+      current = [];
+      bytes = 0;
+    }
+    current.push(i);
+    bytes += size;
+  }
+  if (current.length) yield current;
+}
+
+/**
+ * Makes written tmp files durable: `sync -f` (syncfs(2) of the store's filesystem) in
+ * one call, or an fsync of each file where that is not available.
+ */
+async function syncBatch(tmps: string[]): Promise<Result<void, StoreIOError>> {
+  if (tmps.length === 0) return ok(undefined);
+  const viaSyncfs = await new Promise<boolean>((resolve) => {
+    execFile('sync', ['-f', tmps[0]!], (e) => resolve(e === null));
+  });
+  if (viaSyncfs) return ok(undefined);
+  for (const tmp of tmps) {
+    try {
+      const fh = await open(tmp, 'r');
+      try {
+        await fh.sync();
+      } finally {
+        await fh.close();
+      }
+    } catch (e: unknown) {
+      return err(new StoreIOError(tmp, (e as Error).message));
+    }
+  }
+  return ok(undefined);
 }
 
 async function readCache(withIndex: NonNullable<IngestOptions['withIndex']>, files: string[]): Promise<Array<StatEntry | undefined>> {
