@@ -1,4 +1,4 @@
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -127,4 +127,22 @@ export function objectCount(gitdir: string): string {
 /** Lines "1".."n", one per line, for files with room for hunks and offsets. */
 export function numbered(n: number, prefix = 'line'): string {
   return Array.from({ length: n }, (_, i) => `${prefix} ${i + 1}\n`).join('');
+}
+
+/**
+ * `diff -ruN pkg.orig pkg` (GNU diff, as quilt and Debian patches are made) between the
+ * base work tree and a copy changed by `change`; timestamps are kept, as real patches have them.
+ */
+export function plainDiff(fx: Fixture, change: (dir: string) => void): string {
+  const dir = mkdtempSync(path.join(fx.root, 'plain-'));
+  const orig = path.join(dir, 'pkg.orig');
+  const next = path.join(dir, 'pkg');
+  for (const d of [orig, next]) {
+    git(fx.root, ['clone', '-q', fx.gitdir, d]);
+    rmSync(path.join(d, '.git'), { recursive: true });
+  }
+  change(next);
+  const r = spawnSync('diff', ['-ruN', 'pkg.orig', 'pkg'], { cwd: dir, encoding: 'utf8' });
+  if (r.status !== 1) throw new Error(`diff -ruN: status ${r.status}: ${r.stderr}`);
+  return r.stdout;
 }

@@ -13,6 +13,7 @@ import {
   nativeTrees,
   numbered,
   objectCount,
+  plainDiff,
   refs,
   treeOf,
   writeFiles,
@@ -184,6 +185,67 @@ describe('applyPatchSeries matches native git', () => {
     expect(patches[0]!.text).toContain('\\ No newline at end of file');
     return { fx, patches };
   });
+
+  cases(
+    'applies a Debian DEP-3 quilt patch, with its description, author and date',
+    () => {
+      const fx = fixture({ 'configure.ac': numbered(20), 'src/x.c': numbered(12, 'x') });
+      const diff = plainDiff(fx, (d) => writeFiles(d, { 'configure.ac': numbered(20).replace('line 8\n', 'line 8 s390x\n') }));
+      const text = [
+        'Description: detect s390x in configure',
+        ' The upstream check only knows x86 and arm.',
+        ' .',
+        ' Second paragraph.',
+        'Author: Zoë Maintainer <zoe@debian.invalid>',
+        'Origin: vendor',
+        'Bug-Debian: https://bugs.debian.org/1234',
+        'Forwarded: not-needed',
+        'Last-Update: 2023-11-05',
+        '---',
+        'This patch header follows DEP-3: http://dep.debian.net/deps/dep3/',
+        diff,
+      ].join('\n');
+      expect(diff).toMatch(/^diff -ruN pkg.orig\/configure.ac pkg\/configure.ac\n--- pkg.orig\/configure.ac\t/);
+      return { fx, patches: [{ name: 'detect-s390x.patch', text }] };
+    },
+    ({ fx, result }) => {
+      expect(show(fx, result.head, '%an|%ae|%ad|%cn|%B')).toBe(
+        [
+          'Zoë Maintainer|zoe@debian.invalid|Sun Nov 5 00:00:00 2023 +0000|weld|detect s390x in configure',
+          '',
+          'The upstream check only knows x86 and arm.',
+          '',
+          'Second paragraph.',
+          '',
+          'Origin: vendor',
+          'Bug-Debian: https://bugs.debian.org/1234',
+          'Forwarded: not-needed',
+          'Last-Update: 2023-11-05',
+          '',
+          '',
+        ].join('\n'),
+      );
+    },
+  );
+
+  cases(
+    'applies a bare diff -ruN with no header, new and deleted files included',
+    () => {
+      const fx = fixture({ 'Makefile': numbered(10), 'obsolete.txt': 'gone\n' });
+      const text = plainDiff(fx, (d) => {
+        writeFiles(d, { 'Makefile': numbered(10).replace('line 2\n', 'line 2\nCFLAGS += -fPIC\n'), 'docs/new.md': '# new\n' });
+        unlinkSync(path.join(d, 'obsolete.txt'));
+      });
+      expect(text).toContain('--- pkg.orig/docs/new.md\t1970-01-01');
+      return { fx, patches: [{ name: 'fix-makefile.diff', text }] };
+    },
+    ({ fx, result }) => {
+      // The base commit's date stands in for the missing one; the weld identity for the author.
+      expect(show(fx, result.head, '%an|%ae|%ad|%cd|%B')).toBe(
+        'weld|weld@weld.invalid|Thu Jun 1 12:00:00 2023 +0200|Thu Jun 1 12:00:00 2023 +0200|Apply fix-makefile.diff\n\n',
+      );
+    },
+  );
 
   cases(
     'applies a series of three, each on the last',
