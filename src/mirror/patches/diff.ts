@@ -47,7 +47,9 @@ export function parseDiff(opts: { text: string; firstLine: number }): FileDiff[]
     const message = e instanceof Error ? e.message : String(e);
     // jsdiff counts lines from the start of the text it was given.
     const shifted = message.replace(/\bline (\d+)/g, (_, n: string) => `line ${Number(n) + opts.firstLine}`);
-    return { problem: 'parse', detail: shifted };
+    // jsdiff reports a hunk cut short by the end of the patch as an "invalid line" that is empty.
+    const cut = /^Hunk at line (\d+) contained invalid line $/.exec(shifted);
+    return { problem: 'parse', detail: cut ? `the patch ends inside the hunk at line ${cut[1]}: it has fewer lines than its @@ header counts` : shifted };
   }
 
   const files: FileDiff[] = [];
