@@ -158,7 +158,7 @@ function dropLeadingBlank(lines: string[]): string[] {
 
 /**
  * Strips "Re:" and leading "[PATCH v2 3/7]" style tags, as git am does; other
- * bracketed tags ("[meson] ...") are part of the subject and stay (git am -b).
+ * bracketed tags ("[meson] ...") are part of the subject and stay (git am --keep-non-patch).
  */
 export function cleanSubject(subject: string): string {
   let s = subject.trim();

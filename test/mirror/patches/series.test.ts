@@ -1,5 +1,4 @@
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync, mkdirSync, unlinkSync, renameSync, chmodSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, renameSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { applyPatchSeries, type PatchInput, type SeriesResult } from '../../../src/mirror/patches/series.js';
@@ -12,7 +11,6 @@ import {
   git,
   nativeTrees,
   numbered,
-  objectCount,
   plainDiff,
   refs,
   treeOf,
@@ -246,6 +244,70 @@ describe('applyPatchSeries matches native git', () => {
       );
     },
   );
+
+  cases(
+    'takes authors and messages from a numbered series exactly as git am does',
+    () => {
+      const fx = fixture({ 'a.txt': numbered(10) });
+      commit(fx, {
+        message: `${'Handle the long and winding road of configure checks on IBM Z '.repeat(2).trim()}\n\nWhy: because.`,
+        author: 'Łukasz Ünïcode <lukasz@example.org>',
+        date: '2024-03-04T05:06:07+0545',
+        change: (w) => writeFiles(w, { 'a.txt': numbered(10).replace('line 1\n', 'line one\n') }),
+      });
+      commit(fx, {
+        message: '[meson] keep this tag',
+        author: '"Doe, Jane" <jane@example.org>',
+        date: '2024-03-05T00:00:00-0330',
+        change: (w) => writeFiles(w, { 'a.txt': numbered(10).replace('line 1\n', 'line one\n').replace('line 9\n', 'line nine\n') }),
+      });
+      const patches = formatPatches(fx, ['--numbered']);
+      expect(patches[0]!.text).toMatch(/^From: =\?UTF-8\?q\?/m);
+      expect(patches[0]!.text).toMatch(/^Subject: \[PATCH 1\/2\] .*\n .*/m);
+      return { fx, patches };
+    },
+    ({ fx, result, patches }) => {
+      const clone = mkdtempSync(path.join(fx.root, 'am-'));
+      git(fx.root, ['clone', '-q', fx.gitdir, clone]);
+      for (const p of patches) writeFileSync(path.join(fx.root, p.name), p.text);
+      // weld keeps bracketed tags other than [PATCH ...] in subjects.
+      git(clone, ['am', '-q', '--keep-non-patch', ...patches.map((p) => path.join(fx.root, p.name))]);
+      const format = '%an|%ae|%ad|%B';
+      const ours = result.commits.map((c) => show(fx, c.oid, format));
+      const native = ['HEAD~1', 'HEAD'].map((rev) => git(clone, ['show', '-s', `--format=${format}`, rev]));
+      expect(ours).toEqual(native);
+      expect(ours[1]).toBe('Doe, Jane|jane@example.org|Tue Mar 5 00:00:00 2024 -0330|[meson] keep this tag\n\n');
+    },
+  );
+
+  cases('keeps CRLF lines and non-UTF-8 bytes byte for byte', () => {
+    const latin1 = Buffer.concat([Buffer.from('caf'), Buffer.from([0xe9]), Buffer.from('\n'), Buffer.from(numbered(20))]);
+    const fx = fixture({ 'win.txt': 'one\r\ntwo\r\nthree\r\n', 'latin1.txt': latin1 });
+    commit(fx, {
+      message: 'edit',
+      change: (w) =>
+        writeFiles(w, {
+          'win.txt': 'one\r\n2\r\nthree\r\n',
+          'latin1.txt': Buffer.concat([latin1.subarray(0, 5), Buffer.from(numbered(20).replace('line 18\n', 'line 18!\n'))]),
+        }),
+    });
+    return { fx, patches: formatPatches(fx) };
+  });
+
+  cases('creates and retargets symlinks', () => {
+    const fx = fixture({ 'target-a': 'a\n', 'target-b': 'b\n' });
+    commit(fx, { message: 'link', change: (w) => symlinkSync('target-a', path.join(w, 'link')) });
+    commit(fx, {
+      message: 'relink',
+      change: (w) => {
+        unlinkSync(path.join(w, 'link'));
+        symlinkSync('target-b', path.join(w, 'link'));
+      },
+    });
+    const patches = formatPatches(fx);
+    expect(patches[0]!.text).toContain('new file mode 120000');
+    return { fx, patches };
+  });
 
   cases(
     'applies a series of three, each on the last',
