@@ -46,7 +46,8 @@ async function applyFile(opts: { tree: Tree; file: FileDiff; ctx: PatchContext }
   if ((await tree.kind(source)) !== 'file') return err(new PatchMissingFileError(ctx, source));
 
   if (file.kind === 'delete') {
-    if (file.hunks.length === 0) return ok(await tree.remove(source));
+    // A deletion must account for every line, as git apply insists: removing a file
+    // the patch author never saw would drop upstream changes silently.
     const old = (await tree.readFile(source))!;
     const text = applyHunks({ text: asText(old.bytes), hunks: file.hunks, file: source, ctx });
     if (!text.ok) return text;

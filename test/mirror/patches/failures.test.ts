@@ -92,6 +92,8 @@ describe('applyPatchSeries failures', () => {
     ]);
     expect(e.code).toBe('E_PATCH_CONFLICT');
     expect(e.message).toBe('rm.patch: a.txt: the file has lines the patch does not delete, so it cannot be removed');
+    const empty = await fails(f, [diff('rm-empty.patch', 'diff --git a/a.txt b/a.txt\ndeleted file mode 100644\nindex e69de29..0000000\n')]);
+    expect(empty.message).toBe('rm-empty.patch: a.txt: the file has lines the patch does not delete, so it cannot be removed');
   });
 
   it('reports binary patches as not supported', async () => {

@@ -72,6 +72,26 @@ describe('patch descriptions', () => {
   });
 });
 
+describe('diffs', () => {
+  it('reads quilt output with Index: lines and strips the first component of each name', () => {
+    const p = parse(
+      'Index: pkg-1.0/src/a.c\n===================================================================\n--- pkg-1.0.orig/src/a.c\n+++ pkg-1.0/src/a.c\n@@ -1 +1 @@\n-a\n+b\n' +
+        'Index: pkg-1.0/b.c\n===================================================================\n--- pkg-1.0.orig/b.c\n+++ pkg-1.0/b.c\n@@ -1 +1,2 @@\n b\n+c\n',
+    );
+    expect(p.files.map((f) => [f.kind, f.oldPath, f.newPath, f.hunks.map((h) => h.header)])).toEqual([
+      ['modify', 'src/a.c', 'src/a.c', ['@@ -1 +1 @@']],
+      ['modify', 'b.c', 'b.c', ['@@ -1 +1,2 @@']],
+    ]);
+  });
+
+  it('asks for a leading directory rather than guessing a strip level', () => {
+    const r = parsePatchFile({ text: '--- a.c\n+++ a.c\n@@ -1 +1 @@\n-a\n+b\n', ctx });
+    expect(!r.ok && r.error.message).toBe(
+      'p.patch: a.c: file names need a leading directory to strip (a/ and b/, or pkg.orig/ and pkg/), as git diff and diff -ru old new write them',
+    );
+  });
+});
+
 describe('dates and identities', () => {
   it('parses the date forms patches use, in the author\'s zone', () => {
     const t = Date.UTC(2024, 0, 4, 10, 20, 30) / 1000;

@@ -67,6 +67,24 @@ function cases(name: string, build: Build, extra?: (r: { fx: Fixture; result: Se
 
 const show = (fx: Fixture, rev: string, format: string) => git(fx.gitdir, ['show', '-s', `--format=${format}`, rev]);
 
+describe('applyPatchSeries writes little', () => {
+  it('rewrites only the trees from a changed file to the root', async () => {
+    const fx = fixture({ 'a/b/c/file.txt': numbered(5), 'a/b/other.txt': 'o\n', 'x/y/z.txt': 'z\n', 'top.txt': 't\n' });
+    try {
+      commit(fx, { message: 'deep edit', change: (w) => writeFiles(w, { 'a/b/c/file.txt': numbered(5).replace('line 2\n', 'two\n') }) });
+      const patches = formatPatches(fx);
+      const count = () => Number(/^(\d+) objects/.exec(git(fx.gitdir, ['count-objects']))![1]);
+      const before = count();
+      const result = await series(fx, patches);
+      // one blob, the trees a/b/c, a/b, a and the root, and the commit
+      expect(count() - before).toBe(6);
+      expect(git(fx.gitdir, ['rev-parse', `${result.head}:x`])).toBe(git(fx.gitdir, ['rev-parse', `${fx.base}:x`]));
+    } finally {
+      fx.cleanup();
+    }
+  });
+});
+
 describe('applyPatchSeries matches native git', () => {
   cases(
     'modifies a file with several hunks, with the author, date and message of the mail',
