@@ -43,7 +43,8 @@ export function splitPatch(text: string): SplitPatch | HeaderProblem {
   const diff = lines.slice(start).join('\n');
 
   let i = 0;
-  const mbox = pre[0] !== undefined && /^From \S+/.test(pre[0]);
+  // "From <sha> Mon Sep 17 00:00:00 2001": the mbox separator format-patch writes, not prose starting with "From".
+  const mbox = pre[0] !== undefined && /^From \S+ +[A-Z][a-z]{2} [A-Z][a-z]{2} +\d{1,2} \d{2}:\d{2}:\d{2} \d{4}/.test(pre[0]);
   if (mbox) i = 1;
   const { fields, next } = readFields(pre, i);
   const hasHeader = fields.some((f) => KNOWN.test(f.key) || DEP3_ONLY.test(f.key));

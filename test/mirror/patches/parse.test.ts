@@ -69,6 +69,7 @@ describe('patch descriptions', () => {
     expect(plain.message).toBe('Fix the build with gcc 14.\n\nIt warns about implicit declarations.\n');
     expect(plain.author).toBeUndefined();
     expect(parse(DIFF).message).toBe('Apply p.patch\n');
+    expect(parse('From the upstream tracker: fix x\n\n' + DIFF).message).toBe('From the upstream tracker: fix x\n');
   });
 });
 
