@@ -63,7 +63,7 @@ export class Tree {
     return e.type === 'blob' ? 'file' : e.type === 'tree' ? 'dir' : 'other';
   }
 
-  /** The nearest ancestor directory of `path` that is a file or submodule, if any: it blocks creating `path`. */
+  /** The first ancestor of `path` that is a file or submodule, if any: it blocks creating `path`. */
   async blockingParent(path: string): Promise<string | undefined> {
     const parts = path.split('/');
     for (let i = 1; i < parts.length; i++) {
