@@ -20,7 +20,7 @@ export async function buildDistroBranch(opts: {
   onEvent?: MirrorListener;
 }): Promise<Result<{ commit: string; tree: string }, WeldError>> {
   if (opts.patches.length) opts.onEvent?.({ type: 'phase', pkg: opts.pkg, phase: 'patch', detail: `${opts.patches.length} patch${opts.patches.length === 1 ? '' : 'es'}` });
-  const series = await applyPatchSeries({ gitdir: opts.repo.gitdir, base: opts.upstream, patches: opts.patches, committer: DISTRO_IDENTITY });
+  const series = await applyPatchSeries({ gitdir: opts.repo.gitdir, base: opts.upstream, baseName: `upstream/${opts.version}`, patches: opts.patches, committer: DISTRO_IDENTITY });
   if (!series.ok) return err(series.error);
   const commit = series.value.head;
   await writeRef(opts.repo, 'refs/heads/distro', commit);
