@@ -5,6 +5,7 @@ import { RecordDecodeError, RecordInvalidError, StoreIOError, describe } from '.
 import type { Layout } from './layout.js';
 import type { IndexDB } from './lock.js';
 import {
+  isBrokenEncoding,
   decodeRecord,
   encodeRecord,
   RECORD_KINDS,
@@ -72,7 +73,7 @@ export class IndexSession {
   /** Which of these ids have a record of `kind` that is not broken; one round trip. */
   async hasMany(kind: RecordKind, ids: string[]): Promise<boolean[]> {
     const values = await this.db.getMany(ids.map((id) => recordKey(kind, id)));
-    return values.map((v) => v !== undefined && (JSON.parse(v) as { broken?: unknown }).broken === undefined);
+    return values.map((v) => v !== undefined && !isBrokenEncoding(v));
   }
 
   /** Records in key order; ones that cannot be decoded come back as errors, not skipped. */

@@ -104,7 +104,8 @@ export function splitRecordKey(key: string): { kind: string; id: string } | unde
 }
 
 export function encodeRecord(r: StoredRecord): string {
-  const env: Envelope = { v: VERSION[r.kind], kind: r.kind, data: r.data, ...(r.broken ? { broken: r.broken } : {}) };
+  // The broken mark goes first, so a look-up can see it without parsing the record (isBrokenEncoding).
+  const env: Envelope = { ...(r.broken ? { broken: r.broken } : {}), v: VERSION[r.kind], kind: r.kind, data: r.data };
   return JSON.stringify(env);
 }
 
@@ -208,4 +209,9 @@ function digestFields(r: StoredRecord): Array<[string, unknown]> {
 export function secondaryKeys(r: StoredRecord): string[] {
   if (r.kind === 'build') return [`x/package/${(r.data as BuildRecord).package}/${r.id}`];
   return [];
+}
+
+/** Whether an encoded record carries a broken mark: its first key (see encodeRecord). */
+export function isBrokenEncoding(value: string): boolean {
+  return value.startsWith('{"broken":');
 }
