@@ -166,7 +166,8 @@ async function readArchive(opts: {
     parser.end();
   } catch (e) {
     if (e instanceof InputFailure) return new TarballReadError(source, e.message);
-    if (e instanceof DecompressFailure) return new TarballCorruptError(source, undefined, `the ${compression} data is truncated or damaged (${e.message})`);
+    // the decompressors' own words ("error code 8") would not help a packager
+    if (e instanceof DecompressFailure) return new TarballCorruptError(source, undefined, `the ${compression} data is truncated or damaged`);
     if (isSystemError(e)) return new TarballWriteError(source, opts.gitdir, e.message);
     throw e;
   } finally {
