@@ -181,6 +181,9 @@ export class EntryReader {
     if (targetRest.some(isDotGit)) return void this.#skip(entry, rest.join('/'), 'a hard link into a .git directory, which is not imported');
     const node = this.tree.get(targetRest);
     if (node?.kind !== 'leaf') return new TarballLinkMissingError(source, entry.path, target);
+    if (node.mode === '120000' && isDotGitmodules(rest[rest.length - 1]!)) {
+      return void this.#skip(entry, rest.join('/'), 'git refuses .gitmodules as a symbolic link');
+    }
     this.tree.setLeaf(rest, { ...node });
     entry.resume();
     this.#progress(node.mode === '120000' ? 0 : node.size);

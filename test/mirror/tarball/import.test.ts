@@ -200,16 +200,19 @@ describe('importTarball: tar semantics', () => {
       entry({ name: 'p/sub/.git. ', data: 'x' }),
       entry({ name: 'p/sub/.gitmodules', type: '2', linkname: 'keep.txt' }),
       entry({ name: 'p/sub/.gitignore', data: '*.o\n' }),
+      entry({ name: 'p/link', type: '2', linkname: 'keep.txt' }),
+      entry({ name: 'p/.gitmodules', type: '1', linkname: 'p/link' }),
     );
     const { gitdir, value } = await importOk(data, 'dotgit.tar');
     expect(fsck(gitdir)).toBe('');
-    expect(value.files).toBe(2);
+    expect(value.files).toBe(3);
     expect(value.skipped).toEqual([
       { path: '.git', reason: 'git keeps its own data in .git; it cannot be stored in a tree' },
       { path: 'sub/.GIT', reason: 'git keeps its own data in .git; it cannot be stored in a tree' },
       { path: 'sub/git~1', reason: 'git keeps its own data in .git; it cannot be stored in a tree' },
       { path: 'sub/.git. ', reason: 'git keeps its own data in .git; it cannot be stored in a tree' },
       { path: 'sub/.gitmodules', reason: 'git refuses .gitmodules as a symbolic link' },
+      { path: '.gitmodules', reason: 'git refuses .gitmodules as a symbolic link' },
     ]);
   });
 

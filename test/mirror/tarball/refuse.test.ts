@@ -319,7 +319,11 @@ describe('importTarball refuses', () => {
       source: 'evil.tar.xz',
     });
     expect(objectStore(gitdir)).toEqual(before);
-    // the xz decoder serialises its streams; a refused one must not block the next
+    // the xz decoder serialises its streams: neither a damaged one nor one left half
+    // read after a refusal may block the next
+    const unsafe = execFileSync('xz', ['-c'], { input: withGood(entry({ name: 'p/../x', data: 'x' }), Buffer.alloc(1 << 20)) });
+    const refused = await importTarball({ gitdir, input: streamOf(unsafe), source: 'evil.tar.xz' });
+    expect(!refused.ok && refused.error.code).toBe('E_TARBALL_UNSAFE_PATH');
     const ok = await importTarball({ gitdir, input: streamOf(execFileSync('xz', ['-c'], { input: goodTar })), source: 'good.tar.xz' });
     expect(ok.ok).toBe(true);
   });
