@@ -1,4 +1,5 @@
 import { Readable, pipeline } from 'node:stream';
+import type { ReadableStream } from 'node:stream/web';
 import zlib from 'node:zlib';
 import unbzip2Stream from 'unbzip2-stream';
 import xz from 'xz-decompress';
@@ -16,7 +17,7 @@ export class DecompressFailure extends Error {}
 const MAGIC: Array<{ bytes: number[]; name: Compression | string }> = [
   { bytes: [0x1f, 0x8b], name: 'gzip' },
   { bytes: [0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00], name: 'xz' },
-  { bytes: [0x42, 0x5a, 0x68], name: 'bzip2' },
+  { bytes: [0x42, 0x5a, 0x68], name: 'bzip2' }, // "BZh", then a block size digit (checked below)
   { bytes: [0x28, 0xb5, 0x2f, 0xfd], name: 'zstd' },
   { bytes: [0x4c, 0x5a, 0x49, 0x50], name: 'lzip' },
   { bytes: [0x04, 0x22, 0x4d, 0x18], name: 'lz4' },
@@ -25,7 +26,8 @@ const MAGIC: Array<{ bytes: number[]; name: Compression | string }> = [
   { bytes: [0x37, 0x7a, 0xbc, 0xaf, 0x27, 0x1c], name: '7z' },
   { bytes: [0x52, 0x61, 0x72, 0x21], name: 'rar' },
 ];
-const HEAD = 6;
+// one tar header: enough to see the ustar magic at offset 257
+const HEAD = 512;
 
 export type Opened =
   | { kind: 'ok'; compression: Compression; chunks: AsyncGenerator<Buffer, void, undefined> }
@@ -49,7 +51,7 @@ export async function openTar(input: Readable): Promise<Opened> {
     await it.return(undefined);
     return { kind: 'empty' };
   }
-  const found = MAGIC.find((m) => m.bytes.every((b, i) => head[i] === b))?.name ?? 'none';
+  const found = isTarHeader(head) ? 'none' : (MAGIC.find((m) => m.bytes.every((b, i) => head[i] === b) && (m.name !== 'bzip2' || isBlockSize(head[3])))?.name ?? 'none');
   if (found !== 'none' && found !== 'gzip' && found !== 'xz' && found !== 'bzip2') {
     await it.return(undefined);
     return { kind: 'unsupported', format: found };
@@ -61,10 +63,19 @@ export async function openTar(input: Readable): Promise<Opened> {
     case 'gzip':
       return { kind: 'ok', compression: 'gzip', chunks: viaStream(compressed, (src) => pipeline(src, zlib.createGunzip(), () => {})) };
     case 'xz':
-      return { kind: 'ok', compression: 'xz', chunks: viaStream(compressed, (src) => Readable.fromWeb(new XzReadableStream(Readable.toWeb(src)) as import('node:stream/web').ReadableStream)) };
+      return { kind: 'ok', compression: 'xz', chunks: viaStream(compressed, (src) => Readable.fromWeb(new XzReadableStream(Readable.toWeb(src)) as ReadableStream)) };
     case 'bzip2':
       return { kind: 'ok', compression: 'bzip2', chunks: bunzip2(compressed) };
   }
+}
+
+// A plain tar whose first name happens to start with "BZh" or "Rar!" is still tar.
+function isTarHeader(head: Buffer): boolean {
+  return head.length >= 263 && head.toString('latin1', 257, 262) === 'ustar';
+}
+
+function isBlockSize(b: number | undefined): boolean {
+  return b !== undefined && b >= 0x31 && b <= 0x39;
 }
 
 async function* readInput(input: Readable): AsyncGenerator<Buffer, void, undefined> {

@@ -80,7 +80,9 @@ export async function importTarball(opts: {
       input.destroy();
       return err(failure);
     }
-    const topDir = reader.topDir!;
+    const topDir = reader.topDir;
+    // only `./` entries
+    if (topDir === undefined) return err(new TarballEmptyError(source, 'holds only directories, no files'));
     const escape = reader.tree.findEscapingLink();
     if (escape) {
       const why = escape.why === 'loop' ? 'which loops through more than 40 symlinks' : 'which resolves outside the tree';

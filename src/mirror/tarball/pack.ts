@@ -70,21 +70,25 @@ export class PackWriter {
     if (this.#seen.has(key) || this.exists(oid)) return;
     this.#seen.add(key);
     const header = objectHeader(PACK_TYPE[type], content.length);
-    const level = content.length >= SAMPLED_FROM && shrinks(content) === false ? 0 : LEVEL;
+    const level = content.length >= SAMPLED_FROM && !shrinks(content) ? 0 : LEVEL;
+    let data: Buffer | Promise<Buffer>;
+    let bytes: number;
     if (content.length < SYNC_BELOW) {
-      const data = zlib.deflateSync(content, { level });
-      this.#chain(() => this.#append(oid, header, data));
-      return;
+      data = zlib.deflateSync(content, { level });
+      bytes = data.length;
+    } else {
+      data = deflateAsync(content, { level });
+      data.catch(() => {}); // surfaces through the chain
+      bytes = content.length;
     }
-    const deflated = deflateAsync(content, { level });
-    deflated.catch(() => {}); // surfaces through the chain
-    const entry = { bytes: content.length, finished: false, done: this.#chain(async () => this.#append(oid, header, await deflated)) };
+    // counted until written: small deflated objects queue up behind a big one too
+    const entry = { bytes, finished: false, done: this.#chain(async () => this.#append(oid, header, await data)) };
     this.#inflight.push(entry);
-    this.#inflightBytes += entry.bytes;
+    this.#inflightBytes += bytes;
     entry.done.then(
       () => {
         entry.finished = true;
-        this.#inflightBytes -= entry.bytes;
+        this.#inflightBytes -= bytes;
       },
       () => {},
     );
@@ -99,7 +103,7 @@ export class PackWriter {
     return next;
   }
 
-  /** Waits until at most `limit` bytes of content are waiting to be deflated and written. */
+  /** Waits until at most `limit` bytes of objects are waiting to be deflated and written. */
   async settle(limit: number): Promise<void> {
     while (this.#inflight[0]?.finished) this.#inflight.shift();
     while (this.#inflightBytes > limit) {

@@ -216,6 +216,13 @@ describe('importTarball: tar semantics', () => {
     ]);
   });
 
+  it('knows plain tar by its ustar magic, even when the first name looks like bzip2 or rar', async () => {
+    for (const top of ['BZh9-1.0', 'Rar!-2.0']) {
+      const { value } = await importOk(tar(entry({ name: `${top}/`, type: '5' }), entry({ name: `${top}/f`, data: 'f\n' })), 'odd.tar');
+      expect(value.topDir).toBe(top);
+    }
+  });
+
   it('takes long names from pax headers', async () => {
     const long = `p/${'x'.repeat(250)}/${'y'.repeat(250)}.txt`;
     const { gitdir, value } = await importOk(tar(entry({ name: 'p/', type: '5' }), pax({ path: long }), entry({ name: 'ignored-short-name', data: 'long\n' })), 'long.tar');

@@ -218,6 +218,13 @@ const cases: Case[] = [
     message: 'evil.tar: holds only directories, no files',
   },
   {
+    title: 'only ./',
+    source: 'evil.tar',
+    data: tar(entry({ name: './', type: '5' })),
+    code: 'E_TARBALL_EMPTY',
+    message: 'evil.tar: holds only directories, no files',
+  },
+  {
     title: 'no top directory',
     source: 'evil.tar',
     data: tar(entry({ name: 'README', data: 'hi\n' }), entry({ name: 'setup.py', data: '' })),
