@@ -1,0 +1,209 @@
+import type { ReadEntry } from 'tar';
+import {
+  TarballCorruptError,
+  TarballDeviceError,
+  TarballFormatError,
+  TarballLayoutError,
+  TarballLinkEscapeError,
+  TarballLinkMissingError,
+  TarballNameError,
+  TarballSetuidError,
+  TarballUnsafePathError,
+  type TarballError,
+} from './errors.js';
+import { hashObject, type ObjectType } from './objects.js';
+import { MAX_PATH_BYTES, isDotGit, isDotGitmodules, splitPath } from './paths.js';
+import { MemTree } from './tree.js';
+
+// Turns the tar parser's entries into a MemTree plus queued blobs, refusing anything
+// unsafe. The parser calls in synchronously; the first refusal is kept in `failure`
+// and every later entry is only drained.
+
+const DEVICES: Record<string, string> = {
+  CharacterDevice: 'character device',
+  BlockDevice: 'block device',
+  FIFO: 'FIFO (named pipe)',
+};
+
+export class EntryReader {
+  readonly tree = new MemTree();
+  readonly skipped: Array<{ path: string; reason: string }> = [];
+  failure: TarballError | undefined;
+  topDir: string | undefined;
+  /** entries that are not tar metadata: files, directories, links, … */
+  entries = 0;
+  mtime = 0;
+  files = 0;
+  bytes = 0;
+  readonly #skippedPrefixes = new Set<string>();
+
+  constructor(
+    private readonly opts: {
+      source: string;
+      addObject: (type: ObjectType, oid: Buffer, content: Buffer) => void;
+      onProgress?: (p: { bytes: number; files: number }) => void;
+    },
+  ) {}
+
+  fail(error: TarballError): void {
+    this.failure ??= error;
+  }
+
+  onEntry(entry: ReadEntry): void {
+    this.entries++;
+    if (this.failure) {
+      entry.resume();
+      return;
+    }
+    const error = this.#accept(entry);
+    if (error) {
+      this.fail(error);
+      entry.resume();
+    }
+  }
+
+  /** An entry the parser skips by itself: an unknown type, or metadata too big to hold. */
+  onIgnored(entry: ReadEntry): void {
+    this.entries++;
+    const { source } = this.opts;
+    if (entry.meta) {
+      this.fail(new TarballFormatError(source, entry.path, `has a ${entry.type} header of ${entry.size} bytes, more than the 1 MiB weld reads`));
+    } else if (entry.type === 'SparseFile') {
+      this.fail(new TarballFormatError(source, entry.path, 'is a GNU sparse file, which weld does not import'));
+    } else {
+      this.fail(new TarballFormatError(source, entry.path, `has tar entry type "${entry.type}", which weld does not import`));
+    }
+  }
+
+  #accept(entry: ReadEntry): TarballError | undefined {
+    const { source } = this.opts;
+    const raw = entry.path;
+    const p = splitPath(raw);
+    if (!p.ok) return p.kind === 'name' ? new TarballNameError(source, raw, p.why) : new TarballUnsafePathError(source, raw, p.why);
+    const device = DEVICES[entry.type];
+    if (device) return new TarballDeviceError(source, raw, device);
+    const mode = entry.mode ?? 0o644;
+    if (mode & 0o7000) return new TarballSetuidError(source, raw, mode);
+    if (entry.mtime) this.mtime = Math.max(this.mtime, Math.floor(entry.mtime.getTime() / 1000));
+
+    const [top, ...rest] = p.components;
+    if (top === undefined) {
+      // `./` itself
+      if (entry.type === 'Directory') return void entry.resume();
+      return new TarballUnsafePathError(source, raw, 'has an empty name');
+    }
+    if (this.topDir === undefined) this.topDir = top;
+    else if (top !== this.topDir) return new TarballLayoutError(source, raw, `lies beside the top directory "${this.topDir}/"`);
+    if (rest.length === 0) {
+      if (entry.type === 'Directory') return void entry.resume();
+      return new TarballLayoutError(source, raw, `is a ${kindOf(entry.type)} at the top of the archive, where a single directory belongs`);
+    }
+    const dotGit = rest.findIndex(isDotGit);
+    if (dotGit >= 0) return void this.#skip(entry, rest.slice(0, dotGit + 1).join('/'), 'git keeps its own data in .git; it cannot be stored in a tree');
+
+    switch (entry.type) {
+      case 'Directory':
+        this.tree.addDir(rest);
+        entry.resume();
+        return undefined;
+      case 'File':
+      case 'OldFile':
+      case 'ContiguousFile':
+        this.#readFile(entry, rest);
+        return undefined;
+      case 'SymbolicLink':
+        return this.#symlink(entry, rest);
+      case 'Link':
+        return this.#hardlink(entry, rest);
+      default:
+        return new TarballFormatError(source, raw, `has tar entry type "${entry.type}", which weld does not import`);
+    }
+  }
+
+  // A file's bytes are gathered before hashing: its id decides whether it is written
+  // at all (the pack must not hold an object twice), and the pack entry has to be
+  // deflated whole. So the largest file of the archive is held in memory at once,
+  // which for a source release is a few hundred MB at the very worst.
+  #readFile(entry: ReadEntry, rest: string[]): void {
+    const chunks: Buffer[] = [];
+    let got = 0;
+    entry.on('data', (c: Buffer) => {
+      chunks.push(c);
+      got += c.length;
+    });
+    entry.on('end', () => {
+      if (this.failure) return;
+      if (got !== entry.size) {
+        this.fail(new TarballCorruptError(this.opts.source, entry.path, `the tar data ends inside this entry (${got} of ${entry.size} bytes)`));
+        return;
+      }
+      const content = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, got);
+      const oid = hashObject('blob', content);
+      // git keeps one bit: executable by the owner or not
+      const mode = (entry.mode ?? 0o644) & 0o100 ? '100755' : '100644';
+      this.tree.setLeaf(rest, { kind: 'leaf', mode, oid, size: got });
+      this.opts.addObject('blob', oid, content);
+      this.#progress(got);
+    });
+  }
+
+  #symlink(entry: ReadEntry, rest: string[]): TarballError | undefined {
+    const { source } = this.opts;
+    const target = entry.linkpath ?? '';
+    if (target.includes('\uFFFD')) return new TarballNameError(source, entry.path, 'is a symlink whose target is not valid UTF-8 (shown with U+FFFD)');
+    if (Buffer.byteLength(target) > MAX_PATH_BYTES) return new TarballNameError(source, entry.path, `is a symlink whose target is longer than ${MAX_PATH_BYTES} bytes`);
+    // relative targets are checked once the whole tree is known (see MemTree.findEscapingLink)
+    if (target.startsWith('/')) return new TarballLinkEscapeError(source, entry.path, `is a symlink to the absolute path "${target}", outside the tree`);
+    if (isDotGitmodules(rest[rest.length - 1]!)) {
+      return void this.#skip(entry, rest.join('/'), 'git refuses .gitmodules as a symbolic link');
+    }
+    const content = Buffer.from(target, 'utf8');
+    const oid = hashObject('blob', content);
+    this.tree.setLeaf(rest, { kind: 'leaf', mode: '120000', oid, size: content.length, target });
+    this.opts.addObject('blob', oid, content);
+    entry.resume();
+    this.#progress(0);
+    return undefined;
+  }
+
+  // A hard link's target is an archive member name; extracting makes the link the
+  // same file, so it gets that file's blob and mode as they are at this point.
+  #hardlink(entry: ReadEntry, rest: string[]): TarballError | undefined {
+    const { source } = this.opts;
+    const target = entry.linkpath ?? '';
+    const t = splitPath(target);
+    if (!t.ok) {
+      if (t.kind === 'name') return new TarballNameError(source, entry.path, `is a hard link whose target ${t.why}`);
+      return new TarballLinkEscapeError(source, entry.path, `is a hard link to "${target}", outside the tree`);
+    }
+    const [top, ...targetRest] = t.components;
+    if (top !== this.topDir) return new TarballLinkEscapeError(source, entry.path, `is a hard link to "${target}", outside the top directory "${this.topDir}/"`);
+    if (targetRest.some(isDotGit)) return void this.#skip(entry, rest.join('/'), 'a hard link into a .git directory, which is not imported');
+    const node = this.tree.get(targetRest);
+    if (node?.kind !== 'leaf') return new TarballLinkMissingError(source, entry.path, target);
+    if (node.mode === '120000' && isDotGitmodules(rest[rest.length - 1]!)) {
+      return void this.#skip(entry, rest.join('/'), 'git refuses .gitmodules as a symbolic link');
+    }
+    this.tree.setLeaf(rest, { ...node });
+    entry.resume();
+    this.#progress(node.mode === '120000' ? 0 : node.size);
+    return undefined;
+  }
+
+  #skip(entry: ReadEntry, path: string, reason: string): void {
+    entry.resume();
+    if (this.#skippedPrefixes.has(path)) return;
+    this.#skippedPrefixes.add(path);
+    this.skipped.push({ path, reason });
+  }
+
+  #progress(bytes: number): void {
+    this.files++;
+    this.bytes += bytes;
+    this.opts.onProgress?.({ bytes: this.bytes, files: this.files });
+  }
+}
+
+function kindOf(type: string): string {
+  return type === 'SymbolicLink' ? 'symlink' : type === 'Link' ? 'hard link' : 'file';
+}
