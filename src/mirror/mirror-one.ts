@@ -29,7 +29,7 @@ export async function mirrorOne(opts: MirrorOptions & { archive: DebianArchive; 
   const seconds = () => (performance.now() - started) / 1000;
   const common = { repo, pkg: pkg.name, version: pkg.version, ...(opts.onEvent ? { onEvent: opts.onEvent } : {}) };
   const u = pkg.upstream;
-  let upstream: Result<{ commit: string; fetched?: boolean; imported?: boolean }, WeldError>;
+  let upstream: Result<{ commit: string; fetched?: boolean; imported?: boolean; patches?: PatchInput[] }, WeldError>;
   if (u.kind === 'git') {
     // Relative local paths in metadata are relative to the project root.
     const url = /^[a-z]+:/.test(u.url) ? u.url : path.resolve(metadata.root, u.url);
@@ -41,11 +41,13 @@ export async function mirrorOne(opts: MirrorOptions & { archive: DebianArchive; 
       upstream = await mirrorTarballUpstream({ ...common, store: store.value, url: u.url, sha256: u.sha256 });
     } else {
       const env = metadata.envs.get(pkg.env)!;
-      upstream = await mirrorDebianUpstream({ ...common, store: store.value, archive: opts.archive, source: u.source, suite: env.suite, components: env.components, ...(opts.refresh ? { refresh: true } : {}) });
+      upstream = await mirrorDebianUpstream({ ...common, store: store.value, archive: opts.archive, source: u.source, suite: env.suite, components: env.components, debianPatches: u.debianPatches, ...(opts.refresh ? { refresh: true } : {}) });
     }
   }
   if (!upstream.ok) return upstream;
-  const distro = await buildDistroBranch({ ...common, release: pkg.release, upstream: upstream.value.commit, patches: await distroPatches(metadata, pkg) });
+  // Debian's own patches first (they fit the .orig), then the distro's.
+  const patches = [...(upstream.value.patches ?? []), ...(await distroPatches(metadata, pkg))];
+  const distro = await buildDistroBranch({ ...common, release: pkg.release, upstream: upstream.value.commit, patches });
   if (!distro.ok) return distro;
   return ok({
     pkg: pkg.name,

@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -83,7 +84,30 @@ describe('weld mirror', () => {
     mkdirSync(www);
     const tarball = releaseTarball(www, 'tarpkg-1.0', { 'setup.py': 'from setuptools import setup\nsetup()\n', 'tarpkg/__init__.py': '' });
     const orig = releaseTarball(tmp, 'debpkg-1.0', { 'README': 'debpkg\n', 'hello.py': 'print("hello")\n' });
-    writeDebianArchive(path.join(www, 'debian'), { suite: 'bookworm', sources: [{ package: 'python-debpkg', version: '1.0-2', files: [{ name: 'python-debpkg_1.0.orig.tar.gz', content: orig }] }] });
+    // Debian packaging with a quilt series, for debian_patches = true
+    const packaging = path.join(tmp, 'packaging');
+    mkdirSync(path.join(packaging, 'debian/patches'), { recursive: true });
+    writeFileSync(path.join(packaging, 'debian/patches/series'), '# applied in this order\nfix-readme.patch -p1\n');
+    writeFileSync(
+      path.join(packaging, 'debian/patches/fix-readme.patch'),
+      'Description: say where it comes from\nAuthor: Debian Maintainer <dm@debian.example>\nLast-Update: 2023-02-01\n\n--- a/README\n+++ b/README\n@@ -1 +1,2 @@\n debpkg\n+packaged for Debian\n',
+    );
+    tar.c({ file: path.join(tmp, 'debian.tar'), cwd: packaging, sync: true, portable: true }, ['debian']);
+    const debianTar = execFileSync('xz', ['-c', path.join(tmp, 'debian.tar')]);
+    writeDebianArchive(path.join(www, 'debian'), {
+      suite: 'bookworm',
+      sources: [
+        { package: 'python-debpkg', version: '1.0-2', files: [{ name: 'python-debpkg_1.0.orig.tar.gz', content: orig }] },
+        {
+          package: 'quiltpkg',
+          version: '1.0-1',
+          files: [
+            { name: 'quiltpkg_1.0.orig.tar.gz', content: orig },
+            { name: 'quiltpkg_1.0-1.debian.tar.xz', content: debianTar },
+          ],
+        },
+      ],
+    });
     files = await fileServer(www);
     servers = [gitSrv, files];
     env = { WELD_DEBIAN_MIRROR: `${files.url}/debian`, WELD_STORE: path.join(tmp, 'store') };
@@ -91,6 +115,7 @@ describe('weld mirror', () => {
     pkgFile('gitpkg', `git = "${gitSrv.url}/hello.git"\ntag = "v1.0"`);
     pkgFile('tarpkg', `tarball = "${files.url}/tarpkg-1.0.tar.gz"\nsha256 = "${sha256(tarball)}"`);
     pkgFile('debpkg', 'debian = "python-debpkg"');
+    pkgFile('quiltpkg', 'debian = "quiltpkg"\ndebian_patches = true');
     mkdirSync(path.join(root, 'metadata/patches/gitpkg'), { recursive: true });
     mkdirSync(path.join(root, 'metadata/patches/debpkg'), { recursive: true });
     writeFileSync(path.join(root, 'metadata/patches/gitpkg/0001-greet.patch'), PATCH);
@@ -105,14 +130,17 @@ describe('weld mirror', () => {
     const r = await run('--all');
     expect(r.stderr).not.toContain('failed');
     expect(r.code).toBe(0);
-    expect(r.stdout).toMatch(/^3 packages mirrored, 0 up to date, 0 failed; lock updated: /m);
+    expect(r.stdout).toMatch(/^4 packages mirrored, 0 up to date, 0 failed; lock updated: /m);
     const lock = readFileSync(path.join(root, 'metadata/weld.lock'), 'utf8');
-    expect(lock.match(/^\[(\w+)\]$/gm)).toEqual(['[debpkg]', '[gitpkg]', '[tarpkg]']);
+    expect(lock.match(/^\[(\w+)\]$/gm)).toEqual(['[debpkg]', '[gitpkg]', '[quiltpkg]', '[tarpkg]']);
+    // Debian's own patch, with its DEP-3 author, on top of the .orig
+    expect(mirrorGit('quiltpkg', 'log', '--format=%an|%s', 'distro')).toBe('Debian Maintainer|say where it comes from\nweld import|Import quiltpkg 1.0');
+    expect(mirrorGit('quiltpkg', 'show', 'distro:README')).toBe('debpkg\npackaged for Debian');
     expect(mirrorGit('gitpkg', 'rev-parse', 'upstream/1.0^{commit}')).toBe(upstreamCommit);
     expect(mirrorGit('gitpkg', 'log', '--format=%an <%ae>|%s', '-1', 'distro')).toBe('Distro Maintainer <maint@example.org>|greet the distro');
     expect(mirrorGit('tarpkg', 'rev-parse', 'distro')).toBe(mirrorGit('tarpkg', 'rev-parse', 'upstream/1.0^{commit}')); // no patches
     expect(mirrorGit('debpkg', 'log', '--format=%s', 'upstream')).toBe('Import debpkg 1.0');
-    for (const p of ['gitpkg', 'tarpkg', 'debpkg']) mirrorGit(p, 'fsck', '--strict', '--no-dangling');
+    for (const p of ['gitpkg', 'tarpkg', 'debpkg', 'quiltpkg']) mirrorGit(p, 'fsck', '--strict', '--no-dangling');
     const clone = path.join(tmp, 'clone');
     git(tmp, 'clone', '-q', path.join(root, 'mirrors/debpkg.git'), clone);
     expect(readFileSync(path.join(clone, 'hello.py'), 'utf8')).toBe('print("hello from the distro")\n');
@@ -125,7 +153,7 @@ describe('weld mirror', () => {
     const lock = readFileSync(path.join(root, 'metadata/weld.lock'), 'utf8');
     const r = await run('--all');
     expect(r.code).toBe(0);
-    expect(r.stdout).toMatch(/^0 packages mirrored, 3 up to date, 0 failed; lock unchanged/m);
+    expect(r.stdout).toMatch(/^0 packages mirrored, 4 up to date, 0 failed; lock unchanged/m);
     expect([gitSrv.requests.length, files.requests.length]).toEqual(before);
     expect(readFileSync(path.join(root, 'metadata/weld.lock'), 'utf8')).toBe(lock);
     expect((await run('--check', '--all')).code).toBe(0);

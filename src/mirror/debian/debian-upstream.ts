@@ -8,7 +8,9 @@ import { TRAILER_SOURCE } from '../identity.js';
 import { importRelease } from '../release-import.js';
 import { peel, readCommit, readRef, trailers, type MirrorRepo } from '../repo.js';
 import { debianMirrorFor } from './apt-sources.js';
+import { readDebianPatches } from './debian-patches.js';
 import { fetchSourcesIndex, upstreamVersion, type SourceEntry } from './sources-index.js';
+import type { PatchInput } from '../patches/series.js';
 
 /**
  * The Debian archive as seen by one `weld mirror` run: each suite/component index is
@@ -52,8 +54,17 @@ export interface DebianUpstreamOptions {
   source: string;
   suite: string;
   components: string[];
+  /** also return Debian's own quilt patches (`[upstream] debian_patches = true`) */
+  debianPatches?: boolean;
   refresh?: boolean;
   onEvent?: MirrorListener;
+}
+
+export interface DebianUpstream {
+  commit: string;
+  imported: boolean;
+  /** Debian's quilt patches, in series order, when asked for */
+  patches: PatchInput[];
 }
 
 /** The entry whose upstream version is the package's (allowing Debian repack suffixes like +dfsg). */
@@ -69,12 +80,13 @@ function pick(entries: SourceEntry[], version: string): SourceEntry | undefined 
  * Imports the `.orig` tarball of a Debian source package. Without `refresh`, a
  * release already imported from this source is reused with no network at all.
  */
-export async function mirrorDebianUpstream(opts: DebianUpstreamOptions): Promise<Result<{ commit: string; imported: boolean }, WeldError>> {
+export async function mirrorDebianUpstream(opts: DebianUpstreamOptions): Promise<Result<DebianUpstream, WeldError>> {
   const label = `debian:${opts.source}`;
-  if (!opts.refresh) {
+  // Debian's patches live in the .debian.tar next to the .orig: finding it needs the index.
+  if (!opts.refresh && !opts.debianPatches) {
     const tagged = await readRef(opts.repo, `refs/tags/upstream/${opts.version}`);
     const commit = tagged && (await peel(opts.repo, tagged));
-    if (commit && trailers((await readCommit(opts.repo, commit)).message).get(TRAILER_SOURCE)?.startsWith(`${label} `)) return ok({ commit, imported: false });
+    if (commit && trailers((await readCommit(opts.repo, commit)).message).get(TRAILER_SOURCE)?.startsWith(`${label} `)) return ok({ commit, imported: false, patches: [] });
   }
   opts.onEvent?.({ type: 'phase', pkg: opts.pkg, phase: 'resolve', detail: `${opts.source} in ${opts.suite}` });
   const found = await opts.archive.find(opts);
@@ -108,7 +120,20 @@ export async function mirrorDebianUpstream(opts: DebianUpstreamOptions): Promise
   });
   if (!got.ok) return got;
   // The label names the Debian source and version, never the mirror host: commit ids stay the same everywhere.
-  return importRelease({ ...opts, digest, source: `${label} ${entry.version} ${orig.name}` });
+  const imported = await importRelease({ ...opts, digest, source: `${label} ${entry.version} ${orig.name}` });
+  if (!imported.ok) return imported;
+  if (!opts.debianPatches) return ok({ ...imported.value, patches: [] });
+  const packaging = entry.files.find((f) => /\.debian\.tar\.[a-z0-9]+$/.test(f.name));
+  if (!packaging) {
+    return err(new DebianSourceError(`${opts.source} ${entry.version} has no .debian.tar in ${opts.suite} (a native or 1.0-format package), so there are no Debian patches to apply`, 'set debian_patches = false'));
+  }
+  const packagingDigest = `sha256:${packaging.sha256}` as Digest;
+  opts.onEvent?.({ type: 'phase', pkg: opts.pkg, phase: 'download', detail: packaging.name });
+  const got2 = await download({ url: `${found.value.base}/${entry.directory}/${packaging.name}`, expected: packagingDigest, store: opts.store });
+  if (!got2.ok) return got2;
+  const patches = await readDebianPatches({ store: opts.store, digest: packagingDigest, label: packaging.name });
+  if (!patches.ok) return patches;
+  return ok({ ...imported.value, patches: patches.value });
 }
 
 function escape(s: string): string {
