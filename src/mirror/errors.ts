@@ -8,7 +8,7 @@ export class UpstreamUnreachableError extends WeldError {
     readonly cause_: string,
   ) {
     super(`cannot fetch ${url}: ${cause_}`);
-    this.hint = 'check the URL in the package file and that the server is up; mirrored packages build without network';
+    this.hint = 'check the [upstream] of the package file and that the server answers; once mirrored, builds need no network';
   }
   override toJSON(): Record<string, unknown> {
     return { ...super.toJSON(), url: this.url, cause: this.cause_ };
