@@ -1,4 +1,6 @@
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { execa } from 'execa';
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -19,17 +21,18 @@ const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../
 const weld = path.join(repoRoot, 'bin/weld');
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'weld-bench-mirror-'));
 
-function time(label: string, fn: () => void): number {
+async function time(label: string, fn: () => Promise<void>): Promise<number> {
   const t0 = process.hrtime.bigint();
-  fn();
+  await fn();
   const s = Number(process.hrtime.bigint() - t0) / 1e9;
   console.log(`${label.padEnd(44)} ${s.toFixed(2).padStart(7)} s`);
   return s;
 }
 
-function run(cmd: string, args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): void {
-  const r = spawnSync(cmd, args, { cwd: opts.cwd, env: { ...process.env, ...opts.env }, stdio: ['ignore', 'ignore', 'pipe'] });
-  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed: ${r.stderr}`);
+/** Asynchronous on purpose: the git server runs in this process and must keep answering. */
+async function run(cmd: string, args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): Promise<void> {
+  const r = await execa(cmd, args, { cwd: opts.cwd, env: { ...process.env, ...opts.env }, reject: false, stdin: 'ignore' });
+  if (r.exitCode !== 0) throw new Error(`${cmd} ${args.join(' ')} failed: ${r.stderr}`);
 }
 
 /** A project whose only package is `pkg`, with the sample's envs and recipes. */
@@ -45,16 +48,16 @@ async function gitUpstream(): Promise<void> {
   const work = path.join(tmp, 'upstream');
   mkdirSync(work);
   git(work, 'init', '-q', '-b', 'main');
-  let seed = 7;
-  const rand = () => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648);
+  const text = Buffer.from('def handler(request):\n    return respond(request.path, status=200)\n'.repeat(8000));
   let bytes = 0;
   for (let c = 0; c < 50; c++) {
     for (let f = 0; f < 100; f++) {
-      const size = Math.floor(rand() < 0.9 ? rand() * 16_000 : rand() * 400_000);
+      // mostly small sources, a few large assets: ~20 KB on average, ~100 MB in all
+      const size = f % 10 === 0 ? 100_000 + ((c * 37 + f) % 50) * 2_000 : 4_000 + ((c * 13 + f * 7) % 24) * 500;
       const dir = path.join(work, `pkg${c % 10}`, `mod${f % 20}`);
       mkdirSync(dir, { recursive: true });
       // half text-like (compressible), half random
-      const buf = f % 2 ? Buffer.from(Array.from({ length: size }, (_, i) => 97 + ((i * 7 + c) % 26))) : Buffer.from(Array.from({ length: size }, () => Math.floor(rand() * 256)));
+      const buf = f % 2 ? Buffer.concat([Buffer.from(`# file ${c}/${f}\n`), text.subarray(0, size)]) : randomBytes(size);
       writeFileSync(path.join(dir, `file${c}_${f}.dat`), buf);
       bytes += size;
     }
@@ -68,12 +71,12 @@ async function gitUpstream(): Promise<void> {
   const server = await gitHttpServer(srv);
   try {
     const url = `${server.url}/big.git`;
-    const native = time('git clone --mirror (smart HTTP)', () => run('git', ['clone', '-q', '--mirror', url, path.join(tmp, 'clone.git')]));
+    const native = await time('git clone --mirror (smart HTTP)', () => run('git', ['clone', '-q', '--mirror', url, path.join(tmp, 'clone.git')]));
     const proj = path.join(tmp, 'gitproj');
     project(proj, { big: `[package]\nname = "big"\nversion = "1.0"\n\n[upstream]\ngit = "${url}"\ntag = "v1.0"\n\n[build]\nrecipe = "python-wheel"\n` });
     const env = { WELD_STORE: path.join(tmp, 'store') };
-    const withGit = time('weld mirror (native git fetch)', () => run(process.execPath, [weld, 'mirror', 'big', '--mirrors', path.join(tmp, 'm1')], { cwd: proj, env: { ...env, WELD_GIT: 'native' } }));
-    const withIso = time('weld mirror (isomorphic-git fetch)', () => run(process.execPath, [weld, 'mirror', 'big', '--mirrors', path.join(tmp, 'm2')], { cwd: proj, env: { ...env, WELD_GIT: 'isomorphic' } }));
+    const withGit = await time('weld mirror (native git fetch)', () => run(process.execPath, [weld, 'mirror', 'big', '--mirrors', path.join(tmp, 'm1')], { cwd: proj, env: { ...env, WELD_GIT: 'native' } }));
+    const withIso = await time('weld mirror (isomorphic-git fetch)', () => run(process.execPath, [weld, 'mirror', 'big', '--mirrors', path.join(tmp, 'm2')], { cwd: proj, env: { ...env, WELD_GIT: 'isomorphic' } }));
     console.log(`ratio weld (native git) / git clone --mirror:      ${(withGit / native).toFixed(2)}× (goal ≤ 2×)`);
     console.log(`ratio weld (isomorphic-git) / git clone --mirror:  ${(withIso / native).toFixed(2)}×`);
   } finally {
@@ -81,7 +84,7 @@ async function gitUpstream(): Promise<void> {
   }
 }
 
-function sampleNoop(): void {
+async function sampleNoop(): Promise<void> {
   // The sample distro, its Debian sources served from a local archive of small tarballs.
   const proj = path.join(tmp, 'sample');
   mkdirSync(proj);
@@ -102,7 +105,7 @@ function sampleNoop(): void {
   });
   // file:// keeps this part free of any server
   const env = { ...process.env, WELD_DEBIAN_MIRROR: `file://${archive}`, WELD_STORE: path.join(tmp, 'sample-store') };
-  run(process.execPath, [weld, 'mirror', '--all'], { cwd: proj, env });
+  await run(process.execPath, [weld, 'mirror', '--all'], { cwd: proj, env });
   const m = medians(
     [
       { label: 'weld check', cmd: process.execPath, args: [weld, 'check'], cwd: proj },
@@ -118,7 +121,7 @@ function sampleNoop(): void {
 }
 
 try {
-  sampleNoop();
+  await sampleNoop();
   await gitUpstream();
 } finally {
   rmSync(tmp, { recursive: true, force: true });
