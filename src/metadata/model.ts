@@ -18,7 +18,7 @@ export interface Distro {
 }
 
 export type Upstream =
-  | { kind: 'git'; url: string; tag?: string; commit?: string }
+  | { kind: 'git'; url: string; tag?: string; commit?: string; /** the upstream branch that holds the pin, when not main/master */ branch?: string }
   | { kind: 'tarball'; url: string; sha256: string }
   | { kind: 'debian'; source: string; debianPatches: boolean };
 

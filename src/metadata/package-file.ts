@@ -149,7 +149,8 @@ function checkUpstream(u: TomlTable, problems: Problem[]): Upstream | undefined 
       });
       good = false;
     }
-    return good ? { kind, url, ...(tag !== undefined ? { tag } : {}), ...(commit !== undefined ? { commit } : {}) } : undefined;
+    const branch = str('branch');
+    return good ? { kind, url, ...(tag !== undefined ? { tag } : {}), ...(commit !== undefined ? { commit } : {}), ...(branch !== undefined ? { branch } : {}) } : undefined;
   }
   if (kind === 'tarball') {
     const url = str('tarball')!;

@@ -33,7 +33,7 @@ export async function mirrorOne(opts: MirrorOptions & { archive: DebianArchive; 
   if (u.kind === 'git') {
     // Relative local paths in metadata are relative to the project root.
     const url = /^[a-z]+:/.test(u.url) ? u.url : path.resolve(metadata.root, u.url);
-    upstream = await mirrorGitUpstream({ ...common, url, ...(u.tag !== undefined ? { tag: u.tag } : {}), ...(u.commit !== undefined ? { commit: u.commit } : {}), ...(opts.refresh ? { refresh: true } : {}), ...(opts.env ? { env: opts.env } : {}) });
+    upstream = await mirrorGitUpstream({ ...common, url, ...(u.tag !== undefined ? { tag: u.tag } : {}), ...(u.commit !== undefined ? { commit: u.commit } : {}), ...(u.branch !== undefined ? { branch: u.branch } : {}), ...(opts.refresh ? { refresh: true } : {}), ...(opts.env ? { env: opts.env } : {}) });
   } else {
     const store = await opts.store();
     if (!store.ok) return store;

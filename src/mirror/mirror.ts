@@ -38,11 +38,12 @@ export interface PackageMirror {
 
 export type MirrorOutcome = Map<string, Result<PackageMirror, WeldError>>;
 
-/** Resolves where the mirrors live: a flag, WELD_MIRRORS, `[paths] mirrors`, then <root>/mirrors. */
+/** A package's bare mirror repository, `<mirrors>/<pkg>.git`. */
 export function mirrorPath(mirrorsDir: string, pkg: string): string {
   return path.join(mirrorsDir, `${pkg}.git`);
 }
 
+/** Where the mirrors live: a flag, WELD_MIRRORS, `[paths] mirrors`, then <root>/mirrors. */
 export function mirrorsDirFor(opts: { metadata: Metadata; flag?: string; env?: NodeJS.ProcessEnv; cwd: string }): string {
   if (opts.flag) return path.resolve(opts.cwd, opts.flag);
   const fromEnv = opts.env?.['WELD_MIRRORS'];
