@@ -7,6 +7,7 @@ import type { WeldError } from '../core/errors.js';
 import type { Env, LockedDeb } from '../metadata/model.js';
 import { digestBytes, type Digest } from '../store/digest.js';
 import type { EnvImageRecord } from '../store/records.js';
+import { tmpName } from '../store/layout.js';
 import type { Store } from '../store/store.js';
 import { readDeb, type DebEntry } from './deb.js';
 import { DebDigestMismatchError, DebNotFetchedError } from './errors.js';
@@ -121,7 +122,7 @@ async function readAll(opts: { store: Store; debs: LockedDeb[]; concurrency: num
         const bytes = await readFile(stat.value.path);
         const actual = createHash('sha256').update(bytes).digest('hex');
         if (actual !== d.sha256) return err(new DebDigestMismatchError(d.path, d.sha256, actual));
-        const entries = await readDeb({ name: d.path, bytes });
+        const entries = await readDeb({ name: d.path, bytes, scratch: tmpName(opts.store.layout, 'deb-data') });
         if (!entries.ok) return entries;
         opts.onDone(++done);
         return ok({ deb: `${d.name}_${d.version}_${d.arch}`, entries: entries.value });

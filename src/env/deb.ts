@@ -32,7 +32,7 @@ export function safeRelative(p: string): { path: string } | { unsafe: string } {
 }
 
 /** Reads a .deb from memory: its data member, decompressed and parsed, entries checked. */
-export async function readDeb(opts: { name: string; bytes: Buffer }): Promise<Result<DebEntry[], DebError>> {
+export async function readDeb(opts: { name: string; bytes: Buffer; /** a path the decompressor may use for one file */ scratch: string }): Promise<Result<DebEntry[], DebError>> {
   const { name } = opts;
   const ar = readAr(opts.bytes);
   if ('error' in ar) return err(new DebFormatError(name, ar.error));
@@ -46,9 +46,7 @@ export async function readDeb(opts: { name: string; bytes: Buffer }): Promise<Re
   if (!canDecompress(compression)) return err(new ToolMissingError('zstd', 'zstd', `to read ${name} (its ${member.name} is zstd-compressed)`));
   let tarBytes: Buffer;
   try {
-    const chunks: Buffer[] = [];
-    for await (const c of decompress({ data: member.data, compression })) chunks.push(c as Buffer);
-    tarBytes = Buffer.concat(chunks);
+    tarBytes = await decompress({ data: member.data, compression, scratch: opts.scratch });
   } catch (e: unknown) {
     return err(new DebFormatError(name, `${member.name} does not decompress: ${(e as Error).message}`));
   }
