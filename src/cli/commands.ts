@@ -23,4 +23,6 @@ export const VERBS: VerbEntry[] = [
   { name: 'graph', summary: 'Print the build order (optionally of some packages and what they need)', load: () => import('./graph.js') },
   { name: 'mirror', summary: 'Mirror upstream sources into git: upstream and distro branches, and the lock', load: () => import('./mirror.js') },
   { name: 'store', summary: 'Inspect and maintain the content store: info, ls, cat, put, verify, gc', load: () => import('./store.js') },
+  { name: 'doctor', summary: 'Check (and with --fix set up) the host for s390x builds: podman, runtime, qemu, binfmt', load: () => import('./doctor.js') },
+  { name: 'env', summary: 'Build environments from the store: lock, fetch, compose, ls, shell', load: () => import('./env.js') },
 ];

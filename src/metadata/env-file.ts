@@ -24,6 +24,8 @@ export const LOCK_SPEC: FileSpec = {
     hint: 'regenerate the lock with `weld env lock`',
     fields: {
       inputs: { kind: 'string', required: true, example: 'inputs = "sha256:<64 hex digits>"' },
+      suite: { kind: 'string', required: true, example: 'suite = "bookworm"' },
+      arch: { kind: 'string', required: true, example: 'arch = "s390x"' },
     },
   },
   deb: {
@@ -95,12 +97,21 @@ export function checkLockFile(opts: { file: string; doc: TomlTable; problems: Pr
   if (inputs && !/^sha256:[0-9a-f]{64}$/.test(inputs)) {
     problems.push({ path: ['lock', 'inputs'], anchor: 'value', message: 'inputs must be "sha256:" and 64 hex digits; regenerate the lock with `weld env lock`' });
   }
+  const lock = t['lock']?.[0] ?? {};
+  const arch = checkArch(lock['arch'], ['lock', 'arch'], problems);
   const debs: LockedDeb[] = [];
   (t['deb'] ?? []).forEach((d, i) => {
     if (typeof d['sha256'] === 'string' && !isSha256Hex(d['sha256'])) {
       problems.push({ path: ['deb', i, 'sha256'], anchor: 'value', message: 'sha256 must be 64 lowercase hex digits; regenerate the lock with `weld env lock`' });
     }
+    // the path is joined to a mirror URL: it must stay inside the archive's pool
+    if (typeof d['path'] === 'string' && (!/^pool\/[^\0]+\.deb$/.test(d['path']) || d['path'].split('/').some((c) => c === '..' || c === '.' || c === ''))) {
+      problems.push({ path: ['deb', i, 'path'], anchor: 'value', message: 'path must be an archive pool path like "pool/main/b/bash/bash_5.2.15-2+b2_s390x.deb"; regenerate the lock with `weld env lock`' });
+    }
+    if (typeof d['size'] === 'number' && d['size'] < 0) {
+      problems.push({ path: ['deb', i, 'size'], anchor: 'value', message: 'size must not be negative' });
+    }
     if (['name', 'version', 'arch', 'path', 'sha256', 'size'].every((k) => k in d)) debs.push(d as unknown as LockedDeb);
   });
-  return { file, inputs, debs };
+  return { file, inputs, suite: (lock['suite'] as string | undefined) ?? '', arch: arch ?? '', debs };
 }

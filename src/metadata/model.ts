@@ -67,6 +67,9 @@ export interface EnvLock {
   file: string;
   /** digest of the env's inputs when the lock was written; a mismatch means the lock is stale */
   inputs: string;
+  /** the Debian suite and arch the debs were resolved for */
+  suite: string;
+  arch: string;
   debs: LockedDeb[];
 }
 

@@ -1,0 +1,212 @@
+import path from 'node:path';
+import { UsageError, type WeldError } from '../core/errors.js';
+import { err, ok, type Result } from '../core/result.js';
+import type { EnvEvent } from '../env/events.js';
+import { EnvNotFoundError } from '../env/errors.js';
+import type { Env, Metadata } from '../metadata/model.js';
+import { closest } from '../util/suggest.js';
+import type { ParsedArgs } from './args.js';
+import { METADATA_OPTIONS } from './args.js';
+import type { VerbModule } from './commands.js';
+import { json, table } from './format.js';
+import type { CliIO } from './io.js';
+import { openFromArgs } from './metadata-args.js';
+import { openStoreFromArgs, STORE_OPTION } from './store-args.js';
+
+const SUBVERBS = ['lock', 'fetch', 'compose', 'ls', 'shell'] as const;
+type SubVerb = (typeof SUBVERBS)[number];
+
+const ALLOWED: Record<SubVerb, string[]> = {
+  lock: ['json', 'metadata'],
+  fetch: ['json', 'metadata', 'store', 'jobs'],
+  compose: ['json', 'metadata', 'store', 'force', 'no-load'],
+  ls: ['json', 'metadata', 'store'],
+  shell: ['metadata', 'store'],
+};
+
+export const spec: VerbModule['spec'] = {
+  description:
+    'Sub-verbs:\n' +
+    '  lock <env>            resolve the env\'s packages (and Debian\'s essential ones) for its arch with apt\n' +
+    '                        into metadata/envs/<env>.lock.toml\n' +
+    '  fetch <env>           download every locked .deb into the store, verified (present ones are skipped)\n' +
+    '  compose <env>         unpack the debs into a deterministic OCI image in the store and load it into\n' +
+    '                        podman as weld-env/<env>:<first 12 hex of the image digest>\n' +
+    '  ls                    every env: its lock, its image in the store\n' +
+    '  shell <env> [cmd…]    a shell (or cmd) in the env\'s image, network off, for debugging a recipe\n' +
+    '\n' +
+    'The Debian mirror is the one this host\'s apt uses for the suite, or $WELD_DEBIAN_MIRROR.',
+  options: {
+    ...METADATA_OPTIONS,
+    ...STORE_OPTION,
+    json: { type: 'boolean', description: 'print the result as JSON' },
+    jobs: { type: 'string', value: '<n>', description: 'fetch: parallel downloads (default 6)' },
+    force: { type: 'boolean', description: 'compose: compose again even when the store has this lock\'s image' },
+    'no-load': { type: 'boolean', description: 'compose: write the image into the store only, do not load it into podman' },
+  },
+  positionals: [
+    { name: 'sub-verb', required: true },
+    { name: 'arg', variadic: true },
+  ],
+  examples: ['weld env lock bookworm-s390x', 'weld env fetch bookworm-s390x', 'weld env compose bookworm-s390x', 'weld env shell bookworm-s390x', 'weld env shell bookworm-s390x -- python3 -V'],
+};
+
+type Outcome = Promise<Result<void, WeldError>>;
+
+export const run: VerbModule['run'] = async (args, io) => {
+  const [sub, ...rest] = args.positionals;
+  if (!(SUBVERBS as readonly string[]).includes(sub ?? '')) {
+    const guess = closest(sub ?? '', SUBVERBS);
+    return err(new UsageError(`weld env: unknown sub-verb "${sub}"${guess ? `; did you mean "${guess}"?` : ''}`, `one of: ${SUBVERBS.join(', ')}`));
+  }
+  const verb = sub as SubVerb;
+  const misplaced = Object.keys(spec.options).find((o) => args.options[o] !== undefined && !ALLOWED[verb].includes(o));
+  if (misplaced) return err(new UsageError(`weld env ${verb}: --${misplaced} does not apply here`, `run 'weld env --help' for which options go with which sub-verb`));
+  if (verb === 'ls' && rest.length) return err(new UsageError(`weld env ls: unexpected argument "${rest[0]}"`));
+  if (verb !== 'ls' && rest.length === 0) return err(new UsageError(`weld env ${verb}: missing <env>`, `usage: weld env ${verb} <env>`));
+  if (verb !== 'ls' && verb !== 'shell' && rest.length > 1) return err(new UsageError(`weld env ${verb}: one env at a time (got ${rest.length})`));
+  const metadata = await openFromArgs(args, io);
+  if (!metadata.ok) return metadata;
+  if (verb === 'ls') return ls(metadata.value, args, io);
+  const env = findEnv(metadata.value, rest[0]!);
+  if (!env.ok) return env;
+  switch (verb) {
+    case 'lock':
+      return lock(metadata.value, env.value, args, io);
+    case 'fetch':
+      return fetch(env.value, args, io);
+    case 'compose':
+      return compose(metadata.value, env.value, args, io);
+    case 'shell':
+      return shell(metadata.value, env.value, rest.slice(1), args, io);
+  }
+};
+
+function findEnv(m: Metadata, name: string): Result<Env, EnvNotFoundError> {
+  const env = m.envs.get(name);
+  if (env) return ok(env);
+  const known = [...m.envs.keys()].sort();
+  return err(new EnvNotFoundError(name, known, closest(name, known)));
+}
+
+/** Progress on stderr: one rewritten line on a terminal, a line per quarter otherwise. */
+function reporter(io: CliIO, quiet: boolean): (e: EnvEvent) => void {
+  const tty = io.stderr.isTTY === true;
+  let lastQuarter = -1;
+  return (e) => {
+    if (quiet) return;
+    if (e.type === 'phase') io.stderr.write(`${tty ? '\r\x1b[K' : ''}weld env: ${e.env}: ${e.detail}\n`);
+    else if (e.type === 'warning') io.stderr.write(`${tty ? '\r\x1b[K' : ''}weld env: warning: ${e.message}\n`);
+    else if (e.type === 'progress') {
+      const unit = e.what === 'bytes' ? (n: number) => `${(n / 1024 ** 2).toFixed(1)} MiB` : (n: number) => `${n} debs`;
+      if (tty) io.stderr.write(`\r\x1b[K  ${unit(e.done)} of ${unit(e.total)}`);
+      else if (e.what === 'debs') {
+        const q = Math.floor((4 * e.done) / Math.max(1, e.total));
+        if (q !== lastQuarter) io.stderr.write(`  ${unit(e.done)} of ${unit(e.total)}\n`);
+        lastQuarter = q;
+      }
+    }
+  };
+}
+
+const mib = (n: number) => `${(n / 1024 ** 2).toFixed(1)} MiB`;
+const secs = (t0: number) => `${((performance.now() - t0) / 1000).toFixed(1)} s`;
+
+async function lock(m: Metadata, env: Env, args: ParsedArgs, io: CliIO): Outcome {
+  const { lockEnv } = await import('../env/lock.js');
+  const file = path.join(m.root, m.metaDir, 'envs', `${env.name}.lock.toml`);
+  const r = await lockEnv({ env, root: m.root, file, processEnv: io.env, onEvent: reporter(io, args.options['json'] === true) });
+  if (!r.ok) return r;
+  const bytes = r.value.debs.reduce((n, d) => n + d.size, 0);
+  const rel = path.relative(io.cwd, file) || file;
+  if (args.options['json']) io.stdout.write(json({ env: env.name, file: rel, changed: r.value.changed, debs: r.value.debs.length, bytes }));
+  else io.stdout.write(`${env.name}: ${r.value.debs.length} debs (${mib(bytes)}) → ${rel}${r.value.changed ? '' : ' (unchanged)'}\n`);
+  return ok(undefined);
+}
+
+async function fetch(env: Env, args: ParsedArgs, io: CliIO): Outcome {
+  const jobsArg = args.options['jobs'];
+  const jobs = typeof jobsArg === 'string' ? Number(jobsArg) : undefined;
+  if (jobs !== undefined && !(Number.isInteger(jobs) && jobs > 0)) return err(new UsageError(`weld env fetch: --jobs ${jobsArg} is not a positive whole number`));
+  const opened = await openStoreFromArgs(args, io, { create: true });
+  if (!opened.ok) return opened;
+  const { fetchEnv } = await import('../env/fetch.js');
+  const t0 = performance.now();
+  const r = await fetchEnv({ env, store: opened.value.store, processEnv: io.env, ...(jobs ? { concurrency: jobs } : {}), onEvent: reporter(io, args.options['json'] === true) });
+  if (io.stderr.isTTY) io.stderr.write('\r\x1b[K');
+  if (!r.ok) return r;
+  const v = r.value;
+  if (args.options['json']) io.stdout.write(json({ env: env.name, ...v }));
+  else io.stdout.write(`${env.name}: ${v.debs} debs (${mib(v.bytes)}) in the store; downloaded ${v.downloaded}, ${v.debs - v.downloaded} already there; ${secs(t0)}\n`);
+  return ok(undefined);
+}
+
+async function compose(m: Metadata, env: Env, args: ParsedArgs, io: CliIO): Outcome {
+  const opened = await openStoreFromArgs(args, io, { create: true });
+  if (!opened.ok) return opened;
+  const store = opened.value.store;
+  const { composeEnv } = await import('../env/compose.js');
+  const t0 = performance.now();
+  const r = await composeEnv({ env, store, force: args.options['force'] === true, onEvent: reporter(io, args.options['json'] === true) });
+  if (io.stderr.isTTY) io.stderr.write('\r\x1b[K');
+  if (!r.ok) return r;
+  const composeTime = secs(t0);
+  let loaded: boolean | undefined;
+  let loadTime = '';
+  if (!args.options['no-load']) {
+    const podman = await openPodman(m, env, io);
+    if (!podman.ok) return podman;
+    const { loadEnvImage } = await import('../env/load.js');
+    const t1 = performance.now();
+    const l = await loadEnvImage({ image: r.value, store, podman: podman.value });
+    if (!l.ok) return l;
+    loaded = l.value.loaded;
+    loadTime = secs(t1);
+  }
+  const rec = r.value.record;
+  if (args.options['json']) {
+    io.stdout.write(json({ env: env.name, tag: r.value.tag, image: rec.manifest, config: rec.config, layers: rec.layers, reused: r.value.reused, loaded: loaded ?? null }));
+    return ok(undefined);
+  }
+  io.stdout.write(`${env.name}: image ${rec.manifest} (${r.value.reused ? 'already in the store' : `composed in ${composeTime}`})\n`);
+  if (loaded !== undefined) io.stdout.write(`${env.name}: ${r.value.tag} ${loaded ? `loaded into podman in ${loadTime}` : 'already in podman'}\n`);
+  return ok(undefined);
+}
+
+async function openPodman(m: Metadata, env: Env, io: CliIO) {
+  const { Podman } = await import('../runner/podman/podman.js');
+  return Podman.open({ root: m.root, arch: env.arch, env: io.env });
+}
+
+async function ls(m: Metadata, args: ParsedArgs, io: CliIO): Outcome {
+  const { requireFreshLock } = await import('../env/fresh.js');
+  const { findComposed } = await import('../env/compose.js');
+  const opened = await openStoreFromArgs(args, io, { create: false });
+  const rows = [];
+  for (const env of [...m.envs.values()].sort((a, b) => (a.name < b.name ? -1 : 1))) {
+    const fresh = requireFreshLock(env);
+    const state = fresh.ok ? 'locked' : env.lock && env.lock.debs.length ? 'stale' : 'unlocked';
+    const image = opened.ok ? await findComposed({ env, store: opened.value.store }) : undefined;
+    rows.push({ env: env.name, kind: env.kind, arch: env.arch, suite: env.suite, lock: state, debs: env.lock?.debs.length ?? 0, image: image?.record.manifest ?? null, tag: image?.tag ?? null });
+  }
+  if (args.options['json']) io.stdout.write(json(rows));
+  else io.stdout.write(table([['ENV', 'KIND', 'ARCH', 'SUITE', 'LOCK', 'IMAGE'], ...rows.map((r) => [r.env, r.kind, r.arch, r.suite, r.lock === 'locked' ? `${r.debs} debs` : r.lock, r.tag ?? '-'])]));
+  return ok(undefined);
+}
+
+async function shell(m: Metadata, env: Env, cmd: string[], args: ParsedArgs, io: CliIO): Outcome {
+  const opened = await openStoreFromArgs(args, io, { create: false });
+  if (!opened.ok) return opened;
+  const { findComposed } = await import('../env/compose.js');
+  const image = await findComposed({ env, store: opened.value.store });
+  if (!image) return err(new UsageError(`weld env shell: env "${env.name}" has no image for its current lock`, `run \`weld env compose ${env.name}\` first`));
+  const podman = await openPodman(m, env, io);
+  if (!podman.ok) return podman;
+  const { loadEnvImage } = await import('../env/load.js');
+  const loaded = await loadEnvImage({ image, store: opened.value.store, podman: podman.value });
+  if (!loaded.ok) return loaded;
+  const code = await podman.value.runInteractive({ image: image.tag, cmd: cmd.length ? cmd : ['/bin/bash'], tty: process.stdin.isTTY === true });
+  if (code === 0) return ok(undefined);
+  const { ShellExitError } = await import('../env/errors.js');
+  return err(new ShellExitError(env.name, code));
+}
