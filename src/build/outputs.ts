@@ -1,0 +1,49 @@
+import { spawn } from 'node:child_process';
+import { readdir, stat } from 'node:fs/promises';
+import path from 'node:path';
+import type { Store } from '../store/store.js';
+import type { BuildOutput } from '../store/records.js';
+
+/** Collects a build's outputs into the store, or says why there are none. */
+export async function storeOutputs(opts: { store: Store; kind: 'wheel' | 'pack'; outDir: string; sourceDateEpoch: number }): Promise<{ outputs: BuildOutput[] } | { reason: string }> {
+  if (opts.kind === 'wheel') {
+    const dir = path.join(opts.outDir, 'wheels');
+    const names = (await readdir(dir).catch(() => [] as string[])).filter((n) => n.endsWith('.whl')).sort();
+    if (names.length === 0) return { reason: 'the recipe exited 0 but left no wheel in $WELD_OUT/wheels/' };
+    const outputs: BuildOutput[] = [];
+    for (const name of names) {
+      const put = await opts.store.put({ file: path.join(dir, name) });
+      if (!put.ok) return { reason: `could not store ${name}: ${put.error.message}` };
+      outputs.push({ name, digest: put.value.digest, size: put.value.size });
+    }
+    return { outputs };
+  }
+  const prefix = path.join(opts.outDir, 'prefix');
+  if (!(await stat(prefix).catch(() => undefined))?.isDirectory()) return { reason: 'the recipe exited 0 but left no $WELD_OUT/prefix/' };
+  const put = await opts.store.put(deterministicTar({ dir: prefix, mtime: opts.sourceDateEpoch }), { label: 'prefix.tar' });
+  if (!put.ok) return { reason: `could not store the prefix: ${put.error.message}` };
+  return { outputs: [{ name: 'prefix.tar', digest: put.value.digest, size: put.value.size }] };
+}
+
+/**
+ * The tree as a tar stream that depends only on names, contents and modes: sorted entries,
+ * one mtime, owner 0:0, no atime/ctime (GNU tar, as reproducible-builds.org advises).
+ */
+export function deterministicTar(opts: { dir: string; mtime: number }): NodeJS.ReadableStream {
+  const child = spawn(
+    'tar',
+    ['-c', '-C', opts.dir, '--sort=name', `--mtime=@${opts.mtime}`, '--owner=0', '--group=0', '--numeric-owner', '--format=pax', '--pax-option=exthdr.name=%d/PaxHeaders/%f,delete=atime,delete=ctime', '.'],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  );
+  return child.stdout;
+}
+
+/** Unpacks a stored prefix tarball for a dependent build. */
+export function extractTar(opts: { input: NodeJS.ReadableStream; dest: string }): Promise<boolean> {
+  return new Promise((resolve) => {
+    const child = spawn('tar', ['-x', '-C', opts.dest], { stdio: ['pipe', 'ignore', 'inherit'] });
+    opts.input.pipe(child.stdin);
+    child.on('error', () => resolve(false));
+    child.on('close', (code) => resolve(code === 0));
+  });
+}
