@@ -83,6 +83,7 @@ export const run: VerbModule['run'] = async (args, io) => {
   const { selectRunner } = await import('../runner/select.js');
   const runner = selectRunner({ name: runnerName(args) });
   if (!runner.ok) return runner;
+  runner.value.warmUp?.();
   const loaded = await openFromArgs(args, io);
   if (!loaded.ok) return loaded;
   const metadata = loaded.value;

@@ -1,4 +1,4 @@
-import { spawn, spawnSync } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -15,14 +15,16 @@ const DEBIAN_ARCH: Record<string, string> = { x64: 'amd64', arm64: 'arm64', s390
 /** How long a recipe gets between SIGTERM and SIGKILL once aborted. */
 const GRACE_MS = 2000;
 
-function firstLine(cmd: string, args: string[]): string | null {
-  const r = spawnSync(cmd, args, { encoding: 'utf8', timeout: 10_000 });
-  return r.status === 0 ? `${r.stdout}${r.stderr}`.split('\n')[0]!.trim() : null;
+/** A tool's version line, or null when it is missing; async so several probes overlap. */
+function firstLine(cmd: string, args: string[]): Promise<string | null> {
+  return new Promise((resolve) => {
+    execFile(cmd, args, { encoding: 'utf8', timeout: 10_000 }, (e, stdout, stderr) => resolve(e ? null : `${stdout}${stderr}`.split('\n')[0]!.trim()));
+  });
 }
 
 export class LocalRunner implements Runner {
   readonly name = 'local';
-  private hostInfo: RunnerInfo | undefined;
+  private hostInfo: Promise<RunnerInfo> | undefined;
 
   constructor(private readonly opts: { sandbox?: Sandbox } = {}) {}
 
@@ -30,8 +32,17 @@ export class LocalRunner implements Runner {
     return this.opts.sandbox ?? detectSandbox();
   }
 
-  async info(): Promise<RunnerInfo> {
-    if (this.hostInfo) return this.hostInfo;
+  /** Starts the host probes now (a version manager's shim can take 100 ms), so they overlap other start-up work. */
+  warmUp(): void {
+    void this.info();
+  }
+
+  info(): Promise<RunnerInfo> {
+    return (this.hostInfo ??= this.probe());
+  }
+
+  private async probe(): Promise<RunnerInfo> {
+    const [python3, cc] = await Promise.all([firstLine('python3', ['--version']), firstLine('cc', ['--version'])]);
     const sb = this.sandbox;
     const warnings: string[] = [];
     if (!sb.net) warnings.push('local runner: `unshare` cannot cut the network on this host; recipes run with network access');
@@ -41,12 +52,11 @@ export class LocalRunner implements Runner {
       runner: 'local',
       arch: this.arch(),
       os: `${os.type()} ${os.release()}`,
-      python3: firstLine('python3', ['--version']),
-      cc: firstLine('cc', ['--version']),
+      python3,
+      cc,
       sandbox: { net: sb.net, mounts: sb.mounts },
     };
-    this.hostInfo = { arch: this.arch(), envImage, warnings };
-    return this.hostInfo;
+    return { arch: this.arch(), envImage, warnings };
   }
 
   private arch(): string {

@@ -38,6 +38,8 @@ export interface RunnerInfo {
 export interface Runner {
   readonly name: string;
   info(opts: { env: string }): Promise<RunnerInfo>;
+  /** optional: start slow probes early, so they overlap loading the metadata and the records */
+  warmUp?(): void;
   run(spec: RunSpec): Promise<Result<RunOutcome, RunFailedError>>;
 }
 

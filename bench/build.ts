@@ -1,0 +1,126 @@
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import * as tar from 'tar';
+import { build } from '../src/build/build.js';
+import { openMetadata } from '../src/metadata/open.js';
+import { formatLock } from '../src/metadata/lock-file.js';
+import { LocalRunner } from '../src/runner/local.js';
+import type { Runner } from '../src/runner/runner.js';
+import { ok } from '../src/core/result.js';
+import { openStore } from '../src/store/store.js';
+import { writeSyntheticDistro } from './synthetic-distro.js';
+import { medians } from './timing.js';
+
+// weld build benchmarks (issue 6):
+//  1. a no-op `weld build --all` on a synthetic 1,000-package distro with every build
+//     cached, against `weld check` on the same distro (goal ≤ 1.5×);
+//  2. the speed-up of --jobs 2 over --jobs 1 on independent real local wheel builds (goal ≥ 1.8×).
+
+const repoRoot = path.resolve(import.meta.dirname, '../..');
+const weld = path.join(repoRoot, 'bin/weld');
+const git = (cwd: string, ...args: string[]) =>
+  execFileSync('git', args, { cwd, encoding: 'utf8', env: { ...process.env, GIT_AUTHOR_NAME: 'b', GIT_AUTHOR_EMAIL: 'b@b', GIT_COMMITTER_NAME: 'b', GIT_COMMITTER_EMAIL: 'b@b', GIT_AUTHOR_DATE: '@1700000000 +0000', GIT_COMMITTER_DATE: '@1700000000 +0000' } }).trim();
+
+/** Fills the store the way real builds would, minus running recipes: outputs appear at once. */
+function instantRunner(): Runner {
+  const local = new LocalRunner();
+  return {
+    name: 'local',
+    info: () => local.info(),
+    run: async (spec) => {
+      const pkg = spec.env['WELD_PACKAGE']!;
+      const dir = path.join(spec.outDir, pkg.startsWith('pkg-') && spec.recipe.endsWith('autotools-pack.sh') ? 'prefix/lib' : 'wheels');
+      mkdirSync(dir, { recursive: true });
+      writeFileSync(path.join(dir, dir.endsWith('wheels') ? `${pkg.replace('-', '_')}-1.0-py3-none-any.whl` : `lib${pkg}.so`), pkg);
+      return ok({ durationMs: 0 });
+    },
+  };
+}
+
+async function noOpBench(root: string): Promise<void> {
+  writeSyntheticDistro({ root, repoRoot, count: 1000, depth: 20 });
+  // One real repository stands in for every mirror: the build reads a tree and a commit time.
+  const work = path.join(root, 'src-work');
+  mkdirSync(work);
+  writeFileSync(path.join(work, 'README'), 'synthetic source\n');
+  git(work, 'init', '-q', '-b', 'main');
+  git(work, 'add', '-A');
+  git(work, 'commit', '-q', '-m', 'source');
+  const commit = git(work, 'rev-parse', 'HEAD');
+  const tree = git(work, 'rev-parse', 'HEAD^{tree}');
+  const bare = path.join(root, 'shared.git');
+  git(root, 'clone', '-q', '--bare', work, bare);
+  mkdirSync(path.join(root, 'mirrors'));
+  const names = Array.from({ length: 1000 }, (_, i) => `pkg-${String(i).padStart(4, '0')}`);
+  for (const n of names) symlinkSync(bare, path.join(root, 'mirrors', `${n}.git`));
+  const inputs = `sha256:${'0'.repeat(64)}`;
+  writeFileSync(path.join(root, 'metadata/weld.lock'), formatLock(Object.fromEntries(names.map((n) => [n, { inputs, upstream: commit, distro: commit, tree }]))));
+  git(root, 'init', '-q', '-b', 'main');
+
+  const md = await openMetadata({ cwd: root });
+  if (!md.ok) throw md.error;
+  const store = await openStore({ path: path.join(root, 'store') });
+  if (!store.ok) throw store.error;
+  const t0 = performance.now();
+  const filled = await build({ metadata: md.value, store: store.value, runner: instantRunner(), mirrorsDir: path.join(root, 'mirrors'), targets: names, jobs: 8, weldVersion: 'bench' });
+  if (!filled.ok || filled.value.built.length !== 1000) throw new Error(`setting up the records failed: ${filled.ok ? JSON.stringify(filled.value.failed.slice(0, 3)) : filled.error.message}`);
+  console.log(`set-up: 1,000 records written in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+
+  const m = medians(
+    [
+      { label: 'weld check', cmd: process.execPath, args: [weld, 'check'], cwd: root },
+      { label: 'weld build --all (all cached)', cmd: process.execPath, args: [weld, 'build', '--all', '--runner', 'local'], cwd: root },
+    ],
+    5,
+  );
+  const check = m.get('weld check')!;
+  const noop = m.get('weld build --all (all cached)')!;
+  console.log(`weld check                        ${check.toFixed(0).padStart(6)} ms`);
+  console.log(`weld build --all (all cached)     ${noop.toFixed(0).padStart(6)} ms   ${(noop / check).toFixed(2)}× weld check (goal ≤ 1.5×)`);
+}
+
+function parallelBench(root: string): void {
+  const count = 6;
+  mkdirSync(path.join(root, 'metadata/packages'), { recursive: true });
+  mkdirSync(path.join(root, 'releases'));
+  execFileSync('cp', ['-r', path.join(repoRoot, 'recipes'), path.join(repoRoot, 'metadata/envs'), root]);
+  execFileSync('mv', [path.join(root, 'envs'), path.join(root, 'metadata/envs')]);
+  writeFileSync(path.join(root, 'metadata/weld.toml'), '[distro]\nname = "par"\narch = "s390x"\nenv = "bookworm-s390x"\n');
+  const staging = path.join(root, 'staging');
+  for (let i = 0; i < count; i++) {
+    const name = `par-${i}`;
+    mkdirSync(staging, { recursive: true });
+    execFileSync('cp', ['-r', path.join(repoRoot, 'test/fixtures/weldhello'), path.join(staging, `${name}-1.0`)]);
+    const file = path.join(root, 'releases', `${name}-1.0.tar.gz`);
+    tar.c({ gzip: true, file, cwd: staging, sync: true, portable: true, mtime: new Date('2023-03-01T12:00:00Z') }, [`${name}-1.0`]);
+    const sha = execFileSync('sha256sum', [file], { encoding: 'utf8' }).split(' ')[0]!;
+    writeFileSync(path.join(root, 'metadata/packages', `${name}.toml`), `[package]\nname = "${name}"\nversion = "1.0"\n\n[upstream]\ntarball = "file://${file}"\nsha256 = "${sha}"\n\n[build]\nrecipe = "python-wheel"\n`);
+  }
+  execFileSync(process.execPath, [weld, 'mirror', '--all'], { cwd: root, stdio: 'ignore' });
+  const fresh = () => rmSync(path.join(root, 'store'), { recursive: true, force: true });
+  const m = medians(
+    [1, 2].map((jobs) => ({ label: `--jobs ${jobs}`, cmd: process.execPath, args: [weld, 'build', '--all', '--jobs', String(jobs)], cwd: root, before: fresh })),
+    3,
+  );
+  const one = m.get('--jobs 1')!;
+  const two = m.get('--jobs 2')!;
+  console.log(`${count} independent wheel builds, --jobs 1   ${(one / 1000).toFixed(2).padStart(6)} s`);
+  console.log(`${count} independent wheel builds, --jobs 2   ${(two / 1000).toFixed(2).padStart(6)} s   speed-up ${(one / two).toFixed(2)}× (goal ≥ 1.8×; ${os.availableParallelism()} cores)`);
+}
+
+// WELD_BENCH_ONLY=noop|parallel runs one half; WELD_BENCH_KEEP=1 keeps the projects for profiling.
+const only = process.env['WELD_BENCH_ONLY'];
+const noopRoot = mkdtempSync(path.join(os.tmpdir(), 'weld-bench-build-'));
+const parRoot = mkdtempSync(path.join(os.tmpdir(), 'weld-bench-par-'));
+try {
+  if (only !== 'parallel') await noOpBench(noopRoot);
+  if (only !== 'noop') parallelBench(parRoot);
+} finally {
+  if (process.env['WELD_BENCH_KEEP']) console.log(`kept: ${noopRoot} ${parRoot}`);
+  else {
+    rmSync(noopRoot, { recursive: true, force: true });
+    rmSync(parRoot, { recursive: true, force: true });
+  }
+}
