@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import { readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
+import type { Readable } from 'node:stream';
 import type { Store } from '../store/store.js';
 import type { BuildOutput } from '../store/records.js';
 
@@ -47,11 +48,18 @@ export function deterministicTar(opts: { dir: string; mtime: number; file: strin
 }
 
 /** Unpacks a stored prefix tarball for a dependent build. */
-export function extractTar(opts: { input: NodeJS.ReadableStream; dest: string }): Promise<boolean> {
+export function extractTar(opts: { input: Readable; dest: string }): Promise<boolean> {
   return new Promise((resolve) => {
     const child = spawn('tar', ['-x', '-C', opts.dest], { stdio: ['pipe', 'ignore', 'inherit'] });
+    // tar stops at the end-of-archive blocks and may leave padding unread: a broken pipe is fine.
+    child.stdin.on('error', () => undefined);
     opts.input.pipe(child.stdin);
-    child.on('error', () => resolve(false));
-    child.on('close', (code) => resolve(code === 0));
+    const finish = (okay: boolean) => {
+      // Otherwise the blob's file handle stays open until garbage collection.
+      opts.input.destroy();
+      resolve(okay);
+    };
+    child.on('error', () => finish(false));
+    child.on('close', (code) => finish(code === 0));
   });
 }
