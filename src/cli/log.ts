@@ -66,6 +66,8 @@ export const run: VerbModule['run'] = async (args, io) => {
   const live = path.join(logsDirOf(metadata), `${pkg}.log`);
   const liveTime = existsSync(live) ? statSync(live).mtimeMs : -1;
   const opened = await openStoreFromArgs(args, io, { create: false });
+  // No store yet just means nothing was built; any other store problem is reported.
+  if (!opened.ok && opened.error.code !== 'E_STORE_NOT_FOUND') return opened;
   let newest: BuildRecord | undefined;
   if (opened.ok) {
     const { loadRecords } = await import('../build/records-view.js');

@@ -31,6 +31,8 @@ export const run: VerbModule['run'] = async (args, io) => {
   if (!names.ok) return names;
   // A store that does not exist yet just means nothing was built.
   const opened = await openStoreFromArgs(args, io, { create: false });
+  // No store yet just means nothing was built; any other store problem is reported.
+  if (!opened.ok && opened.error.code !== 'E_STORE_NOT_FOUND') return opened;
   let records = EMPTY;
   if (opened.ok) {
     const { loadRecords } = await import('../build/records-view.js');
