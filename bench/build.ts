@@ -6,6 +6,7 @@ import * as tar from 'tar';
 import { build } from '../src/build/build.js';
 import { openMetadata } from '../src/metadata/open.js';
 import { formatLock } from '../src/metadata/lock-file.js';
+import { inputsDigest } from '../src/mirror/inputs.js';
 import { LocalRunner } from '../src/runner/local.js';
 import type { Runner } from '../src/runner/runner.js';
 import { ok } from '../src/core/result.js';
@@ -55,8 +56,11 @@ async function noOpBench(root: string): Promise<void> {
   mkdirSync(path.join(root, 'mirrors'));
   const names = Array.from({ length: 1000 }, (_, i) => `pkg-${String(i).padStart(4, '0')}`);
   for (const n of names) symlinkSync(bare, path.join(root, 'mirrors', `${n}.git`));
-  const inputs = `sha256:${'0'.repeat(64)}`;
-  writeFileSync(path.join(root, 'metadata/weld.lock'), formatLock(Object.fromEntries(names.map((n) => [n, { inputs, upstream: commit, distro: commit, tree }]))));
+  // The lock's inputs must match the metadata, or builds refuse the package as stale.
+  const unlocked = await openMetadata({ cwd: root, cache: false });
+  if (!unlocked.ok) throw unlocked.error;
+  const lock = Object.fromEntries(await Promise.all(names.map(async (n) => [n, { inputs: await inputsDigest({ metadata: unlocked.value, pkg: unlocked.value.packages.get(n)! }), upstream: commit, distro: commit, tree }] as const)));
+  writeFileSync(path.join(root, 'metadata/weld.lock'), formatLock(lock));
   git(root, 'init', '-q', '-b', 'main');
 
   const md = await openMetadata({ cwd: root });

@@ -2,6 +2,7 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import pLimit from 'p-limit';
 import type { Metadata } from '../metadata/model.js';
+import { inputsDigest } from '../mirror/inputs.js';
 import { mirrorPath } from '../mirror/mirror.js';
 import { sha256Of, type Sha256 } from '../plan/cache-key.js';
 import type { PlanContext, RecordsLookup } from '../plan/plan.js';
@@ -43,9 +44,14 @@ export async function preparePlan(opts: { metadata: Metadata; runner: Runner; mi
     recipes.set(name, bundle);
     recipeDigests.set(name, sha256Of(bundle.json));
   }
+  const staleLocks = new Set<string>();
+  for (const p of pkgs) {
+    const locked = metadata.lock[p.name];
+    if (locked && locked.inputs !== (await inputsDigest({ metadata, pkg: p }))) staleLocks.add(p.name);
+  }
   const sourceDateEpochs = await commitTimes({ metadata, mirrorsDir: opts.mirrorsDir, packages: pkgs.map((p) => p.name) });
   if (!arch) arch = (await opts.runner.info({ env: metadata.distro.defaultEnv })).arch;
-  return { ctx: { metadata, arch, envImages, recipeDigests, sourceDateEpochs, records: opts.records }, recipes, warnings };
+  return { ctx: { metadata, arch, envImages, recipeDigests, sourceDateEpochs, records: opts.records, staleLocks }, recipes, warnings };
 }
 
 async function mustPut(store: Store, text: string): Promise<void> {

@@ -45,6 +45,8 @@ export interface PlanContext {
   /** distro commit → its committer time (seconds) */
   sourceDateEpochs: Map<string, number>;
   records: RecordsLookup;
+  /** packages whose lock was written from other inputs (version, upstream, patches): their locked tree is not what the metadata says */
+  staleLocks?: Set<string>;
 }
 
 /** The key inputs of one package, given its dependencies' output digests. */
@@ -52,6 +54,7 @@ export function keyInputsFor(opts: { ctx: PlanContext; pkg: Package; deps: Recor
   const { ctx, pkg } = opts;
   const lock = ctx.metadata.lock[pkg.name];
   if (!lock) return { missing: `not in metadata/weld.lock; run \`weld mirror ${pkg.name}\`` };
+  if (ctx.staleLocks?.has(pkg.name)) return { missing: staleReason(pkg.name) };
   const envImage = ctx.envImages.get(pkg.env);
   if (!envImage) return { missing: `no image for env "${pkg.env}"` };
   const recipe = ctx.recipeDigests.get(pkg.recipe);
@@ -113,8 +116,8 @@ export function planBuild(opts: { ctx: PlanContext; targets: string[]; force?: S
     if (!pkg) continue;
     const reqs = ctx.metadata.graph.requires(name);
     const blocked = reqs.filter((r) => ['unmirrored', 'blocked'].includes(plan.get(r)?.state ?? 'unmirrored'));
-    if (!ctx.metadata.lock[name]) {
-      plan.set(name, { state: 'unmirrored', reason: `not in metadata/weld.lock; run \`weld mirror ${name}\`` });
+    if (!ctx.metadata.lock[name] || ctx.staleLocks?.has(name)) {
+      plan.set(name, { state: 'unmirrored', reason: ctx.metadata.lock[name] ? staleReason(name) : `not in metadata/weld.lock; run \`weld mirror ${name}\`` });
       continue;
     }
     if (blocked.length) {
@@ -135,6 +138,11 @@ export function planBuild(opts: { ctx: PlanContext; targets: string[]; force?: S
     plan.set(name, decide({ ctx, inputs, force: opts.force?.has(name) ?? false }));
   }
   return plan;
+}
+
+// Building the locked tree would build the old source under the new version or patches.
+function staleReason(pkg: string): string {
+  return `its entry in metadata/weld.lock is stale (version, upstream or patches changed since it was mirrored); run \`weld mirror ${pkg}\``;
 }
 
 function depOutputs(e: PlanEntry | undefined): Sha256[] {

@@ -1,3 +1,4 @@
+import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BuildEvent } from '../../src/build/events.js';
@@ -16,6 +17,7 @@ describe('weld build / status / log with the local runner', () => {
         { name: 'weldhello', files: { dir: path.join(REPO_ROOT, 'test/fixtures/weldhello') } },
         { name: 'weldbroken', files: { 'README.txt': 'no build system here\n' } },
         { name: 'weldafter', requires: ['weldbroken'], files: { dir: path.join(REPO_ROOT, 'test/fixtures/weldhello') } },
+        { name: 'weldstale', files: { dir: path.join(REPO_ROOT, 'test/fixtures/weldhello') } },
       ],
     });
   });
@@ -63,6 +65,15 @@ describe('weld build / status / log with the local runner', () => {
     expect(log.stdout.length).toBeGreaterThan(0);
     const status = await cli(['status', 'weldbroken', 'weldafter']);
     expect(status.stdout).toBe('weldbroken  needs build  never built\nweldafter   needs build  after weldbroken (its key needs their outputs)\n');
+  });
+
+  it('refuses a package whose lock no longer matches its metadata', async () => {
+    const file = path.join(project.root, 'metadata/packages/weldstale.toml');
+    writeFileSync(file, readFileSync(file, 'utf8').replace('version = "1.0"', 'version = "1.0"\nrelease = 2'));
+    const r = await cli(['build', 'weldstale']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('weldstale: FAILED: its entry in metadata/weld.lock is stale (version, upstream or patches changed since it was mirrored); run `weld mirror weldstale`');
+    expect((await cli(['status', 'weldstale'])).stdout).toMatch(/^weldstale {2}cannot build {2}its entry in metadata\/weld\.lock is stale/);
   });
 
   it('names the known runners when given an unknown one', async () => {
