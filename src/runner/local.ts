@@ -75,12 +75,13 @@ export class LocalRunner implements Runner {
       TMPDIR: home,
     };
     // stderr joins stdout in the shell, so the log keeps the order the recipe wrote in.
-    const script = `${sb.mounts ? MOUNT_SETUP + '\n' : ''}exec 2>&1\nexec /bin/sh "$0"`;
+    // First thing, so even a failing mount speaks into the build log rather than weld's stderr.
+    const script = `exec 2>&1\n${sb.mounts ? MOUNT_SETUP + '\n' : ''}exec /bin/sh "$0"`;
     const argv = [...sb.prefix, '/bin/sh', '-c', script, spec.recipe];
     const started = performance.now();
     try {
       return await new Promise((resolve) => {
-        const child = spawn(argv[0]!, argv.slice(1), { cwd: spec.srcDir, env, stdio: ['ignore', 'pipe', 'inherit'], detached: true });
+        const child = spawn(argv[0]!, argv.slice(1), { cwd: spec.srcDir, env, stdio: ['ignore', 'pipe', 'ignore'], detached: true });
         let aborted = false;
         let killTimer: NodeJS.Timeout | undefined;
         // detached: the recipe leads its own process group, so one kill reaches everything it started.
