@@ -1,26 +1,13 @@
-import { readFileSync } from 'node:fs';
 import { formatDiagnostic } from '../core/diagnostics.js';
 import { MetadataInvalidError, UsageError, WeldError } from '../core/errors.js';
 import { closest } from '../util/suggest.js';
 import { formatHelp, parseCommandArgs } from './args.js';
 import { VERBS } from './commands.js';
 import type { CliIO } from './io.js';
+import { weldVersion as version } from './version.js';
 
 // The only place that prints errors and decides exit codes:
 // 0 success, 1 the work failed (bad metadata, failed build), 2 bad command line.
-
-function version(): string {
-  // dist/src/cli/main.js when installed, src/cli/main.ts under vitest
-  for (const rel of ['../../../package.json', '../../package.json']) {
-    try {
-      const pkg = JSON.parse(readFileSync(new URL(rel, import.meta.url), 'utf8')) as { name?: string; version: string };
-      if (pkg.name === 'weld') return pkg.version;
-    } catch {
-      /* try the next layout */
-    }
-  }
-  return 'unknown';
-}
 
 function topHelp(): string {
   const width = Math.max(...VERBS.map((v) => v.name.length));

@@ -1,0 +1,152 @@
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import * as tar from 'tar';
+import { build } from '../src/build/build.js';
+import { openMetadata } from '../src/metadata/open.js';
+import { formatLock } from '../src/metadata/lock-file.js';
+import { inputsDigest } from '../src/mirror/inputs.js';
+import { LocalRunner } from '../src/runner/local.js';
+import type { Runner } from '../src/runner/runner.js';
+import { ok } from '../src/core/result.js';
+import { openStore } from '../src/store/store.js';
+import { writeSyntheticDistro } from './synthetic-distro.js';
+import { medians } from './timing.js';
+
+// weld build benchmarks (issue 6):
+//  1. a no-op `weld build --all` on a synthetic 1,000-package distro with every build
+//     cached, against `weld check` on the same distro (goal ≤ 1.5×);
+//  2. the speed-up of --jobs 2 over --jobs 1 on independent real local wheel builds (goal ≥ 1.8×).
+
+const repoRoot = path.resolve(import.meta.dirname, '../..');
+const weld = path.join(repoRoot, 'bin/weld');
+const git = (cwd: string, ...args: string[]) =>
+  execFileSync('git', args, { cwd, encoding: 'utf8', env: { ...process.env, GIT_AUTHOR_NAME: 'b', GIT_AUTHOR_EMAIL: 'b@b', GIT_COMMITTER_NAME: 'b', GIT_COMMITTER_EMAIL: 'b@b', GIT_AUTHOR_DATE: '@1700000000 +0000', GIT_COMMITTER_DATE: '@1700000000 +0000' } }).trim();
+
+/** Fills the store the way real builds would, minus running recipes: outputs appear at once. */
+function instantRunner(): Runner {
+  const local = new LocalRunner();
+  return {
+    name: 'local',
+    info: () => local.info(),
+    run: async (spec) => {
+      const pkg = spec.env['WELD_PACKAGE']!;
+      const dir = path.join(spec.outDir, pkg.startsWith('pkg-') && spec.recipe.endsWith('autotools-pack.sh') ? 'prefix/lib' : 'wheels');
+      mkdirSync(dir, { recursive: true });
+      writeFileSync(path.join(dir, dir.endsWith('wheels') ? `${pkg.replace('-', '_')}-1.0-py3-none-any.whl` : `lib${pkg}.so`), pkg);
+      return ok({ durationMs: 0 });
+    },
+  };
+}
+
+async function noOpBench(root: string): Promise<void> {
+  writeSyntheticDistro({ root, repoRoot, count: 1000, depth: 20 });
+  // One real repository stands in for every mirror: the build reads a tree and a commit time.
+  const work = path.join(root, 'src-work');
+  mkdirSync(work);
+  writeFileSync(path.join(work, 'README'), 'synthetic source\n');
+  git(work, 'init', '-q', '-b', 'main');
+  git(work, 'add', '-A');
+  git(work, 'commit', '-q', '-m', 'source');
+  const commit = git(work, 'rev-parse', 'HEAD');
+  const tree = git(work, 'rev-parse', 'HEAD^{tree}');
+  const bare = path.join(root, 'shared.git');
+  git(root, 'clone', '-q', '--bare', work, bare);
+  mkdirSync(path.join(root, 'mirrors'));
+  const names = Array.from({ length: 1000 }, (_, i) => `pkg-${String(i).padStart(4, '0')}`);
+  for (const n of names) symlinkSync(bare, path.join(root, 'mirrors', `${n}.git`));
+  // The lock's inputs must match the metadata, or builds refuse the package as stale.
+  const unlocked = await openMetadata({ cwd: root, cache: false });
+  if (!unlocked.ok) throw unlocked.error;
+  const lock = Object.fromEntries(await Promise.all(names.map(async (n) => [n, { inputs: await inputsDigest({ metadata: unlocked.value, pkg: unlocked.value.packages.get(n)! }), upstream: commit, distro: commit, tree }] as const)));
+  writeFileSync(path.join(root, 'metadata/weld.lock'), formatLock(lock));
+  git(root, 'init', '-q', '-b', 'main');
+
+  const md = await openMetadata({ cwd: root });
+  if (!md.ok) throw md.error;
+  const store = await openStore({ path: path.join(root, 'store') });
+  if (!store.ok) throw store.error;
+  const t0 = performance.now();
+  const filled = await build({ metadata: md.value, store: store.value, runner: instantRunner(), mirrorsDir: path.join(root, 'mirrors'), targets: names, jobs: 8, weldVersion: 'bench' });
+  if (!filled.ok || filled.value.built.length !== 1000) throw new Error(`setting up the records failed: ${filled.ok ? JSON.stringify(filled.value.failed.slice(0, 3)) : filled.error.message}`);
+  console.log(`set-up: 1,000 records written in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+
+  const m = medians(
+    [
+      { label: 'weld check', cmd: process.execPath, args: [weld, 'check'], cwd: root },
+      { label: 'weld build --all (all cached)', cmd: process.execPath, args: [weld, 'build', '--all', '--runner', 'local'], cwd: root },
+    ],
+    5,
+  );
+  const check = m.get('weld check')!;
+  const noop = m.get('weld build --all (all cached)')!;
+  console.log(`weld check                        ${check.toFixed(0).padStart(6)} ms`);
+  console.log(`weld build --all (all cached)     ${noop.toFixed(0).padStart(6)} ms   ${(noop / check).toFixed(2)}× weld check (goal ≤ 1.5×)`);
+}
+
+/**
+ * Two kinds of independent builds: real wheels (CPU-bound, so bounded by what the host's
+ * cores really give: measured alongside by two plain pip runs) and wait-bound builds
+ * (a recipe that sleeps 1 s, as builds waiting on I/O do), which show weld's own scheduling.
+ */
+function parallelBench(root: string): void {
+  const count = 6;
+  mkdirSync(path.join(root, 'metadata/packages'), { recursive: true });
+  mkdirSync(path.join(root, 'releases'));
+  execFileSync('cp', ['-r', path.join(repoRoot, 'recipes'), path.join(repoRoot, 'metadata/envs'), root]);
+  execFileSync('mv', [path.join(root, 'envs'), path.join(root, 'metadata/envs')]);
+  writeFileSync(path.join(root, 'metadata/weld.toml'), '[distro]\nname = "par"\narch = "s390x"\nenv = "bookworm-s390x"\n');
+  const staging = path.join(root, 'staging');
+  for (let i = 0; i < count; i++) {
+    const name = `par-${i}`;
+    mkdirSync(staging, { recursive: true });
+    execFileSync('cp', ['-r', path.join(repoRoot, 'test/fixtures/weldhello'), path.join(staging, `${name}-1.0`)]);
+    const file = path.join(root, 'releases', `${name}-1.0.tar.gz`);
+    tar.c({ gzip: true, file, cwd: staging, sync: true, portable: true, mtime: new Date('2023-03-01T12:00:00Z') }, [`${name}-1.0`]);
+    const sha = execFileSync('sha256sum', [file], { encoding: 'utf8' }).split(' ')[0]!;
+    for (const [prefix, recipe] of [['par', 'python-wheel'], ['wait', 'sleep-wheel']] as const) {
+      writeFileSync(path.join(root, 'metadata/packages', `${prefix}-${i}.toml`), `[package]\nname = "${prefix}-${i}"\nversion = "1.0"\n\n[upstream]\ntarball = "file://${file}"\nsha256 = "${sha}"\n\n[build]\nrecipe = "${recipe}"\n`);
+    }
+  }
+  writeFileSync(path.join(root, 'recipes/sleep-wheel.sh'), '#!/bin/sh\nsleep 1\nmkdir -p "$WELD_OUT/wheels"\necho "$WELD_PACKAGE" > "$WELD_OUT/wheels/$WELD_PACKAGE-1.0-py3-none-any.whl"\n');
+  execFileSync(process.execPath, [weld, 'mirror', '--all'], { cwd: root, stdio: 'ignore' });
+  const fresh = () => rmSync(path.join(root, 'store'), { recursive: true, force: true });
+  const pkgs = (prefix: string) => Array.from({ length: count }, (_, i) => `${prefix}-${i}`);
+  const pip = (n: number) => `cp -r ${path.join(repoRoot, 'test/fixtures/weldhello')} /tmp/weld-bench-pip-${n} && cd /tmp/weld-bench-pip-${n} && python3 -m pip wheel -q --no-index --no-build-isolation --no-deps --no-cache-dir --wheel-dir out . >/dev/null; rm -rf /tmp/weld-bench-pip-${n}`;
+  const m = medians(
+    [
+      ...['par', 'wait'].flatMap((prefix) =>
+        [1, 2].map((jobs) => ({ label: `${prefix} --jobs ${jobs}`, cmd: process.execPath, args: [weld, 'build', ...pkgs(prefix), '--jobs', String(jobs)], cwd: root, before: fresh })),
+      ),
+      { label: 'pip x2 serial', cmd: '/bin/sh', args: ['-c', `${pip(1)}; ${pip(2)}`] },
+      { label: 'pip x2 parallel', cmd: '/bin/sh', args: ['-c', `(${pip(3)}) & (${pip(4)}) & wait`] },
+    ],
+    3,
+  );
+  const row = (label: string, what: string) => {
+    const one = m.get(`${label} --jobs 1`)!;
+    const two = m.get(`${label} --jobs 2`)!;
+    console.log(`${count} ${what}: --jobs 1 ${(one / 1000).toFixed(2)} s, --jobs 2 ${(two / 1000).toFixed(2)} s   speed-up ${(one / two).toFixed(2)}× (goal ≥ 1.8×)`);
+  };
+  row('par', 'independent real wheel builds');
+  row('wait', 'independent wait-bound builds (recipe sleeps 1 s)');
+  const serial = m.get('pip x2 serial')!;
+  const parallel = m.get('pip x2 parallel')!;
+  console.log(`host baseline, two plain pip wheel builds: serial ${(serial / 1000).toFixed(2)} s, parallel ${(parallel / 1000).toFixed(2)} s   speed-up ${(serial / parallel).toFixed(2)}× (${os.availableParallelism()} cores)`);
+}
+
+// WELD_BENCH_ONLY=noop|parallel runs one half; WELD_BENCH_KEEP=1 keeps the projects for profiling.
+const only = process.env['WELD_BENCH_ONLY'];
+const noopRoot = mkdtempSync(path.join(os.tmpdir(), 'weld-bench-build-'));
+const parRoot = mkdtempSync(path.join(os.tmpdir(), 'weld-bench-par-'));
+try {
+  if (only !== 'parallel') await noOpBench(noopRoot);
+  if (only !== 'noop') parallelBench(parRoot);
+} finally {
+  if (process.env['WELD_BENCH_KEEP']) console.log(`kept: ${noopRoot} ${parRoot}`);
+  else {
+    rmSync(noopRoot, { recursive: true, force: true });
+    rmSync(parRoot, { recursive: true, force: true });
+  }
+}

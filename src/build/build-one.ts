@@ -1,0 +1,171 @@
+import { createWriteStream } from 'node:fs';
+import { copyFile, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import type { Package } from '../metadata/model.js';
+import { mirrorPath } from '../mirror/mirror.js';
+import type { KeyInputs } from '../plan/cache-key.js';
+import type { Runner } from '../runner/runner.js';
+import type { Digest } from '../store/digest.js';
+import type { BuildOutput, BuildRecord } from '../store/records.js';
+import type { Store } from '../store/store.js';
+import type { BuildListener, CheckResult } from './events.js';
+import { extractTar, storeOutputs } from './outputs.js';
+import { provenanceStatement } from './provenance.js';
+import type { RecipeBundle } from './recipes.js';
+import { writeRecipe } from './recipes.js';
+import { extractTree } from './source-tree.js';
+
+export interface BuildOneOptions {
+  pkg: Package;
+  key: Digest;
+  inputs: KeyInputs;
+  /** why it builds, for the started event */
+  changed: string[];
+  distroCommit: string;
+  recipe: RecipeBundle;
+  /** outputs of each build dependency, and its kind */
+  deps: Array<{ name: string; kind: 'wheel' | 'pack'; outputs: BuildOutput[] }>;
+  store: Store;
+  runner: Runner;
+  mirrorsDir: string;
+  /** where the live log of each package is written (<root>/.weld/logs) */
+  logsDir: string;
+  workRoot: string;
+  jobs: number;
+  weldVersion: string;
+  /** the record this key already has: --check compares against it and leaves it in place */
+  existing?: BuildRecord;
+  keepFailed?: boolean;
+  signal?: AbortSignal;
+  onEvent: BuildListener;
+  /** serialises index writes: a Store takes one index session at a time per process */
+  indexQueue: <T>(fn: () => Promise<T>) => Promise<T>;
+}
+
+export type BuildOneResult = { ok: true; outputs: BuildOutput[]; check?: CheckResult } | { ok: false; reason: string; cancelled: boolean };
+
+const TAIL = 25;
+
+/** Runs one build and, only when every blob is stored, writes its record. */
+export async function buildOne(o: BuildOneOptions): Promise<BuildOneResult> {
+  const name = o.pkg.name;
+  const work = await mkdtemp(path.join(o.workRoot, `weld-build-${name}-`));
+  await mkdir(o.logsDir, { recursive: true });
+  const logFile = path.join(o.logsDir, `${name}.log`);
+  const running = `${logFile}.running`;
+  await writeFile(running, String(process.pid));
+  const log = createWriteStream(logFile);
+  const tail: string[] = [];
+  const startedAt = new Date();
+  let keep = false;
+  const fail = async (reason: string, cancelled = false): Promise<BuildOneResult> => {
+    await new Promise<void>((r) => log.end(r));
+    keep = !cancelled && o.keepFailed === true;
+    o.onEvent({ type: 'failed', pkg: name, key: o.key, reason, logTail: [...tail], logFile, ...(keep ? { keptDir: work } : {}) });
+    return { ok: false, reason, cancelled };
+  };
+  try {
+    const src = path.join(work, 'src');
+    const out = path.join(work, 'out');
+    await Promise.all([mkdir(src), mkdir(out)]);
+    const extracted = await extractTree({ gitdir: mirrorPath(o.mirrorsDir, name), tree: o.inputs.sourceTree, dest: src });
+    if (!extracted.ok) return await fail(extracted.error.message);
+    const depDirs: string[] = [];
+    for (const d of o.deps) {
+      const dir = path.join(work, 'deps', d.name);
+      await mkdir(dir, { recursive: true });
+      const placed = await placeDependency({ store: o.store, dep: d, dir });
+      if (placed) return await fail(`dependency ${d.name}: ${placed}`);
+      depDirs.push(dir);
+    }
+    const recipe = await writeRecipe({ bundle: o.recipe, dir: path.join(work, 'recipe') });
+    o.onEvent({ type: 'started', pkg: name, key: o.key, changed: o.changed });
+    const ran = await o.runner.run({
+      recipe,
+      srcDir: src,
+      outDir: out,
+      depDirs,
+      env: { ...o.pkg.vars, WELD_PACKAGE: name, WELD_VERSION: o.pkg.version, SOURCE_DATE_EPOCH: String(o.inputs.sourceDateEpoch) },
+      jobs: o.jobs,
+      ...(o.signal ? { signal: o.signal } : {}),
+      onLog: (line) => {
+        log.write(line + '\n');
+        tail.push(line);
+        if (tail.length > TAIL) tail.shift();
+        o.onEvent({ type: 'log', pkg: name, line });
+      },
+    });
+    if (!ran.ok) return await fail(ran.error.reason, ran.error.failure === 'aborted');
+    const stored = await storeOutputs({ store: o.store, kind: o.pkg.kind, outDir: out, sourceDateEpoch: o.inputs.sourceDateEpoch });
+    if ('reason' in stored) return await fail(stored.reason);
+    await new Promise<void>((r) => log.end(r));
+    if (o.signal?.aborted) return await fail('cancelled', true);
+    const logPut = await o.store.put({ file: logFile });
+    if (!logPut.ok) return await fail(`could not store the log: ${logPut.error.message}`);
+    const finishedAt = new Date();
+    const record: BuildRecord = {
+      cacheKey: o.key,
+      package: name,
+      version: o.pkg.version,
+      release: o.pkg.release,
+      arch: o.inputs.arch,
+      envImage: o.inputs.envImage,
+      sourceTree: o.inputs.sourceTree,
+      recipe: { name: o.inputs.recipe.name, digest: o.inputs.recipe.digest },
+      dependencies: o.inputs.deps,
+      outputs: stored.outputs,
+      log: logPut.value.digest,
+      timings: { startedAt: startedAt.toISOString(), finishedAt: finishedAt.toISOString(), durationMs: finishedAt.getTime() - startedAt.getTime() },
+      runner: o.runner.name,
+      weldVersion: o.weldVersion,
+      provenance: null,
+    };
+    const prov = await o.store.put([Buffer.from(provenanceStatement({ record, distroCommit: o.distroCommit, vars: o.pkg.vars, kind: o.pkg.kind }))]);
+    if (!prov.ok) return await fail(`could not store the provenance: ${prov.error.message}`);
+    record.provenance = prov.value.digest;
+    const check = o.existing ? compareOutputs(o.existing.outputs, stored.outputs) : undefined;
+    // --check leaves the recorded build alone: it is the reference being checked against.
+    if (!o.existing) {
+      // A last look before the record: Ctrl-C during the stores leaves no record behind.
+      if (o.signal?.aborted) return await fail('cancelled', true);
+      const written = await o.indexQueue(() => o.store.writeRecords([{ kind: 'build', id: o.key, data: record }]));
+      if (!written.ok) return await fail(`could not write the build record: ${written.error.message}`);
+    }
+    o.onEvent({ type: 'done', pkg: name, key: o.key, outputs: stored.outputs, durationMs: record.timings.durationMs, ...(check ? { check } : {}) });
+    return { ok: true, outputs: stored.outputs, ...(check ? { check } : {}) };
+  } finally {
+    if (!log.closed) log.end();
+    await rm(running, { force: true });
+    if (!keep) await rm(work, { recursive: true, force: true });
+  }
+}
+
+/** Puts a dependency's outputs where its dependents find them: a pack's prefix, or its wheels. */
+async function placeDependency(opts: { store: Store; dep: { kind: 'wheel' | 'pack'; outputs: BuildOutput[] }; dir: string }): Promise<string | undefined> {
+  for (const out of opts.dep.outputs) {
+    const blob = await opts.store.stat(out.digest);
+    if (!blob.ok) return `its output ${out.name} (${out.digest}) is missing from the store; run \`weld store verify --repair\``;
+    if (opts.dep.kind === 'pack') {
+      const stream = await opts.store.get(out.digest);
+      if (!stream.ok) return `its output ${out.name} vanished from the store`;
+      if (!(await extractTar({ input: stream.value, dest: opts.dir }))) return `could not unpack ${out.name}`;
+    } else {
+      await mkdir(path.join(opts.dir, 'wheels'), { recursive: true });
+      await copyFile(blob.value.path, path.join(opts.dir, 'wheels', out.name));
+    }
+  }
+  return undefined;
+}
+
+export function compareOutputs(recorded: BuildOutput[], rebuilt: BuildOutput[]): CheckResult {
+  const differences: string[] = [];
+  const before = new Map(recorded.map((o) => [o.name, o.digest]));
+  const after = new Map(rebuilt.map((o) => [o.name, o.digest]));
+  for (const [n, d] of before) {
+    const now = after.get(n);
+    if (now === undefined) differences.push(`${n}: recorded, not rebuilt`);
+    else if (now !== d) differences.push(`${n}: ${d} recorded, ${now} rebuilt`);
+  }
+  for (const n of after.keys()) if (!before.has(n)) differences.push(`${n}: rebuilt, not recorded`);
+  return { compared: true, match: differences.length === 0, differences };
+}

@@ -1,0 +1,48 @@
+import path from 'node:path';
+import type { WeldError } from '../core/errors.js';
+import { ok, type Result } from '../core/result.js';
+import type { Metadata } from '../metadata/model.js';
+import type { Runner } from '../runner/runner.js';
+import type { Store } from '../store/store.js';
+import type { BuildListener } from './events.js';
+import { executeBuild, type BuildSummary } from './executor.js';
+import { preparePlan } from './prepare.js';
+import { loadRecords } from './records-view.js';
+
+export interface BuildOptions {
+  metadata: Metadata;
+  store: Store;
+  runner: Runner;
+  mirrorsDir: string;
+  /** normalised package names; their requirements build too */
+  targets: string[];
+  jobs?: number;
+  check?: boolean;
+  keepFailed?: boolean;
+  workRoot?: string;
+  weldVersion: string;
+  signal?: AbortSignal;
+  onEvent?: BuildListener;
+}
+
+/** `weld build` as a library call: read the records, gather digests, walk the DAG. */
+export async function build(o: BuildOptions): Promise<Result<BuildSummary, WeldError>> {
+  const records = await loadRecords({ store: o.store });
+  if (!records.ok) return records;
+  const packages = o.metadata.graph.subgraph(o.targets).order();
+  const prepared = await preparePlan({ metadata: o.metadata, runner: o.runner, mirrorsDir: o.mirrorsDir, packages, records: records.value, store: o.store });
+  for (const message of prepared.warnings) o.onEvent?.({ type: 'warning', message });
+  const summary = await executeBuild({
+    ...o,
+    ctx: prepared.ctx,
+    recipes: prepared.recipes,
+    recordOf: (k) => records.value.get(k),
+    logsDir: logsDirOf(o.metadata),
+  });
+  return ok(summary);
+}
+
+/** Live and failed build logs: <root>/.weld/logs/<pkg>.log. */
+export function logsDirOf(metadata: Metadata): string {
+  return path.join(metadata.root, '.weld', 'logs');
+}

@@ -1,0 +1,65 @@
+import { spawn } from 'node:child_process';
+import { readdir, stat } from 'node:fs/promises';
+import path from 'node:path';
+import type { Readable } from 'node:stream';
+import type { Store } from '../store/store.js';
+import type { BuildOutput } from '../store/records.js';
+
+/** Collects a build's outputs into the store, or says why there are none. */
+export async function storeOutputs(opts: { store: Store; kind: 'wheel' | 'pack'; outDir: string; sourceDateEpoch: number }): Promise<{ outputs: BuildOutput[] } | { reason: string }> {
+  if (opts.kind === 'wheel') {
+    const dir = path.join(opts.outDir, 'wheels');
+    const names = (await readdir(dir).catch(() => [] as string[])).filter((n) => n.endsWith('.whl')).sort();
+    if (names.length === 0) return { reason: 'the recipe exited 0 but left no wheel in $WELD_OUT/wheels/' };
+    const outputs: BuildOutput[] = [];
+    for (const name of names) {
+      const put = await opts.store.put({ file: path.join(dir, name) });
+      if (!put.ok) return { reason: `could not store ${name}: ${put.error.message}` };
+      outputs.push({ name, digest: put.value.digest, size: put.value.size });
+    }
+    return { outputs };
+  }
+  const prefix = path.join(opts.outDir, 'prefix');
+  if (!(await stat(prefix).catch(() => undefined))?.isDirectory()) return { reason: 'the recipe exited 0 but left no $WELD_OUT/prefix/' };
+  const tarball = path.join(opts.outDir, '..', 'prefix.tar');
+  const made = await deterministicTar({ dir: prefix, mtime: opts.sourceDateEpoch, file: tarball });
+  if (made) return { reason: `could not pack $WELD_OUT/prefix: ${made}` };
+  const put = await opts.store.put({ file: tarball });
+  if (!put.ok) return { reason: `could not store the prefix: ${put.error.message}` };
+  return { outputs: [{ name: 'prefix.tar', digest: put.value.digest, size: put.value.size }] };
+}
+
+/**
+ * The tree as a tar stream that depends only on names, contents and modes: sorted entries,
+ * one mtime, owner 0:0, no atime/ctime (GNU tar, as reproducible-builds.org advises).
+ */
+export function deterministicTar(opts: { dir: string; mtime: number; file: string }): Promise<string | undefined> {
+  return new Promise((resolve) => {
+    const child = spawn(
+      'tar',
+      ['-c', '-f', opts.file, '-C', opts.dir, '--sort=name', `--mtime=@${opts.mtime}`, '--owner=0', '--group=0', '--numeric-owner', '--format=pax', '--pax-option=exthdr.name=%d/PaxHeaders/%f,delete=atime,delete=ctime', '.'],
+      { stdio: ['ignore', 'ignore', 'pipe'] },
+    );
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('error', (e) => resolve(e.message));
+    child.on('close', (code) => resolve(code === 0 ? undefined : stderr.trim() || `tar exited with status ${code}`));
+  });
+}
+
+/** Unpacks a stored prefix tarball for a dependent build. */
+export function extractTar(opts: { input: Readable; dest: string }): Promise<boolean> {
+  return new Promise((resolve) => {
+    const child = spawn('tar', ['-x', '-C', opts.dest], { stdio: ['pipe', 'ignore', 'inherit'] });
+    // tar stops at the end-of-archive blocks and may leave padding unread: a broken pipe is fine.
+    child.stdin.on('error', () => undefined);
+    opts.input.pipe(child.stdin);
+    const finish = (okay: boolean) => {
+      // Otherwise the blob's file handle stays open until garbage collection.
+      opts.input.destroy();
+      resolve(okay);
+    };
+    child.on('error', () => finish(false));
+    child.on('close', (code) => finish(code === 0));
+  });
+}

@@ -1,0 +1,36 @@
+import { UsageError, type WeldError } from '../core/errors.js';
+import { err, ok, type Result } from '../core/result.js';
+import type { Metadata } from '../metadata/model.js';
+import { normalizeName } from '../metadata/names.js';
+import { mirrorsDirFor } from '../mirror/mirror.js';
+import { closest } from '../util/suggest.js';
+import type { OptionSpec, ParsedArgs } from './args.js';
+import type { CliIO } from './io.js';
+
+export const RUNNER_OPTION: Record<string, OptionSpec> = {
+  runner: { type: 'string', value: '<name>', description: 'where recipes run: local (default: local)' },
+  mirrors: { type: 'string', value: '<dir>', description: 'where mirrors live (default: $WELD_MIRRORS, [paths] mirrors, ./mirrors)' },
+};
+
+/** Package names from the command line, normalised and checked; none means every package when `all`. */
+export function packagesFromArgs(opts: { verb: string; args: ParsedArgs; metadata: Metadata; all: boolean }): Result<string[], WeldError> {
+  const { metadata } = opts;
+  if (opts.all) return ok([...metadata.packages.keys()].sort());
+  const names = opts.args.positionals.map(normalizeName);
+  for (const n of names) {
+    if (metadata.packages.has(n)) continue;
+    const guess = closest(n, metadata.packages.keys());
+    return err(new UsageError(`weld ${opts.verb}: no package named "${n}"${guess ? `; did you mean "${guess}"?` : ''}`, 'run `weld list` to see every package'));
+  }
+  return ok(names);
+}
+
+export function mirrorsFromArgs(opts: { args: ParsedArgs; io: CliIO; metadata: Metadata }): string {
+  const flag = opts.args.options['mirrors'];
+  return mirrorsDirFor({ metadata: opts.metadata, cwd: opts.io.cwd, env: opts.io.env, ...(typeof flag === 'string' ? { flag } : {}) });
+}
+
+export function runnerName(args: ParsedArgs): string {
+  const r = args.options['runner'];
+  return typeof r === 'string' ? r : 'local';
+}

@@ -1,0 +1,92 @@
+import { existsSync, statSync } from 'node:fs';
+import { open } from 'node:fs/promises';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { WeldError } from '../core/errors.js';
+import { err, ok } from '../core/result.js';
+import type { BuildRecord } from '../store/records.js';
+import { METADATA_OPTIONS } from './args.js';
+import { packagesFromArgs } from './build-args.js';
+import type { VerbModule } from './commands.js';
+import type { CliIO } from './io.js';
+import { openFromArgs } from './metadata-args.js';
+import { openStoreFromArgs, STORE_OPTION } from './store-args.js';
+
+export const spec: VerbModule['spec'] = {
+  description:
+    "Prints the log of a package's newest build: from the store for a finished build, or the\n" +
+    'live log of a build that is running or failed more recently than the last success.',
+  options: { follow: { type: 'boolean', short: 'f', description: 'keep printing while the build runs' }, ...METADATA_OPTIONS, ...STORE_OPTION },
+  positionals: [{ name: 'package', required: true }],
+  examples: ['weld log pyyaml', 'weld log -f pyyaml'],
+};
+
+class NoLogError extends WeldError {
+  readonly code = 'E_NO_LOG';
+  constructor(pkg: string) {
+    super(`no build log for ${pkg}: it has not been built here`);
+    this.hint = `run \`weld build ${pkg}\``;
+  }
+}
+
+/** Prints the file from `offset`, then, with `follow`, what is appended while the build runs. */
+async function printFile(opts: { file: string; io: CliIO; follow: boolean }): Promise<void> {
+  const fh = await open(opts.file, 'r');
+  let offset = 0;
+  const buf = Buffer.alloc(1 << 16);
+  try {
+    for (;;) {
+      const { bytesRead } = await fh.read(buf, 0, buf.length, offset);
+      if (bytesRead > 0) {
+        opts.io.stdout.write(buf.subarray(0, bytesRead).toString('utf8'));
+        offset += bytesRead;
+        continue;
+      }
+      // The executor removes <log>.running when the build ends; one last read catches its tail.
+      if (!opts.follow || !existsSync(`${opts.file}.running`)) {
+        const { bytesRead: last } = await fh.read(buf, 0, buf.length, offset);
+        if (last > 0) opts.io.stdout.write(buf.subarray(0, last).toString('utf8'));
+        return;
+      }
+      await sleep(200);
+    }
+  } finally {
+    await fh.close();
+  }
+}
+
+export const run: VerbModule['run'] = async (args, io) => {
+  const loaded = await openFromArgs(args, io);
+  if (!loaded.ok) return loaded;
+  const metadata = loaded.value;
+  const names = packagesFromArgs({ verb: 'log', args, metadata, all: false });
+  if (!names.ok) return names;
+  const pkg = names.value[0]!;
+  const { logsDirOf } = await import('../build/build.js');
+  const live = path.join(logsDirOf(metadata), `${pkg}.log`);
+  const liveTime = existsSync(live) ? statSync(live).mtimeMs : -1;
+  const opened = await openStoreFromArgs(args, io, { create: false });
+  // No store yet just means nothing was built; any other store problem is reported.
+  if (!opened.ok && opened.error.code !== 'E_STORE_NOT_FOUND') return opened;
+  let newest: BuildRecord | undefined;
+  if (opened.ok) {
+    const { loadRecords } = await import('../build/records-view.js');
+    const records = await loadRecords({ store: opened.value.store });
+    if (!records.ok) return records;
+    const n = records.value.newest(pkg);
+    newest = n ? records.value.get(n.cacheKey) : undefined;
+  }
+  const follow = args.options['follow'] === true;
+  const runningNow = existsSync(`${live}.running`);
+  // The live file wins when a build is running, or when it failed after the last recorded success.
+  if (liveTime >= 0 && (runningNow || !newest?.log || liveTime > Date.parse(newest.timings.finishedAt) + 1000)) {
+    if (!runningNow && newest?.log === undefined) io.stderr.write(`weld: ${pkg}: no successful build recorded; this is the log of the last attempt\n`);
+    await printFile({ file: live, io, follow });
+    return ok(undefined);
+  }
+  if (!newest?.log || !opened.ok) return err(new NoLogError(pkg));
+  const blob = await opened.value.store.get(newest.log);
+  if (!blob.ok) return err(blob.error);
+  for await (const chunk of blob.value) io.stdout.write((chunk as Buffer).toString('utf8'));
+  return ok(undefined);
+};

@@ -1,0 +1,53 @@
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+
+/** What `unshare` can do on this host, found out once per process. */
+export interface Sandbox {
+  /** the unshare flags to prefix, or none */
+  prefix: string[];
+  net: boolean;
+  /** a private mount namespace: read-only source and a private /tmp/weld-build */
+  mounts: boolean;
+}
+
+let detected: Sandbox | undefined;
+
+// Tried in order: a user namespace (unprivileged hosts) first, then plain namespaces (root
+// without user namespaces). The probe does exactly what builds do, so a yes here holds later.
+const CANDIDATES: Array<{ flags: string[]; mounts: boolean }> = [
+  { flags: ['-rnm'], mounts: true },
+  { flags: ['-nm'], mounts: true },
+  { flags: ['-rn'], mounts: false },
+  { flags: ['-n'], mounts: false },
+];
+
+export function detectSandbox(): Sandbox {
+  if (detected) return detected;
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'weld-probe-'));
+  try {
+    for (const c of CANDIDATES) {
+      const probe = c.mounts ? `${MOUNT_SETUP}\n! ( : > "$WELD_SRC/x" ) 2>/dev/null` : 'true';
+      const r = spawnSync('unshare', [...c.flags, '/bin/sh', '-c', probe], { env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin', WELD_SRC: dir }, stdio: 'ignore', timeout: 10_000 });
+      if (r.status === 0) return (detected = { prefix: ['unshare', ...c.flags], net: true, mounts: c.mounts });
+    }
+    return (detected = { prefix: [], net: false, mounts: false });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * Shell run inside the mount namespace: the source becomes a read-only bind mount and
+ * /tmp/weld-build (the fixed build path of recipes/lib/common.sh) a private tmpfs, so
+ * parallel builds of one package cannot meet there.
+ */
+export const MOUNT_SETUP = [
+  'set -e',
+  'mount --bind "$WELD_SRC" "$WELD_SRC"',
+  'mount -o remount,ro,bind "$WELD_SRC"',
+  'mkdir -p /tmp/weld-build',
+  'mount -t tmpfs -o mode=0755 weld-build /tmp/weld-build',
+  'set +e',
+].join('\n');

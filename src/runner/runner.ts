@@ -1,0 +1,66 @@
+import { WeldError } from '../core/errors.js';
+import type { Result } from '../core/result.js';
+
+// A small backend interface, picked in one place (select.ts), after melange's
+// pkg/container/runner.go: the executor says what to run, the runner decides where.
+
+export interface RunSpec {
+  /** path of the recipe script; lib/ sits beside it */
+  recipe: string;
+  /** the source tree; the runner keeps it read-only where it can */
+  srcDir: string;
+  /** empty; the only place the recipe may write results */
+  outDir: string;
+  /** build dependency prefixes, in the order of WELD_DEPS */
+  depDirs: string[];
+  /** WELD_PACKAGE, WELD_VERSION, SOURCE_DATE_EPOCH and the build vars; the runner adds the rest */
+  env: Record<string, string>;
+  jobs: number;
+  signal?: AbortSignal;
+  /** every line the recipe prints (stdout and stderr merged), in order */
+  onLog: (line: string) => void;
+}
+
+export interface RunOutcome {
+  durationMs: number;
+}
+
+/** What a runner tells about itself before builds start. */
+export interface RunnerInfo {
+  /** Debian arch name of what it builds for */
+  arch: string;
+  /** describes the build environment; its digest is the env image digest of the cache key */
+  envImage: Record<string, unknown>;
+  /** things the user should know, e.g. that the network could not be cut */
+  warnings: string[];
+}
+
+export interface Runner {
+  readonly name: string;
+  info(opts: { env: string }): Promise<RunnerInfo>;
+  /** optional: start slow probes early, so they overlap loading the metadata and the records */
+  warmUp?(): void;
+  run(spec: RunSpec): Promise<Result<RunOutcome, RunFailedError>>;
+}
+
+export type RunFailure = 'exit' | 'signal' | 'aborted' | 'spawn';
+
+/** The recipe did not succeed; `reason` is a sentence for the user. */
+export class RunFailedError extends WeldError {
+  readonly code = 'E_RUN_FAILED';
+  constructor(
+    readonly failure: RunFailure,
+    readonly reason: string,
+    readonly exitCode: number | null = null,
+  ) {
+    super(reason);
+  }
+  override toJSON(): Record<string, unknown> {
+    return { ...super.toJSON(), failure: this.failure, exitCode: this.exitCode };
+  }
+}
+
+/** The environment every runner gives a recipe (DESIGN.md, "Recipe contract"). */
+export function contractEnv(spec: RunSpec, paths: { src: string; out: string; deps: string[] }): Record<string, string> {
+  return { ...spec.env, WELD_SRC: paths.src, WELD_OUT: paths.out, WELD_DEPS: paths.deps.join(':'), WELD_JOBS: String(spec.jobs) };
+}

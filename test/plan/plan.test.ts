@@ -1,0 +1,61 @@
+import { describe, expect, it } from 'vitest';
+import { PackageGraph } from '../../src/metadata/graph.js';
+import type { Package } from '../../src/metadata/model.js';
+import { cacheKey, type Sha256 } from '../../src/plan/cache-key.js';
+import { keyInputsFor, planBuild, type PlanContext, type RecordView } from '../../src/plan/plan.js';
+
+// planBuild is pure: plain data in, plan out. A chain lib → mid → app, plus a package
+// with no lock entry and one that requires it.
+const D = (c: string) => `sha256:${c.repeat(64)}` as Sha256;
+const pkg = (name: string, requires: string[] = []): Package => ({
+  name, displayName: name, version: '1.0', release: 1, kind: name === 'lib' ? 'pack' : 'wheel',
+  upstream: { kind: 'tarball', url: 'file:///x', sha256: '0'.repeat(64) }, recipe: 'python-wheel', env: 'e',
+  requires, vars: {}, runtimeRequires: [], imports: [], patches: [], file: `metadata/packages/${name}.toml`,
+});
+const PKGS = [pkg('lib'), pkg('mid', ['lib']), pkg('app', ['mid']), pkg('ghost'), pkg('haunted', ['ghost'])];
+const lockOf = (n: string) => ({ inputs: D('0'), upstream: n[0]!.repeat(40), distro: n[0]!.repeat(40), tree: n[0]!.repeat(40) });
+
+function context(records: RecordView[]): PlanContext {
+  return {
+    metadata: {
+      packages: new Map(PKGS.map((p) => [p.name, p])),
+      graph: new PackageGraph(new Map(PKGS.map((p) => [p.name, p.requires]))),
+      lock: Object.fromEntries(['lib', 'mid', 'app', 'haunted'].map((n) => [n, lockOf(n)])),
+    },
+    arch: 's390x',
+    envImages: new Map([['e', D('e')]]),
+    recipeDigests: new Map([['python-wheel', D('r')]]),
+    sourceDateEpochs: new Map(['lib', 'mid', 'app', 'haunted'].map((n) => [lockOf(n).distro, 1700000000])),
+    records: {
+      byKey: (k) => records.find((r) => r.cacheKey === k),
+      newest: (p) => records.filter((r) => r.package === p).at(-1),
+    },
+  };
+}
+
+function recordFor(ctx: PlanContext, name: string, deps: Record<string, Sha256[]>, out: Sha256): RecordView {
+  const inputs = keyInputsFor({ ctx, pkg: ctx.metadata.packages.get(name)!, deps });
+  if ('missing' in inputs) throw new Error(inputs.missing);
+  return { cacheKey: cacheKey(inputs), package: name, version: '1.0', arch: 's390x', envImage: D('e'), sourceTree: inputs.sourceTree, recipe: inputs.recipe, dependencies: deps, outputs: [{ name: `${name}.out`, digest: out, size: 1 }], timings: { finishedAt: '2024-01-01T00:00:00Z' } };
+}
+
+describe('planBuild', () => {
+  it('marks a package behind a build as pending, and the unmirrored and what they block', () => {
+    const plan = planBuild({ ctx: context([]), targets: ['app', 'haunted'] });
+    expect(Object.fromEntries([...plan].map(([n, e]) => [n, e.state]))).toEqual({ lib: 'build', ghost: 'unmirrored', mid: 'pending', haunted: 'blocked', app: 'pending' });
+    expect(plan.get('mid')).toEqual({ state: 'pending', waitingOn: ['lib'] });
+    expect(plan.get('ghost')).toEqual({ state: 'unmirrored', reason: 'not in metadata/weld.lock; run `weld mirror ghost`' });
+    expect(plan.get('haunted')).toEqual({ state: 'blocked', by: ['ghost'] });
+  });
+
+  it('resolves keys through cached dependencies’ outputs, and says what changed', () => {
+    const empty = context([]);
+    const lib = recordFor(empty, 'lib', {}, D('1'));
+    const mid = recordFor(empty, 'mid', { lib: [D('1')] }, D('2'));
+    const oldApp = recordFor(empty, 'app', { mid: [D('9')] }, D('3'));
+    const plan = planBuild({ ctx: context([lib, mid, oldApp]), targets: ['app'] });
+    expect(plan.get('lib')?.state).toBe('cached');
+    expect(plan.get('mid')?.state).toBe('cached');
+    expect(plan.get('app')).toMatchObject({ state: 'build', changed: ['outputs of dependency mid'] });
+  });
+});
