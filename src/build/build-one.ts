@@ -81,6 +81,7 @@ export async function buildOne(o: BuildOneOptions): Promise<BuildOneResult> {
     const recipe = await writeRecipe({ bundle: o.recipe, dir: path.join(work, 'recipe') });
     o.onEvent({ type: 'started', pkg: name, key: o.key, changed: o.changed });
     const ran = await o.runner.run({
+      envName: o.pkg.env,
       recipe,
       srcDir: src,
       outDir: out,

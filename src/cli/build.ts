@@ -5,6 +5,7 @@ import type { BuildEvent } from '../build/events.js';
 import type { BuildSummary } from '../build/executor.js';
 import { METADATA_OPTIONS } from './args.js';
 import { mirrorsFromArgs, packagesFromArgs, RUNNER_OPTION, runnerName } from './build-args.js';
+import type { RunnerContext } from '../runner/select.js';
 import type { VerbModule } from './commands.js';
 import { plural } from './format.js';
 import type { CliIO } from './io.js';
@@ -81,7 +82,15 @@ export const run: VerbModule['run'] = async (args, io) => {
   const jobs = args.options['jobs'] === undefined ? os.availableParallelism() : Number(args.options['jobs']);
   if (!Number.isInteger(jobs) || jobs < 1) return err(new UsageError(`weld build: --jobs must be a whole number of at least 1, not "${String(args.options['jobs'])}"`));
   const { selectRunner } = await import('../runner/select.js');
-  const runner = selectRunner({ name: runnerName(args) });
+  // Filled in below, once the metadata and the store are open; runners read it on first use.
+  let context: RunnerContext | undefined;
+  const runner = selectRunner({
+    name: runnerName(args),
+    context: () => {
+      if (!context) throw new Error('bug: runner used before the metadata and store were opened');
+      return context;
+    },
+  });
   if (!runner.ok) return runner;
   runner.value.warmUp?.();
   const loaded = await openFromArgs(args, io);
@@ -91,6 +100,7 @@ export const run: VerbModule['run'] = async (args, io) => {
   if (!targets.ok) return targets;
   const opened = await openStoreFromArgs(args, io, { create: true });
   if (!opened.ok) return opened;
+  context = { metadata, store: opened.value.store, env: io.env };
   const json = args.options['json'] === true;
   const render = json ? (e: BuildEvent) => void io.stdout.write(JSON.stringify(e) + '\n') : plainRenderer(io);
 

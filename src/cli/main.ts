@@ -28,7 +28,8 @@ function topHelp(): string {
 
 function printError(e: WeldError, io: CliIO, json: boolean): void {
   if (json) {
-    io.stdout.write(JSON.stringify({ error: e.toJSON() }, null, 2) + '\n');
+    // one line, so a --json stream of events stays one JSON object per line
+    io.stdout.write(JSON.stringify({ error: e.toJSON() }) + '\n');
     return;
   }
   if (e instanceof MetadataInvalidError) {

@@ -2,6 +2,7 @@ import { ok } from '../core/result.js';
 import type { RecordsLookup } from '../plan/plan.js';
 import { METADATA_OPTIONS } from './args.js';
 import { mirrorsFromArgs, packagesFromArgs, RUNNER_OPTION, runnerName } from './build-args.js';
+import type { RunnerContext } from '../runner/select.js';
 import type { VerbModule } from './commands.js';
 import { json, table } from './format.js';
 import { openFromArgs } from './metadata-args.js';
@@ -21,7 +22,15 @@ const EMPTY: RecordsLookup = { byKey: () => undefined, newest: () => undefined }
 
 export const run: VerbModule['run'] = async (args, io) => {
   const { selectRunner } = await import('../runner/select.js');
-  const runner = selectRunner({ name: runnerName(args) });
+  // Filled in below, once the metadata and the store are open; runners read it on first use.
+  let context: RunnerContext | undefined;
+  const runner = selectRunner({
+    name: runnerName(args),
+    context: () => {
+      if (!context) throw new Error('bug: runner used before the metadata and store were opened');
+      return context;
+    },
+  });
   if (!runner.ok) return runner;
   runner.value.warmUp?.();
   const loaded = await openFromArgs(args, io);
@@ -33,6 +42,7 @@ export const run: VerbModule['run'] = async (args, io) => {
   const opened = await openStoreFromArgs(args, io, { create: false });
   // No store yet just means nothing was built; any other store problem is reported.
   if (!opened.ok && opened.error.code !== 'E_STORE_NOT_FOUND') return opened;
+  context = { metadata, env: io.env, ...(opened.ok ? { store: opened.value.store } : {}) };
   let records = EMPTY;
   if (opened.ok) {
     const { loadRecords } = await import('../build/records-view.js');

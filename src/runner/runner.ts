@@ -5,6 +5,8 @@ import type { Result } from '../core/result.js';
 // pkg/container/runner.go: the executor says what to run, the runner decides where.
 
 export interface RunSpec {
+  /** the package's build env: the podman runner runs in its image; the local runner ignores it */
+  envName: string;
   /** path of the recipe script; lib/ sits beside it */
   recipe: string;
   /** the source tree; the runner keeps it read-only where it can */

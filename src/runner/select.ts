@@ -1,17 +1,22 @@
 import { UsageError } from '../core/errors.js';
 import { err, ok, type Result } from '../core/result.js';
 import { LocalRunner } from './local.js';
+import { PodmanBuildRunner, type RunnerContext } from './podman/build-runner.js';
 import type { Runner } from './runner.js';
 
-// The one place that picks a runner. The podman runner joins this table.
-const RUNNERS: Record<string, () => Runner> = {
+export type { RunnerContext };
+
+// The one place that picks a runner. The context (metadata, store) is read when a
+// runner is first used, so a command can pick one, let it warm up, and load the rest.
+const RUNNERS: Record<string, (context: () => RunnerContext) => Runner> = {
+  podman: (context) => new PodmanBuildRunner(context),
   local: () => new LocalRunner(),
 };
 
 export const RUNNER_NAMES = Object.keys(RUNNERS);
 
-export function selectRunner(opts: { name: string }): Result<Runner, UsageError> {
+export function selectRunner(opts: { name: string; context: () => RunnerContext }): Result<Runner, UsageError> {
   const make = RUNNERS[opts.name];
   if (!make) return err(new UsageError(`unknown runner "${opts.name}"; known runners: ${RUNNER_NAMES.join(', ')}`, 'pass --runner with one of them'));
-  return ok(make());
+  return ok(make(opts.context));
 }
