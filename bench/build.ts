@@ -117,7 +117,7 @@ function parallelBench(root: string): void {
   const m = medians(
     [
       ...['par', 'wait'].flatMap((prefix) =>
-        [1, 2].map((jobs) => ({ label: `${prefix} --jobs ${jobs}`, cmd: process.execPath, args: [weld, 'build', ...pkgs(prefix), '--jobs', String(jobs)], cwd: root, before: fresh })),
+        [1, 2].map((jobs) => ({ label: `${prefix} --jobs ${jobs}`, cmd: process.execPath, args: [weld, 'build', ...pkgs(prefix), '--jobs', String(jobs), '--runner', 'local'], cwd: root, before: fresh })),
       ),
       { label: 'pip x2 serial', cmd: '/bin/sh', args: ['-c', `${pip(1)}; ${pip(2)}`] },
       { label: 'pip x2 parallel', cmd: '/bin/sh', args: ['-c', `(${pip(3)}) & (${pip(4)}) & wait`] },

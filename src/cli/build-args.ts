@@ -8,7 +8,7 @@ import type { OptionSpec, ParsedArgs } from './args.js';
 import type { CliIO } from './io.js';
 
 export const RUNNER_OPTION: Record<string, OptionSpec> = {
-  runner: { type: 'string', value: '<name>', description: 'where recipes run: local (default: local)' },
+  runner: { type: 'string', value: '<name>', description: 'where recipes run: podman (the env image, --arch, no network) or local (the host); default $WELD_RUNNER or podman' },
   mirrors: { type: 'string', value: '<dir>', description: 'where mirrors live (default: $WELD_MIRRORS, [paths] mirrors, ./mirrors)' },
 };
 
@@ -30,7 +30,8 @@ export function mirrorsFromArgs(opts: { args: ParsedArgs; io: CliIO; metadata: M
   return mirrorsDirFor({ metadata: opts.metadata, cwd: opts.io.cwd, env: opts.io.env, ...(typeof flag === 'string' ? { flag } : {}) });
 }
 
-export function runnerName(args: ParsedArgs): string {
+/** --runner, then WELD_RUNNER, then podman: builds are for the distro's arch, in its env image. */
+export function runnerName(args: ParsedArgs, env: NodeJS.ProcessEnv): string {
   const r = args.options['runner'];
-  return typeof r === 'string' ? r : 'local';
+  return typeof r === 'string' ? r : (env['WELD_RUNNER'] ?? 'podman');
 }

@@ -85,7 +85,7 @@ export const run: VerbModule['run'] = async (args, io) => {
   // Filled in below, once the metadata and the store are open; runners read it on first use.
   let context: RunnerContext | undefined;
   const runner = selectRunner({
-    name: runnerName(args),
+    name: runnerName(args, io.env),
     context: () => {
       if (!context) throw new Error('bug: runner used before the metadata and store were opened');
       return context;

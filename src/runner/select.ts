@@ -3,6 +3,7 @@ import { err, ok, type Result } from '../core/result.js';
 import { LocalRunner } from './local.js';
 import { PodmanBuildRunner, type RunnerContext } from './podman/build-runner.js';
 import type { Runner } from './runner.js';
+import { closest } from '../util/suggest.js';
 
 export type { RunnerContext };
 
@@ -17,6 +18,9 @@ export const RUNNER_NAMES = Object.keys(RUNNERS);
 
 export function selectRunner(opts: { name: string; context: () => RunnerContext }): Result<Runner, UsageError> {
   const make = RUNNERS[opts.name];
-  if (!make) return err(new UsageError(`unknown runner "${opts.name}"; known runners: ${RUNNER_NAMES.join(', ')}`, 'pass --runner with one of them'));
+  if (!make) {
+    const guess = closest(opts.name, RUNNER_NAMES);
+    return err(new UsageError(`unknown runner "${opts.name}"; ${guess ? `did you mean "${guess}"? ` : ''}known runners: ${RUNNER_NAMES.join(', ')}`, 'pass --runner (or set WELD_RUNNER) to one of them'));
+  }
   return ok(make(opts.context));
 }

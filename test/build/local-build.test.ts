@@ -23,7 +23,7 @@ describe('weld build / status / log with the local runner', () => {
   });
   afterAll(() => project.cleanup());
 
-  const cli = (argv: string[], store = 'store-a') => weld(argv, { cwd: project.root, env: { WELD_STORE: path.join(project.root, store) } });
+  const cli = (argv: string[], store = 'store-a') => weld(argv, { cwd: project.root, env: { WELD_STORE: path.join(project.root, store), WELD_RUNNER: 'local' } });
   const doneEvent = (stdout: string) => stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l) as BuildEvent).find((e) => e.type === 'done');
 
   it('builds a wheel, then reuses it, and reports it up to date', async () => {
@@ -79,7 +79,7 @@ describe('weld build / status / log with the local runner', () => {
   it('names the known runners when given an unknown one', async () => {
     const r = await cli(['build', 'weldhello', '--runner', 'podmn']);
     expect(r.code).toBe(2);
-    expect(r.stderr).toBe('weld: error: unknown runner "podmn"; known runners: local\nweld: hint: pass --runner with one of them\n');
+    expect(r.stderr).toBe('weld: error: unknown runner "podmn"; did you mean "podman"? known runners: podman, local\nweld: hint: pass --runner (or set WELD_RUNNER) to one of them\n');
   });
 
   it('says what to do for a package it does not know, or when there is no log yet', async () => {
@@ -88,7 +88,7 @@ describe('weld build / status / log with the local runner', () => {
     expect(r.stderr).toContain('weld: error: weld build: no package named "weldhelo"; did you mean "weldhello"?');
     const log = await cli(['log', 'weldhello'], 'store-empty');
     expect(log.code).toBe(0); // the live log of the earlier build is still there
-    const none = await weld(['log', 'weldafter'], { cwd: project.root, env: { WELD_STORE: path.join(project.root, 'store-empty') } });
+    const none = await weld(['log', 'weldafter'], { cwd: project.root, env: { WELD_STORE: path.join(project.root, 'store-empty'), WELD_RUNNER: 'local' } });
     expect(none.code).toBe(1);
     expect(none.stderr).toBe('weld: error: no build log for weldafter: it has not been built here\nweld: hint: run `weld build weldafter`\n');
   });
