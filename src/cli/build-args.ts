@@ -3,6 +3,8 @@ import { err, ok, type Result } from '../core/result.js';
 import type { Metadata } from '../metadata/model.js';
 import { normalizeName } from '../metadata/names.js';
 import { mirrorsDirFor } from '../mirror/mirror.js';
+import type { Runner } from '../runner/runner.js';
+import type { RunnerContext } from '../runner/select.js';
 import { closest } from '../util/suggest.js';
 import type { OptionSpec, ParsedArgs } from './args.js';
 import type { CliIO } from './io.js';
@@ -34,4 +36,23 @@ export function mirrorsFromArgs(opts: { args: ParsedArgs; io: CliIO; metadata: M
 export function runnerName(args: ParsedArgs, env: NodeJS.ProcessEnv): string {
   const r = args.options['runner'];
   return typeof r === 'string' ? r : (env['WELD_RUNNER'] ?? 'podman');
+}
+
+/**
+ * The runner named by the arguments, and `attach` to give it the metadata and store
+ * once they are open (runners read them on first use, not before).
+ */
+export async function runnerFromArgs(args: ParsedArgs, io: CliIO): Promise<Result<{ runner: Runner; attach: (ctx: RunnerContext) => void }, UsageError>> {
+  const { selectRunner } = await import('../runner/select.js');
+  let context: RunnerContext | undefined;
+  const runner = selectRunner({
+    name: runnerName(args, io.env),
+    context: () => {
+      if (!context) throw new Error('bug: runner used before the metadata and store were opened');
+      return context;
+    },
+  });
+  if (!runner.ok) return runner;
+  runner.value.warmUp?.();
+  return ok({ runner: runner.value, attach: (ctx) => (context = ctx) });
 }

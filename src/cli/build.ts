@@ -4,8 +4,7 @@ import { err, ok } from '../core/result.js';
 import type { BuildEvent } from '../build/events.js';
 import type { BuildSummary } from '../build/executor.js';
 import { METADATA_OPTIONS } from './args.js';
-import { mirrorsFromArgs, packagesFromArgs, RUNNER_OPTION, runnerName } from './build-args.js';
-import type { RunnerContext } from '../runner/select.js';
+import { mirrorsFromArgs, packagesFromArgs, RUNNER_OPTION, runnerFromArgs } from './build-args.js';
 import type { VerbModule } from './commands.js';
 import { plural } from './format.js';
 import type { CliIO } from './io.js';
@@ -81,18 +80,10 @@ export const run: VerbModule['run'] = async (args, io) => {
   }
   const jobs = args.options['jobs'] === undefined ? os.availableParallelism() : Number(args.options['jobs']);
   if (!Number.isInteger(jobs) || jobs < 1) return err(new UsageError(`weld build: --jobs must be a whole number of at least 1, not "${String(args.options['jobs'])}"`));
-  const { selectRunner } = await import('../runner/select.js');
-  // Filled in below, once the metadata and the store are open; runners read it on first use.
-  let context: RunnerContext | undefined;
-  const runner = selectRunner({
-    name: runnerName(args, io.env),
-    context: () => {
-      if (!context) throw new Error('bug: runner used before the metadata and store were opened');
-      return context;
-    },
-  });
-  if (!runner.ok) return runner;
-  runner.value.warmUp?.();
+  // Picked first so a runner's slow probes overlap loading the metadata and the store.
+  const picked = await runnerFromArgs(args, io);
+  if (!picked.ok) return picked;
+  const { runner } = picked.value;
   const loaded = await openFromArgs(args, io);
   if (!loaded.ok) return loaded;
   const metadata = loaded.value;
@@ -100,7 +91,7 @@ export const run: VerbModule['run'] = async (args, io) => {
   if (!targets.ok) return targets;
   const opened = await openStoreFromArgs(args, io, { create: true });
   if (!opened.ok) return opened;
-  context = { metadata, store: opened.value.store, env: io.env };
+  picked.value.attach({ metadata, store: opened.value.store, env: io.env });
   const json = args.options['json'] === true;
   const render = json ? (e: BuildEvent) => void io.stdout.write(JSON.stringify(e) + '\n') : plainRenderer(io);
 
@@ -114,7 +105,7 @@ export const run: VerbModule['run'] = async (args, io) => {
     result = await build({
       metadata,
       store: opened.value.store,
-      runner: runner.value,
+      runner,
       mirrorsDir: mirrorsFromArgs({ args, io, metadata }),
       targets: targets.value,
       jobs,

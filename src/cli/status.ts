@@ -1,8 +1,7 @@
 import { ok } from '../core/result.js';
 import type { RecordsLookup } from '../plan/plan.js';
 import { METADATA_OPTIONS } from './args.js';
-import { mirrorsFromArgs, packagesFromArgs, RUNNER_OPTION, runnerName } from './build-args.js';
-import type { RunnerContext } from '../runner/select.js';
+import { mirrorsFromArgs, packagesFromArgs, RUNNER_OPTION, runnerFromArgs } from './build-args.js';
 import type { VerbModule } from './commands.js';
 import { json, table } from './format.js';
 import { openFromArgs } from './metadata-args.js';
@@ -21,18 +20,10 @@ export const spec: VerbModule['spec'] = {
 const EMPTY: RecordsLookup = { byKey: () => undefined, newest: () => undefined };
 
 export const run: VerbModule['run'] = async (args, io) => {
-  const { selectRunner } = await import('../runner/select.js');
-  // Filled in below, once the metadata and the store are open; runners read it on first use.
-  let context: RunnerContext | undefined;
-  const runner = selectRunner({
-    name: runnerName(args, io.env),
-    context: () => {
-      if (!context) throw new Error('bug: runner used before the metadata and store were opened');
-      return context;
-    },
-  });
-  if (!runner.ok) return runner;
-  runner.value.warmUp?.();
+  // Picked first so a runner's slow probes overlap loading the metadata and the store.
+  const picked = await runnerFromArgs(args, io);
+  if (!picked.ok) return picked;
+  const { runner } = picked.value;
   const loaded = await openFromArgs(args, io);
   if (!loaded.ok) return loaded;
   const metadata = loaded.value;
@@ -42,7 +33,7 @@ export const run: VerbModule['run'] = async (args, io) => {
   const opened = await openStoreFromArgs(args, io, { create: false });
   // No store yet just means nothing was built; any other store problem is reported.
   if (!opened.ok && opened.error.code !== 'E_STORE_NOT_FOUND') return opened;
-  context = { metadata, env: io.env, ...(opened.ok ? { store: opened.value.store } : {}) };
+  picked.value.attach({ metadata, env: io.env, ...(opened.ok ? { store: opened.value.store } : {}) });
   let records = EMPTY;
   if (opened.ok) {
     const { loadRecords } = await import('../build/records-view.js');
@@ -53,7 +44,7 @@ export const run: VerbModule['run'] = async (args, io) => {
   const { preparePlan } = await import('../build/prepare.js');
   const { planBuild } = await import('../plan/plan.js');
   const packages = metadata.graph.subgraph(names.value).order();
-  const prepared = await preparePlan({ metadata, runner: runner.value, mirrorsDir: mirrorsFromArgs({ args, io, metadata }), packages, records });
+  const prepared = await preparePlan({ metadata, runner, mirrorsDir: mirrorsFromArgs({ args, io, metadata }), packages, records });
   const plan = planBuild({ ctx: prepared.ctx, targets: names.value });
   const shown = names.value.map((pkg) => ({ pkg, entry: plan.get(pkg)! }));
   if (args.options['json']) {

@@ -1,5 +1,5 @@
 import { rm, stat } from 'node:fs/promises';
-import { ok, type Result } from '../core/result.js';
+import type { Result } from '../core/result.js';
 import { listBlobs } from './blobs.js';
 import type { Digest } from './digest.js';
 import { STAT_CACHE_PREFIX } from './ingest.js';
