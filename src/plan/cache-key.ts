@@ -36,14 +36,19 @@ export interface KeyInputs {
   sourceDateEpoch: number;
 }
 
-/** JSON with object keys sorted at every level, so equal values hash equally. */
+/**
+ * JSON with object keys sorted at every level, so equal values hash equally. The
+ * native serializer does the work (a replacer only reorders keys): a no-op build
+ * computes a key per package, and a hand-written serializer was most of that time.
+ */
 export function canonicalJson(v: unknown): string {
-  if (Array.isArray(v)) return `[${v.map(canonicalJson).join(',')}]`;
-  if (v !== null && typeof v === 'object') {
-    const keys = Object.keys(v as Record<string, unknown>).sort();
-    return `{${keys.map((k) => `${JSON.stringify(k)}:${canonicalJson((v as Record<string, unknown>)[k])}`).join(',')}}`;
-  }
-  return JSON.stringify(v);
+  return JSON.stringify(v, (_key, value: unknown) => {
+    if (value === null || typeof value !== 'object' || Array.isArray(value)) return value;
+    const o = value as Record<string, unknown>;
+    const sorted: Record<string, unknown> = {};
+    for (const k of Object.keys(o).sort()) sorted[k] = o[k];
+    return sorted;
+  });
 }
 
 export function sha256Of(text: string | Uint8Array): Sha256 {
