@@ -1,13 +1,12 @@
 import os from 'node:os';
 import { UsageError, WeldError } from '../core/errors.js';
 import { err, ok } from '../core/result.js';
-import type { BuildEvent } from '../build/events.js';
 import type { BuildSummary } from '../build/executor.js';
 import { METADATA_OPTIONS } from './args.js';
+import { jsonRenderer, liveRenderer, plainRenderer, wantsLiveView } from './build-render.js';
 import { mirrorsFromArgs, packagesFromArgs, RUNNER_OPTION, runnerFromArgs } from './build-args.js';
 import type { VerbModule } from './commands.js';
 import { plural } from './format.js';
-import type { CliIO } from './io.js';
 import { openFromArgs } from './metadata-args.js';
 import { openStoreFromArgs, STORE_OPTION } from './store-args.js';
 import { weldVersion } from './version.js';
@@ -45,34 +44,6 @@ class BuildFailedError extends WeldError {
   }
 }
 
-/** Plain lines, one per event; a failure shows the log's tail and how to see the rest. */
-function plainRenderer(io: CliIO): (e: BuildEvent) => void {
-  return (e) => {
-    switch (e.type) {
-      case 'warning':
-        return void io.stderr.write(`weld: warning: ${e.message}\n`);
-      case 'started':
-        return void io.stdout.write(`${e.pkg}: building (${e.changed.join('; ')})\n`);
-      case 'log':
-        return void io.stdout.write(`${e.pkg} | ${e.line}\n`);
-      case 'cached':
-        return void io.stdout.write(`${e.pkg}: cached ${e.outputs.map((o) => o.name).join(', ')}\n`);
-      case 'done':
-        io.stdout.write(`${e.pkg}: built ${e.outputs.map((o) => o.name).join(', ')} in ${(e.durationMs / 1000).toFixed(1)} s\n`);
-        if (e.check) io.stdout.write(`${e.pkg}: check: ${!e.check.compared ? 'no record to compare with (recorded this build)' : e.check.match ? 'outputs match the record' : `outputs DIFFER:\n  ${e.check.differences.join('\n  ')}`}\n`);
-        return;
-      case 'failed':
-        io.stderr.write(`${e.pkg}: FAILED: ${e.reason}\n`);
-        if (e.logTail.length) io.stderr.write(`${e.pkg}: last lines of the log:\n${e.logTail.map((l) => `  ${l}`).join('\n')}\n`);
-        if (e.logFile) io.stderr.write(`${e.pkg}: the whole log: weld log ${e.pkg}   (${e.logFile})\n`);
-        if (e.keptDir) io.stderr.write(`${e.pkg}: work directory kept: ${e.keptDir}\n`);
-        return;
-      case 'skipped':
-        return void io.stderr.write(`${e.pkg}: skipped: ${e.reason}\n`);
-    }
-  };
-}
-
 export const run: VerbModule['run'] = async (args, io) => {
   const all = args.options['all'] === true;
   if (all === args.positionals.length > 0) {
@@ -93,9 +64,15 @@ export const run: VerbModule['run'] = async (args, io) => {
   if (!opened.ok) return opened;
   picked.value.attach({ metadata, store: opened.value.store, env: io.env });
   const json = args.options['json'] === true;
-  const render = json ? (e: BuildEvent) => void io.stdout.write(JSON.stringify(e) + '\n') : plainRenderer(io);
+  const renderer = json
+    ? jsonRenderer(io)
+    : wantsLiveView({ io, json })
+      ? await liveRenderer({ io, packages: metadata.graph.subgraph(targets.value).order() })
+      : plainRenderer(io);
 
-  // Ctrl-C stops the running builds; the executor writes no record for them.
+  // Ctrl-C stops the running builds; the executor writes no record for them. Installed after
+  // the live view, whose exit hook would otherwise take this `once` handler's absence for
+  // "nobody else listens" and kill the process (see startBuildView).
   const abort = new AbortController();
   const onInt = () => abort.abort();
   process.once('SIGINT', onInt);
@@ -111,12 +88,14 @@ export const run: VerbModule['run'] = async (args, io) => {
       jobs,
       weldVersion: weldVersion(),
       signal: abort.signal,
-      onEvent: render,
+      onEvent: (e) => renderer.onEvent(e),
       ...(args.options['check'] ? { check: true } : {}),
       ...(args.options['keep-failed'] ? { keepFailed: true } : {}),
     });
   } finally {
     process.removeListener('SIGINT', onInt);
+    // The view comes down even when the build throws, or the terminal is left mid-frame.
+    await renderer.end();
   }
   if (!result.ok) return result;
   const s = result.value;

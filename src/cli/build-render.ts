@@ -1,0 +1,82 @@
+import type { BuildEvent } from '../build/events.js';
+import type { CliIO } from './io.js';
+
+/** Where `weld build` sends its events, and what it prints once the build has returned. */
+export interface BuildRenderer {
+  onEvent(e: BuildEvent): void;
+  end(): Promise<void>;
+}
+
+type Failed = Extract<BuildEvent, { type: 'failed' }>;
+type Done = Extract<BuildEvent, { type: 'done' }>;
+
+/** The log's tail and how to see the rest: what a user needs to act on a failure. */
+function printFailure(o: { io: CliIO; e: Failed }): void {
+  const { io, e } = o;
+  io.stderr.write(`${e.pkg}: FAILED: ${e.reason}\n`);
+  if (e.logTail.length) io.stderr.write(`${e.pkg}: last lines of the log:\n${e.logTail.map((l) => `  ${l}`).join('\n')}\n`);
+  if (e.logFile) io.stderr.write(`${e.pkg}: the whole log: weld log ${e.pkg}   (${e.logFile})\n`);
+  if (e.keptDir) io.stderr.write(`${e.pkg}: work directory kept: ${e.keptDir}\n`);
+}
+
+function printCheck(o: { io: CliIO; e: Done }): void {
+  const { io, e } = o;
+  if (!e.check) return;
+  io.stdout.write(`${e.pkg}: check: ${!e.check.compared ? 'no record to compare with (recorded this build)' : e.check.match ? 'outputs match the record' : `outputs DIFFER:\n  ${e.check.differences.join('\n  ')}`}\n`);
+}
+
+/** Plain lines, one per event; a failure shows the log's tail and how to see the rest. */
+export function plainRenderer(io: CliIO): BuildRenderer {
+  const onEvent = (e: BuildEvent) => {
+    switch (e.type) {
+      case 'warning':
+        return void io.stderr.write(`weld: warning: ${e.message}\n`);
+      case 'started':
+        return void io.stdout.write(`${e.pkg}: building (${e.changed.join('; ')})\n`);
+      case 'log':
+        return void io.stdout.write(`${e.pkg} | ${e.line}\n`);
+      case 'cached':
+        return void io.stdout.write(`${e.pkg}: cached ${e.outputs.map((o) => o.name).join(', ')}\n`);
+      case 'done':
+        io.stdout.write(`${e.pkg}: built ${e.outputs.map((o) => o.name).join(', ')} in ${(e.durationMs / 1000).toFixed(1)} s\n`);
+        return printCheck({ io, e });
+      case 'failed':
+        return printFailure({ io, e });
+      case 'skipped':
+        return void io.stderr.write(`${e.pkg}: skipped: ${e.reason}\n`);
+    }
+  };
+  return { onEvent, end: async () => {} };
+}
+
+export function jsonRenderer(io: CliIO): BuildRenderer {
+  return { onEvent: (e) => void io.stdout.write(JSON.stringify(e) + '\n'), end: async () => {} };
+}
+
+/** A live view on a terminal a person watches; plain lines for pipes, logs and CI. */
+export function wantsLiveView(o: { io: CliIO; json: boolean }): boolean {
+  return o.io.stdout.isTTY === true && !o.json && !o.io.env['CI'] && o.io.env['TERM'] !== 'dumb';
+}
+
+/** The ink view, loaded only here so that piped and CI runs never load ink and react. What the
+ *  view cannot keep on screen (failure log tails, --check verdicts) is printed after it ends. */
+export async function liveRenderer(o: { io: CliIO; packages: string[] }): Promise<BuildRenderer> {
+  const { startBuildView } = await import('../ui/ink-build.js');
+  const { io } = o;
+  // wantsLiveView saw isTTY, so this is the process's terminal stream, not a test's collector.
+  const view = startBuildView({ stdout: io.stdout as NodeJS.WriteStream, packages: o.packages });
+  const after: BuildEvent[] = [];
+  return {
+    onEvent(e) {
+      view.onEvent(e);
+      if (e.type === 'failed' || (e.type === 'done' && e.check)) after.push(e);
+    },
+    async end() {
+      await view.end();
+      for (const e of after) {
+        if (e.type === 'failed') printFailure({ io, e });
+        else if (e.type === 'done') printCheck({ io, e });
+      }
+    },
+  };
+}

@@ -1,0 +1,115 @@
+import { stripVTControlCharacters } from 'node:util';
+import type { BuildEvent } from '../build/events.js';
+
+export type PackageState =
+  | { state: 'waiting' }
+  | { state: 'cached' }
+  | { state: 'building'; startedAt: number; lastLine?: string }
+  | { state: 'done'; durationMs: number }
+  | { state: 'failed'; reason: string }
+  | { state: 'skipped'; reason: string };
+
+export interface BuildViewState {
+  /** build order, fixed up front so rows never jump around */
+  order: string[];
+  packages: Record<string, PackageState>;
+  warnings: string[];
+  /** set once the build has returned; elapsed times stop then */
+  finished: boolean;
+}
+
+/** An event and when it arrived: the time comes in from outside so the reducer stays pure. */
+export interface Received {
+  event: BuildEvent;
+  at: number;
+}
+
+/** A log line longer than this is cut in the state already; the view cuts further to the terminal. */
+export const MAX_LINE = 160;
+
+export function initialState(o: { packages: string[] }): BuildViewState {
+  return { order: [...o.packages], packages: Object.fromEntries(o.packages.map((p) => [p, { state: 'waiting' }])), warnings: [], finished: false };
+}
+
+/** Shown in one row: no escapes or control characters that would break the frame, only what a
+ *  progress bar (`\r`-separated rewrites) last showed, and no more than `max` characters. */
+export function logLineForView(o: { line: string; max?: number }): string | undefined {
+  const max = o.max ?? MAX_LINE;
+  const segments = stripVTControlCharacters(o.line).split('\r');
+  const last = segments.reverse().find((s) => s.trim() !== '') ?? '';
+  const text = last.replace(/\t/g, '  ').replace(/[\u0000-\u001f\u007f]/g, '').trim();
+  if (!text) return undefined;
+  return text.length > max ? text.slice(0, max - 1) + '…' : text;
+}
+
+function withPackage(s: BuildViewState, pkg: string, next: PackageState): BuildViewState {
+  // A package the executor reports but the plan did not list still gets a row, at the end.
+  const order = s.order.includes(pkg) ? s.order : [...s.order, pkg];
+  return { ...s, order, packages: { ...s.packages, [pkg]: next } };
+}
+
+export function reduce(s: BuildViewState, r: Received): BuildViewState {
+  const e = r.event;
+  switch (e.type) {
+    case 'warning':
+      return { ...s, warnings: [...s.warnings, e.message] };
+    case 'started':
+      return withPackage(s, e.pkg, { state: 'building', startedAt: r.at });
+    case 'log': {
+      const current = s.packages[e.pkg];
+      // A line arriving after the verdict (or before `started`) says nothing about the row.
+      if (current?.state !== 'building') return s;
+      const line = logLineForView({ line: e.line });
+      // A blank line would hide the last informative one.
+      return line === undefined ? s : withPackage(s, e.pkg, { ...current, lastLine: line });
+    }
+    case 'cached':
+      return withPackage(s, e.pkg, { state: 'cached' });
+    case 'done':
+      return withPackage(s, e.pkg, { state: 'done', durationMs: e.durationMs });
+    case 'failed':
+      return withPackage(s, e.pkg, { state: 'failed', reason: e.reason });
+    case 'skipped':
+      return withPackage(s, e.pkg, { state: 'skipped', reason: e.reason });
+  }
+}
+
+export function finish(s: BuildViewState): BuildViewState {
+  return { ...s, finished: true };
+}
+
+export interface Progress {
+  total: number;
+  /** built or reused from the cache */
+  done: number;
+  building: number;
+  failed: number;
+  skipped: number;
+}
+
+export function progressOf(s: BuildViewState): Progress {
+  const p: Progress = { total: s.order.length, done: 0, building: 0, failed: 0, skipped: 0 };
+  for (const name of s.order) {
+    const st = s.packages[name]?.state;
+    if (st === 'done' || st === 'cached') p.done++;
+    else if (st === 'building') p.building++;
+    else if (st === 'failed') p.failed++;
+    else if (st === 'skipped') p.skipped++;
+  }
+  return p;
+}
+
+/** The rows that fit in `max` lines: building and failed ones first, the rest in build order;
+ *  shown in build order. With `--all` the DAG can be taller than the terminal, and ink
+ *  redraws a frame taller than the screen by clearing it every time. */
+export function visibleRows(o: { state: BuildViewState; max: number }): { rows: string[]; hidden: number } {
+  const { order, packages } = o.state;
+  if (order.length <= o.max) return { rows: order, hidden: 0 };
+  const room = Math.max(0, o.max - 1); // one line says how many are hidden
+  const rank = (p: string) => {
+    const st = packages[p]?.state;
+    return st === 'building' ? 0 : st === 'failed' ? 1 : st === 'skipped' ? 2 : 3;
+  };
+  const chosen = new Set([...order].sort((a, b) => rank(a) - rank(b)).slice(0, room));
+  return { rows: order.filter((p) => chosen.has(p)), hidden: order.length - chosen.size };
+}

@@ -1,0 +1,122 @@
+import { Writable } from 'node:stream';
+import { stripVTControlCharacters } from 'node:util';
+import { render } from 'ink';
+import { createElement } from 'react';
+import { describe, expect, it } from 'vitest';
+import type { BuildEvent } from '../../src/build/events.js';
+import { finish, initialState, reduce, type BuildViewState } from '../../src/ui/build-state.js';
+import { BuildView, formatElapsed } from '../../src/ui/build-view.js';
+import { startBuildView } from '../../src/ui/ink-build.js';
+
+/** Enough of a terminal for ink: a size, isTTY, and every write kept. */
+class FakeTerminal extends Writable {
+  readonly isTTY = true;
+  readonly columns = 100;
+  rows = 40;
+  readonly writes: string[] = [];
+  override _write(chunk: Buffer, _enc: BufferEncoding, done: () => void): void {
+    this.writes.push(chunk.toString());
+    done();
+  }
+  /** Everything written, without colours and cursor moves. */
+  text(): string {
+    return stripVTControlCharacters(this.writes.join(''));
+  }
+}
+
+const output = { name: 'w.whl', digest: 'sha256:00', size: 1 } as never;
+
+function stateOf(o: { packages: string[]; events: [number, BuildEvent][] }): BuildViewState {
+  return o.events.reduce((s, [at, event]) => reduce(s, { event, at }), initialState({ packages: o.packages }));
+}
+
+/** Renders one frame the way weld does and returns its text. */
+async function frame(o: { state: BuildViewState; now: number; maxRows?: number; rows?: number }): Promise<string> {
+  const stdout = new FakeTerminal();
+  if (o.rows) stdout.rows = o.rows;
+  const app = render(createElement(BuildView, { state: o.state, now: o.now, maxRows: o.maxRows ?? 30 }), {
+    stdout: stdout as unknown as NodeJS.WriteStream,
+    debug: false,
+    patchConsole: false,
+    exitOnCtrlC: false,
+  });
+  app.unmount();
+  await app.waitUntilExit();
+  return stdout.text();
+}
+
+describe('BuildView', () => {
+  const events: [number, BuildEvent][] = [
+    [0, { type: 'cached', pkg: 'zlib', key: 'k', outputs: [output] }],
+    [1000, { type: 'started', pkg: 'pyyaml', key: 'k', changed: ['source'] }],
+    [2000, { type: 'log', pkg: 'pyyaml', line: '\x1b[1mgcc -c _yaml.c -o _yaml.o\x1b[0m' }],
+    [3000, { type: 'started', pkg: 'markupsafe', key: 'k', changed: [] }],
+    [4000, { type: 'done', pkg: 'markupsafe', key: 'k', outputs: [output], durationMs: 1500 }],
+    [5000, { type: 'failed', pkg: 'lxml', reason: 'the recipe exited with status 1', logTail: ['error'] }],
+    [5000, { type: 'skipped', pkg: 'jinja2', reason: 'lxml failed' }],
+  ];
+  const packages = ['zlib', 'pyyaml', 'markupsafe', 'lxml', 'jinja2', 'attrs'];
+
+  it('shows every package with its state, elapsed time, last log line and the progress', async () => {
+    const text = await frame({ state: stateOf({ packages, events }), now: 13_500 });
+    expect(text).toContain('weld build: 2 of 6 done, 1 building, 1 failed, 1 skipped');
+    expect(text).toMatch(/zlib +cached/);
+    expect(text).toMatch(/pyyaml +building 12 s +gcc -c _yaml\.c -o _yaml\.o/);
+    expect(text).toMatch(/markupsafe +built in 1\.5 s/);
+    expect(text).toMatch(/lxml +failed: the recipe exited with status 1/);
+    expect(text).toMatch(/jinja2 +skipped: lxml failed/);
+    expect(text).toMatch(/attrs +waiting/);
+    // rows keep build order
+    const at = (p: string) => text.indexOf(`${p} `);
+    expect(packages.map(at)).toEqual([...packages.map(at)].sort((a, b) => a - b));
+  });
+
+  it('cuts a long log line at the terminal edge instead of wrapping the row', async () => {
+    const state = stateOf({ packages: ['pyyaml'], events: [[0, { type: 'started', pkg: 'pyyaml', key: 'k', changed: [] }], [0, { type: 'log', pkg: 'pyyaml', line: 'word '.repeat(60) + 'END' }]] });
+    const lines = (await frame({ state, now: 0 })).split('\n').filter((l) => l.includes('pyyaml'));
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).not.toContain('END');
+    expect(lines[0]).toMatch(/building 0 s +word word .*…$/);
+  });
+
+  it('says when it has finished, and summarises rows that do not fit', async () => {
+    const many = Array.from({ length: 10 }, (_, i) => `p${i}`);
+    const state = finish(stateOf({ packages: many, events: many.map((p) => [0, { type: 'cached', pkg: p, key: 'k', outputs: [] }] as [number, BuildEvent]) }));
+    const text = await frame({ state, now: 0, maxRows: 5 });
+    expect(text).toContain('weld build finished: 10 of 10 done');
+    expect(text).toContain('… 6 more not shown');
+    expect(text).toMatch(/p0 +cached/);
+    expect(text).not.toContain('p9');
+  });
+
+  it('formats elapsed times in seconds, then minutes', () => {
+    expect(formatElapsed(999)).toBe('0 s');
+    expect(formatElapsed(59_000)).toBe('59 s');
+    expect(formatElapsed(65_000)).toBe('1 min 05 s');
+  });
+});
+
+describe('startBuildView', () => {
+  it('ticks elapsed time while building, stops at the end and leaves the final frame', async () => {
+    const stdout = new FakeTerminal();
+    let now = 0;
+    const view = startBuildView({ stdout: stdout as unknown as NodeJS.WriteStream, packages: ['a', 'b'], clock: () => now, tickMs: 10 });
+    view.onEvent({ type: 'cached', pkg: 'a', key: 'k', outputs: [] });
+    view.onEvent({ type: 'started', pkg: 'b', key: 'k', changed: [] });
+    now = 7000;
+    // ink draws at most every ~33 ms; give the ticker and the throttle time to show 7 s
+    await new Promise((r) => setTimeout(r, 150));
+    const ticking = stdout.text();
+    view.onEvent({ type: 'done', pkg: 'b', key: 'k', outputs: [], durationMs: 7000 });
+    await view.end();
+    const final = stdout.text();
+    expect(final).toMatch(/b +built in 7\.0 s/);
+    expect(final).toContain('weld build finished: 2 of 2 done');
+    if (!process.env['CI']) expect(ticking).toMatch(/b +building 7 s/); // ink draws only the last frame under CI
+    // nothing is drawn after the end, however long the clock runs
+    const written = stdout.writes.length;
+    now = 60_000;
+    await new Promise((r) => setTimeout(r, 50));
+    expect(stdout.writes.length).toBe(written);
+  });
+});
