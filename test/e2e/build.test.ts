@@ -89,6 +89,22 @@ describe('podman runner, s390x', () => {
     const check = await events('--check');
     expect(check.find((e) => e.type === 'done')).toMatchObject({ pkg: 'markupsafe', check: { compared: true, match: true } });
   });
+
+  it('builds the libyaml pack (autotools) into a prefix of S/390 shared objects', async () => {
+    const mirrored = await weld(['mirror', 'libyaml'], { cwd: root, env });
+    expect(mirrored.code, mirrored.stderr).toBe(0);
+    const r = await weld(['build', 'libyaml', '--runner', 'podman', '--json'], { cwd: root, env });
+    expect(r.code, r.stdout.slice(-3000) + r.stderr).toBe(0);
+    const done = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as BuildEvent).find((e): e is Extract<BuildEvent, { type: 'done' }> => e.type === 'done');
+    const prefix = done!.outputs.find((o) => o.name === 'prefix.tar')!;
+    const tarFile = path.join(storeDir, 'prefix.tar');
+    writeFileSync(tarFile, execFileSync(process.execPath, ['bin/weld', 'store', 'cat', prefix.digest, '--store', storeDir], { cwd: path.resolve(import.meta.dirname, '../..'), maxBuffer: 1 << 26 }));
+    const names = execFileSync('tar', ['-tf', tarFile], { encoding: 'utf8' }).split('\n');
+    expect(names).toContain('./include/yaml.h');
+    const lib = names.find((n) => /^\.\/lib\/libyaml-0\.so\.2\.\d+\.\d+$/.test(n))!;
+    const elf = execFileSync('tar', ['-xOf', tarFile, lib]);
+    expect(elf.readUInt16BE(18)).toBe(22);
+  });
 });
 
 // podman may keep containers of aborted runs around only if removal failed: none must be left.
