@@ -55,6 +55,8 @@ export async function preparePlan(opts: { metadata: Metadata; runner: Runner; mi
 }
 
 async function mustPut(store: Store, text: string): Promise<void> {
+  // Usually already there (every build after the first): a look-up, not a write and an fsync.
+  if (await store.has(sha256Of(text))) return;
   const r = await store.put([Buffer.from(text)]);
   if (!r.ok) throw new Error(`bug or broken store: cannot put a small blob: ${r.error.message}`);
 }
