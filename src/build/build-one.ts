@@ -46,8 +46,22 @@ export type BuildOneResult = { ok: true; outputs: BuildOutput[]; check?: CheckRe
 
 const TAIL = 25;
 
-/** Runs one build and, only when every blob is stored, writes its record. */
+/**
+ * Runs one build and, only when every blob is stored, writes its record. Whatever
+ * throws (a full disk, an unwritable .weld/) fails this build, not the whole run:
+ * sibling builds keep their events and their supervision.
+ */
 export async function buildOne(o: BuildOneOptions): Promise<BuildOneResult> {
+  try {
+    return await buildOneUnguarded(o);
+  } catch (e: unknown) {
+    const reason = e instanceof Error ? e.message : String(e);
+    o.onEvent({ type: 'failed', pkg: o.pkg.name, key: o.key, reason, logTail: [] });
+    return { ok: false, reason, cancelled: false };
+  }
+}
+
+async function buildOneUnguarded(o: BuildOneOptions): Promise<BuildOneResult> {
   const name = o.pkg.name;
   const work = await mkdtemp(path.join(o.workRoot, `weld-build-${name}-`));
   await mkdir(o.logsDir, { recursive: true });
@@ -149,7 +163,8 @@ async function placeDependency(opts: { store: Store; dep: { kind: 'wheel' | 'pac
     if (opts.dep.kind === 'pack') {
       const stream = await opts.store.get(out.digest);
       if (!stream.ok) return `its output ${out.name} vanished from the store`;
-      if (!(await extractTar({ input: stream.value, dest: opts.dir }))) return `could not unpack ${out.name}`;
+      const problem = await extractTar({ input: stream.value, dest: opts.dir });
+      if (problem) return `could not unpack ${out.name}: ${problem}`;
     } else {
       await mkdir(path.join(opts.dir, 'wheels'), { recursive: true });
       await copyFile(blob.value.path, path.join(opts.dir, 'wheels', out.name));

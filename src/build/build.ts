@@ -1,12 +1,12 @@
 import path from 'node:path';
 import type { WeldError } from '../core/errors.js';
-import { ok, type Result } from '../core/result.js';
+import { err, ok, type Result } from '../core/result.js';
 import type { Metadata } from '../metadata/model.js';
 import type { Runner } from '../runner/runner.js';
 import type { Store } from '../store/store.js';
 import type { BuildListener } from './events.js';
 import { executeBuild, type BuildSummary } from './executor.js';
-import { preparePlan } from './prepare.js';
+import { PrepareStoreError, preparePlan } from './prepare.js';
 import { loadRecords } from './records-view.js';
 
 export interface BuildOptions {
@@ -30,7 +30,13 @@ export async function build(o: BuildOptions): Promise<Result<BuildSummary, WeldE
   const records = await loadRecords({ store: o.store });
   if (!records.ok) return records;
   const packages = o.metadata.graph.subgraph(o.targets).order();
-  const prepared = await preparePlan({ metadata: o.metadata, runner: o.runner, mirrorsDir: o.mirrorsDir, packages, records: records.value, store: o.store });
+  let prepared;
+  try {
+    prepared = await preparePlan({ metadata: o.metadata, runner: o.runner, mirrorsDir: o.mirrorsDir, packages, records: records.value, store: o.store });
+  } catch (e: unknown) {
+    if (e instanceof PrepareStoreError) return err(e);
+    throw e;
+  }
   for (const message of prepared.warnings) o.onEvent?.({ type: 'warning', message });
   const summary = await executeBuild({
     ...o,

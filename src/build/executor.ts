@@ -104,7 +104,11 @@ export async function executeBuild(o: ExecuteOptions): Promise<BuildSummary> {
     if (o.signal?.aborted) return skip(name, 'cancelled');
     if ('missing' in b.inputs) throw new Error('bug: building without inputs');
     const recipe = o.recipes.get(b.pkg.recipe);
-    if (!recipe) return fail(name, `recipe "${b.pkg.recipe}" was not found in recipes/`);
+    if (!recipe) {
+      const reason = `recipe "${b.pkg.recipe}" was not found in recipes/`;
+      emit({ type: 'failed', pkg: name, reason, logTail: [] });
+      return fail(name, reason);
+    }
     const existing = o.check ? o.recordOf(b.key) : undefined;
     const r = await buildOne({
       pkg: b.pkg,

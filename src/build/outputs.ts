@@ -47,19 +47,21 @@ export function deterministicTar(opts: { dir: string; mtime: number; file: strin
   });
 }
 
-/** Unpacks a stored prefix tarball for a dependent build. */
-export function extractTar(opts: { input: Readable; dest: string }): Promise<boolean> {
+/** Unpacks a stored prefix tarball for a dependent build; tar's complaint (if any) is the reason. */
+export function extractTar(opts: { input: Readable; dest: string }): Promise<string | undefined> {
   return new Promise((resolve) => {
-    const child = spawn('tar', ['-x', '-C', opts.dest], { stdio: ['pipe', 'ignore', 'inherit'] });
+    const child = spawn('tar', ['-x', '-C', opts.dest], { stdio: ['pipe', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr.setEncoding('utf8').on('data', (s: string) => (stderr += s));
     // tar stops at the end-of-archive blocks and may leave padding unread: a broken pipe is fine.
     child.stdin.on('error', () => undefined);
     opts.input.pipe(child.stdin);
-    const finish = (okay: boolean) => {
+    const finish = (problem: string | undefined) => {
       // Otherwise the blob's file handle stays open until garbage collection.
       opts.input.destroy();
-      resolve(okay);
+      resolve(problem);
     };
-    child.on('error', () => finish(false));
-    child.on('close', (code) => finish(code === 0));
+    child.on('error', (e) => finish(e.message));
+    child.on('close', (code) => finish(code === 0 ? undefined : stderr.trim() || `tar exited with status ${code}`));
   });
 }

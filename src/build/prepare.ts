@@ -1,3 +1,4 @@
+import { WeldError } from '../core/errors.js';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import pLimit from 'p-limit';
@@ -54,11 +55,21 @@ export async function preparePlan(opts: { metadata: Metadata; runner: Runner; mi
   return { ctx: { metadata, arch, envImages, recipeDigests, sourceDateEpochs, records: opts.records, staleLocks }, recipes, warnings };
 }
 
+/** The store refused a small blob (full disk, permissions): nothing can be built. */
+export class PrepareStoreError extends WeldError {
+  readonly code = 'E_BUILD_STORE';
+  constructor(cause: string) {
+    super(`cannot store the recipes and env descriptions builds need: ${cause}`);
+    this.hint = 'check the store\'s disk and permissions (`weld store info`), then build again';
+  }
+}
+
 async function mustPut(store: Store, text: string): Promise<void> {
   // Usually already there (every build after the first): a look-up, not a write and an fsync.
   if (await store.has(sha256Of(text))) return;
   const r = await store.put([Buffer.from(text)]);
-  if (!r.ok) throw new Error(`bug or broken store: cannot put a small blob: ${r.error.message}`);
+  // Thrown here, where the loops are, and turned back into a value by build().
+  if (!r.ok) throw new PrepareStoreError(r.error.message);
 }
 
 /**

@@ -1,6 +1,7 @@
-import { existsSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import path from 'node:path';
+import { StringDecoder } from 'node:string_decoder';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { WeldError } from '../core/errors.js';
 import { err, ok } from '../core/result.js';
@@ -34,24 +35,40 @@ async function printFile(opts: { file: string; io: CliIO; follow: boolean }): Pr
   const fh = await open(opts.file, 'r');
   let offset = 0;
   const buf = Buffer.alloc(1 << 16);
+  // one decoder for the whole file: a character split between two reads stays whole
+  const decoder = new StringDecoder('utf8');
   try {
     for (;;) {
       const { bytesRead } = await fh.read(buf, 0, buf.length, offset);
       if (bytesRead > 0) {
-        opts.io.stdout.write(buf.subarray(0, bytesRead).toString('utf8'));
+        opts.io.stdout.write(decoder.write(buf.subarray(0, bytesRead)));
         offset += bytesRead;
         continue;
       }
       // The executor removes <log>.running when the build ends; one last read catches its tail.
-      if (!opts.follow || !existsSync(`${opts.file}.running`)) {
+      if (!opts.follow || !buildRunning(opts.file)) {
         const { bytesRead: last } = await fh.read(buf, 0, buf.length, offset);
-        if (last > 0) opts.io.stdout.write(buf.subarray(0, last).toString('utf8'));
+        if (last > 0) opts.io.stdout.write(decoder.write(buf.subarray(0, last)));
+        opts.io.stdout.write(decoder.end());
         return;
       }
       await sleep(200);
     }
   } finally {
     await fh.close();
+  }
+}
+
+/**
+ * A build is running while its `<log>.running` file names a live process: a weld
+ * killed mid-build (SIGKILL, the OOM killer) cannot remove the file itself.
+ */
+function buildRunning(logFile: string): boolean {
+  try {
+    process.kill(Number(readFileSync(`${logFile}.running`, 'utf8').trim()), 0);
+    return true;
+  } catch {
+    return false;
   }
 }
 
@@ -77,7 +94,7 @@ export const run: VerbModule['run'] = async (args, io) => {
     newest = n ? records.value.get(n.cacheKey) : undefined;
   }
   const follow = args.options['follow'] === true;
-  const runningNow = existsSync(`${live}.running`);
+  const runningNow = buildRunning(live);
   // The live file wins when a build is running, or when it failed after the last recorded success.
   if (liveTime >= 0 && (runningNow || !newest?.log || liveTime > Date.parse(newest.timings.finishedAt) + 1000)) {
     if (!runningNow && newest?.log === undefined) io.stderr.write(`weld: ${pkg}: no successful build recorded; this is the log of the last attempt\n`);
@@ -87,6 +104,8 @@ export const run: VerbModule['run'] = async (args, io) => {
   if (!newest?.log || !opened.ok) return err(new NoLogError(pkg));
   const blob = await opened.value.store.get(newest.log);
   if (!blob.ok) return err(blob.error);
-  for await (const chunk of blob.value) io.stdout.write((chunk as Buffer).toString('utf8'));
+  const decoder = new StringDecoder('utf8');
+  for await (const chunk of blob.value) io.stdout.write(decoder.write(chunk as Buffer));
+  io.stdout.write(decoder.end());
   return ok(undefined);
 };

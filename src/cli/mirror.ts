@@ -2,7 +2,7 @@ import { UsageError, WeldError } from '../core/errors.js';
 import { err, ok } from '../core/result.js';
 import { normalizeName } from '../metadata/names.js';
 import type { MirrorEvent } from '../mirror/events.js';
-import { nextLock, writeLockFile } from '../mirror/lock-writer.js';
+import { nextLock, readLockNow, writeLockFile } from '../mirror/lock-writer.js';
 import { checkLock, mirrorPackages, mirrorsDirFor } from '../mirror/mirror.js';
 import { closest } from '../util/suggest.js';
 import type { VerbModule } from './commands.js';
@@ -112,7 +112,8 @@ export const run: VerbModule['run'] = async (args, io) => {
     ...(args.options['refresh'] ? { refresh: true } : {}),
     ...(args.options['json'] ? {} : { onEvent: renderer(io) }),
   });
-  const lock = writeLockFile({ metadata, entries: nextLock({ metadata, outcome }) });
+  // Merged into the lock as it is now, not as it was read at the start: runs may overlap.
+  const lock = writeLockFile({ metadata, entries: nextLock({ metadata, outcome, current: readLockNow(metadata) }) });
   if (!lock.ok) return lock;
 
   const failures: Array<{ pkg: string; error: WeldError }> = [];

@@ -39,7 +39,10 @@ async function open(url: string): Promise<Result<{ body: Readable; size: number 
       return ok({ body: stream, size: undefined });
     }
     const res = await fetch(url, { redirect: 'follow' });
-    if (!res.ok || !res.body) return err(new UpstreamUnreachableError(url, `HTTP ${res.status} ${res.statusText}`.trim()));
+    if (!res.ok || !res.body) {
+      await res.body?.cancel(); // else the connection stays busy until garbage collection
+      return err(new UpstreamUnreachableError(url, `HTTP ${res.status} ${res.statusText}`.trim()));
+    }
     const len = Number(res.headers.get('content-length'));
     return ok({ body: Readable.fromWeb(res.body as import('node:stream/web').ReadableStream), size: Number.isFinite(len) && len > 0 ? len : undefined });
   } catch (e: unknown) {

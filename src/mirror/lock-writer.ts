@@ -1,28 +1,46 @@
-import { readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { err, ok, type Result } from '../core/result.js';
-import { formatLock, type LockEntry } from '../metadata/lock-file.js';
+import { checkLock, formatLock, type LockEntry } from '../metadata/lock-file.js';
 import type { Metadata } from '../metadata/model.js';
+import { parseToml } from '../metadata/toml.js';
 import { LockFileError } from './errors.js';
 import type { MirrorOutcome } from './mirror.js';
 
 /**
- * The lock after a mirror run: every package still in the metadata keeps its entry,
- * mirrored ones get their new entry, and packages that were removed drop out.
+ * The lock after a mirror run: what the file says now (another `weld mirror` may have
+ * written it since this one started), with this run's mirrored packages replaced, and
+ * packages no longer in the metadata dropped.
  */
-export function nextLock(opts: { metadata: Metadata; outcome: MirrorOutcome }): Record<string, LockEntry> {
+export function nextLock(opts: { metadata: Metadata; outcome: MirrorOutcome; current: Record<string, LockEntry> }): Record<string, LockEntry> {
   const out: Record<string, LockEntry> = {};
   for (const name of opts.metadata.packages.keys()) {
     const r = opts.outcome.get(name);
-    const entry = r?.ok ? r.value.lock : opts.metadata.lock[name];
+    const entry = r?.ok ? r.value.lock : opts.current[name];
     if (entry) out[name] = entry;
   }
   return out;
 }
 
+export function lockFilePath(metadata: Metadata): string {
+  return path.join(metadata.root, metadata.metaDir, 'weld.lock');
+}
+
+/** The lock as it is on disk right now; an unreadable one counts as empty (it is rewritten whole). */
+export function readLockNow(metadata: Metadata): Record<string, LockEntry> {
+  let text: string;
+  try {
+    text = readFileSync(lockFilePath(metadata), 'utf8');
+  } catch {
+    return {};
+  }
+  const parsed = parseToml(text);
+  return parsed.ok ? checkLock(parsed.doc, []) : {};
+}
+
 /** Writes metadata/weld.lock in the work tree (tmp + rename), only when it changes. */
 export function writeLockFile(opts: { metadata: Metadata; entries: Record<string, LockEntry> }): Result<{ file: string; changed: boolean }, LockFileError> {
-  const file = path.join(opts.metadata.root, opts.metadata.metaDir, 'weld.lock');
+  const file = lockFilePath(opts.metadata);
   const text = formatLock(opts.entries);
   let old: string | undefined;
   try {
@@ -36,6 +54,7 @@ export function writeLockFile(opts: { metadata: Metadata; entries: Record<string
     writeFileSync(tmp, text);
     renameSync(tmp, file);
   } catch (e: unknown) {
+    rmSync(tmp, { force: true });
     return err(new LockFileError(`cannot write ${file}: ${(e as Error).message}`));
   }
   return ok({ file, changed: true });

@@ -1,9 +1,10 @@
 import path from 'node:path';
-import { ok, type Result } from '../core/result.js';
+import { err, ok, type Result } from '../core/result.js';
 import type { WeldError } from '../core/errors.js';
 import type { Metadata, Package } from '../metadata/model.js';
 import { DebianArchive, mirrorDebianUpstream } from './debian/debian-upstream.js';
 import { buildDistroBranch } from './distro.js';
+import { MirrorRepoError } from './errors.js';
 import { mirrorGitUpstream } from './git-upstream.js';
 import type { MirrorOptions, PackageMirror } from './mirror.js';
 import type { PatchInput } from './patches/series.js';
@@ -18,8 +19,20 @@ async function distroPatches(metadata: Metadata, pkg: Package): Promise<PatchInp
   return out;
 }
 
-/** Mirrors one package whose mirror is not up to date: upstream first, then the distro branch. */
+/**
+ * Mirrors one package whose mirror is not up to date: upstream first, then the distro
+ * branch. A failure of git or the disk (they throw) stays with this package, so the
+ * others still finish and the lock still records them.
+ */
 export async function mirrorOne(opts: MirrorOptions & { archive: DebianArchive; pkg: Package; inputs: string }): Promise<Result<PackageMirror, WeldError>> {
+  try {
+    return await mirrorOneUnguarded(opts);
+  } catch (e: unknown) {
+    return err(new MirrorRepoError(`${opts.pkg.name}: ${e instanceof Error ? e.message : String(e)}`, 'fix the cause (disk space, permissions, a damaged mirror: move mirrors/<pkg>.git away) and run weld mirror again'));
+  }
+}
+
+async function mirrorOneUnguarded(opts: MirrorOptions & { archive: DebianArchive; pkg: Package; inputs: string }): Promise<Result<PackageMirror, WeldError>> {
   const started = performance.now();
   const { metadata, pkg, inputs } = opts;
   opts.onEvent?.({ type: 'start', pkg: pkg.name });

@@ -81,7 +81,8 @@ function pick(entries: SourceEntry[], version: string): SourceEntry | undefined 
  * release already imported from this source is reused with no network at all.
  */
 export async function mirrorDebianUpstream(opts: DebianUpstreamOptions): Promise<Result<DebianUpstream, WeldError>> {
-  const label = `debian:${opts.source}`;
+  // The suite is part of the label: another suite may ship another .orig for one version.
+  const label = `debian:${opts.suite}/${opts.source}`;
   // Debian's patches live in the .debian.tar next to the .orig: finding it needs the index.
   if (!opts.refresh && !opts.debianPatches) {
     const tagged = await readRef(opts.repo, `refs/tags/upstream/${opts.version}`);

@@ -58,6 +58,7 @@ export async function fetchSourcesIndex(opts: { base: string; suite: string; com
     try {
       const res = await fetch(url);
       if (!res.ok || !res.body) {
+        await res.body?.cancel();
         lastError = new UpstreamUnreachableError(url, `HTTP ${res.status} ${res.statusText}`.trim());
         continue;
       }

@@ -134,7 +134,11 @@ export class PodmanBuildRunner implements Runner {
           const durationMs = performance.now() - started;
           if (aborted) resolve(err(new RunFailedError('aborted', 'cancelled')));
           else if (code === 0) resolve(ok({ durationMs }));
-          else if (code !== null) resolve(err(new RunFailedError('exit', code >= 125 && code <= 127 ? `podman could not run the recipe (status ${code}); see the log` : `the recipe exited with status ${code}`, code)));
+          else if (code !== null) {
+            // 125 is podman's own failure; 126/127 may be podman's, or a command the recipe could not run
+            const why = code === 125 ? `podman could not start the container (status 125); see the log` : code === 126 || code === 127 ? `exited with status ${code}: a command could not be found or run (in the recipe, or podman's own); see the log` : `the recipe exited with status ${code}`;
+            resolve(err(new RunFailedError('exit', why, code)));
+          }
           else resolve(err(new RunFailedError('signal', `podman was killed by ${signal ?? 'a signal'}`)));
         });
       });
