@@ -1,5 +1,5 @@
 import { createWriteStream } from 'node:fs';
-import { copyFile, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Package } from '../metadata/model.js';
 import { mirrorPath } from '../mirror/mirror.js';
@@ -65,10 +65,13 @@ async function buildOneUnguarded(o: BuildOneOptions): Promise<BuildOneResult> {
   const name = o.pkg.name;
   const work = await mkdtemp(path.join(o.workRoot, `weld-build-${name}-`));
   await mkdir(o.logsDir, { recursive: true });
+  // Written under this process's own name, then renamed to <pkg>.log when the build
+  // ends: two weld processes building one package never share (or truncate) a file.
   const logFile = path.join(o.logsDir, `${name}.log`);
-  const running = `${logFile}.running`;
+  const liveFile = path.join(o.logsDir, `${name}.${process.pid}.log`);
+  const running = `${liveFile}.running`;
   await writeFile(running, String(process.pid));
-  const log = createWriteStream(logFile);
+  const log = createWriteStream(liveFile);
   const tail: string[] = [];
   const startedAt = new Date();
   let keep = false;
@@ -115,7 +118,7 @@ async function buildOneUnguarded(o: BuildOneOptions): Promise<BuildOneResult> {
     if ('reason' in stored) return await fail(stored.reason);
     await new Promise<void>((r) => log.end(r));
     if (o.signal?.aborted) return await fail('cancelled', true);
-    const logPut = await o.store.put({ file: logFile });
+    const logPut = await o.store.put({ file: liveFile });
     if (!logPut.ok) return await fail(`could not store the log: ${logPut.error.message}`);
     const finishedAt = new Date();
     const record: BuildRecord = {
@@ -149,7 +152,8 @@ async function buildOneUnguarded(o: BuildOneOptions): Promise<BuildOneResult> {
     o.onEvent({ type: 'done', pkg: name, key: o.key, outputs: stored.outputs, durationMs: record.timings.durationMs, ...(check ? { check } : {}) });
     return { ok: true, outputs: stored.outputs, ...(check ? { check } : {}) };
   } finally {
-    if (!log.closed) log.end();
+    if (!log.closed) await new Promise<void>((r) => log.end(r));
+    await rename(liveFile, logFile).catch(() => undefined);
     await rm(running, { force: true });
     if (!keep) await rm(work, { recursive: true, force: true });
   }

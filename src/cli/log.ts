@@ -1,4 +1,4 @@
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import path from 'node:path';
 import { StringDecoder } from 'node:string_decoder';
@@ -72,6 +72,21 @@ function buildRunning(logFile: string): boolean {
   }
 }
 
+/** The log of a build of `pkg` running now (each weld process writes <pkg>.<pid>.log), newest first. */
+function runningLog(dir: string, pkg: string): string | undefined {
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return undefined;
+  }
+  const live = names
+    .filter((n) => n.startsWith(`${pkg}.`) && /^\d+\.log$/.test(n.slice(pkg.length + 1)))
+    .map((n) => path.join(dir, n))
+    .filter(buildRunning);
+  return live.sort((a, b) => statSync(b).mtimeMs - statSync(a).mtimeMs)[0];
+}
+
 export const run: VerbModule['run'] = async (args, io) => {
   const loaded = await openFromArgs(args, io);
   if (!loaded.ok) return loaded;
@@ -80,7 +95,8 @@ export const run: VerbModule['run'] = async (args, io) => {
   if (!names.ok) return names;
   const pkg = names.value[0]!;
   const { logsDirOf } = await import('../build/build.js');
-  const live = path.join(logsDirOf(metadata), `${pkg}.log`);
+  const running = runningLog(logsDirOf(metadata), pkg);
+  const live = running ?? path.join(logsDirOf(metadata), `${pkg}.log`);
   const liveTime = existsSync(live) ? statSync(live).mtimeMs : -1;
   const opened = await openStoreFromArgs(args, io, { create: false });
   // No store yet just means nothing was built; any other store problem is reported.
@@ -94,7 +110,7 @@ export const run: VerbModule['run'] = async (args, io) => {
     newest = n ? records.value.get(n.cacheKey) : undefined;
   }
   const follow = args.options['follow'] === true;
-  const runningNow = buildRunning(live);
+  const runningNow = running !== undefined;
   // The live file wins when a build is running, or when it failed after the last recorded success.
   if (liveTime >= 0 && (runningNow || !newest?.log || liveTime > Date.parse(newest.timings.finishedAt) + 1000)) {
     if (!runningNow && newest?.log === undefined) io.stderr.write(`weld: ${pkg}: no successful build recorded; this is the log of the last attempt\n`);
