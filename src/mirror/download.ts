@@ -1,11 +1,10 @@
-import { createReadStream } from 'node:fs';
-import { Readable, Transform } from 'node:stream';
-import { fileURLToPath } from 'node:url';
+import { Transform } from 'node:stream';
 import { err, ok, type Result } from '../core/result.js';
 import type { WeldError } from '../core/errors.js';
 import type { BlobStore, Digest } from './blob-store.js';
 import { DigestMismatchError, SourceReadError } from '../store/errors.js';
 import { ChecksumMismatchError, UpstreamUnreachableError } from './errors.js';
+import { openUrl } from './http.js';
 
 export interface DownloadOptions {
   url: string;
@@ -13,41 +12,8 @@ export interface DownloadOptions {
   expected: Digest;
   store: BlobStore;
   onProgress?: (done: number, total: number | undefined) => void;
-}
-
-/** Why a fetch failed, in words: undici hides the system error in `cause`. */
-function describeFailure(e: unknown): string {
-  const cause = (e as { cause?: { code?: string; message?: string } }).cause;
-  const code = cause?.code ?? (e as { code?: string }).code;
-  const known: Record<string, string> = {
-    ECONNREFUSED: 'connection refused (is the server up?)',
-    ENOTFOUND: 'host not found',
-    EAI_AGAIN: 'host name lookup failed (no network?)',
-    ECONNRESET: 'connection reset by the server',
-    ETIMEDOUT: 'timed out',
-    ENOENT: 'no such file',
-    EACCES: 'permission denied',
-  };
-  return (code && known[code]) ?? cause?.message ?? (e instanceof Error ? e.message : String(e));
-}
-
-async function open(url: string): Promise<Result<{ body: Readable; size: number | undefined }, UpstreamUnreachableError>> {
-  try {
-    if (url.startsWith('file:')) {
-      const stream = createReadStream(fileURLToPath(url));
-      await new Promise<void>((resolve, reject) => stream.once('open', () => resolve()).once('error', reject));
-      return ok({ body: stream, size: undefined });
-    }
-    const res = await fetch(url, { redirect: 'follow' });
-    if (!res.ok || !res.body) {
-      await res.body?.cancel(); // else the connection stays busy until garbage collection
-      return err(new UpstreamUnreachableError(url, `HTTP ${res.status} ${res.statusText}`.trim()));
-    }
-    const len = Number(res.headers.get('content-length'));
-    return ok({ body: Readable.fromWeb(res.body as import('node:stream/web').ReadableStream), size: Number.isFinite(len) && len > 0 ? len : undefined });
-  } catch (e: unknown) {
-    return err(new UpstreamUnreachableError(url, describeFailure(e)));
-  }
+  /** abort a transfer that sends nothing for this long (default 60 s) */
+  idleMs?: number;
 }
 
 /**
@@ -56,7 +22,7 @@ async function open(url: string): Promise<Result<{ body: Readable; size: number 
  */
 export async function download(opts: DownloadOptions): Promise<Result<{ digest: Digest; downloaded: boolean }, WeldError>> {
   if (await opts.store.has(opts.expected)) return ok({ digest: opts.expected, downloaded: false });
-  const opened = await open(opts.url);
+  const opened = await openUrl(opts.url, opts.idleMs !== undefined ? { idleMs: opts.idleMs } : {});
   if (!opened.ok) return opened;
   let done = 0;
   const counter = new Transform({

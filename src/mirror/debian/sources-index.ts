@@ -1,11 +1,10 @@
-import { createReadStream, existsSync } from 'node:fs';
 import { Readable } from 'node:stream';
-import { fileURLToPath } from 'node:url';
 import { StringDecoder } from 'node:string_decoder';
 import { createGunzip } from 'node:zlib';
 import xz from 'xz-decompress';
 import { err, ok, type Result } from '../../core/result.js';
 import { UpstreamUnreachableError } from '../errors.js';
+import { openUrl } from '../http.js';
 
 const { XzReadableStream } = xz;
 
@@ -45,30 +44,14 @@ export async function fetchSourcesIndex(opts: { base: string; suite: string; com
     ['Sources.gz', (r: Readable) => r.pipe(createGunzip())],
   ] as const) {
     const url = `${dir}/${name}`;
-    if (url.startsWith('file:')) {
-      // a local archive (WELD_DEBIAN_MIRROR=file:///srv/debian)
-      const file = fileURLToPath(url);
-      if (!existsSync(file)) {
-        lastError = new UpstreamUnreachableError(url, 'no such file');
-        continue;
-      }
-      body = decode(createReadStream(file));
+    const opened = await openUrl(url);
+    if (opened.ok) {
+      body = decode(opened.value.body);
       break;
     }
-    try {
-      const res = await fetch(url);
-      if (!res.ok || !res.body) {
-        await res.body?.cancel();
-        lastError = new UpstreamUnreachableError(url, `HTTP ${res.status} ${res.statusText}`.trim());
-        continue;
-      }
-      body = decode(Readable.fromWeb(res.body as import('node:stream/web').ReadableStream));
-      break;
-    } catch (e: unknown) {
-      const code = (e as { cause?: { code?: string } }).cause?.code;
-      lastError = new UpstreamUnreachableError(url, code === 'ECONNREFUSED' ? 'connection refused (is the server up?)' : (code ?? (e as Error).message));
-      break; // the host is down: the .gz next to it will not be better
-    }
+    lastError = opened.error;
+    // the host is down or silent: the .gz next to it will not be better
+    if (!/^(HTTP |no such file)/.test(opened.error.cause_)) break;
   }
   if (!body) return err(lastError!);
   const found = new Map<string, SourceEntry[]>();
