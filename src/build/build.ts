@@ -2,28 +2,12 @@ import path from 'node:path';
 import type { WeldError } from '../core/errors.js';
 import { err, ok, type Result } from '../core/result.js';
 import type { Metadata } from '../metadata/model.js';
-import type { Runner } from '../runner/runner.js';
-import type { Store } from '../store/store.js';
-import type { BuildListener } from './events.js';
-import { executeBuild, type BuildSummary } from './executor.js';
+import { executeBuild, type BuildSummary, type ExecuteOptions } from './executor.js';
 import { PrepareStoreError, preparePlan } from './prepare.js';
 import { loadRecords } from './records-view.js';
 
-export interface BuildOptions {
-  metadata: Metadata;
-  store: Store;
-  runner: Runner;
-  mirrorsDir: string;
-  /** normalised package names; their requirements build too */
-  targets: string[];
-  jobs?: number;
-  check?: boolean;
-  keepFailed?: boolean;
-  workRoot?: string;
-  weldVersion: string;
-  signal?: AbortSignal;
-  onEvent?: BuildListener;
-}
+/** What `weld build` is asked for: the executor's options less what build() derives itself. */
+export type BuildOptions = Omit<ExecuteOptions, 'ctx' | 'recipes' | 'recordOf' | 'logsDir'>;
 
 /** `weld build` as a library call: read the records, gather digests, walk the DAG. */
 export async function build(o: BuildOptions): Promise<Result<BuildSummary, WeldError>> {
