@@ -3,6 +3,7 @@ import path from 'node:path';
 import git from 'isomorphic-git';
 import { GitRefError } from '../core/errors.js';
 import { err, ok, type Result } from '../core/result.js';
+import { peelToCommit } from '../util/git-objects.js';
 import type { MetadataSource, Provenance } from './source.js';
 
 // Reads the project's files straight out of git objects, so a respin branch can be
@@ -22,16 +23,6 @@ async function findRepo(root: string): Promise<Repo | undefined> {
   } catch {
     return undefined;
   }
-}
-
-async function peelToCommit(dir: string, oid: string, cache: object): Promise<string | undefined> {
-  for (let i = 0; i < 10; i++) {
-    const o = await git.readObject({ fs, dir, oid, cache });
-    if (o.type === 'commit') return oid;
-    if (o.type !== 'tag') return undefined;
-    oid = (o.object as { object: string }).object;
-  }
-  return undefined;
 }
 
 async function resolveCommit(dir: string, ref: string, cache: object): Promise<string | undefined> {
@@ -55,7 +46,7 @@ async function resolveCommit(dir: string, ref: string, cache: object): Promise<s
       }
     }
   }
-  return oid ? peelToCommit(dir, oid, cache) : undefined;
+  return oid ? peelToCommit({ where: { dir }, oid, cache }) : undefined;
 }
 
 export class GitRefSource implements MetadataSource {

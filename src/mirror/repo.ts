@@ -3,6 +3,7 @@ import path from 'node:path';
 import git from 'isomorphic-git';
 import { mirrorPath } from './mirror.js';
 import { err, ok, type Result } from '../core/result.js';
+import { peelToCommit } from '../util/git-objects.js';
 import { MirrorRepoError } from './errors.js';
 import type { Identity } from './identity.js';
 
@@ -43,18 +44,8 @@ export async function writeRef(repo: MirrorRepo, ref: string, oid: string): Prom
 }
 
 /** The commit a ref or oid points at, through annotated tags. */
-export async function peel(repo: MirrorRepo, oid: string): Promise<string | undefined> {
-  for (let i = 0; i < 10; i++) {
-    try {
-      const o = await git.readObject({ fs, gitdir: repo.gitdir, oid, cache: repo.cache });
-      if (o.type === 'commit') return oid;
-      if (o.type !== 'tag') return undefined;
-      oid = (o.object as { object: string }).object;
-    } catch {
-      return undefined;
-    }
-  }
-  return undefined;
+export function peel(repo: MirrorRepo, oid: string): Promise<string | undefined> {
+  return peelToCommit({ where: { gitdir: repo.gitdir }, oid, cache: repo.cache });
 }
 
 export async function readCommit(repo: MirrorRepo, oid: string) {
