@@ -7,6 +7,11 @@ export abstract class WeldError extends Error {
   /** a sentence telling the user what to do next, printed under the message */
   hint?: string;
 
+  constructor(message: string, hint?: string) {
+    super(message);
+    if (hint) this.hint = hint;
+  }
+
   toJSON(): Record<string, unknown> {
     return { code: this.code, message: this.message, ...(this.hint ? { hint: this.hint } : {}) };
   }
@@ -15,10 +20,6 @@ export abstract class WeldError extends Error {
 /** Wrong command line: unknown verb, unknown flag, missing argument. Exit status 2. */
 export class UsageError extends WeldError {
   readonly code = 'E_USAGE';
-  constructor(message: string, hint?: string) {
-    super(message);
-    if (hint) this.hint = hint;
-  }
 }
 
 /** The metadata failed validation; every problem is in `diagnostics`. */
@@ -48,10 +49,6 @@ export class MetadataNotFoundError extends WeldError {
 /** A git ref given with --ref does not exist, or the metadata is not in a git repository. */
 export class GitRefError extends WeldError {
   readonly code = 'E_GIT_REF';
-  constructor(message: string, hint?: string) {
-    super(message);
-    if (hint) this.hint = hint;
-  }
 }
 
 export class UnknownPackageError extends WeldError {

@@ -31,35 +31,19 @@ export class ChecksumMismatchError extends WeldError {
 /** The pinned tag or commit is not in the upstream repository. */
 export class UpstreamRefError extends WeldError {
   readonly code = 'E_UPSTREAM_REF';
-  constructor(message: string, hint?: string) {
-    super(message);
-    if (hint) this.hint = hint;
-  }
 }
 
 /** The Debian archive has no usable source for the package. */
 export class DebianSourceError extends WeldError {
   readonly code = 'E_DEBIAN_SOURCE';
-  constructor(message: string, hint?: string) {
-    super(message);
-    if (hint) this.hint = hint;
-  }
 }
 
 /** Something about the mirror repository itself is wrong (not a bare repo, unwritable). */
 export class MirrorRepoError extends WeldError {
   readonly code = 'E_MIRROR_REPO';
-  constructor(message: string, hint?: string) {
-    super(message);
-    if (hint) this.hint = hint;
-  }
 }
 
 /** The lock file could not be read. */
 export class LockFileError extends WeldError {
   readonly code = 'E_LOCK_FILE';
-  constructor(message: string, hint?: string) {
-    super(message);
-    if (hint) this.hint = hint;
-  }
 }
