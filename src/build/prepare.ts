@@ -1,5 +1,5 @@
 import { WeldError } from '../core/errors.js';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import pLimit from 'p-limit';
 import type { Metadata } from '../metadata/model.js';
@@ -9,6 +9,7 @@ import { sha256Of, type Sha256 } from '../plan/cache-key.js';
 import type { PlanContext, RecordsLookup } from '../plan/plan.js';
 import type { Runner } from '../runner/runner.js';
 import type { Store } from '../store/store.js';
+import { writeFileAtomic } from '../util/fs.js';
 import { loadRecipe, type RecipeBundle } from './recipes.js';
 import { committerTime } from './source-tree.js';
 
@@ -102,12 +103,6 @@ async function commitTimes(opts: { metadata: Metadata; mirrorsDir: string; packa
       }),
     ),
   );
-  if (added) {
-    await mkdir(path.dirname(file), { recursive: true });
-    const tmp = `${file}.${process.pid}.tmp`;
-    await writeFile(tmp, JSON.stringify(cached));
-    const { rename } = await import('node:fs/promises');
-    await rename(tmp, file);
-  }
+  if (added) writeFileAtomic({ file, data: JSON.stringify(cached) });
   return out;
 }

@@ -1,7 +1,6 @@
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import path from 'node:path';
 import { err, ok, type Result } from '../core/result.js';
 import type { EnvLock, LockedDeb } from '../metadata/model.js';
+import { writeFileIfChanged } from '../util/fs.js';
 import { LockWriteError } from './errors.js';
 
 /** Name, then arch, then version: one stable order whatever apt printed first. */
@@ -31,20 +30,9 @@ export function formatEnvLock(opts: { env: string; lock: Omit<EnvLock, 'file'> }
 
 /** Writes the lock (tmp + rename, so a reader never sees half of it); untouched when unchanged. */
 export function writeEnvLock(opts: { file: string; text: string }): Result<{ changed: boolean }, LockWriteError> {
-  let old: string | undefined;
   try {
-    old = readFileSync(opts.file, 'utf8');
-  } catch {
-    old = undefined;
-  }
-  if (old === opts.text) return ok({ changed: false });
-  const tmp = `${opts.file}.${process.pid}.tmp`;
-  try {
-    mkdirSync(path.dirname(opts.file), { recursive: true });
-    writeFileSync(tmp, opts.text);
-    renameSync(tmp, opts.file);
+    return ok({ changed: writeFileIfChanged({ file: opts.file, text: opts.text }) });
   } catch (e: unknown) {
     return err(new LockWriteError(opts.file, (e as Error).message));
   }
-  return ok({ changed: true });
 }

@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
-import { mkdirSync, readdirSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync, unlinkSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { writeFileAtomic } from '../util/fs.js';
 import type { MetadataData } from './model.js';
 import type { Snapshot } from './snapshot.js';
 
@@ -52,10 +53,7 @@ export function readCache(dir: string, key: string): MetadataData | undefined {
 
 export function writeCache(dir: string, key: string, data: MetadataData): void {
   try {
-    mkdirSync(dir, { recursive: true });
-    const tmp = path.join(dir, `.${key}.${process.pid}.tmp`);
-    writeFileSync(tmp, JSON.stringify(data));
-    renameSync(tmp, path.join(dir, `${key}.json`));
+    writeFileAtomic({ file: path.join(dir, `${key}.json`), data: JSON.stringify(data) });
     const entries = readdirSync(dir)
       .filter((f) => f.endsWith('.json'))
       .map((f) => ({ f, t: statSync(path.join(dir, f)).mtimeMs }))

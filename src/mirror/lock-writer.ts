@@ -1,9 +1,10 @@
-import { readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { err, ok, type Result } from '../core/result.js';
 import { checkLock, formatLock, type LockEntry } from '../metadata/lock-file.js';
 import type { Metadata } from '../metadata/model.js';
 import { parseToml } from '../metadata/toml.js';
+import { writeFileIfChanged } from '../util/fs.js';
 import { LockFileError } from './errors.js';
 import type { MirrorOutcome } from './mirror.js';
 
@@ -41,21 +42,9 @@ export function readLockNow(metadata: Metadata): Record<string, LockEntry> {
 /** Writes metadata/weld.lock in the work tree (tmp + rename), only when it changes. */
 export function writeLockFile(opts: { metadata: Metadata; entries: Record<string, LockEntry> }): Result<{ file: string; changed: boolean }, LockFileError> {
   const file = lockFilePath(opts.metadata);
-  const text = formatLock(opts.entries);
-  let old: string | undefined;
   try {
-    old = readFileSync(file, 'utf8');
-  } catch {
-    old = undefined;
-  }
-  if (old === text) return ok({ file, changed: false });
-  const tmp = `${file}.${process.pid}.tmp`;
-  try {
-    writeFileSync(tmp, text);
-    renameSync(tmp, file);
+    return ok({ file, changed: writeFileIfChanged({ file, text: formatLock(opts.entries) }) });
   } catch (e: unknown) {
-    rmSync(tmp, { force: true });
     return err(new LockFileError(`cannot write ${file}: ${(e as Error).message}`));
   }
-  return ok({ file, changed: true });
 }

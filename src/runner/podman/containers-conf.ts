@@ -1,5 +1,5 @@
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { writeFileIfChanged } from '../../util/fs.js';
 import type { HostFacts } from './host.js';
 
 /**
@@ -49,17 +49,6 @@ export function decideContainersConf(opts: { host: HostFacts }): ContainersConf 
 /** Writes the conf under `<root>/.weld/podman/` (only when its content changed) and returns its path. */
 export function writeContainersConf(opts: { root: string; conf: ContainersConf }): string {
   const file = path.join(opts.root, '.weld', 'podman', 'containers.conf');
-  let old: string | undefined;
-  try {
-    old = readFileSync(file, 'utf8');
-  } catch {
-    old = undefined;
-  }
-  if (old !== opts.conf.text) {
-    mkdirSync(path.dirname(file), { recursive: true });
-    const tmp = `${file}.${process.pid}.tmp`;
-    writeFileSync(tmp, opts.conf.text);
-    renameSync(tmp, file);
-  }
+  writeFileIfChanged({ file, text: opts.conf.text });
   return file;
 }
