@@ -20,7 +20,8 @@ export interface Distro {
 export type Upstream =
   | { kind: 'git'; url: string; tag?: string; commit?: string; /** the upstream branch that holds the pin, when not main/master */ branch?: string }
   | { kind: 'tarball'; url: string; sha256: string }
-  | { kind: 'debian'; source: string; debianPatches: boolean };
+  /** `suite`: where the source comes from when not the env's suite (a newer release, say) */
+  | { kind: 'debian'; source: string; debianPatches: boolean; suite?: string };
 
 export type PackageKind = 'wheel' | 'pack';
 

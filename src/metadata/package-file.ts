@@ -39,6 +39,7 @@ export const PACKAGE_SPEC: FileSpec = {
       sha256: { kind: 'string', example: 'sha256 = "<64 hex digits>"' },
       debian: { kind: 'string', example: 'debian = "pyyaml"' },
       debian_patches: { kind: 'boolean', example: 'debian_patches = true' },
+      suite: { kind: 'string', example: 'suite = "trixie"' },
     },
   },
   build: {
@@ -72,6 +73,7 @@ const UPSTREAM_KEYS: Record<string, (typeof UPSTREAM_KINDS)[number]> = {
   branch: 'git',
   sha256: 'tarball',
   debian_patches: 'debian',
+  suite: 'debian',
 };
 /** set by weld for every recipe (DESIGN.md, recipe contract); a build var may not override them */
 const RESERVED_VARS = /^(WELD_.*|SOURCE_DATE_EPOCH|PATH|HOME)$/;
@@ -181,7 +183,12 @@ function checkUpstream(u: TomlTable, problems: Problem[]): Upstream | undefined 
     });
     good = false;
   }
-  return good ? { kind, source, debianPatches: u['debian_patches'] === true } : undefined;
+  const suite = str('suite');
+  if (suite !== undefined && !/^[a-z][a-z0-9-]*$/.test(suite)) {
+    problems.push({ path: ['upstream', 'suite'], anchor: 'value', message: `suite "${suite}" is not a Debian suite or codename (e.g. "bookworm", "trixie")` });
+    good = false;
+  }
+  return good ? { kind, source, debianPatches: u['debian_patches'] === true, ...(suite !== undefined ? { suite } : {}) } : undefined;
 }
 
 function checkNameList(list: string[], path: Array<string | number>, what: string, problems: Problem[]): string[] {

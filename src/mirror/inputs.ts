@@ -13,7 +13,7 @@ export async function inputsDigest(opts: { metadata: Metadata; pkg: Package }): 
     const text = (await metadata.read(file)) ?? '';
     patches.push([file.slice(file.lastIndexOf('/') + 1), createHash('sha256').update(text).digest('hex')]);
   }
-  const suite = pkg.upstream.kind === 'debian' ? metadata.envs.get(pkg.env)?.suite : undefined;
+  const suite = pkg.upstream.kind === 'debian' ? (pkg.upstream.suite ?? metadata.envs.get(pkg.env)?.suite) : undefined;
   const canonical = JSON.stringify({ v: 1, version: pkg.version, release: pkg.release, upstream: pkg.upstream, suite: suite ?? null, patches });
   return `sha256:${createHash('sha256').update(canonical).digest('hex')}`;
 }

@@ -54,7 +54,7 @@ async function mirrorOneUnguarded(opts: MirrorOptions & { archive: DebianArchive
       upstream = await mirrorTarballUpstream({ ...common, store: store.value, url: u.url, sha256: u.sha256 });
     } else {
       const env = metadata.envs.get(pkg.env)!;
-      upstream = await mirrorDebianUpstream({ ...common, store: store.value, archive: opts.archive, source: u.source, suite: env.suite, components: env.components, debianPatches: u.debianPatches, ...(opts.refresh ? { refresh: true } : {}) });
+      upstream = await mirrorDebianUpstream({ ...common, store: store.value, archive: opts.archive, source: u.source, suite: u.suite ?? env.suite, components: env.components, debianPatches: u.debianPatches, ...(opts.refresh ? { refresh: true } : {}) });
     }
   }
   if (!upstream.ok) return upstream;

@@ -8,7 +8,7 @@ import { sampleProject, weld } from '../helpers/project.js';
 // without checking it out, and the work tree's commit and dirtiness are reported.
 
 const showRelease = async (root: string, ...extra: string[]) => {
-  const r = await weld(['show', 'six', '--json', ...extra], { cwd: root });
+  const r = await weld(['show', 'toml', '--json', ...extra], { cwd: root });
   expect(r.stderr).toBe('');
   return JSON.parse(r.stdout) as { release: number; version: string; patches: string[] };
 };
@@ -23,15 +23,15 @@ describe('--ref', () => {
     ({ root, cleanup } = sampleProject());
     mainCommit = initRepo(root);
     git(root, 'checkout', '-q', '-b', 'respin');
-    const six = path.join(root, 'metadata/packages/six.toml');
-    writeFileSync(six, readFileSync(six, 'utf8').replace('release = 1', 'release = 2'));
-    mkdirSync(path.join(root, 'metadata/patches/six'), { recursive: true });
+    const tomlFile = path.join(root, 'metadata/packages/toml.toml');
+    writeFileSync(tomlFile, readFileSync(tomlFile, 'utf8').replace('release = 1', 'release = 2'));
+    mkdirSync(path.join(root, 'metadata/patches/toml'), { recursive: true });
     writeFileSync(
-      path.join(root, 'metadata/patches/six/0001-doc.patch'),
+      path.join(root, 'metadata/patches/toml/0001-doc.patch'),
       'Subject: [PATCH] doc\n\n--- a/README.rst\n+++ b/README.rst\n@@ -1 +1,2 @@\n six\n+respin\n',
     );
     git(root, 'add', '-A');
-    git(root, 'commit', '-q', '-m', 'respin six');
+    git(root, 'commit', '-q', '-m', 'respin toml');
     respinCommit = git(root, 'rev-parse', 'HEAD');
     git(root, 'tag', '-a', 'respin-1', '-m', 'first respin');
     git(root, 'checkout', '-q', 'main');
@@ -43,14 +43,14 @@ describe('--ref', () => {
     expect((await showRelease(root, '--ref', 'main')).release).toBe(1);
     const respin = await showRelease(root, '--ref', 'respin');
     expect(respin.release).toBe(2);
-    expect(respin.patches).toEqual(['metadata/patches/six/0001-doc.patch']);
+    expect(respin.patches).toEqual(['metadata/patches/toml/0001-doc.patch']);
     expect((await showRelease(root, '--ref', 'respin-1')).release).toBe(2); // annotated tag
     expect((await showRelease(root, '--ref', respinCommit.slice(0, 10))).release).toBe(2); // abbreviated id
     expect((await showRelease(root, '--ref', mainCommit)).release).toBe(1);
   });
 
   it('reports the commit of a ref, never dirty', async () => {
-    writeFileSync(path.join(root, 'metadata/packages/six.toml'), 'broken = [');
+    writeFileSync(path.join(root, 'metadata/packages/toml.toml'), 'broken = [');
     const r = await weld(['check', '--json', '--ref', 'respin'], { cwd: root });
     expect(r.code).toBe(0);
     expect(JSON.parse(r.stdout).provenance).toEqual({ source: 'ref', ref: 'respin', commit: respinCommit, dirty: false });
@@ -99,7 +99,7 @@ describe('--ref', () => {
       git(repo, 'checkout', '-q', '-b', 'later');
       expect((await showRelease(project, '--ref', 'later')).release).toBe(2);
       const r = await weld(['check', '--ref', 'later'], { cwd: project });
-      expect(r.stdout).toBe('ok: weld-sample at later: 8 packages (7 wheels, 1 pack), 2 envs, 2 composes\n');
+      expect(r.stdout).toBe('ok: weld-sample at later: 6 packages (5 wheels, 1 pack), 2 envs, 2 composes\n');
     } finally {
       renameSync(project, root);
     }

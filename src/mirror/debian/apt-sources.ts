@@ -66,10 +66,15 @@ export function readAptSources(aptDir = '/etc/apt'): AptEntry[] {
   return entries;
 }
 
-/** The archive base URL for a suite: WELD_DEBIAN_MIRROR, else the first apt entry serving it. */
+/**
+ * The archive base URL for a suite: WELD_DEBIAN_MIRROR, else the first apt entry serving
+ * it, else the first entry of the main archive (a path ending in /debian), which carries
+ * every release: a package may take its source from a newer suite than the host runs.
+ */
 export function debianMirrorFor(opts: { suite: string; env?: NodeJS.ProcessEnv; aptDir?: string }): string | undefined {
   const forced = opts.env?.['WELD_DEBIAN_MIRROR'];
   if (forced) return forced.replace(/\/+$/, '');
-  const hit = readAptSources(opts.aptDir).find((e) => e.suites.includes(opts.suite) && (e.types.includes('deb') || e.types.includes('deb-src')));
+  const entries = readAptSources(opts.aptDir).filter((e) => e.types.includes('deb') || e.types.includes('deb-src'));
+  const hit = entries.find((e) => e.suites.includes(opts.suite)) ?? entries.find((e) => /\/debian\/*$/.test(e.uri));
   return hit?.uri.replace(/\/+$/, '');
 }
