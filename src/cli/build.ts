@@ -1,15 +1,12 @@
 import os from 'node:os';
-import { UsageError, WeldError } from '../core/errors.js';
+import { UsageError } from '../core/errors.js';
 import { err, ok } from '../core/result.js';
-import type { BuildSummary } from '../build/executor.js';
 import { METADATA_OPTIONS } from './args.js';
-import { jsonRenderer, liveRenderer, plainRenderer, wantsLiveView } from './build-render.js';
-import { mirrorsFromArgs, packagesFromArgs, RUNNER_OPTION, runnerFromArgs } from './build-args.js';
+import { packagesFromArgs, RUNNER_OPTION, runnerFromArgs } from './build-args.js';
+import { BuildFailedError, jobsFromArgs, runBuild } from './build-run.js';
 import type { VerbModule } from './commands.js';
-import { plural } from './format.js';
 import { openFromArgs } from './metadata-args.js';
 import { openStoreFromArgs, STORE_OPTION } from './store-args.js';
-import { weldVersion } from './version.js';
 
 export const spec: VerbModule['spec'] = {
   description:
@@ -31,26 +28,13 @@ export const spec: VerbModule['spec'] = {
   examples: ['weld build pyyaml', 'weld build --all --jobs 4', 'weld build --check pyyaml'],
 };
 
-class BuildFailedError extends WeldError {
-  readonly code = 'E_BUILD_FAILED';
-  constructor(
-    message: string,
-    readonly summary: BuildSummary,
-  ) {
-    super(message);
-  }
-  override toJSON(): Record<string, unknown> {
-    return { ...super.toJSON(), summary: this.summary };
-  }
-}
-
 export const run: VerbModule['run'] = async (args, io) => {
   const all = args.options['all'] === true;
   if (all === args.positionals.length > 0) {
     return err(new UsageError(all ? 'weld build: name packages or pass --all, not both' : 'weld build: name the packages to build, or pass --all', 'usage: weld build <package>… | --all'));
   }
-  const jobs = args.options['jobs'] === undefined ? os.availableParallelism() : Number(args.options['jobs']);
-  if (!Number.isInteger(jobs) || jobs < 1) return err(new UsageError(`weld build: --jobs must be a whole number of at least 1, not "${String(args.options['jobs'])}"`));
+  const jobs = jobsFromArgs(args, 'build');
+  if (!jobs.ok) return jobs;
   // Picked first so a runner's slow probes overlap loading the metadata and the store.
   const picked = await runnerFromArgs(args, io);
   if (!picked.ok) return picked;
@@ -64,47 +48,21 @@ export const run: VerbModule['run'] = async (args, io) => {
   if (!opened.ok) return opened;
   picked.value.attach({ metadata, store: opened.value.store, env: io.env });
   const json = args.options['json'] === true;
-  const renderer = json
-    ? jsonRenderer(io)
-    : wantsLiveView({ io, json })
-      ? await liveRenderer({ io, packages: metadata.graph.subgraph(targets.value).order() })
-      : plainRenderer(io);
-
-  // Ctrl-C stops the running builds; the executor writes no record for them. Installed after
-  // the live view, whose exit hook would otherwise take this `once` handler's absence for
-  // "nobody else listens" and kill the process (see startBuildView).
-  const abort = new AbortController();
-  const onInt = () => abort.abort();
-  process.once('SIGINT', onInt);
-  const { build } = await import('../build/build.js');
-  let result;
-  try {
-    result = await build({
-      metadata,
-      store: opened.value.store,
-      runner,
-      mirrorsDir: mirrorsFromArgs({ args, io, metadata }),
-      targets: targets.value,
-      jobs,
-      weldVersion: weldVersion(),
-      signal: abort.signal,
-      onEvent: (e) => renderer.onEvent(e),
-      ...(args.options['check'] ? { check: true } : {}),
-      ...(args.options['keep-failed'] ? { keepFailed: true } : {}),
-    });
-  } finally {
-    process.removeListener('SIGINT', onInt);
-    // The view comes down even when the build throws, or the terminal is left mid-frame.
-    await renderer.end();
-  }
-  if (!result.ok) return result;
-  const s = result.value;
+  const built = await runBuild({
+    args,
+    io,
+    metadata,
+    store: opened.value.store,
+    runner,
+    targets: targets.value,
+    jobs: jobs.value,
+    json,
+    check: args.options['check'] === true,
+    keepFailed: args.options['keep-failed'] === true,
+  });
+  if (!built.ok) return built;
+  const s = built.value;
   const mismatched = Object.entries(s.checks).filter(([, c]) => !c.match).map(([p]) => p);
-  if (!json) io.stdout.write(`${plural(s.built.length, 'package')} built, ${s.cached.length} cached, ${s.failed.length} failed, ${s.skipped.length} skipped\n`);
-  if (s.failed.length || s.skipped.length) {
-    const what = [s.failed.length ? `failed: ${s.failed.map((f) => f.pkg).join(', ')}` : '', s.skipped.length ? `skipped: ${s.skipped.map((f) => f.pkg).join(', ')}` : ''].filter(Boolean).join('; ');
-    return err(new BuildFailedError(`build ${what}`, s));
-  }
   if (mismatched.length) return err(new BuildFailedError(`not reproducible: the rebuilt outputs of ${mismatched.join(', ')} differ from the records`, s));
   if (json) io.stdout.write(JSON.stringify({ type: 'summary', ...s }) + '\n');
   return ok(undefined);

@@ -27,5 +27,7 @@ export const VERBS: VerbEntry[] = [
   { name: 'log', summary: "Print the log of a package's newest build (--follow while it runs)", load: () => import('./log.js') },
   { name: 'store', summary: 'Inspect and maintain the content store: info, ls, cat, put, verify, gc', load: () => import('./store.js') },
   { name: 'doctor', summary: 'Check (and with --fix set up) the host for s390x builds: podman, runtime, qemu, binfmt', load: () => import('./doctor.js') },
+  { name: 'compose', summary: 'Make what users consume from the current builds: a wheelhouse (pip index + SBOM)', load: () => import('./compose.js') },
+  { name: 'serve', summary: 'Serve a composed wheelhouse over HTTP on loopback for pip', load: () => import('./serve.js') },
   { name: 'env', summary: 'Build environments from the store: lock, fetch, compose, ls, shell', load: () => import('./env.js') },
 ];

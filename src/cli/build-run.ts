@@ -1,0 +1,94 @@
+import os from 'node:os';
+import { UsageError, WeldError } from '../core/errors.js';
+import { err, ok, type Result } from '../core/result.js';
+import type { BuildSummary } from '../build/executor.js';
+import type { Metadata } from '../metadata/model.js';
+import type { Runner } from '../runner/runner.js';
+import type { Store } from '../store/store.js';
+import type { ParsedArgs } from './args.js';
+import { mirrorsFromArgs } from './build-args.js';
+import { jsonRenderer, liveRenderer, plainRenderer, wantsLiveView } from './build-render.js';
+import { plural } from './format.js';
+import type { CliIO } from './io.js';
+import { weldVersion } from './version.js';
+
+export class BuildFailedError extends WeldError {
+  readonly code = 'E_BUILD_FAILED';
+  constructor(
+    message: string,
+    readonly summary: BuildSummary,
+  ) {
+    super(message);
+  }
+  override toJSON(): Record<string, unknown> {
+    return { ...super.toJSON(), summary: this.summary };
+  }
+}
+
+/** --jobs, or the number of cores. */
+export function jobsFromArgs(args: ParsedArgs, verb: string): Result<number, UsageError> {
+  const jobs = args.options['jobs'] === undefined ? os.availableParallelism() : Number(args.options['jobs']);
+  if (!Number.isInteger(jobs) || jobs < 1) return err(new UsageError(`weld ${verb}: --jobs must be a whole number of at least 1, not "${String(args.options['jobs'])}"`));
+  return ok(jobs);
+}
+
+/**
+ * Builds the targets with the renderer the terminal calls for (live view, plain lines or
+ * JSON events) and Ctrl-C wired to stop the running builds: what `weld build` does, and
+ * what `weld compose --build` does before it composes. A failed or skipped package is an error.
+ */
+export async function runBuild(o: {
+  args: ParsedArgs;
+  io: CliIO;
+  metadata: Metadata;
+  store: Store;
+  runner: Runner;
+  targets: string[];
+  jobs: number;
+  json: boolean;
+  check?: boolean;
+  keepFailed?: boolean;
+}): Promise<Result<BuildSummary, WeldError>> {
+  const { io, metadata, json } = o;
+  const renderer = json
+    ? jsonRenderer(io)
+    : wantsLiveView({ io, json })
+      ? await liveRenderer({ io, packages: metadata.graph.subgraph(o.targets).order() })
+      : plainRenderer(io);
+
+  // Ctrl-C stops the running builds; the executor writes no record for them. Installed after
+  // the live view, whose exit hook would otherwise take this `once` handler's absence for
+  // "nobody else listens" and kill the process (see startBuildView).
+  const abort = new AbortController();
+  const onInt = () => abort.abort();
+  process.once('SIGINT', onInt);
+  const { build } = await import('../build/build.js');
+  let result;
+  try {
+    result = await build({
+      metadata,
+      store: o.store,
+      runner: o.runner,
+      mirrorsDir: mirrorsFromArgs({ args: o.args, io, metadata }),
+      targets: o.targets,
+      jobs: o.jobs,
+      weldVersion: weldVersion(),
+      signal: abort.signal,
+      onEvent: (e) => renderer.onEvent(e),
+      ...(o.check ? { check: true } : {}),
+      ...(o.keepFailed ? { keepFailed: true } : {}),
+    });
+  } finally {
+    process.removeListener('SIGINT', onInt);
+    // The view comes down even when the build throws, or the terminal is left mid-frame.
+    await renderer.end();
+  }
+  if (!result.ok) return result;
+  const s = result.value;
+  if (!json) io.stdout.write(`${plural(s.built.length, 'package')} built, ${s.cached.length} cached, ${s.failed.length} failed, ${s.skipped.length} skipped\n`);
+  if (s.failed.length || s.skipped.length) {
+    const what = [s.failed.length ? `failed: ${s.failed.map((f) => f.pkg).join(', ')}` : '', s.skipped.length ? `skipped: ${s.skipped.map((f) => f.pkg).join(', ')}` : ''].filter(Boolean).join('; ');
+    return err(new BuildFailedError(`build ${what}`, s));
+  }
+  return ok(s);
+}

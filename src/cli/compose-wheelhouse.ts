@@ -1,0 +1,83 @@
+import path from 'node:path';
+import { UsageError } from '../core/errors.js';
+import { err, ok } from '../core/result.js';
+import type { Metadata } from '../metadata/model.js';
+import type { ParsedArgs } from './args.js';
+import { mirrorsFromArgs, runnerFromArgs } from './build-args.js';
+import { jobsFromArgs, runBuild } from './build-run.js';
+import type { ComposeSubVerb } from './compose.js';
+import { json, plural } from './format.js';
+import type { CliIO } from './io.js';
+import { openFromArgs } from './metadata-args.js';
+import { openStoreFromArgs } from './store-args.js';
+import { weldVersion } from './version.js';
+
+export const options: ComposeSubVerb['options'] = ['out', 'build', 'jobs', 'json', 'runner', 'mirrors', 'metadata', 'ref', 'store'];
+
+export const run: ComposeSubVerb['run'] = async (args, io) => {
+  if (args.positionals.length > 1) return err(new UsageError(`weld compose wheelhouse: one compose at a time (got ${args.positionals.join(', ')})`, 'usage: weld compose wheelhouse [name]'));
+  const name = args.positionals[0] ?? 'default';
+  if (args.options['jobs'] !== undefined && !args.options['build']) return err(new UsageError('weld compose wheelhouse: --jobs goes with --build'));
+  const jobs = jobsFromArgs(args, 'compose wheelhouse');
+  if (!jobs.ok) return jobs;
+  // Picked first so a runner's slow probes overlap loading the metadata and the store.
+  const picked = await runnerFromArgs(args, io);
+  if (!picked.ok) return picked;
+  const { runner } = picked.value;
+  const loaded = await openFromArgs(args, io);
+  if (!loaded.ok) return loaded;
+  const metadata = loaded.value;
+  const { composePackages, findCompose, MissingBuildsError, selectBuilds, wheelsOnly } = await import('../compose/select.js');
+  const compose = findCompose({ metadata, name, kind: 'wheelhouse' });
+  if (!compose.ok) return compose;
+  const packages = wheelsOnly(metadata, composePackages({ metadata, compose: compose.value }));
+  if (packages.length === 0) return err(new UsageError(`weld compose wheelhouse: compose "${name}" has no wheel packages`, 'name wheel packages in packages = […], or add some to the distro'));
+  const flags = buildFlags(args);
+  const build = args.options['build'] === true;
+  const opened = await openStoreFromArgs(args, io, { create: build });
+  if (!opened.ok) {
+    if (opened.error.code !== 'E_STORE_NOT_FOUND') return opened;
+    return err(new MissingBuildsError(name, packages.map((p) => ({ package: p, reason: `never built (${opened.error.message})` })), ['weld build', ...flags, ...packages].join(' ')));
+  }
+  const store = opened.value.store;
+  picked.value.attach({ metadata, store, env: io.env });
+  const quiet = args.options['json'] === true;
+  if (build) {
+    const built = await runBuild({ args, io, metadata, store, runner, targets: packages, jobs: jobs.value, json: quiet });
+    if (!built.ok) return built;
+  }
+  const builds = await selectBuilds({ metadata, store, runner, mirrorsDir: mirrorsFromArgs({ args, io, metadata }), compose: name, packages, buildFlags: flags });
+  if (!builds.ok) return builds;
+  const { composeWheelhouse } = await import('../compose/wheelhouse/compose.js');
+  const { wheelhouseBuilds } = await import('../compose/wheelhouse/inputs.js');
+  const out = outDir({ args, io, metadata, name });
+  const t0 = performance.now();
+  const r = await composeWheelhouse({ store, name, out, builds: wheelhouseBuilds({ metadata, builds: builds.value }), tool: { name: 'weld', version: weldVersion() } });
+  if (!r.ok) return r;
+  const v = r.value;
+  if (quiet) {
+    io.stdout.write(json({ compose: name, out: v.out, manifest: v.manifest, record: v.recordId, linked: v.linked, copied: v.copied, wheels: v.wheels.map((w) => ({ file: w.file, project: w.project, version: w.version, digest: w.digest, package: w.package })) }));
+    return ok(undefined);
+  }
+  const projects = new Set(v.wheels.map((w) => w.project)).size;
+  const rel = path.relative(io.cwd, v.out) || '.';
+  const placed = v.copied ? `${v.linked} linked, ${v.copied} copied` : 'hard-linked from the store';
+  io.stdout.write(`${name}: ${plural(v.wheels.length, 'wheel')} of ${plural(projects, 'project')} → ${rel} (${placed}; ${((performance.now() - t0) / 1000).toFixed(1)} s)\n`);
+  io.stdout.write(`  pip install --index-url file://${v.out}/simple <project>    or    weld serve --wheelhouse ${rel}\n`);
+  return ok(undefined);
+};
+
+function outDir(o: { args: ParsedArgs; io: CliIO; metadata: Metadata; name: string }): string {
+  const flag = o.args.options['out'];
+  return typeof flag === 'string' ? path.resolve(o.io.cwd, flag) : path.join(o.metadata.root, 'out', 'wheelhouse', o.name);
+}
+
+/** The flags that pick the same metadata, runner and store, for the `weld build` an error suggests. */
+function buildFlags(args: ParsedArgs): string[] {
+  const out: string[] = [];
+  for (const f of ['ref', 'metadata', 'runner', 'mirrors', 'store']) {
+    const v = args.options[f];
+    if (typeof v === 'string') out.push(`--${f} ${v}`);
+  }
+  return out;
+}

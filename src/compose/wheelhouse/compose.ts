@@ -1,0 +1,211 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { copyFile, link, mkdir, rm, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import pLimit from 'p-limit';
+import type { WeldError } from '../../core/errors.js';
+import { err, ok, type Result } from '../../core/result.js';
+import { normalizeName } from '../../metadata/names.js';
+import { hexOf, type Digest } from '../../store/digest.js';
+import type { BuildRecord } from '../../store/records.js';
+import type { Store } from '../../store/store.js';
+import { WheelhouseOutError, WheelInvalidError } from './errors.js';
+import type { WheelhouseEvent } from './events.js';
+import { renderIndex } from './index-pages.js';
+import { renderManifest, type WheelEntry } from './manifest.js';
+import { checkReplaceable, swapInto } from './out-dir.js';
+import { renderSbom, SBOM_FILE } from './sbom.js';
+import { parseCoreMetadata, parseWheelName, readWheelMetadata } from './wheel-file.js';
+
+/** One package's current build and what the SBOM says about it. */
+export interface WheelhouseBuild {
+  package: string;
+  record: BuildRecord;
+  sourceCommit: string | null;
+  /** SPDX expression from the package metadata */
+  license?: string;
+  summary?: string;
+  homepage?: string;
+  /** weld packages it needs at run time */
+  runtimeRequires: string[];
+}
+
+export interface ComposeWheelhouseOptions {
+  store: Store;
+  name: string;
+  /** the directory to (re)place; its parent is created */
+  out: string;
+  builds: WheelhouseBuild[];
+  tool: { name: string; version: string };
+  onEvent?: (e: WheelhouseEvent) => void;
+  /** wheels placed and read at once (default 8) */
+  concurrency?: number;
+}
+
+export interface WheelhouseResult {
+  out: string;
+  /** the manifest.json blob, also the compose record's manifest */
+  manifest: Digest;
+  recordId: string;
+  wheels: WheelEntry[];
+  linked: number;
+  copied: number;
+}
+
+/**
+ * Writes the wheelhouse of the given builds: wheels/ (hard links into the store, or
+ * copies across file systems), wheels/<file>.metadata (PEP 658), simple/ (PEP 503 HTML and
+ * PEP 691 JSON), manifest.json and the SBOM. Everything is written into a temporary
+ * directory beside `out` and renamed into place, so a failure leaves the old tree (or
+ * none); then a compose record keeps the wheels alive through gc.
+ */
+export async function composeWheelhouse(o: ComposeWheelhouseOptions): Promise<Result<WheelhouseResult, WeldError>> {
+  const out = path.resolve(o.out);
+  const replaceable = await checkReplaceable(out);
+  if (!replaceable.ok) return replaceable;
+  const tmp = path.join(path.dirname(out), `.${path.basename(out)}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`);
+  try {
+    await mkdir(path.join(tmp, 'wheels'), { recursive: true });
+  } catch (e: unknown) {
+    return err(new WheelhouseOutError(`cannot create ${tmp}: ${(e as Error).message}`, 'choose another --out'));
+  }
+  try {
+    return await writeAll({ ...o, out, tmp });
+  } catch (e: unknown) {
+    // Disk full, permissions, a vanished parent: the user's to fix, not a bug.
+    const code = (e as NodeJS.ErrnoException).code;
+    if (typeof code === 'string') return err(new WheelhouseOutError(`cannot write the wheelhouse in ${path.dirname(out)}: ${(e as Error).message}`));
+    throw e;
+  } finally {
+    await rm(tmp, { recursive: true, force: true });
+  }
+}
+
+async function writeAll(o: ComposeWheelhouseOptions & { out: string; tmp: string }): Promise<Result<WheelhouseResult, WeldError>> {
+  const { out, tmp } = o;
+  const written = await writeTree(o);
+  if (!written.ok) return written;
+  const { wheels, linked, copied } = written.value;
+  const manifest = renderManifest({ name: o.name, wheels });
+  const sbom = renderSbom({ name: o.name, wheels, manifest, tool: o.tool });
+  await writeFile(path.join(tmp, 'manifest.json'), manifest);
+  await writeFile(path.join(tmp, SBOM_FILE), sbom);
+  const swapped = await swapInto({ tmp, out });
+  if (!swapped.ok) return swapped;
+  const recorded = await record({ store: o.store, name: o.name, manifest, sbom, wheels });
+  if (!recorded.ok) return recorded;
+  o.onEvent?.({ type: 'written', out, wheels: wheels.length, projects: new Set(wheels.map((w) => w.project)).size });
+  return ok({ out, manifest: recorded.value.manifest, recordId: recorded.value.id, wheels, linked, copied });
+}
+
+async function writeTree(o: ComposeWheelhouseOptions & { tmp: string }): Promise<Result<{ wheels: WheelEntry[]; linked: number; copied: number }, WeldError>> {
+  const planned = planWheels(o.builds);
+  if (!planned.ok) return planned;
+  const limit = pLimit(o.concurrency ?? 8);
+  // After one EXDEV (store on another file system) every link would fail the same way.
+  let canLink = true;
+  let linked = 0;
+  let copied = 0;
+  const results = await Promise.all(
+    planned.value.map(({ build, output }) =>
+      limit(async (): Promise<Result<WheelEntry, WeldError>> => {
+        const name = parseWheelName(output.name)!;
+        const blob = await o.store.stat(output.digest);
+        if (!blob.ok) return err(new WheelInvalidError(`${build.package}: its wheel ${output.name} (${output.digest}) is missing from the store`, 'run `weld store verify --repair`, then build it again'));
+        const dest = path.join(o.tmp, 'wheels', output.name);
+        const placed = await placeWheel({ from: blob.value.path, to: dest, tryLink: canLink });
+        if (placed === 'copied-exdev') canLink = false;
+        if (placed === 'linked') linked++;
+        else copied++;
+        o.onEvent?.({ type: 'wheel', file: output.name, placed: placed === 'linked' ? 'linked' : 'copied' });
+        const meta = await readWheelMetadata({ file: blob.value.path, name });
+        if ('reason' in meta) return err(new WheelInvalidError(`${build.package}: wheel ${output.name}: ${meta.reason}`, 'a wheel needs <dist>-<version>.dist-info/METADATA; check the recipe'));
+        const core = parseCoreMetadata(meta.bytes.toString('utf8'));
+        if (typeof core === 'string') return err(new WheelInvalidError(`${build.package}: wheel ${output.name}: its METADATA cannot be read: ${core}`));
+        if (normalizeName(core.name) !== normalizeName(name.distribution) || core.version !== name.version) {
+          return err(new WheelInvalidError(`${build.package}: wheel ${output.name}: its METADATA says ${core.name} ${core.version}, the file name says ${name.distribution} ${name.version}`, 'an index built from it would lie to pip; fix the recipe or the project'));
+        }
+        await writeFile(`${dest}.metadata`, meta.bytes);
+        const license = build.license ?? core.license;
+        return ok({
+          project: normalizeName(core.name),
+          name: core.name,
+          version: core.version,
+          file: output.name,
+          sha256: hexOf(output.digest),
+          size: output.size,
+          ...(core.requiresPython ? { requiresPython: core.requiresPython } : {}),
+          metadataSha256: createHash('sha256').update(meta.bytes).digest('hex'),
+          package: build.package,
+          digest: output.digest,
+          buildKey: build.record.cacheKey,
+          sourceCommit: build.sourceCommit,
+          sourceTree: build.record.sourceTree,
+          arch: build.record.arch,
+          ...(license ? { license } : {}),
+          licenseIsSpdx: build.license !== undefined,
+          ...((build.summary ?? core.summary) ? { summary: (build.summary ?? core.summary)! } : {}),
+          ...(build.homepage ? { homepage: build.homepage } : {}),
+          runtimeRequires: build.runtimeRequires,
+        });
+      }),
+    ),
+  );
+  const wheels: WheelEntry[] = [];
+  for (const r of results) {
+    if (!r.ok) return r;
+    wheels.push(r.value);
+  }
+  for (const [file, text] of renderIndex(wheels)) {
+    await mkdir(path.dirname(path.join(o.tmp, file)), { recursive: true });
+    await writeFile(path.join(o.tmp, file), text);
+  }
+  return ok({ wheels, linked, copied });
+}
+
+/** The wheel outputs of the builds, checked: valid file names, no two the same. */
+function planWheels(builds: WheelhouseBuild[]): Result<Array<{ build: WheelhouseBuild; output: BuildRecord['outputs'][number] }>, WheelInvalidError> {
+  const out: Array<{ build: WheelhouseBuild; output: BuildRecord['outputs'][number] }> = [];
+  const owner = new Map<string, string>();
+  for (const build of builds) {
+    const wheels = build.record.outputs.filter((x) => x.name.endsWith('.whl'));
+    if (wheels.length === 0) return err(new WheelInvalidError(`${build.package}: its build (${build.record.cacheKey.slice(7, 19)}) has no wheel among its outputs (${build.record.outputs.map((x) => x.name).join(', ')})`, 'only wheel packages go into a wheelhouse'));
+    for (const output of wheels) {
+      if (!parseWheelName(output.name)) return err(new WheelInvalidError(`${build.package}: "${output.name}" is not a wheel file name (<dist>-<version>-<python>-<abi>-<platform>.whl, PEP 427)`, 'check what the recipe leaves in $WELD_OUT/wheels/'));
+      const other = owner.get(output.name);
+      if (other) return err(new WheelInvalidError(`${output.name} is an output of both ${other} and ${build.package}`, 'two packages of one compose cannot build the same wheel file'));
+      owner.set(output.name, build.package);
+      out.push({ build, output });
+    }
+  }
+  return ok(out);
+}
+
+/** A hard link shares the store's read-only blob; a copy when linking is not possible. */
+async function placeWheel(o: { from: string; to: string; tryLink: boolean }): Promise<'linked' | 'copied' | 'copied-exdev'> {
+  if (o.tryLink) {
+    try {
+      await link(o.from, o.to);
+      return 'linked';
+    } catch (e: unknown) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (!['EXDEV', 'EPERM', 'EMLINK', 'ENOTSUP', 'EOPNOTSUPP'].includes(code ?? '')) throw e;
+      await copyFile(o.from, o.to);
+      return code === 'EXDEV' ? 'copied-exdev' : 'copied';
+    }
+  }
+  await copyFile(o.from, o.to);
+  return 'copied';
+}
+
+/** The manifest and SBOM into the store and a compose record naming them and every wheel. */
+async function record(o: { store: Store; name: string; manifest: string; sbom: string; wheels: WheelEntry[] }): Promise<Result<{ manifest: Digest; id: string }, WeldError>> {
+  const manifest = await o.store.put([Buffer.from(o.manifest)]);
+  if (!manifest.ok) return manifest;
+  const sbom = await o.store.put([Buffer.from(o.sbom)]);
+  if (!sbom.ok) return sbom;
+  const id = `wheelhouse/${o.name}`;
+  const blobs = [...new Set([...o.wheels.map((w) => w.digest), sbom.value.digest])].sort();
+  const written = await o.store.writeRecords([{ kind: 'compose', id, data: { name: o.name, type: 'wheelhouse', manifest: manifest.value.digest, blobs, createdAt: new Date().toISOString() } }]);
+  if (!written.ok) return written;
+  return ok({ manifest: manifest.value.digest, id });
+}
