@@ -125,7 +125,8 @@ describe('weld compose wheelhouse', () => {
         expect(metadata).toBe(metadataInWheel(wheel));
         expect(a.attrs['data-requires-python']).toBe('>=3.7');
         expect(a.attrs['data-core-metadata']).toBe(`sha256=${sha256(metadata)}`);
-        expect(a.attrs['data-dist-info-metadata']).toBe(`sha256=${sha256(metadata)}`);
+        // Only the PEP 714 name: pip 23.0 breaks on the old one (see index-pages.ts).
+        expect(a.attrs['data-dist-info-metadata']).toBeUndefined();
       }
     }
     // The raw HTML escapes the comparison operator.
@@ -153,6 +154,7 @@ describe('weld compose wheelhouse', () => {
     expect(f.size).toBe(bytes.length);
     expect(f['requires-python']).toBe('>=3.7');
     expect(f['core-metadata'].sha256).toBe(sha256(readFileSync(`${wheel}.metadata`)));
+    expect(f).not.toHaveProperty('dist-info-metadata');
   });
 
   it('hard-links the wheels to the store blobs, records the compose, and the manifest says where each came from', async () => {

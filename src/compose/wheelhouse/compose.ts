@@ -37,7 +37,7 @@ export interface ComposeWheelhouseOptions {
   builds: WheelhouseBuild[];
   tool: { name: string; version: string };
   onEvent?: (e: WheelhouseEvent) => void;
-  /** wheels placed and read at once (default 8) */
+  /** files placed, read and written at once (default 16) */
   concurrency?: number;
 }
 
@@ -100,7 +100,7 @@ async function writeAll(o: ComposeWheelhouseOptions & { out: string; tmp: string
 async function writeTree(o: ComposeWheelhouseOptions & { tmp: string }): Promise<Result<{ wheels: WheelEntry[]; linked: number; copied: number }, WeldError>> {
   const planned = planWheels(o.builds);
   if (!planned.ok) return planned;
-  const limit = pLimit(o.concurrency ?? 8);
+  const limit = pLimit(o.concurrency ?? 16);
   // After one EXDEV (store on another file system) every link would fail the same way.
   let canLink = true;
   let linked = 0;
@@ -155,10 +155,10 @@ async function writeTree(o: ComposeWheelhouseOptions & { tmp: string }): Promise
     if (!r.ok) return r;
     wheels.push(r.value);
   }
-  for (const [file, text] of renderIndex(wheels)) {
-    await mkdir(path.dirname(path.join(o.tmp, file)), { recursive: true });
-    await writeFile(path.join(o.tmp, file), text);
-  }
+  // Creating files is most of a compose's time: the pages go in parallel too.
+  const pages = [...renderIndex(wheels)];
+  await Promise.all([...new Set(pages.map(([file]) => path.dirname(path.join(o.tmp, file))))].map((d) => limit(() => mkdir(d, { recursive: true }))));
+  await Promise.all(pages.map(([file, text]) => limit(() => writeFile(path.join(o.tmp, file), text))));
   return ok({ wheels, linked, copied });
 }
 

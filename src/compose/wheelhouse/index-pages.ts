@@ -13,6 +13,13 @@ export interface IndexFile {
 }
 
 // PEP 691 1.0 plus PEP 700 (1.1): `versions` and `size` are required from 1.1 on.
+//
+// PEP 658 metadata is announced only under its PEP 714 name (data-core-metadata,
+// "core-metadata"), never the older dist-info-metadata: pip 23.0 (Debian bookworm's) reads
+// only the old name and then breaks — the JSON form's hash dict crashes it ("unhashable
+// type: 'dict'") and it rejects a METADATA Name that differs in case from the request
+// ("inconsistent Name: expected 'jinja2', but metadata has 'Jinja2'"). Found by the e2e test
+// with the runtime image's pip; pips that know PEP 714 (23.3+) use the metadata files.
 export const API_VERSION = '1.1';
 export const JSON_TYPE = 'application/vnd.pypi.simple.v1+json';
 
@@ -36,8 +43,7 @@ export function renderIndex(files: IndexFile[]): Map<string, string> {
     const links = fs.map((f) => {
       const attrs = [`href="${esc(`${wheelUrl(f.file)}#sha256=${f.sha256}`)}"`];
       if (f.requiresPython) attrs.push(`data-requires-python="${esc(f.requiresPython)}"`);
-      // PEP 714 renamed data-dist-info-metadata to data-core-metadata; pip before 23.3 reads only the old one.
-      attrs.push(`data-dist-info-metadata="sha256=${f.metadataSha256}"`, `data-core-metadata="sha256=${f.metadataSha256}"`);
+      attrs.push(`data-core-metadata="sha256=${f.metadataSha256}"`);
       return `<a ${attrs.join(' ')}>${esc(f.file)}</a>`;
     });
     pages.set(`simple/${p}/index.html`, html(`Links for ${p}`, links));
@@ -53,7 +59,6 @@ export function renderIndex(files: IndexFile[]): Map<string, string> {
           hashes: { sha256: f.sha256 },
           ...(f.requiresPython ? { 'requires-python': f.requiresPython } : {}),
           'core-metadata': { sha256: f.metadataSha256 },
-          'dist-info-metadata': { sha256: f.metadataSha256 },
           size: f.size,
         })),
       }),
