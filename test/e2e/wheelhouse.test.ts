@@ -1,4 +1,4 @@
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -46,7 +46,15 @@ describe('wheelhouse + pip in the s390x runtime image', () => {
   const pipInstall = (o: { indexUrl: string; net: string; mounts?: string[] }) => {
     const script = `python3 -m pip install --no-cache-dir --disable-pip-version-check --break-system-packages --index-url ${o.indexUrl} jinja2 && python3 -c 'import jinja2, markupsafe, markupsafe._speedups; print("jinja2", jinja2.__version__, "markupsafe", markupsafe.__version__)'`;
     const args = ['run', '--rm', '--arch', 's390x', `--network=${o.net}`, ...(o.mounts ?? []).flatMap((m) => ['-v', m]), runtimeTag, 'sh', '-c', script];
-    return spawnSync(podman.bin, args, { env: podman.env, encoding: 'utf8', timeout: 15 * 60_000 });
+    // Asynchronous, so this process keeps reading `weld serve`'s output meanwhile.
+    return new Promise<{ status: number | null; stdout: string; stderr: string }>((resolve) => {
+      const child = spawn(podman.bin, args, { env: podman.env, stdio: ['ignore', 'pipe', 'pipe'] });
+      let stdout = '';
+      let stderr = '';
+      child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+      child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+      child.on('close', (status) => resolve({ status, stdout, stderr }));
+    });
   };
 
   it('composes the builds of markupsafe and jinja2 (built first with --build)', async () => {
@@ -55,8 +63,8 @@ describe('wheelhouse + pip in the s390x runtime image', () => {
     expect(r.stdout).toMatch(/^web: 2 wheels of 2 projects/m);
   });
 
-  it('pip installs jinja2 and markupsafe from file:///wheelhouse/simple with no network, and they import', () => {
-    const r = pipInstall({ indexUrl: 'file:///wheelhouse/simple', net: 'none', mounts: [`${wheelhouse()}:/wheelhouse:ro`] });
+  it('pip installs jinja2 and markupsafe from file:///wheelhouse/simple with no network, and they import', async () => {
+    const r = await pipInstall({ indexUrl: 'file:///wheelhouse/simple', net: 'none', mounts: [`${wheelhouse()}:/wheelhouse:ro`] });
     expect(r.status, r.stdout + r.stderr).toBe(0);
     expect(r.stdout).toMatch(/Successfully installed Jinja2-3\.1\.2 MarkupSafe-2\.1\.2|Successfully installed MarkupSafe-2\.1\.2 Jinja2-3\.1\.2/i);
     expect(r.stdout).toContain('jinja2 3.1.2 markupsafe 2.1.2');
@@ -78,7 +86,7 @@ describe('wheelhouse + pip in the s390x runtime image', () => {
     const exited = new Promise<number | null>((resolve) => server.on('close', (code) => resolve(code)));
     try {
       // The container shares the host's network namespace, so the server's loopback is its own.
-      const r = pipInstall({ indexUrl: `${url}simple`, net: 'host' });
+      const r = await pipInstall({ indexUrl: `${url}simple`, net: 'host' });
       expect(r.status, r.stdout + r.stderr).toBe(0);
       expect(r.stdout).toContain('jinja2 3.1.2 markupsafe 2.1.2');
       expect(stderr).toMatch(/^GET \/simple\/jinja2\/ 200$/m);
