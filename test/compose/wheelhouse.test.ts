@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openStore } from '../../src/store/store.js';
 import type { ComposeRecord } from '../../src/store/records.js';
 import type { BuildProject } from '../helpers/build-project.js';
+import { git, initRepo } from '../helpers/git.js';
 import { REPO_ROOT, weld } from '../helpers/project.js';
 import { wheelProject } from '../helpers/wheel-project.js';
 
@@ -243,6 +244,19 @@ describe('weld compose wheelhouse', () => {
     expect(readFileSync(path.join(out('default'), 'simple/plain/index.html'), 'utf8')).not.toContain('data-requires-python');
     expect(readFileSync(path.join(out('default'), 'simple/plain/index.json'), 'utf8')).not.toContain('requires-python');
   }, 120_000);
+
+  it('--ref composes from the metadata at a git ref, without a checkout', async () => {
+    writeFileSync(path.join(project.root, '.gitignore'), '/store/\n/out/\n/mirrors/\n/elsewhere/\n/.weld/\n');
+    initRepo(project.root);
+    git(project.root, 'checkout', '-q', '-b', 'respin');
+    writeFileSync(path.join(project.root, 'metadata/composes/web.toml'), '[compose]\nkind = "wheelhouse"\npackages = ["markupsafe"]\n');
+    git(project.root, 'commit', '-q', '-am', 'web: markupsafe only');
+    git(project.root, 'checkout', '-q', 'main');
+    const r = await cli(['compose', 'wheelhouse', 'web', '--ref', 'respin', '--out', 'out/respin', '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    expect((JSON.parse(r.stdout) as { wheels: Array<{ project: string }> }).wheels.map((w) => w.project)).toEqual(['markupsafe']);
+    expect(readFileSync(path.join(project.root, 'metadata/composes/web.toml'), 'utf8')).toContain('"jinja2"');
+  }, 60_000);
 
   it('refuses to replace a directory it did not write, and says why for bad names and kinds', async () => {
     const mine = path.join(project.root, 'precious');
