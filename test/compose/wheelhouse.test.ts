@@ -1,6 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { Ajv } from 'ajv';
 import addFormats from 'ajv-formats';
@@ -232,6 +233,16 @@ describe('weld compose wheelhouse', () => {
     expect(tree(out('web'))).toEqual(first);
     expect(readdirSync(path.dirname(out('web')))).toEqual(['web']);
   }, 60_000);
+
+  // /dev/shm is a tmpfs on these machines: a link from the store there fails with EXDEV.
+  const shm = existsSync('/dev/shm') ? mkdtempSync('/dev/shm/weld-wheelhouse-') : undefined;
+  afterAll(() => shm && rmSync(shm, { recursive: true, force: true }));
+  it.skipIf(!shm || statSync(shm).dev === statSync(os.tmpdir()).dev)('copies the wheels when the store is on another file system, same bytes', async () => {
+    const r = await cli(['compose', 'wheelhouse', 'web', '--out', path.join(shm!, 'web'), '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout)).toMatchObject({ linked: 0, copied: 2 });
+    expect(tree(path.join(shm!, 'web'))).toEqual(tree(out('web')));
+  });
 
   it('default: every wheel package, with or without a default.toml', async () => {
     const r = await cli(['compose', 'wheelhouse', '--build', '--json']);

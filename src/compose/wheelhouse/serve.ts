@@ -29,7 +29,12 @@ export async function serveWheelhouse(o: { dir: string; host?: string; port?: nu
     return err(new ServeError(`${o.dir} is not a wheelhouse (no simple/index.html)`, 'compose one with `weld compose wheelhouse`, then pass its directory to --wheelhouse'));
   }
   const server = http.createServer((req, res) => {
-    void respond({ root, req, res }).then((status) => o.onEvent?.({ type: 'request', method: req.method ?? '', path: req.url ?? '', status }));
+    // Reported as the head goes out, so a client that has its answer finds the request logged.
+    const head = (status: number, headers: http.OutgoingHttpHeaders) => {
+      o.onEvent?.({ type: 'request', method: req.method ?? '', path: req.url ?? '', status });
+      res.writeHead(status, headers);
+    };
+    void respond({ root, req, res, head });
   });
   const host = o.host ?? '127.0.0.1';
   const bound = await new Promise<Error | undefined>((resolve) => {
@@ -50,10 +55,12 @@ export async function serveWheelhouse(o: { dir: string; host?: string; port?: nu
   });
 }
 
-async function respond(o: { root: string; req: http.IncomingMessage; res: http.ServerResponse }): Promise<number> {
+type Head = (status: number, headers: http.OutgoingHttpHeaders) => void;
+
+async function respond(o: { root: string; req: http.IncomingMessage; res: http.ServerResponse; head: Head }): Promise<number> {
   const { req, res } = o;
   const send = (status: number, text: string, headers: Record<string, string> = {}) => {
-    res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8', ...headers });
+    o.head(status, { 'content-type': 'text/plain; charset=utf-8', ...headers });
     res.end(req.method === 'HEAD' ? undefined : text + '\n');
     return status;
   };
@@ -77,20 +84,21 @@ async function respond(o: { root: string; req: http.IncomingMessage; res: http.S
     file = path.join(file, type === JSON_TYPE ? 'index.json' : 'index.html');
     st = await stat(file).catch(() => undefined);
     if (!st?.isFile()) return send(404, 'not found');
-    return sendFile({ res, req, file, root: o.root, size: st.size, type: type === JSON_TYPE ? JSON_TYPE : `${type}; charset=utf-8`, vary: true });
+    return sendFile({ res, req, head: o.head, file, root: o.root, size: st.size, type: type === JSON_TYPE ? JSON_TYPE : `${type}; charset=utf-8`, vary: true });
   }
   if (!st?.isFile()) return send(404, 'not found');
-  return sendFile({ res, req, file, root: o.root, size: st.size, type: contentType(file) });
+  return sendFile({ res, req, head: o.head, file, root: o.root, size: st.size, type: contentType(file) });
 }
 
-async function sendFile(o: { req: http.IncomingMessage; res: http.ServerResponse; file: string; root: string; size: number; type: string; vary?: boolean }): Promise<number> {
+async function sendFile(o: { req: http.IncomingMessage; res: http.ServerResponse; head: Head; file: string; root: string; size: number; type: string; vary?: boolean }): Promise<number> {
   // A symlink planted inside must not lead out of the wheelhouse.
   const real = await realpath(o.file).catch(() => undefined);
   if (!real || !real.startsWith(o.root + path.sep)) {
-    o.res.writeHead(404, { 'content-type': 'text/plain; charset=utf-8' }).end('not found\n');
+    o.head(404, { 'content-type': 'text/plain; charset=utf-8' });
+    o.res.end('not found\n');
     return 404;
   }
-  o.res.writeHead(200, { 'content-type': o.type, 'content-length': String(o.size), ...(o.vary ? { vary: 'Accept' } : {}) });
+  o.head(200, { 'content-type': o.type, 'content-length': String(o.size), ...(o.vary ? { vary: 'Accept' } : {}) });
   if (o.req.method === 'HEAD') {
     o.res.end();
     return 200;

@@ -66,7 +66,7 @@ const MAX_METADATA = 16 * 1024 * 1024;
  * as-is), or why it cannot be read. yauzl checks the central directory's bounds.
  */
 export function readWheelMetadata(opts: { file: string; name: WheelName }): Promise<{ bytes: Buffer } | { reason: string }> {
-  const wanted = `${opts.name.distribution}-${opts.name.version}.dist-info/METADATA`.toLowerCase();
+  const wanted = `${opts.name.distribution}-${opts.name.version}.dist-info/METADATA`;
   return new Promise((resolve) => {
     yauzl.open(opts.file, { lazyEntries: true, autoClose: true }, (e, zip) => {
       if (e) return resolve({ reason: `not a readable zip: ${e.message}` });
