@@ -13,7 +13,7 @@ import type { BuildRecord } from '../src/store/records.js';
 import { openStore, type Store } from '../src/store/store.js';
 
 const WHEELS = 1000;
-const RUNS = 5;
+const RUNS = 7;
 
 // Python's zipfile writes the wheels: real zips with a real METADATA each.
 const MAKE_WHEELS = `
