@@ -60,7 +60,7 @@ export const run: VerbModule['run'] = async (args, io) => {
   const metadata = loaded.value;
   const targets = packagesFromArgs({ verb: 'build', args, metadata, all });
   if (!targets.ok) return targets;
-  const opened = await openStoreFromArgs(args, io, { create: true });
+  const opened = await openStoreFromArgs(args, io, { create: true, metadata });
   if (!opened.ok) return opened;
   picked.value.attach({ metadata, store: opened.value.store, env: io.env });
   const json = args.options['json'] === true;
