@@ -107,5 +107,5 @@ export const run: VerbModule['run'] = async (args, io) => {
   }
   if (mismatched.length) return err(new BuildFailedError(`not reproducible: the rebuilt outputs of ${mismatched.join(', ')} differ from the records`, s));
   if (json) io.stdout.write(JSON.stringify({ type: 'summary', ...s }) + '\n');
-  return ok(undefined);
+  return ok(s);
 };
