@@ -55,12 +55,16 @@ export function installWheel(opts: { wheel: Wheel; scheme: InstallScheme }): Res
   return ok(out);
 }
 
-/** `#!python` (and `#!pythonw`) at the very start means "the interpreter that installs me". */
+/**
+ * `#!python` (`#!pythonw`, `#!python3`…) at the very start means "the interpreter that
+ * installs me": that word is replaced, arguments after it stay, a CR before the newline
+ * goes (Linux would take it as part of the interpreter's name).
+ */
 export function rewriteShebang(data: Buffer, interpreter: string): Buffer {
   if (!data.subarray(0, 8).equals(Buffer.from('#!python'))) return data;
   const eol = data.indexOf(0x0a);
   const first = data.subarray(0, eol < 0 ? data.length : eol).toString('utf8');
-  const args = first.replace(/^#!pythonw?/, '').replace(/\r$/, '');
+  const args = first.replace(/^#!python\S*/, '').replace(/\r$/, '');
   return Buffer.concat([Buffer.from(`#!${interpreter}${args}`), eol < 0 ? Buffer.alloc(0) : data.subarray(eol)]);
 }
 
