@@ -78,8 +78,10 @@ export async function composeImage(opts: ComposeImageOptions): Promise<Result<Co
     return err(new ComposeNotFoundError(name, known, closest(name, known)));
   }
   if (compose.kind !== 'image') return err(new ComposeKindError(name, compose.kind, compose.file));
-  const packages = checkPackages({ metadata, compose });
-  if (!packages.ok) return packages;
+  const picked = imagePackages({ metadata, compose });
+  if (!picked.ok) return picked;
+  const packages = picked.value.packages;
+  if (picked.value.pulledIn.length) emit(`adding what the packages need at run time: ${picked.value.pulledIn.join(', ')}`);
 
   const envName = compose.env!;
   const env = metadata.envs.get(envName);
@@ -93,8 +95,8 @@ export async function composeImage(opts: ComposeImageOptions): Promise<Result<Co
   if (!python) return err(new RuntimeImageMissingError(envName, 'its lock has no python3.X package to install wheels into'));
   const scheme = debianScheme(python);
 
-  emit(`finding the builds of ${packages.value.join(', ')}`);
-  const builds = await currentBuilds({ metadata, store, runner: opts.runner, mirrorsDir: opts.mirrorsDir, packages: packages.value });
+  emit(`finding the builds of ${packages.join(', ')}`);
+  const builds = await currentBuilds({ metadata, store, runner: opts.runner, mirrorsDir: opts.mirrorsDir, packages });
   if (!builds.ok) return builds;
   const missing = [...builds.value].flatMap(([pkg, b]) => (b.state === 'missing' ? [{ pkg, reason: b.reason }] : []));
   if (missing.length) return err(new ComposeUnbuiltError(missing));
@@ -177,23 +179,27 @@ export async function composeImage(opts: ComposeImageOptions): Promise<Result<Co
   });
 }
 
-/** The compose's packages (all wheel packages when it lists none), each a wheel, its run-time needs included. */
-function checkPackages(opts: { metadata: Metadata; compose: Compose }): Result<string[], ComposePackagesError> {
+/**
+ * The compose's packages (every wheel package when it lists none) and, transitively,
+ * what they need at run time (`[runtime] requires`), which the image cannot run without.
+ */
+export function imagePackages(opts: { metadata: Metadata; compose: Compose }): Result<{ packages: string[]; pulledIn: string[] }, ComposePackagesError> {
   const { metadata, compose } = opts;
-  const names = compose.packages.length ? compose.packages : [...metadata.packages.values()].filter((p) => p.kind === 'wheel').map((p) => p.name);
-  const included = new Set(names);
+  const listed = compose.packages.length ? compose.packages : [...metadata.packages.values()].filter((p) => p.kind === 'wheel').map((p) => p.name);
+  const included = new Set<string>();
   const problems: string[] = [];
-  for (const n of names) {
+  const visit = (n: string, neededBy?: string) => {
+    if (included.has(n)) return;
+    included.add(n);
     const pkg = metadata.packages.get(n);
-    if (!pkg) {
-      problems.push(`${n}: no such package`);
-      continue;
-    }
-    if (pkg.kind !== 'wheel') problems.push(`${n}: a ${pkg.kind}, not a wheel; images are made of wheels (a pack reaches an image inside the wheels that need it)`);
-    for (const r of pkg.runtimeRequires) if (!included.has(r)) problems.push(`${n} needs ${r} at run time, and the compose does not include it: add "${r}"`);
-  }
+    if (!pkg) return void problems.push(`${n}: no such package${neededBy ? ` (${neededBy} needs it at run time)` : ''}`);
+    if (pkg.kind !== 'wheel') problems.push(`${n}: a ${pkg.kind}, not a wheel${neededBy ? ` (${neededBy} needs it at run time)` : ''}; images are made of wheels`);
+    for (const r of pkg.runtimeRequires) visit(r, n);
+  };
+  for (const n of listed) visit(n);
   if (problems.length) return err(new ComposePackagesError(compose.name, compose.file, problems));
-  return ok([...names].sort());
+  const pulledIn = [...included].filter((n) => !listed.includes(n)).sort();
+  return ok({ packages: [...included].sort(), pulledIn });
 }
 
 async function readBlob(store: Store, digest: Digest): Promise<Result<Buffer, WeldError>> {

@@ -27,12 +27,12 @@ export class ComposeUnbuiltError extends WeldError {
   }
 }
 
-/** A package of the compose, or its runtime requirement, cannot go into an image. */
+/** A package of the compose, or one it needs at run time, cannot go into an image. */
 export class ComposePackagesError extends WeldError {
   readonly code = 'E_COMPOSE_PACKAGES';
   constructor(readonly compose: string, file: string, problems: string[]) {
     super(`compose "${compose}" (${file}):\n${problems.map((p) => `  ${p}`).join('\n')}`);
-    this.hint = `list every package the image needs at run time in packages = […] of ${file}`;
+    this.hint = `an image holds wheel packages only: fix packages = […] of ${file} or the packages' [runtime] requires`;
   }
 }
 

@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as composeImageCli from '../../../src/cli/compose-image.js';
-import { composeImage, type ComposedImage } from '../../../src/compose/image/compose.js';
+import { composeImage, imagePackages, type ComposedImage } from '../../../src/compose/image/compose.js';
 import { imageRecordId } from '../../../src/env/compose.js';
 import { requireFreshLock } from '../../../src/env/fresh.js';
 import { layerChunks } from '../../../src/env/layer.js';
@@ -180,10 +180,18 @@ describe('weld compose image', () => {
     expect(!r.ok && r.error.hint).toBe('run `weld build gamma`');
   });
 
-  it('refuses a compose that leaves out a run-time requirement', async () => {
+  it('pulls in what the packages need at run time', async () => {
     const r = await compose('half', path.join(tmp, 'h.oci.tar'));
+    if (!r.ok) throw r.error;
+    expect(r.value.wheels.map((w) => w.package)).toEqual(['alpha', 'beta']);
+  });
+
+  it('refuses a pack, and a package that needs a pack at run time', () => {
+    const pack = { ...metadata.packages.get('gamma')!, name: 'lib', kind: 'pack' as const };
+    const packages = new Map(metadata.packages).set('lib', pack).set('alpha', { ...metadata.packages.get('alpha')!, runtimeRequires: ['beta', 'lib'] });
+    const r = imagePackages({ metadata: { ...metadata, packages }, compose: metadata.composes.get('half')! });
     expect(!r.ok && r.error.code).toBe('E_COMPOSE_PACKAGES');
-    expect(!r.ok && r.error.message).toBe('compose "half" (metadata/composes/half.toml):\n  alpha needs beta at run time, and the compose does not include it: add "beta"');
+    expect(!r.ok && r.error.message).toBe('compose "half" (metadata/composes/half.toml):\n  lib: a pack, not a wheel (alpha needs it at run time); images are made of wheels');
   });
 
   describe('the CLI module', () => {
