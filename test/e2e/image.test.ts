@@ -58,8 +58,9 @@ describe('weld compose image python-runtime (s390x)', () => {
     const built = await weld(['build', '--all', '--runner', 'podman'], { cwd: root, env });
     expect(built.code, built.stdout.slice(-3000) + built.stderr).toBe(0);
   });
-  afterAll(() => {
-    if (first) podman().exec({ args: ['rmi', '-f', first.tag] }).catch(() => undefined);
+  afterAll(async () => {
+    // before cleanup: podman's containers.conf lives in the project
+    if (first) await podman().exec({ args: ['rmi', '-f', first.tag] });
     cleanup();
     rmSync(storeDir, { recursive: true, force: true });
     rmSync(outDir, { recursive: true, force: true });
