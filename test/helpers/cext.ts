@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { cpSync, mkdirSync, symlinkSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, symlinkSync } from 'node:fs';
 import path from 'node:path';
 import { REPO_ROOT } from './project.js';
 
@@ -7,7 +7,9 @@ import { REPO_ROOT } from './project.js';
 // (a weld pack's output) and a CPython extension linked against it, packed into a wheel
 // the way a build backend would. Built with the host's gcc and Debian python3.
 
-export const FIXTURE = path.join(REPO_ROOT, 'test/fixtures/weldcext');
+// Compiled into dist/ for the benchmark, REPO_ROOT is dist/: the fixture sources stay in the tree.
+const ROOT = existsSync(path.join(REPO_ROOT, 'recipes')) ? REPO_ROOT : path.dirname(REPO_ROOT);
+export const FIXTURE = path.join(ROOT, 'test/fixtures/weldcext');
 /** Debian's python: it has python3-pyelftools, Python.h and pip (a version manager's python may not) */
 export const PYTHON = '/usr/bin/python3';
 
