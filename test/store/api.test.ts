@@ -218,7 +218,7 @@ describe('records', () => {
     const missing = { ...rec, data: { ...rec.data, repair: { ...repair, report: absent } } } as typeof rec;
     const r = await store.writeRecords([missing]);
     expect(!r.ok && r.error.message).toContain(`it names a blob the store does not hold: ${absent}`);
-    const malformed = { ...rec, data: { ...rec.data, repair: { ...repair, program: 'nope' } } } as typeof rec;
+    const malformed = { ...rec, data: { ...rec.data, repair: { ...repair, program: 'nope' } } } as unknown as typeof rec;
     const m = await store.writeRecords([malformed]);
     expect(!m.ok && m.error.message).toMatch(/repair\.program is "nope", not a sha256:<64 hex> digest/);
   });
