@@ -8,6 +8,7 @@
 # is the last stderr line, starting "wheel repair: ".
 import argparse
 import base64
+import csv
 import glob
 import hashlib
 import io
@@ -138,8 +139,12 @@ def write_wheel(path, files, distinfo, epoch):
     """A zip that depends only on names, contents and modes; RECORD last, as PEP 427 recommends."""
     record = f"{distinfo}/RECORD"
     files = {n: v for n, v in files.items() if n not in (record, f"{distinfo}/RECORD.jws", f"{distinfo}/RECORD.p7s")}
-    lines = [f"{n},{record_hash(d)},{len(d)}" for n, (d, _) in sorted(files.items())]
-    files[record] = [("\n".join(lines + [f"{record},,"]) + "\n").encode(), 0o644]
+    rows = io.StringIO()
+    w = csv.writer(rows, lineterminator="\n")  # quotes the rare name with a comma, as PEP 376 asks
+    for n, (d, _) in sorted(files.items()):
+        w.writerow([n, record_hash(d), len(d)])
+    w.writerow([record, "", ""])
+    files[record] = [rows.getvalue().encode(), 0o644]
     order = sorted(n for n in files if not n.startswith(distinfo + "/"))
     order += sorted(n for n in files if n.startswith(distinfo + "/") and n != record) + [record]
     stamp = time.gmtime(max(epoch, 315532800))[:6]  # zip dates start in 1980
@@ -193,7 +198,10 @@ def repair_one(path, policy, deps, outdir, epoch):
     distinfo = dist_info_dir(files, filename)
     elfs = {}
     for name, (data, _) in sorted(files.items()):
-        info = analyse(data)
+        try:
+            info = analyse(data)
+        except RepairError as e:
+            raise RepairError(f"{name} in {filename}: {e}")
         if info is not None:
             elfs[name] = info
     inside = {posixpath.basename(n) for n in elfs} | {i["soname"] for i in elfs.values() if i["soname"]}

@@ -191,6 +191,18 @@ describe('recipes/lib/repair_wheel.py', () => {
     expect(got).toEqual(cases.map((c) => c[2]));
   });
 
+  it('names the file of an ELF it cannot read', () => {
+    const stage = path.join(tmp, 'corrupt');
+    mkdirSync(path.join(stage, 'weldcext'), { recursive: true });
+    writeFileSync(path.join(stage, 'weldcext/_broken.so'), '\x7fELF and then nothing an ELF reader can use');
+    const out = path.join(tmp, 'corrupt-wheels');
+    mkdirSync(out);
+    const broken = execFileSync(PYTHON, [path.join(FIXTURE, 'mkwheel.py'), stage, out, 'weldcext', '1.0', `cp311-cp311-linux_${arch}`], { encoding: 'utf8' }).trim();
+    const r = repair({ wheels: [broken] });
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(new RegExp(`^wheel repair: weldcext/_broken\\.so in weldcext-1\\.0-cp311-cp311-linux_${arch}\\.whl: cannot read ELF: .+\\n$`));
+  });
+
   it('copies a pure wheel as it is', () => {
     const stage = path.join(tmp, 'pure');
     mkdirSync(path.join(stage, 'purepkg'), { recursive: true });
