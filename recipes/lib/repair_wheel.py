@@ -221,6 +221,10 @@ def repair_one(path, policy, deps, outdir, epoch):
             if policy == "none":
                 needed.setdefault(lib, []).append(name)
                 continue
+            top = name.split("/")[0]
+            if top.endswith(".data") and installed_path(name) == name:
+                # scripts, headers and data install outside site-packages: no $ORIGIN path reaches <dist>.libs
+                raise RepairError(f"{lib}, needed by {name}, cannot be grafted: that file installs outside site-packages")
             if lib in grafted:
                 grafted[lib]["neededBy"].append(name)
                 continue
@@ -270,6 +274,14 @@ def repair_one(path, policy, deps, outdir, epoch):
     return report
 
 
+def installed_path(name):
+    """Where a wheel member lands relative to site-packages: <dist>.data/platlib|purelib/ is unpacked into it."""
+    parts = name.split("/")
+    if len(parts) > 2 and parts[0].endswith(".data") and parts[1] in ("platlib", "purelib"):
+        return "/".join(parts[2:])
+    return name
+
+
 def patch_files(files, elfs, grafted):
     """Renames grafted sonames, points every ELF file at them ($ORIGIN-relative) and drops build-path RPATHs."""
     by_target = {g["file"]: g for g in grafted.values()}
@@ -284,7 +296,7 @@ def patch_files(files, elfs, grafted):
                 if lib in grafted:
                     args += ["--replace-needed", lib, grafted[lib]["newSoname"]]
             kept = [p for p in info["rpath"] if p.startswith("$ORIGIN")]
-            here = posixpath.dirname(name)
+            here = posixpath.dirname(installed_path(name))
             wanted = list(kept)
             if any(lib in grafted for lib in info["needed"]):
                 libsdir = posixpath.dirname(next(iter(grafted.values()))["file"])

@@ -119,6 +119,19 @@ describe('recipes/lib/repair_wheel.py', () => {
     expect(answer.trim()).toBe('42');
   });
 
+  it('points an extension under <dist>.data/platlib/ at <dist>.libs as installed', () => {
+    const dep = buildDemoLib(path.join(tmp, 'gone-platlib'));
+    const w = buildDemoWheel({ dir: path.join(tmp, 'platlib'), prefix: dep, platlib: true });
+    const r = repair({ wheels: [w], deps: [dep] });
+    expect(r.stderr).toBe('');
+    rmSync(dep, { recursive: true, force: true });
+    const target = path.join(tmp, 'site-platlib');
+    execFileSync(PYTHON, ['-m', 'pip', 'install', '--no-index', '--no-deps', '--disable-pip-version-check', '--target', target, path.join(r.out, r.report.wheels[0]!.output)], { stdio: 'pipe' });
+    expect(readelf(path.join(target, `weldcext/_ext${hostTags().suffix}`))).toMatch(/Library runpath: \[\$ORIGIN\/\.\.\/weldcext\.libs\]/);
+    const answer = execFileSync(PYTHON, ['-c', 'import weldcext; print(weldcext.answer())'], { encoding: 'utf8', env: { PYTHONPATH: target, PATH: '/usr/bin:/bin' } });
+    expect(answer.trim()).toBe('42');
+  });
+
   it('gives the most compatible tag, with its legacy alias, when only old symbol versions are used', () => {
     const r = repair({ wheels: [plainWheel] });
     expect(r.status).toBe(0);
@@ -189,6 +202,15 @@ describe('recipes/lib/repair_wheel.py', () => {
     ].join('\n');
     const got = JSON.parse(execFileSync(PYTHON, ['-c', script], { input: JSON.stringify(cases.map(([v, n]) => [v, n])), encoding: 'utf8' })) as unknown;
     expect(got).toEqual(cases.map((c) => c[2]));
+  });
+
+  it('grafts a library from the builder\'s own library directories when no prefix has it', () => {
+    const w = buildDemoWheel({ dir: path.join(tmp, 'sys'), prefix, extraLibs: ['-l:libbz2.so.1.0'] });
+    const r = repair({ wheels: [w] });
+    expect(r.stderr).toBe('');
+    const bz2 = r.report.wheels[0]!.grafted.find((g) => g['soname'] === 'libbz2.so.1.0');
+    expect(bz2).toMatchObject({ newSoname: expect.stringMatching(/^libbz2-[0-9a-f]{8}\.so\.1\.0$/) as string, source: { system: expect.stringMatching(/\/libbz2\.so\.1\.0$/) as string } });
+    expect(r.report.wheels[0]!.grafted.map((g) => g['soname'])).toEqual(['libdemo.so.1', 'libbz2.so.1.0']);
   });
 
   it('names the file of an ELF it cannot read', () => {

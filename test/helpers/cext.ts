@@ -33,13 +33,15 @@ export function buildDemoLib(dir: string, soname = 'libdemo.so.1'): string {
 }
 
 /** Builds the weldcext wheel against `prefix` into <dir>/wheels; returns its path. */
-export function buildDemoWheel(opts: { dir: string; prefix: string; getrandom?: boolean; lib?: string }): string {
+export function buildDemoWheel(opts: { dir: string; prefix: string; getrandom?: boolean; lib?: string; extraLibs?: string[]; platlib?: boolean }): string {
   const t = hostTags();
   const stage = path.join(opts.dir, 'stage');
-  mkdirSync(path.join(stage, 'weldcext'), { recursive: true });
-  cpSync(path.join(FIXTURE, 'weldcext/__init__.py'), path.join(stage, 'weldcext/__init__.py'));
+  // platlib: the package sits under weldcext-1.0.data/platlib/, which pip unpacks into site-packages
+  const pkg = path.join(stage, opts.platlib ? 'weldcext-1.0.data/platlib/weldcext' : 'weldcext');
+  mkdirSync(pkg, { recursive: true });
+  cpSync(path.join(FIXTURE, 'weldcext/__init__.py'), path.join(pkg, '__init__.py'));
   const cflags = ['-shared', '-fPIC', '-O2', `-I${t.include}`, ...(opts.getrandom ? ['-DWITH_GETRANDOM'] : [])];
-  execFileSync('gcc', [...cflags, path.join(FIXTURE, '_ext.c'), '-o', path.join(stage, 'weldcext', `_ext${t.suffix}`), `-L${path.join(opts.prefix, 'lib')}`, `-l${opts.lib ?? 'demo'}`]);
+  execFileSync('gcc', [...cflags, path.join(FIXTURE, '_ext.c'), '-o', path.join(pkg, `_ext${t.suffix}`), `-L${path.join(opts.prefix, 'lib')}`, `-l${opts.lib ?? 'demo'}`, '-Wl,--no-as-needed', ...(opts.extraLibs ?? [])]);
   const out = path.join(opts.dir, 'wheels');
   mkdirSync(out, { recursive: true });
   return execFileSync(PYTHON, [path.join(FIXTURE, 'mkwheel.py'), stage, out, 'weldcext', '1.0', `cp311-cp311-${t.plat}`], { encoding: 'utf8' }).trim();
