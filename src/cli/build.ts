@@ -2,6 +2,7 @@ import os from 'node:os';
 import { UsageError, WeldError } from '../core/errors.js';
 import { err, ok } from '../core/result.js';
 import type { BuildSummary } from '../build/executor.js';
+import { repairPolicyProblem } from '../metadata/repair-policy.js';
 import { METADATA_OPTIONS } from './args.js';
 import { jsonRenderer, liveRenderer, plainRenderer, wantsLiveView } from './build-render.js';
 import { mirrorsFromArgs, packagesFromArgs, RUNNER_OPTION, runnerFromArgs } from './build-args.js';
@@ -23,12 +24,13 @@ export const spec: VerbModule['spec'] = {
     check: { type: 'boolean', description: 'rebuild the named packages ignoring the cache and report whether the outputs match the records' },
     'keep-failed': { type: 'boolean', description: 'keep the work directory of a failed build and print where it is' },
     json: { type: 'boolean', description: 'print one JSON event per line' },
+    'repair-policy': { type: 'string', value: '<policy>', description: 'wheel repair for this run: manylinux, none, or a tag such as manylinux_2_28_s390x (over [build] repair and [distro] repair)' },
     ...RUNNER_OPTION,
     ...METADATA_OPTIONS,
     ...STORE_OPTION,
   },
   positionals: [{ name: 'package', variadic: true }],
-  examples: ['weld build pyyaml', 'weld build --all --jobs 4', 'weld build --check pyyaml'],
+  examples: ['weld build pyyaml', 'weld build --all --jobs 4', 'weld build --check pyyaml', 'weld build --repair-policy manylinux_2_28_s390x markupsafe'],
 };
 
 class BuildFailedError extends WeldError {
@@ -51,6 +53,9 @@ export const run: VerbModule['run'] = async (args, io) => {
   }
   const jobs = args.options['jobs'] === undefined ? os.availableParallelism() : Number(args.options['jobs']);
   if (!Number.isInteger(jobs) || jobs < 1) return err(new UsageError(`weld build: --jobs must be a whole number of at least 1, not "${String(args.options['jobs'])}"`));
+  const repairPolicy = args.options['repair-policy'] as string | undefined;
+  const badPolicy = repairPolicy === undefined ? undefined : repairPolicyProblem(repairPolicy);
+  if (badPolicy) return err(new UsageError(`weld build: --repair-policy: ${badPolicy}`));
   // Picked first so a runner's slow probes overlap loading the metadata and the store.
   const picked = await runnerFromArgs(args, io);
   if (!picked.ok) return picked;
@@ -90,6 +95,7 @@ export const run: VerbModule['run'] = async (args, io) => {
       signal: abort.signal,
       onEvent: (e) => renderer.onEvent(e),
       ...(args.options['check'] ? { check: true } : {}),
+      ...(repairPolicy ? { repairPolicy } : {}),
       ...(args.options['keep-failed'] ? { keepFailed: true } : {}),
     });
   } finally {
