@@ -6,13 +6,14 @@ import { mirrorPath } from '../mirror/mirror.js';
 import type { KeyInputs } from '../plan/cache-key.js';
 import type { Runner } from '../runner/runner.js';
 import type { Digest } from '../store/digest.js';
-import type { BuildOutput, BuildRecord } from '../store/records.js';
+import type { BuildOutput, BuildRecord, RepairRecord } from '../store/records.js';
 import type { Store } from '../store/store.js';
 import type { BuildListener, CheckResult } from './events.js';
 import { extractTar, storeOutputs } from './outputs.js';
 import { provenanceStatement } from './provenance.js';
 import type { RecipeBundle } from './recipes.js';
 import { writeRecipe } from './recipes.js';
+import { repairWheels } from './repair.js';
 import { extractTree } from './source-tree.js';
 
 export interface BuildOneOptions {
@@ -23,6 +24,8 @@ export interface BuildOneOptions {
   changed: string[];
   distroCommit: string;
   recipe: RecipeBundle;
+  /** the wheel repair step, run after a wheel recipe (inputs.repair says with which policy) */
+  repairStep?: RecipeBundle;
   /** outputs of each build dependency, and its kind */
   deps: Array<{ name: string; kind: 'wheel' | 'pack'; outputs: BuildOutput[] }>;
   store: Store;
@@ -97,24 +100,50 @@ async function buildOneUnguarded(o: BuildOneOptions): Promise<BuildOneResult> {
     }
     const recipe = await writeRecipe({ bundle: o.recipe, dir: path.join(work, 'recipe') });
     o.onEvent({ type: 'started', pkg: name, key: o.key, changed: o.changed });
+    const onLog = (line: string) => {
+      log.write(line + '\n');
+      tail.push(line);
+      if (tail.length > TAIL) tail.shift();
+      o.onEvent({ type: 'log', pkg: name, line });
+    };
+    const env = { ...o.pkg.vars, WELD_PACKAGE: name, WELD_VERSION: o.pkg.version, SOURCE_DATE_EPOCH: String(o.inputs.sourceDateEpoch) };
     const ran = await o.runner.run({
       envName: o.pkg.env,
       recipe,
       srcDir: src,
       outDir: out,
       depDirs,
-      env: { ...o.pkg.vars, WELD_PACKAGE: name, WELD_VERSION: o.pkg.version, SOURCE_DATE_EPOCH: String(o.inputs.sourceDateEpoch) },
+      env,
       jobs: o.jobs,
       ...(o.signal ? { signal: o.signal } : {}),
-      onLog: (line) => {
-        log.write(line + '\n');
-        tail.push(line);
-        if (tail.length > TAIL) tail.shift();
-        o.onEvent({ type: 'log', pkg: name, line });
-      },
+      onLog,
     });
     if (!ran.ok) return await fail(ran.error.reason, ran.error.failure === 'aborted');
-    const stored = await storeOutputs({ store: o.store, kind: o.pkg.kind, outDir: out, sourceDateEpoch: o.inputs.sourceDateEpoch });
+    let storedFrom = out;
+    let repair: RepairRecord | undefined;
+    if (o.pkg.kind === 'wheel' && o.inputs.repair) {
+      if (!o.repairStep) return await fail('the wheel repair step (recipes/lib/repair-step.sh) is missing');
+      const repaired = await repairWheels({
+        runner: o.runner,
+        envName: o.pkg.env,
+        step: o.repairStep,
+        policy: o.inputs.repair.policy,
+        program: o.inputs.repair.program,
+        wheelsDir: path.join(out, 'wheels'),
+        work,
+        depDirs,
+        depNames: o.deps.map((d) => d.name),
+        env,
+        jobs: o.jobs,
+        store: o.store,
+        ...(o.signal ? { signal: o.signal } : {}),
+        onLog,
+      });
+      if (!repaired.ok) return await fail(repaired.reason, repaired.cancelled);
+      storedFrom = path.dirname(repaired.wheelsDir);
+      repair = repaired.record;
+    }
+    const stored = await storeOutputs({ store: o.store, kind: o.pkg.kind, outDir: storedFrom, sourceDateEpoch: o.inputs.sourceDateEpoch });
     if ('reason' in stored) return await fail(stored.reason);
     await new Promise<void>((r) => log.end(r));
     if (o.signal?.aborted) return await fail('cancelled', true);
@@ -137,6 +166,7 @@ async function buildOneUnguarded(o: BuildOneOptions): Promise<BuildOneResult> {
       runner: o.runner.name,
       weldVersion: o.weldVersion,
       provenance: null,
+      ...(repair ? { repair } : {}),
     };
     const prov = await o.store.put([Buffer.from(provenanceStatement({ record, distroCommit: o.distroCommit, vars: o.pkg.vars, kind: o.pkg.kind }))]);
     if (!prov.ok) return await fail(`could not store the provenance: ${prov.error.message}`);

@@ -7,7 +7,10 @@ import { PrepareStoreError, preparePlan } from './prepare.js';
 import { loadRecords } from './records-view.js';
 
 /** What `weld build` is asked for: the executor's options less what build() derives itself. */
-export type BuildOptions = Omit<ExecuteOptions, 'ctx' | 'recipes' | 'recordOf' | 'logsDir'>;
+export type BuildOptions = Omit<ExecuteOptions, 'ctx' | 'recipes' | 'repairStep' | 'recordOf' | 'logsDir'> & {
+  /** `--repair-policy`: every wheel's repair policy for this run, over the metadata's */
+  repairPolicy?: string;
+};
 
 /** `weld build` as a library call: read the records, gather digests, walk the DAG. */
 export async function build(o: BuildOptions): Promise<Result<BuildSummary, WeldError>> {
@@ -16,7 +19,7 @@ export async function build(o: BuildOptions): Promise<Result<BuildSummary, WeldE
   const packages = o.metadata.graph.subgraph(o.targets).order();
   let prepared;
   try {
-    prepared = await preparePlan({ metadata: o.metadata, runner: o.runner, mirrorsDir: o.mirrorsDir, packages, records: records.value, store: o.store });
+    prepared = await preparePlan({ metadata: o.metadata, runner: o.runner, mirrorsDir: o.mirrorsDir, packages, records: records.value, store: o.store, ...(o.repairPolicy ? { repairPolicy: o.repairPolicy } : {}) });
   } catch (e: unknown) {
     if (e instanceof PrepareStoreError) return err(e);
     throw e;
@@ -26,6 +29,7 @@ export async function build(o: BuildOptions): Promise<Result<BuildSummary, WeldE
     ...o,
     ctx: prepared.ctx,
     recipes: prepared.recipes,
+    ...(prepared.repairStep ? { repairStep: prepared.repairStep } : {}),
     recordOf: (k) => records.value.get(k),
     logsDir: logsDirOf(o.metadata),
   });

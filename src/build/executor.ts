@@ -14,6 +14,8 @@ export interface ExecuteOptions {
   metadata: Metadata;
   ctx: PlanContext;
   recipes: Map<string, RecipeBundle>;
+  /** the wheel repair step (recipes/lib/repair-step.sh and its Python) */
+  repairStep?: RecipeBundle;
   /** full records by cache key (what --check compares against) */
   recordOf: (key: string) => BuildRecord | undefined;
   store: Store;
@@ -117,6 +119,7 @@ export async function executeBuild(o: ExecuteOptions): Promise<BuildSummary> {
       changed: b.changed,
       distroCommit: o.metadata.lock[name]!.distro,
       recipe,
+      ...(o.repairStep ? { repairStep: o.repairStep } : {}),
       deps: b.reqs.map((d, i) => ({ name: d, kind: o.metadata.packages.get(d)!.kind, outputs: (b.results[i] as { outputs: BuildOutput[] }).outputs })),
       store: o.store,
       runner: o.runner,

@@ -10,12 +10,14 @@ import type { PlanContext, RecordsLookup } from '../plan/plan.js';
 import type { Runner } from '../runner/runner.js';
 import type { Store } from '../store/store.js';
 import { writeFileAtomic } from '../util/fs.js';
-import { loadRecipe, type RecipeBundle } from './recipes.js';
+import { loadRecipe, loadRepairStep, type RecipeBundle } from './recipes.js';
 import { committerTime } from './source-tree.js';
 
 export interface Prepared {
   ctx: PlanContext;
   recipes: Map<string, RecipeBundle>;
+  /** the wheel repair step, when a wheel is among the packages and recipes/lib/ has it */
+  repairStep?: RecipeBundle;
   warnings: string[];
 }
 
@@ -23,7 +25,7 @@ export interface Prepared {
  * Gathers the digests the planner needs: env image and recipes (put into the store when
  * `store` is given, since records name them), and each distro commit's time.
  */
-export async function preparePlan(opts: { metadata: Metadata; runner: Runner; mirrorsDir: string; packages: string[]; records: RecordsLookup; store?: Store }): Promise<Prepared> {
+export async function preparePlan(opts: { metadata: Metadata; runner: Runner; mirrorsDir: string; packages: string[]; records: RecordsLookup; store?: Store; repairPolicy?: string }): Promise<Prepared> {
   const { metadata } = opts;
   const pkgs = opts.packages.map((n) => metadata.packages.get(n)!).filter(Boolean);
   const warnings: string[] = [];
@@ -46,6 +48,8 @@ export async function preparePlan(opts: { metadata: Metadata; runner: Runner; mi
     recipes.set(name, bundle);
     recipeDigests.set(name, sha256Of(bundle.json));
   }
+  const repairStep = pkgs.some((p) => p.kind === 'wheel') ? await loadRepairStep({ read: metadata.read }) : undefined;
+  if (repairStep && opts.store) await mustPut(opts.store, repairStep.json);
   const staleLocks = new Set<string>();
   for (const p of pkgs) {
     const locked = metadata.lock[p.name];
@@ -53,7 +57,19 @@ export async function preparePlan(opts: { metadata: Metadata; runner: Runner; mi
   }
   const sourceDateEpochs = await commitTimes({ metadata, mirrorsDir: opts.mirrorsDir, packages: pkgs.map((p) => p.name) });
   if (!arch) arch = (await opts.runner.info({ env: metadata.distro.defaultEnv })).arch;
-  return { ctx: { metadata, arch, envImages, recipeDigests, sourceDateEpochs, records: opts.records, staleLocks }, recipes, warnings };
+  const ctx: PlanContext = {
+    metadata,
+    arch,
+    envImages,
+    recipeDigests,
+    repairProgram: repairStep ? sha256Of(repairStep.json) : undefined,
+    ...(metadata.distro.repairPolicy ? { repairDefault: metadata.distro.repairPolicy } : {}),
+    ...(opts.repairPolicy ? { repairOverride: opts.repairPolicy } : {}),
+    sourceDateEpochs,
+    records: opts.records,
+    staleLocks,
+  };
+  return { ctx, recipes, ...(repairStep ? { repairStep } : {}), warnings };
 }
 
 /** The store refused a small blob (full disk, permissions): nothing can be built. */

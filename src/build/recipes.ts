@@ -41,3 +41,17 @@ export async function writeRecipe(opts: { bundle: RecipeBundle; dir: string }): 
   }
   return path.join(opts.dir, `${opts.bundle.name}.sh`);
 }
+
+/** The wheel repair step's files (recipes/lib/), run in the builder after every wheel recipe. */
+export const REPAIR_FILES = ['repair-step.sh', 'repair_wheel.py', 'manylinux.py'];
+
+/** The repair step as a bundle (hashed and written like a recipe); undefined when recipes/lib/ lacks any of its files. */
+export async function loadRepairStep(opts: { read: (file: string) => Promise<string | undefined> }): Promise<RecipeBundle | undefined> {
+  const files: Record<string, string> = {};
+  for (const f of REPAIR_FILES) {
+    const text = await opts.read(`recipes/lib/${f}`);
+    if (text === undefined) return undefined;
+    files[f] = text;
+  }
+  return { name: 'repair-step', files, json: canonicalJson({ repairStep: 'repair-step', files }) };
+}

@@ -45,7 +45,7 @@ export function runnerName(args: ParsedArgs, env: NodeJS.ProcessEnv): string {
 export async function runnerFromArgs(args: ParsedArgs, io: CliIO): Promise<Result<{ runner: Runner; attach: (ctx: RunnerContext) => void }, UsageError>> {
   const { selectRunner } = await import('../runner/select.js');
   let context: RunnerContext | undefined;
-  const runner = selectRunner({
+  const runner = await selectRunner({
     name: runnerName(args, io.env),
     context: () => {
       if (!context) throw new Error('bug: runner used before the metadata and store were opened');

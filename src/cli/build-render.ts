@@ -25,8 +25,34 @@ function printCheck(o: { io: CliIO; e: Done }): void {
   io.stdout.write(`${e.pkg}: check: ${!e.check.compared ? 'no record to compare with (recorded this build)' : e.check.match ? 'outputs match the record' : `outputs DIFFER:\n  ${e.check.differences.join('\n  ')}`}\n`);
 }
 
-/** Plain lines, one per event; a failure shows the log's tail and how to see the rest. */
-export function plainRenderer(io: CliIO): BuildRenderer {
+/**
+ * Plain lines, one per event; a failure shows the log's tail and how to see the rest.
+ * Lines are gathered and written once per turn of the event loop: a no-op build of a
+ * thousand packages is one write, not a thousand. stderr flushes stdout first, so the
+ * two keep their order.
+ */
+export function plainRenderer(realIo: CliIO): BuildRenderer {
+  let pending = '';
+  const flush = () => {
+    if (pending) realIo.stdout.write(pending);
+    pending = '';
+  };
+  const io: CliIO = {
+    ...realIo,
+    stdout: {
+      write: (s: string) => {
+        if (!pending) setImmediate(flush);
+        pending += s;
+        return true;
+      },
+    },
+    stderr: {
+      write: (s: string) => {
+        flush();
+        return realIo.stderr.write(s);
+      },
+    },
+  };
   const onEvent = (e: BuildEvent) => {
     switch (e.type) {
       case 'warning':
@@ -46,7 +72,7 @@ export function plainRenderer(io: CliIO): BuildRenderer {
         return void io.stderr.write(`${e.pkg}: skipped: ${e.reason}\n`);
     }
   };
-  return { onEvent, end: async () => {} };
+  return { onEvent, end: async () => flush() };
 }
 
 export function jsonRenderer(io: CliIO): BuildRenderer {

@@ -48,6 +48,8 @@ export async function runBuild(o: {
   json: boolean;
   check?: boolean;
   keepFailed?: boolean;
+  /** --repair-policy: the wheel repair policy for this run */
+  repairPolicy?: string;
 }): Promise<Result<BuildSummary, WeldError>> {
   const { io, metadata, json } = o;
   const renderer = json
@@ -76,6 +78,7 @@ export async function runBuild(o: {
       signal: abort.signal,
       onEvent: (e) => renderer.onEvent(e),
       ...(o.check ? { check: true } : {}),
+      ...(o.repairPolicy ? { repairPolicy: o.repairPolicy } : {}),
       ...(o.keepFailed ? { keepFailed: true } : {}),
     });
   } finally {

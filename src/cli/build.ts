@@ -1,6 +1,7 @@
 import os from 'node:os';
 import { UsageError } from '../core/errors.js';
 import { err, ok } from '../core/result.js';
+import { repairPolicyProblem } from '../metadata/repair-policy.js';
 import { METADATA_OPTIONS } from './args.js';
 import { packagesFromArgs, RUNNER_OPTION, runnerFromArgs } from './build-args.js';
 import { BuildFailedError, jobsFromArgs, runBuild } from './build-run.js';
@@ -20,12 +21,13 @@ export const spec: VerbModule['spec'] = {
     check: { type: 'boolean', description: 'rebuild the named packages ignoring the cache and report whether the outputs match the records' },
     'keep-failed': { type: 'boolean', description: 'keep the work directory of a failed build and print where it is' },
     json: { type: 'boolean', description: 'print one JSON event per line' },
+    'repair-policy': { type: 'string', value: '<policy>', description: 'wheel repair for this run: manylinux, none, or a tag such as manylinux_2_28_s390x (over [build] repair and [distro] repair)' },
     ...RUNNER_OPTION,
     ...METADATA_OPTIONS,
     ...STORE_OPTION,
   },
   positionals: [{ name: 'package', variadic: true }],
-  examples: ['weld build pyyaml', 'weld build --all --jobs 4', 'weld build --check pyyaml'],
+  examples: ['weld build pyyaml', 'weld build --all --jobs 4', 'weld build --check pyyaml', 'weld build --repair-policy manylinux_2_28_s390x markupsafe'],
 };
 
 export const run: VerbModule['run'] = async (args, io) => {
@@ -35,6 +37,9 @@ export const run: VerbModule['run'] = async (args, io) => {
   }
   const jobs = jobsFromArgs(args, 'build');
   if (!jobs.ok) return jobs;
+  const repairPolicy = args.options['repair-policy'] as string | undefined;
+  const badPolicy = repairPolicy === undefined ? undefined : repairPolicyProblem(repairPolicy);
+  if (badPolicy) return err(new UsageError(`weld build: --repair-policy: ${badPolicy}`));
   // Picked first so a runner's slow probes overlap loading the metadata and the store.
   const picked = await runnerFromArgs(args, io);
   if (!picked.ok) return picked;
@@ -44,7 +49,7 @@ export const run: VerbModule['run'] = async (args, io) => {
   const metadata = loaded.value;
   const targets = packagesFromArgs({ verb: 'build', args, metadata, all });
   if (!targets.ok) return targets;
-  const opened = await openStoreFromArgs(args, io, { create: true });
+  const opened = await openStoreFromArgs(args, io, { create: true, metadata });
   if (!opened.ok) return opened;
   picked.value.attach({ metadata, store: opened.value.store, env: io.env });
   const json = args.options['json'] === true;
@@ -59,11 +64,12 @@ export const run: VerbModule['run'] = async (args, io) => {
     json,
     check: args.options['check'] === true,
     keepFailed: args.options['keep-failed'] === true,
+    ...(repairPolicy ? { repairPolicy } : {}),
   });
   if (!built.ok) return built;
   const s = built.value;
   const mismatched = Object.entries(s.checks).filter(([, c]) => !c.match).map(([p]) => p);
   if (mismatched.length) return err(new BuildFailedError(`not reproducible: the rebuilt outputs of ${mismatched.join(', ')} differ from the records`, s));
   if (json) io.stdout.write(JSON.stringify({ type: 'summary', ...s }) + '\n');
-  return ok(undefined);
+  return ok(s);
 };

@@ -6,7 +6,8 @@ import type { CliIO } from './io.js';
 /** What a verb's module exports; its summary lives in the registry below. */
 export interface VerbModule {
   spec: Omit<CommandSpec, 'name' | 'summary'>;
-  run(args: ParsedArgs, io: CliIO): Promise<Result<void, WeldError>>;
+  /** the value is for callers that chain verbs (`weld up` reads the build summary); main ignores it */
+  run(args: ParsedArgs, io: CliIO): Promise<Result<unknown, WeldError>>;
 }
 
 export interface VerbEntry {
@@ -27,7 +28,8 @@ export const VERBS: VerbEntry[] = [
   { name: 'log', summary: "Print the log of a package's newest build (--follow while it runs)", load: () => import('./log.js') },
   { name: 'store', summary: 'Inspect and maintain the content store: info, ls, cat, put, verify, gc', load: () => import('./store.js') },
   { name: 'doctor', summary: 'Check (and with --fix set up) the host for s390x builds: podman, runtime, qemu, binfmt', load: () => import('./doctor.js') },
-  { name: 'compose', summary: 'Make what users consume from the current builds: a wheelhouse (pip index + SBOM)', load: () => import('./compose.js') },
+  { name: 'up', summary: 'The main job: doctor, envs, mirror, build and every compose, reusing what is done', load: () => import('./up.js') },
+  { name: 'compose', summary: 'Make what users consume from the current builds: a wheelhouse (pip index + SBOM) or an image', load: () => import('./compose.js') },
   { name: 'serve', summary: 'Serve a composed wheelhouse over HTTP on loopback for pip', load: () => import('./serve.js') },
   { name: 'env', summary: 'Build environments from the store: lock, fetch, compose, ls, shell', load: () => import('./env.js') },
 ];

@@ -2,20 +2,33 @@ import path from 'node:path';
 import { UsageError } from '../core/errors.js';
 import { err, ok } from '../core/result.js';
 import type { Metadata } from '../metadata/model.js';
-import type { ParsedArgs } from './args.js';
-import { mirrorsFromArgs, runnerFromArgs } from './build-args.js';
+import { METADATA_OPTIONS, type ParsedArgs } from './args.js';
+import { mirrorsFromArgs, RUNNER_OPTION, runnerFromArgs } from './build-args.js';
 import { jobsFromArgs, runBuild } from './build-run.js';
-import type { ComposeSubVerb } from './compose.js';
+import type { VerbModule } from './commands.js';
 import { json, plural } from './format.js';
 import type { CliIO } from './io.js';
 import { openFromArgs } from './metadata-args.js';
-import { openStoreFromArgs } from './store-args.js';
+import { openStoreFromArgs, STORE_OPTION } from './store-args.js';
 import { weldVersion } from './version.js';
 
-export const options: ComposeSubVerb['options'] = ['out', 'build', 'jobs', 'json', 'runner', 'mirrors', 'metadata', 'ref', 'store'];
+// `weld compose wheelhouse [name]`: the `weld compose` dispatcher hands this module the
+// arguments after "wheelhouse".
 
-export const run: ComposeSubVerb['run'] = async (args, io) => {
-  if (args.positionals.length > 1) return err(new UsageError(`weld compose wheelhouse: one compose at a time (got ${args.positionals.join(', ')})`, 'usage: weld compose wheelhouse [name]'));
+export const spec: VerbModule['spec'] = {
+  options: {
+    out: { type: 'string', value: '<dir>', description: 'where to write (default: out/wheelhouse/<name> in the project root); replaced whole' },
+    build: { type: 'boolean', description: 'wheelhouse: build what is missing first' },
+    jobs: { type: 'string', short: 'j', value: '<n>', description: 'wheelhouse, with --build: builds at once (default: the number of cores)' },
+    json: { type: 'boolean', description: 'print the result as JSON' },
+    ...RUNNER_OPTION,
+    ...METADATA_OPTIONS,
+    ...STORE_OPTION,
+  },
+  positionals: [{ name: 'name' }],
+};
+
+export const run: VerbModule['run'] = async (args, io) => {
   const name = args.positionals[0] ?? 'default';
   if (args.options['jobs'] !== undefined && !args.options['build']) return err(new UsageError('weld compose wheelhouse: --jobs goes with --build'));
   const jobs = jobsFromArgs(args, 'compose wheelhouse');
@@ -34,7 +47,7 @@ export const run: ComposeSubVerb['run'] = async (args, io) => {
   if (packages.length === 0) return err(new UsageError(`weld compose wheelhouse: compose "${name}" has no wheel packages`, 'name wheel packages in packages = […], or add some to the distro'));
   const flags = buildFlags(args);
   const build = args.options['build'] === true;
-  const opened = await openStoreFromArgs(args, io, { create: build });
+  const opened = await openStoreFromArgs(args, io, { create: build, metadata });
   if (!opened.ok) {
     if (opened.error.code !== 'E_STORE_NOT_FOUND') return opened;
     return err(new MissingBuildsError(name, packages.map((p) => ({ package: p, reason: `never built (${opened.error.message})` })), ['weld build', ...flags, ...packages].join(' ')));
@@ -55,16 +68,18 @@ export const run: ComposeSubVerb['run'] = async (args, io) => {
   const r = await composeWheelhouse({ store, name, out, builds: wheelhouseBuilds({ metadata, builds: builds.value }), tool: { name: 'weld', version: weldVersion() } });
   if (!r.ok) return r;
   const v = r.value;
+  // What `weld up` reports of this step.
+  const result = { dir: v.out, manifest: v.manifest, wheels: v.wheels.length };
   if (quiet) {
     io.stdout.write(json({ compose: name, out: v.out, manifest: v.manifest, record: v.recordId, linked: v.linked, copied: v.copied, wheels: v.wheels.map((w) => ({ file: w.file, project: w.project, version: w.version, digest: w.digest, package: w.package })) }));
-    return ok(undefined);
+    return ok(result);
   }
   const projects = new Set(v.wheels.map((w) => w.project)).size;
   const rel = path.relative(io.cwd, v.out) || '.';
   const placed = v.copied ? `${v.linked} linked, ${v.copied} copied` : 'hard-linked from the store';
   io.stdout.write(`${name}: ${plural(v.wheels.length, 'wheel')} of ${plural(projects, 'project')} → ${rel} (${placed}; ${((performance.now() - t0) / 1000).toFixed(1)} s)\n`);
   io.stdout.write(`  pip install --index-url file://${v.out}/simple <project>    or    weld serve --wheelhouse ${rel}\n`);
-  return ok(undefined);
+  return ok(result);
 };
 
 function outDir(o: { args: ParsedArgs; io: CliIO; metadata: Metadata; name: string }): string {

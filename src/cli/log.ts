@@ -98,7 +98,7 @@ export const run: VerbModule['run'] = async (args, io) => {
   const running = runningLog(logsDirOf(metadata), pkg);
   const live = running ?? path.join(logsDirOf(metadata), `${pkg}.log`);
   const liveTime = existsSync(live) ? statSync(live).mtimeMs : -1;
-  const opened = await openStoreFromArgs(args, io, { create: false });
+  const opened = await openStoreFromArgs(args, io, { create: false, metadata });
   // No store yet just means nothing was built; any other store problem is reported.
   if (!opened.ok && opened.error.code !== 'E_STORE_NOT_FOUND') return opened;
   let newest: BuildRecord | undefined;

@@ -99,7 +99,7 @@ export const run: VerbModule['run'] = async (args, io) => {
   // Opened on first use: a no-op mirror never loads the store's LevelDB.
   let opening: ReturnType<typeof openStoreFromArgs> | undefined;
   const store = async () => {
-    const r = await (opening ??= openStoreFromArgs(args, io, { create: true }));
+    const r = await (opening ??= openStoreFromArgs(args, io, { create: true, metadata }));
     return r.ok ? ok(r.value.store) : r;
   };
   const outcome = await mirrorPackages({

@@ -5,6 +5,7 @@ import { closest } from '../util/suggest.js';
 import { METADATA_OPTIONS } from './args.js';
 import type { VerbModule } from './commands.js';
 import { json } from './format.js';
+import { REPAIR_DEFAULT } from '../metadata/repair-policy.js';
 import { describeUpstream, packageJson } from './list.js';
 import { openFromArgs } from './metadata-args.js';
 
@@ -45,9 +46,17 @@ export const run: VerbModule['run'] = async (args, io) => {
     ['dependents', dependents.join(', ') || '-'],
     ...(allDependents.length > dependents.length ? [['all dependents', allDependents.join(', ')] as [string, string]] : []),
     ['vars', Object.entries(p.vars).map(([k, v]) => `${k}=${v}`).join(' ') || '-'],
+    ...(p.kind === 'wheel' ? [['repair', repairShown(p.repair, md.distro.repairPolicy)] as [string, string]] : []),
     ['patches', p.patches.length ? p.patches.join('\n' + ' '.repeat(16)) : '-'],
     ['file', p.file],
   ];
   io.stdout.write(rows.map(([k, v]) => `${k.padEnd(14)}  ${v}`).join('\n') + '\n');
   return ok(undefined);
 };
+
+/** The wheel repair policy builds use (without `--repair-policy`), and where it comes from. */
+function repairShown(own: string | undefined, distro: string | undefined): string {
+  if (own) return `${own} ([build] repair)`;
+  if (distro) return `${distro} ([distro] repair)`;
+  return `${REPAIR_DEFAULT} (default)`;
+}

@@ -30,7 +30,7 @@ export const run: VerbModule['run'] = async (args, io) => {
   const names = packagesFromArgs({ verb: 'status', args, metadata, all: args.positionals.length === 0 });
   if (!names.ok) return names;
   // A store that does not exist yet just means nothing was built.
-  const opened = await openStoreFromArgs(args, io, { create: false });
+  const opened = await openStoreFromArgs(args, io, { create: false, metadata });
   // No store yet just means nothing was built; any other store problem is reported.
   if (!opened.ok && opened.error.code !== 'E_STORE_NOT_FOUND') return opened;
   picked.value.attach({ metadata, env: io.env, ...(opened.ok ? { store: opened.value.store } : {}) });

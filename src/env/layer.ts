@@ -90,7 +90,8 @@ function addSystemFiles(opts: { byPath: Map<string, LayerEntry & { from: string 
  * The layer's bytes in about 1 MiB chunks: small headers are gathered so the store's
  * writer and hasher see few large writes; big file bodies pass through uncopied.
  */
-export function* layerChunks(entries: LayerEntry[]): Generator<Buffer> {
+export function* layerChunks(entries: LayerEntry[], opts: { mtime?: number } = {}): Generator<Buffer> {
+  const mtime = opts.mtime ?? LAYER_MTIME;
   const BATCH = 1 << 20;
   let pending: Buffer[] = [];
   let pendingBytes = 0;
@@ -111,7 +112,7 @@ export function* layerChunks(entries: LayerEntry[]): Generator<Buffer> {
   };
   for (const e of entries) {
     const size = e.type === 'file' ? (e.data?.length ?? 0) : 0;
-    yield* add(tarHeader({ path: e.path, type: e.type, mode: e.mode, size, ...(e.link !== undefined ? { link: e.link } : {}), mtime: LAYER_MTIME }));
+    yield* add(tarHeader({ path: e.path, type: e.type, mode: e.mode, size, ...(e.link !== undefined ? { link: e.link } : {}), mtime }));
     if (size) {
       yield* add(e.data!);
       const pad = padding(size);

@@ -9,11 +9,14 @@ import { LAYER_MTIME } from './layer.js';
 import { imageIndex, MEDIA } from './oci.js';
 import { padding, TAR_END, tarHeader } from './tar-write.js';
 
+/** The blobs of an image: an env's record, or a composed image's. */
+export type ImageBlobs = Pick<EnvImageRecord, 'manifest' | 'config' | 'layers'>;
+
 /**
- * An env image as an oci-archive (oci-layout, index.json, blobs/sha256/…) streamed
+ * An image (an env's, or a compose's) as an oci-archive (oci-layout, index.json, blobs/sha256/…) streamed
  * straight from the store: what `podman load` reads, with no copy on disk.
  */
-export async function ociArchive(opts: { store: Store; record: EnvImageRecord; ref: string }): Promise<Result<Readable, BlobNotFoundError>> {
+export async function ociArchive(opts: { store: Store; record: ImageBlobs; ref: string }): Promise<Result<Readable, BlobNotFoundError>> {
   const { store, record } = opts;
   const blobs: Array<{ digest: Digest; path: string; size: number }> = [];
   for (const d of [record.config, record.manifest, ...record.layers]) {

@@ -1,5 +1,6 @@
 import type { Distro } from './model.js';
 import { checkArch } from './env-file.js';
+import { repairPolicyProblem } from './repair-policy.js';
 import { checkShape, type FileSpec, type Problem } from './schema.js';
 import type { TomlTable } from './toml.js';
 
@@ -11,6 +12,7 @@ export const DISTRO_SPEC: FileSpec = {
       name: { kind: 'string', required: true, example: 'name = "weld-sample"' },
       arch: { kind: 'string', required: true, example: 'arch = "s390x"' },
       env: { kind: 'string', required: true, example: 'env = "bookworm-s390x"' },
+      repair: { kind: 'string', example: 'repair = "manylinux"' },
     },
   },
   paths: {
@@ -33,11 +35,15 @@ export function checkDistroFile(opts: { file: string; doc: TomlTable; problems: 
     problems.push({ path: ['distro', 'name'], anchor: 'value', message: `distro name "${name}" must be lowercase letters, digits, ".", "_" or "-" (it names images and composes)` });
   }
   const arch = checkArch(d['arch'], ['distro', 'arch'], problems);
+  const repair = typeof d['repair'] === 'string' ? d['repair'] : undefined;
+  const repairProblem = repair === undefined ? undefined : repairPolicyProblem(repair);
+  if (repairProblem) problems.push({ path: ['distro', 'repair'], anchor: 'value', message: repairProblem });
   return {
     file,
     ...(name !== undefined ? { name } : {}),
     ...(arch ? { arch } : {}),
     ...(typeof d['env'] === 'string' ? { defaultEnv: d['env'] } : {}),
+    ...(repair !== undefined && !repairProblem ? { repairPolicy: repair } : {}),
     ...(typeof paths['store'] === 'string' ? { storePath: paths['store'] } : {}),
     ...(typeof paths['mirrors'] === 'string' ? { mirrorsPath: paths['mirrors'] } : {}),
   };

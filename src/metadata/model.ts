@@ -11,6 +11,8 @@ export interface Distro {
   arch: Arch;
   /** env used by packages that do not name one */
   defaultEnv: string;
+  /** wheel repair policy for packages whose [build] names none (README, "Wheel repair") */
+  repairPolicy?: string;
   /** project-relative or absolute; only a default, `--store`/`WELD_STORE` win */
   storePath?: string;
   mirrorsPath?: string;
@@ -43,6 +45,8 @@ export interface Package {
   requires: string[];
   /** extra environment for the recipe; part of the cache key */
   vars: Record<string, string>;
+  /** [build] repair: this wheel's repair policy, over the distro's */
+  repair?: string;
   /** weld packages this one needs at run time (composes pull them in) */
   runtimeRequires: string[];
   /** modules that must import once installed (checked in the runtime image) */

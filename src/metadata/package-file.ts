@@ -10,6 +10,7 @@ import {
   isValidProjectName,
   normalizeName,
 } from './names.js';
+import { repairPolicyProblem } from './repair-policy.js';
 import { checkShape, type FileSpec, type Problem } from './schema.js';
 import type { TomlTable } from './toml.js';
 
@@ -50,6 +51,7 @@ export const PACKAGE_SPEC: FileSpec = {
       env: { kind: 'string', example: 'env = "bookworm-s390x"' },
       requires: { kind: 'string-array', example: 'requires = ["libyaml"]' },
       vars: { kind: 'string-table', example: 'vars = { PYYAML_FORCE_CYTHON = "0" }' },
+      repair: { kind: 'string', example: 'repair = "manylinux"' },
     },
   },
   runtime: {
@@ -278,6 +280,9 @@ export function checkPackageFile(opts: { file: string; stem: string; doc: TomlTa
   imports.forEach((m, i) => {
     if (!MODULE_PATH.test(m)) problems.push({ path: ['test', 'imports', i], anchor: 'value', message: `"${m}" is not a Python module path (e.g. "yaml" or "jinja2.ext")` });
   });
+  const repair = typeof b['repair'] === 'string' ? b['repair'] : undefined;
+  const repairProblem = repair === undefined ? undefined : kind === 'pack' ? '[build] repair only applies to wheel packages; a pack\'s prefix is not a wheel' : repairPolicyProblem(repair);
+  if (repairProblem) problems.push({ path: ['build', 'repair'], anchor: kind === 'pack' ? 'key' : 'value', message: repairProblem });
   if (kind === 'pack') {
     for (const [table, key] of [['test', 'imports'], ['runtime', 'requires']] as const) {
       if (doc[table] !== undefined && key in ((doc[table] as TomlTable) ?? {})) {
@@ -303,5 +308,6 @@ export function checkPackageFile(opts: { file: string; stem: string; doc: TomlTa
     ...(upstream ? { upstream } : {}),
     ...(recipe !== undefined ? { recipe } : {}),
     ...(typeof b['env'] === 'string' ? { env: b['env'] } : {}),
+    ...(repair !== undefined && !repairProblem ? { repair } : {}),
   };
 }

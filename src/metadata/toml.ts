@@ -1,4 +1,4 @@
-import TOML from '@iarna/toml';
+import { createRequire } from 'node:module';
 import type { Position } from '../core/diagnostics.js';
 
 export type TomlTable = { [key: string]: unknown };
@@ -9,10 +9,14 @@ export type Anchor = 'key' | 'value' | 'table';
 
 export type ParseOutcome = { ok: true; doc: TomlTable } | { ok: false; position: Position; message: string };
 
+// Loaded on first parse: commands that find everything in caches (a no-op build) never pay for it.
+let iarna: typeof import('@iarna/toml') | undefined;
+const toml = (): typeof import('@iarna/toml') => (iarna ??= createRequire(import.meta.url)('@iarna/toml') as typeof import('@iarna/toml'));
+
 /** Parse with @iarna/toml (fast, values only); positions are looked up later, only for files with problems. */
 export function parseToml(text: string): ParseOutcome {
   try {
-    return { ok: true, doc: TOML.parse(text) as TomlTable };
+    return { ok: true, doc: toml().parse(text) as TomlTable };
   } catch (e: unknown) {
     const x = e as { fromTOML?: boolean; line?: number; col?: number; message?: string };
     if (!x.fromTOML) throw e;

@@ -34,6 +34,11 @@ export interface KeyInputs {
    * (same tree, other date): recipes stamp it into outputs.
    */
   sourceDateEpoch: number;
+  /**
+   * Wheels only: the repair step rewrites the recipe's wheel, so its policy (the tag it
+   * aims for, or none) and the repair program's digest decide the stored bytes too.
+   */
+  repair?: { policy: string; program: Sha256 };
 }
 
 /**

@@ -1,4 +1,5 @@
 import type { Metadata, Package } from '../metadata/model.js';
+import { REPAIR_DEFAULT } from '../metadata/repair-policy.js';
 import { cacheKey, type KeyInputs, type Sha256 } from './cache-key.js';
 
 // The build plan: for every package the targets need, whether its build is cached,
@@ -16,6 +17,7 @@ export interface RecordView {
   dependencies: Record<string, string[]>;
   outputs: Array<{ name: string; digest: string; size: number }>;
   timings: { finishedAt: string };
+  repair?: { policy: string; program: string };
 }
 
 export interface RecordsLookup {
@@ -45,6 +47,12 @@ export interface PlanContext {
   /** distro commit → its committer time (seconds) */
   sourceDateEpochs: Map<string, number>;
   records: RecordsLookup;
+  /** digest of the wheel repair program (recipes/lib/repair-step.sh and the Python it runs); undefined when recipes/ lacks it */
+  repairProgram: Sha256 | undefined;
+  /** [distro] repair: the policy of wheels whose [build] names none */
+  repairDefault?: string;
+  /** `weld build --repair-policy`: every wheel's policy, for this run */
+  repairOverride?: string;
   /** packages whose lock was written from other inputs (version, upstream, patches): their locked tree is not what the metadata says */
   staleLocks?: Set<string>;
 }
@@ -61,6 +69,7 @@ export function keyInputsFor(opts: { ctx: PlanContext; pkg: Package; deps: Recor
   if (!recipe) return { missing: `recipe "${pkg.recipe}" was not found in recipes/` };
   const epoch = ctx.sourceDateEpochs.get(lock.distro);
   if (epoch === undefined) return { missing: `the mirror has no distro commit ${lock.distro.slice(0, 12)}; run \`weld mirror ${pkg.name}\`` };
+  if (pkg.kind === 'wheel' && !ctx.repairProgram) return { missing: 'the wheel repair program (recipes/lib/repair-step.sh, repair_wheel.py, manylinux.py) was not found in recipes/lib/' };
   return {
     package: pkg.name,
     version: pkg.version,
@@ -72,7 +81,13 @@ export function keyInputsFor(opts: { ctx: PlanContext; pkg: Package; deps: Recor
     vars: pkg.vars,
     deps: opts.deps,
     sourceDateEpoch: epoch,
+    ...(pkg.kind === 'wheel' ? { repair: { policy: repairPolicyOf(ctx, pkg), program: ctx.repairProgram! } } : {}),
   };
+}
+
+/** The run's --repair-policy, else the package's, else the distro's, else manylinux. */
+export function repairPolicyOf(ctx: Pick<PlanContext, 'repairDefault' | 'repairOverride'>, pkg: Package): string {
+  return ctx.repairOverride ?? pkg.repair ?? ctx.repairDefault ?? REPAIR_DEFAULT;
 }
 
 /** Which recorded inputs differ from the last build of the package (or why there is none). */
@@ -84,6 +99,8 @@ export function changedInputs(inputs: KeyInputs, last: RecordView | undefined): 
   if (last.recipe.name !== inputs.recipe.name || last.recipe.digest !== inputs.recipe.digest) changed.push(`recipe ${inputs.recipe.name}`);
   if (last.envImage !== inputs.envImage) changed.push('env image');
   if (last.arch !== inputs.arch) changed.push(`arch ${last.arch} → ${inputs.arch}`);
+  if (inputs.repair && last.repair?.policy !== inputs.repair.policy) changed.push(`repair policy ${last.repair?.policy ?? '(none recorded)'} → ${inputs.repair.policy}`);
+  else if (inputs.repair && last.repair?.program !== inputs.repair.program) changed.push('wheel repair program');
   const names = new Set([...Object.keys(last.dependencies), ...Object.keys(inputs.deps)]);
   for (const d of [...names].sort()) {
     const a = [...(last.dependencies[d] ?? [])].sort().join();

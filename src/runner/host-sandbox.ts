@@ -1,5 +1,5 @@
-import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 
@@ -12,7 +12,7 @@ export interface Sandbox {
   mounts: boolean;
 }
 
-let detected: Sandbox | undefined;
+let detected: Promise<Sandbox> | undefined;
 
 // Tried in order: a user namespace (unprivileged hosts) first, then plain namespaces (root
 // without user namespaces). The probe does exactly what builds do, so a yes here holds later.
@@ -23,19 +23,32 @@ const CANDIDATES: Array<{ flags: string[]; mounts: boolean }> = [
   { flags: ['-n'], mounts: false },
 ];
 
-export function detectSandbox(): Sandbox {
-  if (detected) return detected;
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'weld-probe-'));
+/** Asynchronous, so it overlaps the runner's other probes and start-up work. */
+export function detectSandbox(): Promise<Sandbox> {
+  return (detected ??= probeSandbox());
+}
+
+async function probeSandbox(): Promise<Sandbox> {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'weld-probe-'));
   try {
     for (const c of CANDIDATES) {
       const probe = c.mounts ? `${MOUNT_SETUP}\n! ( : > "$WELD_SRC/x" ) 2>/dev/null` : 'true';
-      const r = spawnSync('unshare', [...c.flags, '/bin/sh', '-c', probe], { env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin', WELD_SRC: dir }, stdio: 'ignore', timeout: 10_000 });
-      if (r.status === 0) return (detected = { prefix: ['unshare', ...c.flags], net: true, mounts: c.mounts });
+      if (await succeeds('unshare', [...c.flags, '/bin/sh', '-c', probe], { PATH: process.env['PATH'] ?? '/usr/bin:/bin', WELD_SRC: dir })) {
+        return { prefix: ['unshare', ...c.flags], net: true, mounts: c.mounts };
+      }
     }
-    return (detected = { prefix: [], net: false, mounts: false });
+    return { prefix: [], net: false, mounts: false };
   } finally {
-    rmSync(dir, { recursive: true, force: true });
+    await rm(dir, { recursive: true, force: true });
   }
+}
+
+function succeeds(cmd: string, args: string[], env: NodeJS.ProcessEnv): Promise<boolean> {
+  return new Promise((resolve) => {
+    const child = spawn(cmd, args, { env, stdio: 'ignore', timeout: 10_000 });
+    child.once('error', () => resolve(false));
+    child.once('exit', (code) => resolve(code === 0));
+  });
 }
 
 /**

@@ -28,8 +28,8 @@ export class LocalRunner implements Runner {
 
   constructor(private readonly opts: { sandbox?: Sandbox } = {}) {}
 
-  private get sandbox(): Sandbox {
-    return this.opts.sandbox ?? detectSandbox();
+  private sandbox(): Promise<Sandbox> {
+    return this.opts.sandbox ? Promise.resolve(this.opts.sandbox) : detectSandbox();
   }
 
   /** Starts the host probes now (a version manager's shim can take 100 ms), so they overlap other start-up work. */
@@ -42,8 +42,7 @@ export class LocalRunner implements Runner {
   }
 
   private async probe(): Promise<RunnerInfo> {
-    const [python3, cc] = await Promise.all([firstLine('python3', ['--version']), firstLine('cc', ['--version'])]);
-    const sb = this.sandbox;
+    const [python3, cc, sb] = await Promise.all([firstLine('python3', ['--version']), firstLine('cc', ['--version']), this.sandbox()]);
     const warnings: string[] = [];
     if (!sb.net) warnings.push('local runner: `unshare` cannot cut the network on this host; recipes run with network access');
     if (!sb.mounts) warnings.push('local runner: no private mount namespace; WELD_SRC is a throw-away copy but not read-only, and /tmp/weld-build is shared');
@@ -65,7 +64,7 @@ export class LocalRunner implements Runner {
 
   async run(spec: RunSpec): Promise<Result<RunOutcome, RunFailedError>> {
     if (spec.signal?.aborted) return err(new RunFailedError('aborted', 'cancelled before it started'));
-    const sb = this.sandbox;
+    const sb = await this.sandbox();
     const home = await mkdtemp(path.join(os.tmpdir(), 'weld-home-'));
     const env = {
       ...contractEnv(spec, { src: spec.srcDir, out: spec.outDir, deps: spec.depDirs }),

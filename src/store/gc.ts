@@ -14,9 +14,10 @@ export interface GcOptions {
   /** kept in addition to the named roots */
   roots?: GcRoot[];
   /**
-   * Treat every record as a root (default true). Callers that know which builds and
-   * composes are still wanted pass false and list those in `roots`; unreachable records
-   * then go together with their blobs, so no record is left pointing at nothing.
+   * Treat every record as a root (default true). Callers that know which builds are
+   * still wanted pass false and list those in `roots` (root and compose records are
+   * always roots); unreachable records then go together with their blobs, so no
+   * record is left pointing at nothing.
    */
   keepRecords?: boolean;
   /** report what would go, remove nothing */
@@ -54,7 +55,9 @@ export async function gc(opts: GcOptions & { store: Store }): Promise<Result<GcR
       const decoded = decodeRecord(key, value);
       // A record we cannot read may name blobs we cannot see: keep everything it might need by keeping it.
       if (!decoded.ok) continue;
-      if (keepRecords || decoded.value.kind === 'root' || wanted.has(key)) for (const d of referencedDigests(decoded.value)) live.add(d);
+      // Roots and composes (wheelhouses and images a user made on purpose) always stay.
+      const kind = decoded.value.kind;
+      if (keepRecords || kind === 'root' || kind === 'compose' || wanted.has(key)) for (const d of referencedDigests(decoded.value)) live.add(d);
       else unreachable.push(key);
     }
     const report: GcReport = { dryRun: opts.dryRun ?? false, removed: [], bytesFreed: 0, removedRecords: unreachable, kept: 0, keptBytes: 0, young: 0, graceMs };

@@ -79,11 +79,28 @@ export class IndexSession {
   /** Records in key order; ones that cannot be decoded come back as errors, not skipped. */
   async *list(opts: { kind?: RecordKind } = {}): AsyncGenerator<Result<StoredRecord, RecordDecodeError>> {
     const prefix = opts.kind ? `${RECORD_PREFIX}${opts.kind}/` : RECORD_PREFIX;
-    for await (const [key, value] of this.db.iterator({ gte: prefix, lt: prefix + '\xff' })) yield decodeRecord(key, value);
+    for await (const [key, value] of this.entries(prefix)) yield decodeRecord(key, value);
+  }
+
+  /**
+   * Entries under a prefix, up to 1 MiB per native call: with the 16 KiB default, a
+   * 1,000-record listing took 60 round trips to LevelDB's thread.
+   */
+  private async *entries(prefix: string): AsyncGenerator<[string, string]> {
+    const it = this.db.iterator({ gte: prefix, lt: prefix + '\xff', highWaterMarkBytes: 1 << 20 });
+    try {
+      for (;;) {
+        const chunk = await it.nextv(1000);
+        if (chunk.length === 0) return;
+        yield* chunk;
+      }
+    } finally {
+      await it.close();
+    }
   }
 
   async *rawRecords(): AsyncGenerator<[string, string]> {
-    yield* this.db.iterator({ gte: RECORD_PREFIX, lt: RECORD_PREFIX + '\xff' });
+    yield* this.entries(RECORD_PREFIX);
   }
 
   /** Cache keys of every build of `pkg`, through the package → builds secondary key. */

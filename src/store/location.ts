@@ -13,13 +13,18 @@ export interface StoreLocation {
 
 /**
  * --store, then WELD_STORE, then `[paths] store` of metadata/weld.toml (relative to the
- * project root), then ./store. Only that one key is read: a store command must work
+ * project root), then ./store. Without validated metadata only that one key is read: a store command must work
  * while the rest of the metadata is broken.
  */
-export function resolveStoreLocation(opts: { cwd: string; env: NodeJS.ProcessEnv; store?: string }): Result<StoreLocation, StorePathError> {
+export function resolveStoreLocation(opts: { cwd: string; env: NodeJS.ProcessEnv; store?: string; metadata?: { root: string; storePath?: string } }): Result<StoreLocation, StorePathError> {
   if (opts.store) return ok({ path: path.resolve(opts.cwd, opts.store), from: '--store' });
   const fromEnv = opts.env['WELD_STORE'];
   if (fromEnv) return ok({ path: path.resolve(opts.cwd, fromEnv), from: 'WELD_STORE' });
+  // Validated metadata already holds the key: no second read of weld.toml.
+  if (opts.metadata) {
+    const { root, storePath } = opts.metadata;
+    return ok(storePath !== undefined ? { path: path.resolve(root, storePath), from: 'weld.toml' } : { path: path.join(root, 'store'), from: 'default' });
+  }
   const project = findProject({ cwd: opts.cwd, env: opts.env });
   if (project.ok) {
     const file = path.join(project.value.root, project.value.metaDir, 'weld.toml');

@@ -9,6 +9,32 @@ export interface BuildOutput {
   size: number;
 }
 
+/** What the wheel repair step did to one wheel (recipes/lib/repair_wheel.py's report, abridged). */
+export interface RepairedWheel {
+  /** the recipe's wheel */
+  input: string;
+  /** the stored wheel */
+  output: string;
+  /** the output's platform tag(s), e.g. manylinux_2_17_s390x.manylinux2014_s390x */
+  tag: string;
+  /** repaired, or kept (pure wheel, policy none) */
+  action: 'repaired' | 'kept';
+  /** libraries copied into the wheel: soname, path in the wheel, where it came from */
+  grafted: Array<{ soname: string; file: string; source: { dependency: string; path: string } | { system: string } }>;
+  /** why the tag is not a more compatible one: the symbol versions (or libraries) that set it */
+  setBy: string[];
+}
+
+/** The wheel repair step of a wheel build: its inputs and what it did. */
+export interface RepairRecord {
+  policy: string;
+  /** digest of the repair program (a blob, like the recipe) */
+  program: Digest;
+  /** the full JSON report (a blob); null when every wheel was pure and the step did not run */
+  report: Digest | null;
+  wheels: RepairedWheel[];
+}
+
 /** Everything a build consumed and produced; keyed by its cache key (DESIGN.md "Builds"). */
 export interface BuildRecord {
   cacheKey: Digest;
@@ -29,6 +55,8 @@ export interface BuildRecord {
   weldVersion: string;
   /** the provenance statement, itself a blob */
   provenance: Digest | null;
+  /** wheel builds: the repair step (absent in records written before it existed) */
+  repair?: RepairRecord;
 }
 
 /** A builder or runtime image composed from an env's lock. */
@@ -135,7 +163,7 @@ export function referencedDigests(r: StoredRecord): Digest[] {
   switch (r.kind) {
     case 'build': {
       const b = r.data as BuildRecord;
-      out.push(b.envImage, b.recipe?.digest, b.log, b.provenance, ...(b.outputs ?? []).map((o) => o.digest));
+      out.push(b.envImage, b.recipe?.digest, b.log, b.provenance, b.repair?.program, b.repair?.report, ...(b.outputs ?? []).map((o) => o.digest));
       for (const ds of Object.values(b.dependencies ?? {})) out.push(...ds);
       break;
     }
@@ -166,6 +194,7 @@ export function validateRecord(r: StoredRecord): Result<void, RecordInvalidError
   if (r.kind === 'build') {
     const b = r.data as BuildRecord;
     if (b.cacheKey !== r.id) return err(new RecordInvalidError(key, `the id must be the cache key ${b.cacheKey}`));
+    if (b.repair !== undefined && (typeof b.repair.policy !== 'string' || !Array.isArray(b.repair.wheels))) return err(new RecordInvalidError(key, 'repair needs a policy and a list of wheels'));
   }
   const nameField = r.kind === 'env' ? 'env' : r.kind === 'build' ? 'package' : 'name';
   const name = (r.data as unknown as Record<string, unknown>)[nameField];
@@ -182,6 +211,10 @@ function digestFields(r: StoredRecord): Array<[string, unknown]> {
       f.push(['cacheKey', b.cacheKey], ['envImage', b.envImage], ['recipe.digest', b.recipe?.digest]);
       if (b.log !== null) f.push(['log', b.log]);
       if (b.provenance !== null) f.push(['provenance', b.provenance]);
+      if (b.repair !== undefined) {
+        f.push(['repair.program', b.repair.program]);
+        if (b.repair.report !== null) f.push(['repair.report', b.repair.report]);
+      }
       many('outputs', (b.outputs ?? []).map((o) => o.digest));
       for (const [dep, ds] of Object.entries(b.dependencies ?? {})) many(`dependencies.${dep}`, ds);
       break;

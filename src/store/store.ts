@@ -3,13 +3,13 @@ import { err, ok, type Result } from '../core/result.js';
 import { getBlob, hasBlob, putBlob, statBlob, type BlobStat, type PutError, type PutOptions, type PutResult, type PutSource } from './blobs.js';
 import type { Digest } from './digest.js';
 import type { BlobNotFoundError, RecordDecodeError, RecordInvalidError, StoreBusyError, StoreIOError, StoreNotFoundError, StorePathError } from './errors.js';
-import { gc, type GcOptions, type GcReport } from './gc.js';
+import type { GcOptions, GcReport } from './gc.js';
 import { IndexSession, type RecordInput } from './index.js';
-import { ingestFiles, type IngestResult } from './ingest.js';
+import type { IngestResult } from './ingest.js';
 import { cleanTmp, prepareLayout, type Layout } from './layout.js';
 import { closeIndex, openIndex } from './lock.js';
 import type { RecordKind, StoredRecord } from './records.js';
-import { verify, type VerifyOptions, type VerifyReport } from './verify.js';
+import type { VerifyOptions, VerifyReport } from './verify.js';
 
 export interface OpenStoreOptions {
   path: string;
@@ -59,7 +59,9 @@ export class Store {
   }
 
   /** Puts many files at once, skipping the read of files unchanged since they were last put. */
-  putFiles(opts: { files: string[]; concurrency?: number }): Promise<IngestResult[]> {
+  // ingest, verify and gc load when called: most commands open a store to read a few records.
+  async putFiles(opts: { files: string[]; concurrency?: number }): Promise<IngestResult[]> {
+    const { ingestFiles } = await import('./ingest.js');
     return ingestFiles({ layout: this.layout, ...opts, withIndex: (fn) => this.withIndex('put', fn) });
   }
 
@@ -109,11 +111,13 @@ export class Store {
     return this.flat('remove a root', (s) => s.delete([`r/root/${name}`]));
   }
 
-  verify(opts: VerifyOptions = {}): Promise<Result<VerifyReport, IndexError>> {
+  async verify(opts: VerifyOptions = {}): Promise<Result<VerifyReport, IndexError>> {
+    const { verify } = await import('./verify.js');
     return verify({ store: this, ...opts });
   }
 
-  gc(opts: GcOptions = {}): Promise<Result<GcReport, IndexError>> {
+  async gc(opts: GcOptions = {}): Promise<Result<GcReport, IndexError>> {
+    const { gc } = await import('./gc.js');
     return gc({ store: this, ...opts });
   }
 

@@ -101,7 +101,10 @@ describe('build executor (fake runner)', () => {
     const prov = JSON.parse(await readBlob(store, mid.provenance!)) as { predicateType: string; subject: unknown[]; predicate: { buildDefinition: { resolvedDependencies: Array<{ name: string; digest: Record<string, string> }> }; runDetails: { builder: { id: string } } } };
     expect(prov.predicateType).toBe('https://slsa.dev/provenance/v1');
     expect(prov.predicate.runDetails.builder.id).toBe('weld/fake');
-    expect(prov.predicate.buildDefinition.resolvedDependencies.map((d) => d.name)).toEqual(['source', 'recipe:fake', 'env-image', 'dependency:base']);
+    expect(prov.predicate.buildDefinition.resolvedDependencies.map((d) => d.name)).toEqual(['source', 'recipe:fake', 'env-image', 'repair-program', 'dependency:base']);
+    // A pure wheel needs no repair: the step does not run (the fake ran each package once), and the record says so.
+    expect(mid.repair).toEqual({ policy: 'manylinux', program: mid.repair!.program, report: null, wheels: [{ input: 'mid-1.0-py3-none-any.whl', output: 'mid-1.0-py3-none-any.whl', tag: 'any', action: 'kept', grafted: [], setBy: [] }] });
+    expect(baseRec.repair).toBeUndefined();
     expect(prov.predicate.buildDefinition.resolvedDependencies[0]!.digest['gitTree']).toBe(metadata.lock['mid']!.tree);
     expect(await readBlob(store, mid.log!)).toBe('building mid\n');
 

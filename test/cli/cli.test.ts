@@ -90,7 +90,10 @@ describe('weld CLI', () => {
   it('shows a package by any spelling of its name, with dependents', async () => {
     const r = await weld(['show', 'LibYAML', '--json'], { cwd: root });
     expect(JSON.parse(r.stdout)).toMatchObject({ name: 'libyaml', kind: 'pack', dependents: ['pyyaml'], env: 'bookworm-s390x', recipe: 'autotools-pack' });
-    expect((await weld(['show', 'MARKUPSAFE'], { cwd: root })).stdout).toMatch(/^name +MarkupSafe$/m);
+    const markupsafe = (await weld(['show', 'MARKUPSAFE'], { cwd: root })).stdout;
+    expect(markupsafe).toMatch(/^name +MarkupSafe$/m);
+    expect(markupsafe).toMatch(/^repair +manylinux \(default\)$/m);
+    expect((await weld(['show', 'libyaml'], { cwd: root })).stdout).not.toMatch(/^repair/m);
     expect(await weld(['show', 'pyyml'], { cwd: root })).toEqual({
       code: 1,
       stdout: '',

@@ -289,6 +289,12 @@ describe('weld compose wheelhouse', () => {
     const sub = await cli(['compose', 'wheelhuose']);
     expect(sub.code).toBe(2);
     expect(sub.stderr).toContain('unknown sub-verb "wheelhuose"; did you mean "wheelhouse"?');
+    const noLoad = await cli(['compose', 'wheelhouse', '--no-load']);
+    expect(noLoad.stderr).toContain('weld compose wheelhouse: --no-load does not apply here');
+    const imageBuild = await cli(['compose', 'image', 'img', '--build']);
+    expect(imageBuild.stderr).toContain('weld compose image: --build does not apply here');
+    const two = await cli(['compose', 'wheelhouse', 'web', 'img']);
+    expect(two.stderr).toContain('weld compose wheelhouse: one compose at a time (got web, img)');
     const jobs = await cli(['compose', 'wheelhouse', '--jobs', '2']);
     expect(jobs.code).toBe(2);
     expect(jobs.stderr).toContain('--jobs goes with --build');

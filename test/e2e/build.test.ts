@@ -72,7 +72,8 @@ describe('podman runner, s390x', () => {
     const done = first.find((e): e is Extract<BuildEvent, { type: 'done' }> => e.type === 'done');
     expect(done?.pkg).toBe('markupsafe');
     const wheel = done!.outputs.find((o) => o.name.endsWith('.whl'))!;
-    expect(wheel.name).toMatch(/^MarkupSafe-2\.1\.2-cp311-cp311-linux_s390x\.whl$/);
+    // repaired in the builder: the most compatible manylinux tag its symbol versions allow
+    expect(wheel.name).toMatch(/^MarkupSafe-2\.1\.2-cp311-cp311-manylinux_2_\d+_s390x(\.manylinux2014_s390x)?\.whl$/);
     // the C extension inside is an IBM S/390 ELF (e_machine 22, big-endian)
     const whl = path.join(storeDir, 'check.whl');
     writeFileSync(whl, execFileSync(process.execPath, ['bin/weld', 'store', 'cat', wheel.digest, '--store', storeDir], { cwd: path.resolve(import.meta.dirname, '../..'), maxBuffer: 1 << 26 }));

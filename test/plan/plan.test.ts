@@ -25,6 +25,7 @@ function context(records: RecordView[]): PlanContext {
     arch: 's390x',
     envImages: new Map([['e', D('e')]]),
     recipeDigests: new Map([['python-wheel', D('r')]]),
+    repairProgram: D('repair'),
     sourceDateEpochs: new Map(['lib', 'mid', 'app', 'haunted'].map((n) => [lockOf(n).distro, 1700000000])),
     records: {
       byKey: (k) => records.find((r) => r.cacheKey === k),
@@ -36,8 +37,34 @@ function context(records: RecordView[]): PlanContext {
 function recordFor(ctx: PlanContext, name: string, deps: Record<string, Sha256[]>, out: Sha256): RecordView {
   const inputs = keyInputsFor({ ctx, pkg: ctx.metadata.packages.get(name)!, deps });
   if ('missing' in inputs) throw new Error(inputs.missing);
-  return { cacheKey: cacheKey(inputs), package: name, version: '1.0', arch: 's390x', envImage: D('e'), sourceTree: inputs.sourceTree, recipe: inputs.recipe, dependencies: deps, outputs: [{ name: `${name}.out`, digest: out, size: 1 }], timings: { finishedAt: '2024-01-01T00:00:00Z' } };
+  return { cacheKey: cacheKey(inputs), package: name, version: '1.0', arch: 's390x', envImage: D('e'), sourceTree: inputs.sourceTree, recipe: inputs.recipe, dependencies: deps, outputs: [{ name: `${name}.out`, digest: out, size: 1 }], timings: { finishedAt: '2024-01-01T00:00:00Z' }, ...(inputs.repair ? { repair: inputs.repair } : {}) };
 }
+
+describe('wheel repair in the plan', () => {
+  it('keys wheels (not packs) by the repair policy and program, and says which changed', () => {
+    const ctx = context([]);
+    const lib = recordFor(ctx, 'lib', {}, D('1'));
+    const mid = recordFor(ctx, 'mid', { lib: [D('1')] }, D('2'));
+    expect(keyInputsFor({ ctx, pkg: ctx.metadata.packages.get('lib')!, deps: {} })).not.toHaveProperty('repair');
+    expect(keyInputsFor({ ctx, pkg: ctx.metadata.packages.get('mid')!, deps: { lib: [D('1')] } })).toMatchObject({ repair: { policy: 'manylinux', program: D('repair') } });
+    const same = planBuild({ ctx: context([lib, mid]), targets: ['mid'] });
+    expect(same.get('mid')?.state).toBe('cached');
+    const none = planBuild({ ctx: { ...context([lib, mid]), repairOverride: 'none' }, targets: ['mid'] });
+    expect(none.get('lib')?.state).toBe('cached');
+    expect(none.get('mid')).toMatchObject({ state: 'build', changed: ['repair policy manylinux → none'] });
+    const distroWide = planBuild({ ctx: { ...context([lib, mid]), repairDefault: 'manylinux_2_28_s390x' }, targets: ['mid'] });
+    expect(distroWide.get('mid')).toMatchObject({ state: 'build', changed: ['repair policy manylinux → manylinux_2_28_s390x'] });
+    const newProgram = planBuild({ ctx: { ...context([lib, mid]), repairProgram: D('f') }, targets: ['mid'] });
+    expect(newProgram.get('mid')).toMatchObject({ state: 'build', changed: ['wheel repair program'] });
+  });
+
+  it('cannot key a wheel without the repair program', () => {
+    const plan = planBuild({ ctx: { ...context([]), repairProgram: undefined }, targets: ['mid'] });
+    expect(plan.get('lib')?.state).toBe('build');
+    const inputs = keyInputsFor({ ctx: { ...context([]), repairProgram: undefined }, pkg: PKGS[1]!, deps: {} });
+    expect(inputs).toEqual({ missing: 'the wheel repair program (recipes/lib/repair-step.sh, repair_wheel.py, manylinux.py) was not found in recipes/lib/' });
+  });
+});
 
 describe('planBuild', () => {
   it('marks a package behind a build as pending, and the unmirrored and what they block', () => {

@@ -10,7 +10,7 @@ describe('local runner', () => {
     const info = await new LocalRunner().info();
     expect(info.envImage['runner']).toBe('local');
     expect(info.arch).toBe(process.arch === 'x64' ? 'amd64' : info.arch);
-    const sb = detectSandbox();
+    const sb = await detectSandbox();
     expect(info.warnings.some((w) => w.includes('network'))).toBe(!sb.net);
   });
 

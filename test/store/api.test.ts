@@ -5,6 +5,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { digestBytes, parseDigest, type Digest } from '../../src/store/digest.js';
 import { resolveStoreLocation } from '../../src/store/location.js';
 import { openStore, type Store } from '../../src/store/store.js';
+import { referencedDigests } from '../../src/store/records.js';
 import { buildRecord, freshStore, putText, tempDir } from '../helpers/store-temp.js';
 
 let dir: string;
@@ -202,6 +203,24 @@ describe('records', () => {
     (malformed.data as { outputs: Array<{ digest: string }> }).outputs[0]!.digest = 'nope';
     const m = await store.writeRecords([malformed]);
     expect(!m.ok && m.error.message).toMatch(/outputs\[0\] is "nope", not a sha256:<64 hex> digest/);
+  });
+
+  it('checks a build record\'s repair digests: present, well-formed, and kept alive', async () => {
+    const out = await putText(store, 'wheel');
+    const program = await putText(store, 'repair program');
+    const report = await putText(store, '{"wheels": []}');
+    const rec = buildRecord({ pkg: 'repaired', outputs: [out] });
+    const repair = { policy: 'manylinux', program, report, wheels: [] };
+    const withRepair = { ...rec, data: { ...rec.data, repair } } as typeof rec;
+    expect(referencedDigests(withRepair)).toEqual(expect.arrayContaining([program, report]));
+    expect((await store.writeRecords([withRepair])).ok).toBe(true);
+    const absent = digestBytes('no such report');
+    const missing = { ...rec, data: { ...rec.data, repair: { ...repair, report: absent } } } as typeof rec;
+    const r = await store.writeRecords([missing]);
+    expect(!r.ok && r.error.message).toContain(`it names a blob the store does not hold: ${absent}`);
+    const malformed = { ...rec, data: { ...rec.data, repair: { ...repair, program: 'nope' } } } as unknown as typeof rec;
+    const m = await store.writeRecords([malformed]);
+    expect(!m.ok && m.error.message).toMatch(/repair\.program is "nope", not a sha256:<64 hex> digest/);
   });
 
   it('refuses to decode an encoding version it does not know', async () => {

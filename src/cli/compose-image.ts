@@ -1,0 +1,97 @@
+import path from 'node:path';
+import { UsageError } from '../core/errors.js';
+import { err, ok } from '../core/result.js';
+import type { ImageEvent } from '../compose/image/events.js';
+import type { Metadata } from '../metadata/model.js';
+import { METADATA_OPTIONS } from './args.js';
+import { mirrorsFromArgs, RUNNER_OPTION, runnerFromArgs } from './build-args.js';
+import type { VerbModule } from './commands.js';
+import { json } from './format.js';
+import type { CliIO } from './io.js';
+import { openFromArgs } from './metadata-args.js';
+import { openStoreFromArgs, STORE_OPTION } from './store-args.js';
+
+// `weld compose image [name]`: the `weld compose` dispatcher hands this module the
+// arguments after "image".
+
+export const spec: VerbModule['spec'] = {
+  description:
+    'Installs the wheels of a compose (metadata/composes/<name>.toml, kind = "image") into\n' +
+    'its runtime env\'s image as one more layer, the way an installer would and without\n' +
+    'running any of their code, and writes an OCI archive that `podman load` accepts.\n' +
+    'The wheels are the builds matching the metadata now (run `weld build` first). The\n' +
+    'image is put in the store (a gc root), tagged weld/<name>:<first 12 hex of its\n' +
+    'digest> and loaded into podman. Same metadata and builds, same image digest.',
+  options: {
+    out: { type: 'string', value: '<file>', description: 'where the OCI archive goes (default: <project>/out/images/<name>.oci.tar)' },
+    'no-load': { type: 'boolean', description: 'do not load the image into podman' },
+    json: { type: 'boolean', description: 'print the result as JSON' },
+    ...RUNNER_OPTION,
+    ...METADATA_OPTIONS,
+    ...STORE_OPTION,
+  },
+  positionals: [{ name: 'name' }],
+  examples: ['weld compose image python-runtime', 'weld compose image --ref respin --out /tmp/runtime.oci.tar', 'podman run --rm --arch s390x weld/python-runtime:<tag> python3 -c "import yaml"'],
+};
+
+/** With no name: the metadata's only image compose. */
+function pickCompose(metadata: Metadata, given: string | undefined) {
+  if (given !== undefined) return ok(given);
+  const images = [...metadata.composes.values()].filter((c) => c.kind === 'image').map((c) => c.name).sort();
+  if (images.length === 1) return ok(images[0]!);
+  return err(new UsageError(images.length ? `weld compose image: name the compose: ${images.join(', ')}` : 'weld compose image: the metadata has no image compose', images.length ? 'usage: weld compose image <name>' : 'add metadata/composes/<name>.toml with kind = "image"'));
+}
+
+const secs = (t0: number) => `${((performance.now() - t0) / 1000).toFixed(1)} s`;
+const mib = (n: number) => `${(n / (1 << 20)).toFixed(1)} MiB`;
+
+function reporter(io: CliIO, quiet: boolean) {
+  return (e: ImageEvent) => {
+    if (quiet) return;
+    if (e.type === 'phase') io.stderr.write(`${e.compose}: ${e.detail}\n`);
+    else io.stderr.write(`${e.compose}: ${e.file}: ${e.files} files\n`);
+  };
+}
+
+export const run: VerbModule['run'] = async (args, io) => {
+  const t0 = performance.now();
+  const picked = await runnerFromArgs(args, io);
+  if (!picked.ok) return picked;
+  const loaded = await openFromArgs(args, io);
+  if (!loaded.ok) return loaded;
+  const metadata = loaded.value;
+  const name = pickCompose(metadata, args.positionals[0]);
+  if (!name.ok) return name;
+  const opened = await openStoreFromArgs(args, io, { create: true });
+  if (!opened.ok) return opened;
+  const store = opened.value.store;
+  picked.value.attach({ metadata, store, env: io.env });
+  const flag = args.options['out'];
+  const out = typeof flag === 'string' ? path.resolve(io.cwd, flag) : path.join(metadata.root, 'out', 'images', `${name.value}.oci.tar`);
+  const asJson = args.options['json'] === true;
+  const { composeImage } = await import('../compose/image/compose.js');
+  const r = await composeImage({ metadata, store, runner: picked.value.runner, mirrorsDir: mirrorsFromArgs({ args, io, metadata }), name: name.value, out, onEvent: reporter(io, asJson) });
+  if (!r.ok) return r;
+  const image = r.value;
+  const composeTime = secs(t0);
+  let load: { loaded: boolean; time: string } | undefined;
+  if (!args.options['no-load']) {
+    const env = metadata.envs.get(metadata.composes.get(image.compose)!.env!)!;
+    const { Podman } = await import('../runner/podman/podman.js');
+    const podman = Podman.open({ root: metadata.root, arch: env.arch, env: io.env });
+    if (!podman.ok) return podman;
+    const { loadImage } = await import('../env/load.js');
+    const t1 = performance.now();
+    const l = await loadImage({ tag: image.tag, blobs: image, store, podman: podman.value });
+    if (!l.ok) return l;
+    load = { loaded: l.value.loaded, time: secs(t1) };
+  }
+  if (asJson) {
+    io.stdout.write(json({ ...image, loaded: load ? load.loaded : null, seconds: Number(((performance.now() - t0) / 1000).toFixed(2)) }));
+    return ok(undefined);
+  }
+  io.stdout.write(`${image.compose}: ${image.wheels.length} wheels, ${image.layer.files} files in a ${mib(image.layer.size)} layer; image ${image.manifest} composed in ${composeTime}\n`);
+  io.stdout.write(`${image.compose}: ${path.relative(io.cwd, image.out) || image.out}\n`);
+  if (load) io.stdout.write(`${image.compose}: ${image.tag} ${load.loaded ? `loaded into podman in ${load.time}` : 'already in podman'}\n`);
+  return ok(undefined);
+};

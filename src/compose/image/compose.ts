@@ -1,0 +1,224 @@
+import { createWriteStream } from 'node:fs';
+import { mkdir, readFile, rename, rm } from 'node:fs/promises';
+import path from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import type { WeldError } from '../../core/errors.js';
+import { err, ok, type Result } from '../../core/result.js';
+import { currentBuilds } from '../../build/current.js';
+import { findComposed } from '../../env/compose.js';
+import { requireFreshLock } from '../../env/fresh.js';
+import { layerChunks } from '../../env/layer.js';
+import { imageManifest, MEDIA, type Descriptor } from '../../env/oci.js';
+import { ociArchive } from '../../env/oci-archive.js';
+import type { Compose, Metadata } from '../../metadata/model.js';
+import type { Runner } from '../../runner/runner.js';
+import { hexOf, type Digest } from '../../store/digest.js';
+import type { ComposeRecord } from '../../store/records.js';
+import type { Store } from '../../store/store.js';
+import { closest } from '../../util/suggest.js';
+import { composedConfig } from './config.js';
+import { metadataEpoch } from './epoch.js';
+import { ComposeKindError, ComposeNotFoundError, ComposePackagesError, ComposeUnbuiltError, ImageWriteError, RuntimeImageMissingError, WheelIncompatibleError } from './errors.js';
+import type { ImageListener } from './events.js';
+import { installWheel, mergeInstalls, type InstalledFile } from './install.js';
+import { installLayerEntries } from './layer.js';
+import { wheelManifest, type ManifestWheel } from './manifest.js';
+import { debianScheme, pythonOfEnv } from './scheme.js';
+import { wheelRunsOn } from './tags.js';
+import { openWheel } from './wheel.js';
+
+export interface ComposeImageOptions {
+  metadata: Metadata;
+  store: Store;
+  /** the runner whose env images the builds' cache keys name */
+  runner: Runner;
+  mirrorsDir: string;
+  /** the compose, metadata/composes/<name>.toml */
+  name: string;
+  /** where the oci-archive goes (written to a tmp file, then renamed) */
+  out: string;
+  onEvent?: ImageListener;
+}
+
+export interface ComposedImage {
+  compose: string;
+  /** weld/<name>:<first 12 hex of the manifest digest> */
+  tag: string;
+  manifest: Digest;
+  config: Digest;
+  /** every layer: the runtime env's, then the installed wheels */
+  layers: Digest[];
+  layer: { digest: Digest; size: number; files: number };
+  /** the wheel manifest, named by the image's dev.weld.manifest label */
+  wheelManifest: Digest;
+  wheels: ManifestWheel[];
+  revision: string | null;
+  out: string;
+  recordId: string;
+}
+
+/** The store record id of a compose's image: the newest replaces the one before, so gc can free it. */
+export const imageComposeId = (name: string) => `image/${name}`;
+
+export function imageTag(opts: { compose: string; manifest: Digest }): string {
+  return `weld/${opts.compose}:${hexOf(opts.manifest).slice(0, 12)}`;
+}
+
+/**
+ * The runtime env's image with one more layer: the compose's wheels installed into its
+ * Python the way an installer does it, no code run. Written as an oci-archive, its blobs
+ * and a compose record (a gc root) put in the store. Same inputs, same digest.
+ */
+export async function composeImage(opts: ComposeImageOptions): Promise<Result<ComposedImage, WeldError>> {
+  const { metadata, store, name } = opts;
+  const emit = (detail: string) => opts.onEvent?.({ type: 'phase', compose: name, detail });
+  const compose = metadata.composes.get(name);
+  if (!compose) {
+    const known = [...metadata.composes.keys()].sort();
+    return err(new ComposeNotFoundError(name, known, closest(name, known)));
+  }
+  if (compose.kind !== 'image') return err(new ComposeKindError(name, compose.kind, compose.file));
+  const picked = imagePackages({ metadata, compose });
+  if (!picked.ok) return picked;
+  const packages = picked.value.packages;
+  if (picked.value.pulledIn.length) emit(`adding what the packages need at run time: ${picked.value.pulledIn.join(', ')}`);
+
+  const envName = compose.env!;
+  const env = metadata.envs.get(envName);
+  if (!env) return err(new RuntimeImageMissingError(envName, 'it is not in the metadata'));
+  const base = await findComposed({ env, store });
+  if (!base) {
+    const fresh = requireFreshLock(env);
+    return err(new RuntimeImageMissingError(envName, fresh.ok ? 'it was not composed from its lock as it is now' : fresh.error.message));
+  }
+  const python = pythonOfEnv(env);
+  if (!python) return err(new RuntimeImageMissingError(envName, 'its lock has no python3.X package to install wheels into'));
+  const scheme = debianScheme(python);
+
+  emit(`finding the builds of ${packages.join(', ')}`);
+  const builds = await currentBuilds({ metadata, store, runner: opts.runner, mirrorsDir: opts.mirrorsDir, packages });
+  if (!builds.ok) return builds;
+  const missing = [...builds.value].flatMap(([pkg, b]) => (b.state === 'missing' ? [{ pkg, reason: b.reason }] : []));
+  if (missing.length) return err(new ComposeUnbuiltError(missing));
+
+  const installs: InstalledFile[][] = [];
+  const wheels: ManifestWheel[] = [];
+  for (const [pkg, b] of builds.value) {
+    if (b.state !== 'built') continue;
+    const outputs = b.record.outputs.filter((o) => o.name.endsWith('.whl'));
+    if (outputs.length === 0) return err(new ComposePackagesError(name, compose.file, [`${pkg}: its build made no wheel (outputs: ${b.record.outputs.map((o) => o.name).join(', ') || 'none'})`]));
+    for (const o of outputs) {
+      const blob = await store.stat(o.digest);
+      if (!blob.ok) return blob;
+      const wheel = await openWheel({ file: o.name, bytes: await readFile(blob.value.path) });
+      if (!wheel.ok) return wheel;
+      if (!wheelRunsOn({ name: wheel.value.name, python, arch: env.arch })) return err(new WheelIncompatibleError(o.name, `CPython ${python} on linux ${env.arch}`));
+      const files = installWheel({ wheel: wheel.value, scheme });
+      if (!files.ok) return files;
+      installs.push(files.value);
+      wheels.push({ package: pkg, version: b.record.version, file: o.name, digest: o.digest, size: o.size, buildKey: b.record.cacheKey });
+      opts.onEvent?.({ type: 'wheel', compose: name, package: pkg, file: o.name, files: files.value.length });
+    }
+  }
+  const merged = mergeInstalls(installs);
+  if (!merged.ok) return merged;
+
+  const provenance = await metadata.provenance();
+  const mtime = await metadataEpoch({ root: metadata.root, commit: provenance.commit });
+  emit(`writing the layer (${merged.value.length} files)`);
+  const layer = await store.put(layerChunks(installLayerEntries(merged.value), { mtime }), { label: `${name} image layer` });
+  if (!layer.ok) return layer;
+  const manifestBytes = wheelManifest({ compose: name, wheels });
+  const manifestBlob = await store.put([manifestBytes], { label: `${name} wheel manifest` });
+  if (!manifestBlob.ok) return manifestBlob;
+
+  const baseConfig = await readBlob(store, base.record.config);
+  if (!baseConfig.ok) return baseConfig;
+  const baseManifest = await readBlob(store, base.record.manifest);
+  if (!baseManifest.ok) return baseManifest;
+  const config = composedConfig({
+    base: baseConfig.value,
+    layer: layer.value.digest,
+    compose: name,
+    env: envName,
+    ...(compose.cmd ? { cmd: compose.cmd } : {}),
+    revision: provenance.commit,
+    dirty: provenance.dirty,
+    manifest: manifestBlob.value.digest,
+    mtime,
+    wheels: wheels.length,
+  });
+  const configBlob = await store.put([config], { label: `${name} image config` });
+  if (!configBlob.ok) return configBlob;
+  const baseLayers = (JSON.parse(baseManifest.value.toString('utf8')) as { layers: Descriptor[] }).layers;
+  const manifest = imageManifest({
+    config: { mediaType: MEDIA.config, digest: configBlob.value.digest, size: config.length },
+    layers: [...baseLayers, { mediaType: MEDIA.layer, digest: layer.value.digest, size: layer.value.size }],
+  });
+  const imageBlob = await store.put([manifest], { label: `${name} image manifest` });
+  if (!imageBlob.ok) return imageBlob;
+  const blobs = { manifest: imageBlob.value.digest, config: configBlob.value.digest, layers: [...baseLayers.map((l) => l.digest), layer.value.digest] };
+  const tag = imageTag({ compose: name, manifest: blobs.manifest });
+
+  emit(`writing ${opts.out}`);
+  const written = await writeArchive({ store, blobs, tag, out: opts.out });
+  if (!written.ok) return written;
+  const record: ComposeRecord = { name, type: 'image', manifest: blobs.manifest, blobs: [blobs.config, ...blobs.layers, manifestBlob.value.digest], createdAt: new Date().toISOString() };
+  const recorded = await store.writeRecords([{ kind: 'compose', id: imageComposeId(name), data: record }]);
+  if (!recorded.ok) return recorded;
+  return ok({
+    compose: name,
+    tag,
+    ...blobs,
+    layer: { digest: layer.value.digest, size: layer.value.size, files: merged.value.length },
+    wheelManifest: manifestBlob.value.digest,
+    wheels,
+    revision: provenance.commit,
+    out: opts.out,
+    recordId: imageComposeId(name),
+  });
+}
+
+/**
+ * The compose's packages (every wheel package when it lists none) and, transitively,
+ * what they need at run time (`[runtime] requires`), which the image cannot run without.
+ */
+export function imagePackages(opts: { metadata: Metadata; compose: Compose }): Result<{ packages: string[]; pulledIn: string[] }, ComposePackagesError> {
+  const { metadata, compose } = opts;
+  const listed = compose.packages.length ? compose.packages : [...metadata.packages.values()].filter((p) => p.kind === 'wheel').map((p) => p.name);
+  const included = new Set<string>();
+  const problems: string[] = [];
+  const visit = (n: string, neededBy?: string) => {
+    if (included.has(n)) return;
+    included.add(n);
+    const pkg = metadata.packages.get(n);
+    if (!pkg) return void problems.push(`${n}: no such package${neededBy ? ` (${neededBy} needs it at run time)` : ''}`);
+    if (pkg.kind !== 'wheel') problems.push(`${n}: a ${pkg.kind}, not a wheel${neededBy ? ` (${neededBy} needs it at run time)` : ''}; images are made of wheels`);
+    for (const r of pkg.runtimeRequires) visit(r, n);
+  };
+  for (const n of listed) visit(n);
+  if (problems.length) return err(new ComposePackagesError(compose.name, compose.file, problems));
+  const pulledIn = [...included].filter((n) => !listed.includes(n)).sort();
+  return ok({ packages: [...included].sort(), pulledIn });
+}
+
+async function readBlob(store: Store, digest: Digest): Promise<Result<Buffer, WeldError>> {
+  const s = await store.stat(digest);
+  if (!s.ok) return s;
+  return ok(await readFile(s.value.path));
+}
+
+async function writeArchive(opts: { store: Store; blobs: { manifest: Digest; config: Digest; layers: Digest[] }; tag: string; out: string }): Promise<Result<void, WeldError>> {
+  const archive = await ociArchive({ store: opts.store, record: opts.blobs, ref: opts.tag });
+  if (!archive.ok) return archive;
+  const tmp = path.join(path.dirname(opts.out), `.${path.basename(opts.out)}.${process.pid}.tmp`);
+  try {
+    await mkdir(path.dirname(opts.out), { recursive: true });
+    await pipeline(archive.value, createWriteStream(tmp));
+    await rename(tmp, opts.out);
+    return ok(undefined);
+  } catch (e: unknown) {
+    await rm(tmp, { force: true });
+    return err(new ImageWriteError(opts.out, e instanceof Error ? e.message : String(e)));
+  }
+}
