@@ -86,12 +86,14 @@ export const run: VerbModule['run'] = async (args, io) => {
     if (!l.ok) return l;
     load = { loaded: l.value.loaded, time: secs(t1) };
   }
+  // What `weld up` reports of this step.
+  const result = { tag: image.tag, file: image.out, manifest: image.manifest };
   if (asJson) {
     io.stdout.write(json({ ...image, loaded: load ? load.loaded : null, seconds: Number(((performance.now() - t0) / 1000).toFixed(2)) }));
-    return ok(undefined);
+    return ok(result);
   }
   io.stdout.write(`${image.compose}: ${image.wheels.length} wheels, ${image.layer.files} files in a ${mib(image.layer.size)} layer; image ${image.manifest} composed in ${composeTime}\n`);
   io.stdout.write(`${image.compose}: ${path.relative(io.cwd, image.out) || image.out}\n`);
   if (load) io.stdout.write(`${image.compose}: ${image.tag} ${load.loaded ? `loaded into podman in ${load.time}` : 'already in podman'}\n`);
-  return ok(undefined);
+  return ok(result);
 };

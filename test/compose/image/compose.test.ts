@@ -119,7 +119,7 @@ describe('weld compose image', () => {
     if (!r.ok) throw r.error;
     first = r.value;
     expect(first.tag).toBe(`weld/app:${first.manifest.slice(7, 19)}`);
-    expect(first.wheels.map((w) => [w.package, w.file])).toEqual([['alpha', 'alpha-1.0-py3-none-any.whl'], ['beta', 'beta-1.0-cp311-cp311-linux_s390x.whl']]);
+    expect(first.wheels.map((w) => [w.package, w.file])).toEqual([['alpha', 'alpha-1.0-py3-none-any.whl'], ['beta', 'beta-1.0-cp311-cp311-manylinux_2_17_s390x.manylinux2014_s390x.whl']]);
     expect(first.layers).toHaveLength(2);
     // the archive is what podman load reads: oci-layout, index.json naming the tag, the blobs
     const x = mkdtempSync(path.join(tmp, 'x-'));
