@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as composeImage from '../../src/cli/compose-image.js';
 import { Podman } from '../../src/runner/podman/podman.js';
 import { sampleProject, weld } from '../helpers/project.js';
+import { sharedEnv } from './shared.js';
 import { runVerb } from '../helpers/verb.js';
 
 // The whole way to a runnable image: both sample envs fetched and composed into a temp
@@ -26,7 +27,6 @@ interface ImageJson {
 describe('weld compose image python-runtime (s390x)', () => {
   let root: string;
   let cleanup: () => void;
-  let storeDir: string;
   let outDir: string;
   let env: NodeJS.ProcessEnv;
   let first: ImageJson | undefined;
@@ -44,9 +44,8 @@ describe('weld compose image python-runtime (s390x)', () => {
 
   beforeAll(async () => {
     ({ root, cleanup } = sampleProject());
-    storeDir = mkdtempSync(path.join(os.tmpdir(), 'weld-e2e-image-store-'));
     outDir = mkdtempSync(path.join(os.tmpdir(), 'weld-e2e-image-out-'));
-    env = { ...process.env, WELD_STORE: storeDir };
+    env = sharedEnv();
     for (const e of ['bookworm-s390x', 'bookworm-s390x-runtime']) {
       for (const step of ['fetch', 'compose']) {
         const r = await weld(['env', step, e, ...(step === 'compose' && e.endsWith('runtime') ? ['--no-load'] : [])], { cwd: root, env });
@@ -62,7 +61,6 @@ describe('weld compose image python-runtime (s390x)', () => {
     // before cleanup: podman's containers.conf lives in the project
     if (first) await podman().exec({ args: ['rmi', '-f', first.tag] });
     cleanup();
-    rmSync(storeDir, { recursive: true, force: true });
     rmSync(outDir, { recursive: true, force: true });
   });
 

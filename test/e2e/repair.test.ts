@@ -10,6 +10,7 @@ import { Podman } from '../../src/runner/podman/podman.js';
 import { openStore } from '../../src/store/store.js';
 import type { BuildRecord } from '../../src/store/records.js';
 import { sampleProject, weld } from '../helpers/project.js';
+import { sharedEnv } from './shared.js';
 
 // Wheel repair for real: the sample pyyaml (against the libyaml pack) and markupsafe,
 // built for s390x under podman and repaired in the builder, then installed into the
@@ -20,12 +21,13 @@ describe('wheel repair, s390x', () => {
   let cleanup: () => void;
   let storeDir: string;
   let env: NodeJS.ProcessEnv;
-  const done = new Map<string, Extract<BuildEvent, { type: 'done' }>>();
+  // built here, or by an earlier e2e file into the shared store
+  const done = new Map<string, Extract<BuildEvent, { type: 'done' | 'cached' }>>();
 
   beforeAll(async () => {
     ({ root, cleanup } = sampleProject());
-    storeDir = mkdtempSync(path.join(os.tmpdir(), 'weld-e2e-repair-'));
-    env = { ...process.env, WELD_STORE: storeDir };
+    env = sharedEnv();
+    storeDir = env['WELD_STORE']!;
     for (const e of ['bookworm-s390x', 'bookworm-s390x-runtime']) {
       for (const step of ['fetch', 'compose']) {
         const r = await weld(['env', step, e], { cwd: root, env });
@@ -36,12 +38,9 @@ describe('wheel repair, s390x', () => {
     expect(mirrored.code, mirrored.stderr).toBe(0);
     const r = await weld(['build', 'pyyaml', 'markupsafe', '--runner', 'podman', '--json'], { cwd: root, env });
     expect(r.code, r.stdout.slice(-3000) + r.stderr).toBe(0);
-    for (const e of r.stdout.trim().split('\n').map((l) => JSON.parse(l) as BuildEvent)) if (e.type === 'done') done.set(e.pkg, e);
+    for (const e of r.stdout.trim().split('\n').map((l) => JSON.parse(l) as BuildEvent)) if (e.type === 'done' || e.type === 'cached') done.set(e.pkg, e);
   });
-  afterAll(() => {
-    cleanup();
-    rmSync(storeDir, { recursive: true, force: true });
-  });
+  afterAll(() => cleanup());
 
   const record = async (pkg: string): Promise<BuildRecord> => {
     const store = await openStore({ path: storeDir, create: false });

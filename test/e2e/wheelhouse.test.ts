@@ -5,6 +5,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Podman } from '../../src/runner/podman/podman.js';
 import { REPO_ROOT, sampleProject, weld } from '../helpers/project.js';
+import { sharedEnv } from './shared.js';
 
 // pip as the real client: markupsafe and jinja2 built for s390x under podman, composed
 // into a wheelhouse, installed by the runtime image's own pip — from the directory
@@ -13,16 +14,16 @@ import { REPO_ROOT, sampleProject, weld } from '../helpers/project.js';
 describe('wheelhouse + pip in the s390x runtime image', () => {
   let root: string;
   let cleanup: () => void;
-  let storeDir: string;
+  let scratch: string;
   let env: NodeJS.ProcessEnv;
   let runtimeTag = '';
   let podman: Podman;
-  const wheelhouse = () => path.join(storeDir, 'wh');
+  const wheelhouse = () => path.join(scratch, 'wh');
 
   beforeAll(async () => {
     ({ root, cleanup } = sampleProject());
-    storeDir = mkdtempSync(path.join(os.tmpdir(), 'weld-e2e-wheelhouse-'));
-    env = { ...process.env, WELD_STORE: storeDir };
+    scratch = mkdtempSync(path.join(os.tmpdir(), 'weld-e2e-wheelhouse-'));
+    env = sharedEnv();
     for (const envName of ['bookworm-s390x', 'bookworm-s390x-runtime']) {
       for (const step of ['fetch', 'compose']) {
         const r = await weld(['env', step, envName, '--json'], { cwd: root, env });
@@ -39,7 +40,7 @@ describe('wheelhouse + pip in the s390x runtime image', () => {
   });
   afterAll(() => {
     cleanup();
-    rmSync(storeDir, { recursive: true, force: true });
+    rmSync(scratch, { recursive: true, force: true });
   });
 
   /** pip install in a fresh runtime container; `net` is podman's --network value. */
