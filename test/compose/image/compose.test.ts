@@ -4,7 +4,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as composeImageCli from '../../../src/cli/compose-image.js';
-import { composeImage, imagePackages, type ComposedImage } from '../../../src/compose/image/compose.js';
+import { composeImage, type ComposedImage } from '../../../src/compose/image/compose.js';
+import { composePackages } from '../../../src/compose/select.js';
 import { imageRecordId } from '../../../src/env/compose.js';
 import { requireFreshLock } from '../../../src/env/fresh.js';
 import { layerChunks } from '../../../src/env/layer.js';
@@ -175,9 +176,9 @@ describe('weld compose image', () => {
 
   it('names every package that is not built and the command that builds them', async () => {
     const r = await compose('unbuilt', path.join(tmp, 'u.oci.tar'));
-    expect(!r.ok && r.error.code).toBe('E_COMPOSE_UNBUILT');
-    expect(!r.ok && r.error.message).toBe('a package is not built for the metadata as it is now:\n  gamma: never built');
-    expect(!r.ok && r.error.hint).toBe('run `weld build gamma`');
+    expect(!r.ok && r.error.code).toBe('E_COMPOSE_NOT_BUILT');
+    expect(!r.ok && r.error.message).toBe('compose "unbuilt": a package has no build for the current metadata:\n  gamma: never built');
+    expect(!r.ok && r.error.hint).toBe('build them with `weld build gamma`');
   });
 
   it('pulls in what the packages need at run time', async () => {
@@ -189,7 +190,7 @@ describe('weld compose image', () => {
   it('refuses a pack, and a package that needs a pack at run time', () => {
     const pack = { ...metadata.packages.get('gamma')!, name: 'lib', kind: 'pack' as const };
     const packages = new Map(metadata.packages).set('lib', pack).set('alpha', { ...metadata.packages.get('alpha')!, runtimeRequires: ['beta', 'lib'] });
-    const r = imagePackages({ metadata: { ...metadata, packages }, compose: metadata.composes.get('half')! });
+    const r = composePackages({ metadata: { ...metadata, packages }, compose: metadata.composes.get('half')! });
     expect(!r.ok && r.error.code).toBe('E_COMPOSE_PACKAGES');
     expect(!r.ok && r.error.message).toBe('compose "half" (metadata/composes/half.toml):\n  lib: a pack, not a wheel (alpha needs it at run time); images are made of wheels');
   });
