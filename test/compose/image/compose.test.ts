@@ -193,6 +193,13 @@ describe('weld compose image', () => {
     const r = composePackages({ metadata: { ...metadata, packages }, compose: metadata.composes.get('half')! });
     expect(!r.ok && r.error.code).toBe('E_COMPOSE_PACKAGES');
     expect(!r.ok && r.error.message).toBe('compose "half" (metadata/composes/half.toml):\n  lib: a pack, not a wheel (alpha needs it at run time); images are made of wheels');
+    // the same closure in a wheelhouse leaves the pack out
+    const wheelhouse = composePackages({ metadata: { ...metadata, packages }, compose: { ...metadata.composes.get('half')!, kind: 'wheelhouse' } });
+    expect(wheelhouse.ok && wheelhouse.value).toEqual({ packages: ['alpha', 'beta'], pulledIn: ['beta'] });
+    // a run-time requirement the metadata lacks is an error for either kind
+    const lost = new Map(metadata.packages).set('alpha', { ...metadata.packages.get('alpha')!, runtimeRequires: ['gone'] });
+    const unknown = composePackages({ metadata: { ...metadata, packages: lost }, compose: { ...metadata.composes.get('half')!, kind: 'wheelhouse' } });
+    expect(!unknown.ok && unknown.error.message).toBe('compose "half" (metadata/composes/half.toml):\n  gone: no such package (alpha needs it at run time)');
   });
 
   describe('the CLI module', () => {
@@ -209,12 +216,15 @@ describe('weld compose image', () => {
       expect(text.stderr).toContain('app: alpha-1.0-py3-none-any.whl: ');
     });
 
-    it('errors on an unknown compose, a wheelhouse compose, and no name when there are several', async () => {
+    it('errors on an unknown compose, a wheelhouse compose, unbuilt packages, and no name when there are several', async () => {
       const unknown = await cli(['ap', '--no-load']);
       expect(unknown.code).toBe(1);
       expect(unknown.stderr).toBe('weld: error: no compose named "ap"; did you mean "app"?\nweld: hint: composes: app, bad, half, unbuilt, wheels (metadata/composes/<name>.toml)\n');
       const wheelhouse = await cli(['wheels', '--no-load']);
       expect(wheelhouse.stderr).toBe('weld: error: compose "wheels" is a wheelhouse, not an image (metadata/composes/wheels.toml)\nweld: hint: run `weld compose wheelhouse wheels`\n');
+      const unbuilt = await cli(['unbuilt', '--no-load', '--runner', 'local']);
+      expect(unbuilt.code).toBe(1);
+      expect(unbuilt.stderr).toContain('weld: error: compose "unbuilt": a package has no build for the current metadata:\n  gamma: never built\nweld: hint: build them with `weld build --runner local gamma`\n');
       const none = await cli(['--no-load']);
       expect(none.code).toBe(2);
       expect(none.stderr).toContain('weld: error: weld compose image: name the compose: app, bad, half, unbuilt\n');
