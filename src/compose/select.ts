@@ -80,22 +80,29 @@ export function composePackages(opts: { metadata: Metadata; compose: Compose }):
   return ok({ packages, pulledIn: packages.filter((n) => !listed.includes(n)) });
 }
 
+/** Where a compose finds the builds matching the metadata now. */
+export interface BuildsSource {
+  metadata: Metadata;
+  store: Store;
+  /** the runner whose env images the builds' cache keys name */
+  runner: Runner;
+  mirrorsDir: string;
+  /** how `weld build` is spelled in a missing-builds error, e.g. with --ref */
+  buildFlags?: string[];
+}
+
 /**
  * Each package's build record for the metadata as it is now, or one error naming every
  * package without one and the `weld build` that makes them.
  */
-export async function selectBuilds(opts: {
-  metadata: Metadata;
-  store: Store;
-  runner: Runner;
-  mirrorsDir: string;
-  compose: string;
-  packages: string[];
-  /** how the build command is spelled in the error, e.g. with --ref */
-  buildFlags?: string[];
-  /** whether the compose verb has --build, for the error's hint */
-  offerBuild?: boolean;
-}): Promise<Result<Map<string, BuildRecord>, WeldError>> {
+export async function selectBuilds(
+  opts: BuildsSource & {
+    compose: string;
+    packages: string[];
+    /** whether the compose verb has --build, for the error's hint */
+    offerBuild?: boolean;
+  },
+): Promise<Result<Map<string, BuildRecord>, WeldError>> {
   const current = await currentBuilds({ metadata: opts.metadata, store: opts.store, runner: opts.runner, mirrorsDir: opts.mirrorsDir, packages: opts.packages });
   if (!current.ok) return current;
   const builds = new Map<string, BuildRecord>();

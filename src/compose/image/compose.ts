@@ -9,14 +9,12 @@ import { requireFreshLock } from '../../env/fresh.js';
 import { layerChunks } from '../../env/layer.js';
 import { imageManifest, MEDIA, type Descriptor } from '../../env/oci.js';
 import { ociArchive } from '../../env/oci-archive.js';
-import type { Metadata } from '../../metadata/model.js';
-import type { Runner } from '../../runner/runner.js';
 import { hexOf, type Digest } from '../../store/digest.js';
 import type { ComposeRecord } from '../../store/records.js';
 import type { Store } from '../../store/store.js';
 import { composedConfig } from './config.js';
 import { metadataEpoch } from './epoch.js';
-import { composePackages, findCompose, selectBuilds } from '../select.js';
+import { composePackages, findCompose, selectBuilds, type BuildsSource } from '../select.js';
 import { wheelOutputs } from '../wheel/outputs.js';
 import { ImageWriteError, RuntimeImageMissingError, WheelIncompatibleError } from './errors.js';
 import type { ImageListener } from './events.js';
@@ -27,16 +25,9 @@ import { debianScheme, pythonOfEnv } from './scheme.js';
 import { wheelRunsOn } from './tags.js';
 import { openWheel } from './wheel.js';
 
-export interface ComposeImageOptions {
-  metadata: Metadata;
-  store: Store;
-  /** the runner whose env images the builds' cache keys name */
-  runner: Runner;
-  mirrorsDir: string;
+export interface ComposeImageOptions extends BuildsSource {
   /** the compose, metadata/composes/<name>.toml; none: the metadata's only image compose */
   name?: string;
-  /** how `weld build` is spelled in a missing-builds error, e.g. with --ref */
-  buildFlags?: string[];
   /** where the oci-archive goes (written to a tmp file, then renamed) */
   out: string;
   onEvent?: ImageListener;
@@ -96,7 +87,7 @@ export async function composeImage(opts: ComposeImageOptions): Promise<Result<Co
   const scheme = debianScheme(python);
 
   emit(`finding the builds of ${packages.join(', ')}`);
-  const builds = await selectBuilds({ metadata, store, runner: opts.runner, mirrorsDir: opts.mirrorsDir, compose: name, packages, ...(opts.buildFlags ? { buildFlags: opts.buildFlags } : {}) });
+  const builds = await selectBuilds({ ...opts, compose: name, packages });
   if (!builds.ok) return builds;
 
   const installs: InstalledFile[][] = [];
