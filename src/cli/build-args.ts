@@ -56,3 +56,13 @@ export async function runnerFromArgs(args: ParsedArgs, io: CliIO): Promise<Resul
   runner.value.warmUp?.();
   return ok({ runner: runner.value, attach: (ctx) => (context = ctx) });
 }
+
+/** The flags that pick the same metadata, runner and store, for the `weld build` an error suggests. */
+export function buildFlags(args: ParsedArgs): string[] {
+  const out: string[] = [];
+  for (const f of ['ref', 'metadata', 'runner', 'mirrors', 'store']) {
+    const v = args.options[f];
+    if (typeof v === 'string') out.push(`--${f} ${v}`);
+  }
+  return out;
+}

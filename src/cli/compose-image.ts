@@ -1,10 +1,8 @@
 import path from 'node:path';
-import { UsageError } from '../core/errors.js';
-import { err, ok } from '../core/result.js';
+import { ok } from '../core/result.js';
 import type { ImageEvent } from '../compose/image/events.js';
-import type { Metadata } from '../metadata/model.js';
 import { METADATA_OPTIONS } from './args.js';
-import { mirrorsFromArgs, RUNNER_OPTION, runnerFromArgs } from './build-args.js';
+import { buildFlags, mirrorsFromArgs, RUNNER_OPTION, runnerFromArgs } from './build-args.js';
 import type { VerbModule } from './commands.js';
 import { json } from './format.js';
 import type { CliIO } from './io.js';
@@ -34,14 +32,6 @@ export const spec: VerbModule['spec'] = {
   examples: ['weld compose image python-runtime', 'weld compose image --ref respin --out /tmp/runtime.oci.tar', 'podman run --rm --arch s390x weld/python-runtime:<tag> python3 -c "import yaml"'],
 };
 
-/** With no name: the metadata's only image compose. */
-function pickCompose(metadata: Metadata, given: string | undefined) {
-  if (given !== undefined) return ok(given);
-  const images = [...metadata.composes.values()].filter((c) => c.kind === 'image').map((c) => c.name).sort();
-  if (images.length === 1) return ok(images[0]!);
-  return err(new UsageError(images.length ? `weld compose image: name the compose: ${images.join(', ')}` : 'weld compose image: the metadata has no image compose', images.length ? 'usage: weld compose image <name>' : 'add metadata/composes/<name>.toml with kind = "image"'));
-}
-
 const secs = (t0: number) => `${((performance.now() - t0) / 1000).toFixed(1)} s`;
 const mib = (n: number) => `${(n / (1 << 20)).toFixed(1)} MiB`;
 
@@ -60,23 +50,26 @@ export const run: VerbModule['run'] = async (args, io) => {
   const loaded = await openFromArgs(args, io);
   if (!loaded.ok) return loaded;
   const metadata = loaded.value;
-  const name = pickCompose(metadata, args.positionals[0]);
-  if (!name.ok) return name;
+  const { findCompose } = await import('../compose/select.js');
+  // Found here too (composeImage checks again) so a wrong name fails before the store opens.
+  const compose = findCompose({ metadata, name: args.positionals[0], kind: 'image' });
+  if (!compose.ok) return compose;
+  const name = compose.value.name;
   const opened = await openStoreFromArgs(args, io, { create: true });
   if (!opened.ok) return opened;
   const store = opened.value.store;
   picked.value.attach({ metadata, store, env: io.env });
   const flag = args.options['out'];
-  const out = typeof flag === 'string' ? path.resolve(io.cwd, flag) : path.join(metadata.root, 'out', 'images', `${name.value}.oci.tar`);
+  const out = typeof flag === 'string' ? path.resolve(io.cwd, flag) : path.join(metadata.root, 'out', 'images', `${name}.oci.tar`);
   const asJson = args.options['json'] === true;
   const { composeImage } = await import('../compose/image/compose.js');
-  const r = await composeImage({ metadata, store, runner: picked.value.runner, mirrorsDir: mirrorsFromArgs({ args, io, metadata }), name: name.value, out, onEvent: reporter(io, asJson) });
+  const r = await composeImage({ metadata, store, runner: picked.value.runner, mirrorsDir: mirrorsFromArgs({ args, io, metadata }), name, buildFlags: buildFlags(args), out, onEvent: reporter(io, asJson) });
   if (!r.ok) return r;
   const image = r.value;
   const composeTime = secs(t0);
   let load: { loaded: boolean; time: string } | undefined;
   if (!args.options['no-load']) {
-    const env = metadata.envs.get(metadata.composes.get(image.compose)!.env!)!;
+    const env = metadata.envs.get(compose.value.env!)!;
     const { Podman } = await import('../runner/podman/podman.js');
     const podman = Podman.open({ root: metadata.root, arch: env.arch, env: io.env });
     if (!podman.ok) return podman;

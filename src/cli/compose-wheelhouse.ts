@@ -3,7 +3,7 @@ import { UsageError } from '../core/errors.js';
 import { err, ok } from '../core/result.js';
 import type { Metadata } from '../metadata/model.js';
 import { METADATA_OPTIONS, type ParsedArgs } from './args.js';
-import { mirrorsFromArgs, RUNNER_OPTION, runnerFromArgs } from './build-args.js';
+import { buildFlags, mirrorsFromArgs, RUNNER_OPTION, runnerFromArgs } from './build-args.js';
 import { jobsFromArgs, runBuild } from './build-run.js';
 import type { VerbModule } from './commands.js';
 import { json, plural } from './format.js';
@@ -29,7 +29,6 @@ export const spec: VerbModule['spec'] = {
 };
 
 export const run: VerbModule['run'] = async (args, io) => {
-  const name = args.positionals[0] ?? 'default';
   if (args.options['jobs'] !== undefined && !args.options['build']) return err(new UsageError('weld compose wheelhouse: --jobs goes with --build'));
   const jobs = jobsFromArgs(args, 'compose wheelhouse');
   if (!jobs.ok) return jobs;
@@ -40,17 +39,21 @@ export const run: VerbModule['run'] = async (args, io) => {
   const loaded = await openFromArgs(args, io);
   if (!loaded.ok) return loaded;
   const metadata = loaded.value;
-  const { composePackages, findCompose, MissingBuildsError, selectBuilds, wheelsOnly } = await import('../compose/select.js');
-  const compose = findCompose({ metadata, name, kind: 'wheelhouse' });
+  const { composePackages, findCompose, selectBuilds } = await import('../compose/select.js');
+  const { MissingBuildsError } = await import('../compose/errors.js');
+  const compose = findCompose({ metadata, name: args.positionals[0], kind: 'wheelhouse' });
   if (!compose.ok) return compose;
-  const packages = wheelsOnly(metadata, composePackages({ metadata, compose: compose.value }));
+  const name = compose.value.name;
+  const closure = composePackages({ metadata, compose: compose.value });
+  if (!closure.ok) return closure;
+  const packages = closure.value.packages;
   if (packages.length === 0) return err(new UsageError(`weld compose wheelhouse: compose "${name}" has no wheel packages`, 'name wheel packages in packages = […], or add some to the distro'));
   const flags = buildFlags(args);
   const build = args.options['build'] === true;
   const opened = await openStoreFromArgs(args, io, { create: build, metadata });
   if (!opened.ok) {
     if (opened.error.code !== 'E_STORE_NOT_FOUND') return opened;
-    return err(new MissingBuildsError(name, packages.map((p) => ({ package: p, reason: `never built (${opened.error.message})` })), ['weld build', ...flags, ...packages].join(' ')));
+    return err(new MissingBuildsError(name, packages.map((p) => ({ package: p, reason: `never built (${opened.error.message})` })), flags, true));
   }
   const store = opened.value.store;
   picked.value.attach({ metadata, store, env: io.env });
@@ -59,7 +62,7 @@ export const run: VerbModule['run'] = async (args, io) => {
     const built = await runBuild({ args, io, metadata, store, runner, targets: packages, jobs: jobs.value, json: quiet });
     if (!built.ok) return built;
   }
-  const builds = await selectBuilds({ metadata, store, runner, mirrorsDir: mirrorsFromArgs({ args, io, metadata }), compose: name, packages, buildFlags: flags });
+  const builds = await selectBuilds({ metadata, store, runner, mirrorsDir: mirrorsFromArgs({ args, io, metadata }), compose: name, packages, buildFlags: flags, offerBuild: true });
   if (!builds.ok) return builds;
   const { composeWheelhouse } = await import('../compose/wheelhouse/compose.js');
   const { wheelhouseBuilds } = await import('../compose/wheelhouse/inputs.js');
@@ -85,14 +88,4 @@ export const run: VerbModule['run'] = async (args, io) => {
 function outDir(o: { args: ParsedArgs; io: CliIO; metadata: Metadata; name: string }): string {
   const flag = o.args.options['out'];
   return typeof flag === 'string' ? path.resolve(o.io.cwd, flag) : path.join(o.metadata.root, 'out', 'wheelhouse', o.name);
-}
-
-/** The flags that pick the same metadata, runner and store, for the `weld build` an error suggests. */
-function buildFlags(args: ParsedArgs): string[] {
-  const out: string[] = [];
-  for (const f of ['ref', 'metadata', 'runner', 'mirrors', 'store']) {
-    const v = args.options[f];
-    if (typeof v === 'string') out.push(`--${f} ${v}`);
-  }
-  return out;
 }

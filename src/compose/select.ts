@@ -1,4 +1,4 @@
-import { WeldError } from '../core/errors.js';
+import { UsageError, type WeldError } from '../core/errors.js';
 import { err, ok, type Result } from '../core/result.js';
 import type { Compose, ComposeKind, Metadata } from '../metadata/model.js';
 import type { Runner } from '../runner/runner.js';
@@ -6,41 +6,21 @@ import type { BuildRecord } from '../store/records.js';
 import type { Store } from '../store/store.js';
 import { closest } from '../util/suggest.js';
 import { currentBuilds } from '../build/current.js';
+import { ComposeKindError, ComposeNotFoundError, ComposePackagesError, MissingBuildsError } from './errors.js';
 
-export class ComposeNotFoundError extends WeldError {
-  readonly code = 'E_COMPOSE_NOT_FOUND';
-}
-
-export class ComposeKindError extends WeldError {
-  readonly code = 'E_COMPOSE_KIND';
-}
-
-/** Some packages of a compose have no build matching the metadata now; every one is listed. */
-export class MissingBuildsError extends WeldError {
-  readonly code = 'E_COMPOSE_NOT_BUILT';
-  constructor(
-    readonly compose: string,
-    readonly missing: Array<{ package: string; reason: string }>,
-    /** the command line that builds them */
-    readonly command: string,
-  ) {
-    super(
-      `compose "${compose}": ${missing.length === 1 ? 'a package has' : `${missing.length} packages have`} no build for the current metadata:\n` +
-        missing.map((m) => `  ${m.package}: ${m.reason}`).join('\n'),
-      `build them with \`${command}\`, or compose with --build`,
-    );
-  }
-  override toJSON(): Record<string, unknown> {
-    return { ...super.toJSON(), missing: this.missing, command: this.command };
-  }
-}
+// What both kinds of compose do before they differ: find the compose, work out its
+// packages, and take each one's build for the metadata as it is now.
 
 /**
  * The compose named `name` of the given kind. `default` needs no file: without
- * metadata/composes/default.toml it means every wheel package.
+ * metadata/composes/default.toml it means every wheel package. With no name, a wheelhouse
+ * is `default` and an image is the metadata's only image compose.
  */
-export function findCompose(opts: { metadata: Metadata; name: string; kind: ComposeKind }): Result<Compose, ComposeNotFoundError | ComposeKindError> {
-  const { metadata, name, kind } = opts;
+export function findCompose(opts: { metadata: Metadata; name: string | undefined; kind: ComposeKind }): Result<Compose, ComposeNotFoundError | ComposeKindError | UsageError> {
+  const { metadata, kind } = opts;
+  const named = opts.name !== undefined ? ok(opts.name) : defaultName(metadata, kind);
+  if (!named.ok) return named;
+  const name = named.value;
   const found = metadata.composes.get(name);
   if (!found) {
     if (name === 'default' && kind === 'wheelhouse') return ok({ name, kind, packages: [], file: '' });
@@ -53,47 +33,76 @@ export function findCompose(opts: { metadata: Metadata; name: string; kind: Comp
       ),
     );
   }
-  if (found.kind !== kind) return err(new ComposeKindError(`compose "${name}" is an ${found.kind} compose (${found.file}), not a ${kind}`, `run \`weld compose ${found.kind} ${name}\``));
+  if (found.kind !== kind) return err(new ComposeKindError(`compose "${name}" is ${an(found.kind)}, not ${an(kind)} (${found.file})`, `run \`weld compose ${found.kind} ${name}\``));
   return ok(found);
+}
+
+const an = (kind: ComposeKind) => (kind === 'image' ? 'an image' : `a ${kind}`);
+
+function defaultName(metadata: Metadata, kind: ComposeKind): Result<string, UsageError> {
+  if (kind === 'wheelhouse') return ok('default');
+  const names = [...metadata.composes.values()].filter((c) => c.kind === kind).map((c) => c.name).sort();
+  if (names.length === 1) return ok(names[0]!);
+  if (names.length) return err(new UsageError(`weld compose ${kind}: name the compose: ${names.join(', ')}`, `usage: weld compose ${kind} <name>`));
+  return err(new UsageError(`weld compose ${kind}: the metadata has no ${kind} compose`, `add ${metadata.metaDir}/composes/<name>.toml with kind = "${kind}"`));
 }
 
 /**
  * The packages a compose hands out: the ones it names (default: every wheel package) and
- * everything they need at run time, transitively; sorted. Packs come along when a wheel
- * needs one at run time; a wheelhouse keeps only the wheels (see `wheelsOnly`).
+ * everything they need at run time (`[runtime] requires`), transitively; sorted, with the
+ * ones pulled in that way. A package the metadata does not have is an error naming who
+ * needs it. So is a pack in an image (it installs wheels only); a wheelhouse leaves packs
+ * out. (Validated metadata has neither: this guards metadata made some other way.)
  */
-export function composePackages(opts: { metadata: Metadata; compose: Compose }): string[] {
+export function composePackages(opts: { metadata: Metadata; compose: Compose }): Result<{ packages: string[]; pulledIn: string[] }, ComposePackagesError> {
   const { metadata, compose } = opts;
-  const start = compose.packages.length ? compose.packages : [...metadata.packages.values()].filter((p) => p.kind === 'wheel').map((p) => p.name);
+  const listed = compose.packages.length ? compose.packages : [...metadata.packages.values()].filter((p) => p.kind === 'wheel').map((p) => p.name);
   const seen = new Set<string>();
-  const todo = [...start];
-  while (todo.length) {
-    const name = todo.pop()!;
-    if (seen.has(name)) continue;
+  const packages: string[] = [];
+  const problems: string[] = [];
+  const visit = (name: string, neededBy?: string) => {
+    if (seen.has(name)) return;
     seen.add(name);
-    todo.push(...(metadata.packages.get(name)?.runtimeRequires ?? []));
+    const why = neededBy ? ` (${neededBy} needs it at run time)` : '';
+    const pkg = metadata.packages.get(name);
+    if (!pkg) return void problems.push(`${name}: no such package${why}`);
+    if (pkg.kind === 'wheel') packages.push(name);
+    else if (compose.kind === 'image') problems.push(`${name}: a ${pkg.kind}, not a wheel${why}; images are made of wheels`);
+    for (const r of pkg.runtimeRequires) visit(r, name);
+  };
+  for (const name of listed) visit(name);
+  if (problems.length) {
+    const file = compose.file || `${metadata.metaDir}/composes/${compose.name}.toml`;
+    const only = compose.kind === 'image' ? 'an image holds wheel packages only: ' : '';
+    return err(new ComposePackagesError(compose.name, compose.file, problems, `${only}fix packages = […] of ${file} or the packages' [runtime] requires`));
   }
-  return [...seen].sort();
+  packages.sort();
+  return ok({ packages, pulledIn: packages.filter((n) => !listed.includes(n)) });
 }
 
-export function wheelsOnly(metadata: Metadata, packages: string[]): string[] {
-  return packages.filter((p) => metadata.packages.get(p)?.kind === 'wheel');
+/** Where a compose finds the builds matching the metadata now. */
+export interface BuildsSource {
+  metadata: Metadata;
+  store: Store;
+  /** the runner whose env images the builds' cache keys name */
+  runner: Runner;
+  mirrorsDir: string;
+  /** how `weld build` is spelled in a missing-builds error, e.g. with --ref */
+  buildFlags?: string[];
 }
 
 /**
  * Each package's build record for the metadata as it is now, or one error naming every
  * package without one and the `weld build` that makes them.
  */
-export async function selectBuilds(opts: {
-  metadata: Metadata;
-  store: Store;
-  runner: Runner;
-  mirrorsDir: string;
-  compose: string;
-  packages: string[];
-  /** how the build command is spelled in the error, e.g. with --ref */
-  buildFlags?: string[];
-}): Promise<Result<Map<string, BuildRecord>, WeldError>> {
+export async function selectBuilds(
+  opts: BuildsSource & {
+    compose: string;
+    packages: string[];
+    /** whether the compose verb has --build, for the error's hint */
+    offerBuild?: boolean;
+  },
+): Promise<Result<Map<string, BuildRecord>, WeldError>> {
   const current = await currentBuilds({ metadata: opts.metadata, store: opts.store, runner: opts.runner, mirrorsDir: opts.mirrorsDir, packages: opts.packages });
   if (!current.ok) return current;
   const builds = new Map<string, BuildRecord>();
@@ -103,9 +112,6 @@ export async function selectBuilds(opts: {
     if (c.state === 'built') builds.set(pkg, c.record);
     else missing.push({ package: pkg, reason: c.reason });
   }
-  if (missing.length) {
-    const command = ['weld build', ...(opts.buildFlags ?? []), ...missing.map((m) => m.package)].join(' ');
-    return err(new MissingBuildsError(opts.compose, missing, command));
-  }
+  if (missing.length) return err(new MissingBuildsError(opts.compose, missing, opts.buildFlags, opts.offerBuild));
   return ok(builds);
 }

@@ -3,7 +3,8 @@ import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { composeWheelhouse, type WheelhouseBuild } from '../../src/compose/wheelhouse/compose.js';
-import { parseCoreMetadata, parseWheelName } from '../../src/compose/wheelhouse/wheel-file.js';
+import { isDistInfoOf, parseWheelName, wheelTags } from '../../src/compose/wheel/name.js';
+import { parseCoreMetadata } from '../../src/compose/wheelhouse/wheel-file.js';
 import type { Digest } from '../../src/store/digest.js';
 import type { BuildRecord } from '../../src/store/records.js';
 import type { Store } from '../../src/store/store.js';
@@ -77,6 +78,13 @@ describe('wheel names and METADATA', () => {
     expect(parseWheelName('foo-1.0-1-py3-none-any.whl')).toEqual({ distribution: 'foo', version: '1.0', build: '1', tags: 'py3-none-any' });
     expect(parseWheelName('foo-1.0.whl')).toBeUndefined();
     expect(parseWheelName('../foo-1.0-py3-none-any.whl')).toBeUndefined();
+  });
+
+  it('splits compressed tag sets, and matches the dist-info directory however the tool spelled the name', () => {
+    const name = parseWheelName('foo_bar-1.0-cp311.cp312-abi3-manylinux_2_17_s390x.manylinux2014_s390x.whl')!;
+    expect(wheelTags(name)).toEqual({ python: ['cp311', 'cp312'], abi: ['abi3'], platform: ['manylinux_2_17_s390x', 'manylinux2014_s390x'] });
+    for (const dir of ['foo_bar-1.0.dist-info', 'Foo.Bar-1.0.dist-info', 'foo-bar-1.0.dist-info']) expect(isDistInfoOf(dir, name)).toBe(true);
+    for (const dir of ['foo_bar-1.1.dist-info', 'foo-1.0.dist-info', 'foo_bar-1.0.data', '1.0.dist-info']) expect(isDistInfoOf(dir, name)).toBe(false);
   });
 
   it('reads the header fields, continuation lines and repeated keys; stops at the body', () => {

@@ -284,7 +284,7 @@ describe('weld compose wheelhouse', () => {
     expect(typo.stderr).toContain('no compose named "webb"; did you mean "web"?');
     const kind = await cli(['compose', 'wheelhouse', 'img']);
     expect(kind.code).toBe(1);
-    expect(kind.stderr).toContain('compose "img" is an image compose');
+    expect(kind.stderr).toContain('compose "img" is an image, not a wheelhouse');
     expect(kind.stderr).toContain('weld compose image img');
     const sub = await cli(['compose', 'wheelhuose']);
     expect(sub.code).toBe(2);

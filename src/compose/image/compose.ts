@@ -4,21 +4,19 @@ import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import type { WeldError } from '../../core/errors.js';
 import { err, ok, type Result } from '../../core/result.js';
-import { currentBuilds } from '../../build/current.js';
 import { findComposed } from '../../env/compose.js';
 import { requireFreshLock } from '../../env/fresh.js';
 import { layerChunks } from '../../env/layer.js';
 import { imageManifest, MEDIA, type Descriptor } from '../../env/oci.js';
 import { ociArchive } from '../../env/oci-archive.js';
-import type { Compose, Metadata } from '../../metadata/model.js';
-import type { Runner } from '../../runner/runner.js';
 import { hexOf, type Digest } from '../../store/digest.js';
 import type { ComposeRecord } from '../../store/records.js';
 import type { Store } from '../../store/store.js';
-import { closest } from '../../util/suggest.js';
 import { composedConfig } from './config.js';
 import { metadataEpoch } from './epoch.js';
-import { ComposeKindError, ComposeNotFoundError, ComposePackagesError, ComposeUnbuiltError, ImageWriteError, RuntimeImageMissingError, WheelIncompatibleError } from './errors.js';
+import { composePackages, findCompose, selectBuilds, type BuildsSource } from '../select.js';
+import { wheelOutputs } from '../wheel/outputs.js';
+import { ImageWriteError, RuntimeImageMissingError, WheelIncompatibleError } from './errors.js';
 import type { ImageListener } from './events.js';
 import { installWheel, mergeInstalls, type InstalledFile } from './install.js';
 import { installLayerEntries } from './layer.js';
@@ -27,14 +25,9 @@ import { debianScheme, pythonOfEnv } from './scheme.js';
 import { wheelRunsOn } from './tags.js';
 import { openWheel } from './wheel.js';
 
-export interface ComposeImageOptions {
-  metadata: Metadata;
-  store: Store;
-  /** the runner whose env images the builds' cache keys name */
-  runner: Runner;
-  mirrorsDir: string;
-  /** the compose, metadata/composes/<name>.toml */
-  name: string;
+export interface ComposeImageOptions extends BuildsSource {
+  /** the compose, metadata/composes/<name>.toml; none: the metadata's only image compose */
+  name?: string;
   /** where the oci-archive goes (written to a tmp file, then renamed) */
   out: string;
   onEvent?: ImageListener;
@@ -70,15 +63,13 @@ export function imageTag(opts: { compose: string; manifest: Digest }): string {
  * and a compose record (a gc root) put in the store. Same inputs, same digest.
  */
 export async function composeImage(opts: ComposeImageOptions): Promise<Result<ComposedImage, WeldError>> {
-  const { metadata, store, name } = opts;
+  const { metadata, store } = opts;
+  const found = findCompose({ metadata, name: opts.name, kind: 'image' });
+  if (!found.ok) return found;
+  const compose = found.value;
+  const name = compose.name;
   const emit = (detail: string) => opts.onEvent?.({ type: 'phase', compose: name, detail });
-  const compose = metadata.composes.get(name);
-  if (!compose) {
-    const known = [...metadata.composes.keys()].sort();
-    return err(new ComposeNotFoundError(name, known, closest(name, known)));
-  }
-  if (compose.kind !== 'image') return err(new ComposeKindError(name, compose.kind, compose.file));
-  const picked = imagePackages({ metadata, compose });
+  const picked = composePackages({ metadata, compose });
   if (!picked.ok) return picked;
   const packages = picked.value.packages;
   if (picked.value.pulledIn.length) emit(`adding what the packages need at run time: ${picked.value.pulledIn.join(', ')}`);
@@ -96,27 +87,24 @@ export async function composeImage(opts: ComposeImageOptions): Promise<Result<Co
   const scheme = debianScheme(python);
 
   emit(`finding the builds of ${packages.join(', ')}`);
-  const builds = await currentBuilds({ metadata, store, runner: opts.runner, mirrorsDir: opts.mirrorsDir, packages });
+  const builds = await selectBuilds({ ...opts, compose: name, packages });
   if (!builds.ok) return builds;
-  const missing = [...builds.value].flatMap(([pkg, b]) => (b.state === 'missing' ? [{ pkg, reason: b.reason }] : []));
-  if (missing.length) return err(new ComposeUnbuiltError(missing));
 
   const installs: InstalledFile[][] = [];
   const wheels: ManifestWheel[] = [];
-  for (const [pkg, b] of builds.value) {
-    if (b.state !== 'built') continue;
-    const outputs = b.record.outputs.filter((o) => o.name.endsWith('.whl'));
-    if (outputs.length === 0) return err(new ComposePackagesError(name, compose.file, [`${pkg}: its build made no wheel (outputs: ${b.record.outputs.map((o) => o.name).join(', ') || 'none'})`]));
-    for (const o of outputs) {
+  for (const [pkg, record] of builds.value) {
+    const outputs = wheelOutputs(pkg, record);
+    if (!outputs.ok) return outputs;
+    for (const { output: o, name: wheelName } of outputs.value) {
       const blob = await store.stat(o.digest);
       if (!blob.ok) return blob;
       const wheel = await openWheel({ file: o.name, bytes: await readFile(blob.value.path) });
       if (!wheel.ok) return wheel;
-      if (!wheelRunsOn({ name: wheel.value.name, python, arch: env.arch })) return err(new WheelIncompatibleError(o.name, `CPython ${python} on linux ${env.arch}`));
+      if (!wheelRunsOn({ name: wheelName, python, arch: env.arch })) return err(new WheelIncompatibleError(o.name, `CPython ${python} on linux ${env.arch}`));
       const files = installWheel({ wheel: wheel.value, scheme });
       if (!files.ok) return files;
       installs.push(files.value);
-      wheels.push({ package: pkg, version: b.record.version, file: o.name, digest: o.digest, size: o.size, buildKey: b.record.cacheKey });
+      wheels.push({ package: pkg, version: record.version, file: o.name, digest: o.digest, size: o.size, buildKey: record.cacheKey });
       opts.onEvent?.({ type: 'wheel', compose: name, package: pkg, file: o.name, files: files.value.length });
     }
   }
@@ -177,29 +165,6 @@ export async function composeImage(opts: ComposeImageOptions): Promise<Result<Co
     out: opts.out,
     recordId: imageComposeId(name),
   });
-}
-
-/**
- * The compose's packages (every wheel package when it lists none) and, transitively,
- * what they need at run time (`[runtime] requires`), which the image cannot run without.
- */
-export function imagePackages(opts: { metadata: Metadata; compose: Compose }): Result<{ packages: string[]; pulledIn: string[] }, ComposePackagesError> {
-  const { metadata, compose } = opts;
-  const listed = compose.packages.length ? compose.packages : [...metadata.packages.values()].filter((p) => p.kind === 'wheel').map((p) => p.name);
-  const included = new Set<string>();
-  const problems: string[] = [];
-  const visit = (n: string, neededBy?: string) => {
-    if (included.has(n)) return;
-    included.add(n);
-    const pkg = metadata.packages.get(n);
-    if (!pkg) return void problems.push(`${n}: no such package${neededBy ? ` (${neededBy} needs it at run time)` : ''}`);
-    if (pkg.kind !== 'wheel') problems.push(`${n}: a ${pkg.kind}, not a wheel${neededBy ? ` (${neededBy} needs it at run time)` : ''}; images are made of wheels`);
-    for (const r of pkg.runtimeRequires) visit(r, n);
-  };
-  for (const n of listed) visit(n);
-  if (problems.length) return err(new ComposePackagesError(compose.name, compose.file, problems));
-  const pulledIn = [...included].filter((n) => !listed.includes(n)).sort();
-  return ok({ packages: [...included].sort(), pulledIn });
 }
 
 async function readBlob(store: Store, digest: Digest): Promise<Result<Buffer, WeldError>> {

@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
 import path from 'node:path/posix';
 import { err, ok, type Result } from '../../core/result.js';
-import { InstallConflictError, WheelInvalidError } from './errors.js';
+import { WheelInvalidError } from '../errors.js';
+import { InstallConflictError } from './errors.js';
 import type { InstallScheme } from './scheme.js';
 import type { Wheel } from './wheel.js';
 
@@ -24,7 +25,7 @@ type SchemeKey = (typeof SCHEMES)[number];
 
 export function installWheel(opts: { wheel: Wheel; scheme: InstallScheme }): Result<InstalledFile[], WheelInvalidError> {
   const { wheel, scheme } = opts;
-  const fail = (entry: string, why: string) => err(new WheelInvalidError(wheel.file, entry, why));
+  const fail = (entry: string, why: string) => err(WheelInvalidError.inWheel(wheel.file, entry, why));
   const root = wheel.rootIsPurelib ? scheme.purelib : scheme.platlib;
   const out: InstalledFile[] = [];
   const skip = new Set(['RECORD', 'RECORD.jws', 'RECORD.p7s', 'INSTALLER'].map((f) => `${wheel.distInfo}/${f}`));

@@ -1,4 +1,4 @@
-import type { WheelName } from './wheel.js';
+import { wheelTags, type WheelName } from '../wheel/name.js';
 
 /**
  * Whether a wheel's compatibility tags admit CPython `python` (e.g. 3.11) on Linux
@@ -7,13 +7,14 @@ import type { WheelName } from './wheel.js';
 export function wheelRunsOn(opts: { name: WheelName; python: string; arch: string }): boolean {
   const [major, minor] = opts.python.split('.').map(Number) as [number, number];
   const cp = `cp${major}${minor}`;
-  const pyOk = opts.name.python.some((t) => {
+  const tags = wheelTags(opts.name);
+  const pyOk = tags.python.some((t) => {
     if (t === `py${major}` || t === `py${major}${minor}` || t === cp) return true;
     const m = /^(?:py|cp)(\d)(\d+)$/.exec(t);
     // pyXY and the stable ABI's cpXY run on every later minor version of the same major
-    return m !== null && Number(m[1]) === major && Number(m[2]) <= minor && (t.startsWith('py') || opts.name.abi.includes('abi3'));
+    return m !== null && Number(m[1]) === major && Number(m[2]) <= minor && (t.startsWith('py') || tags.abi.includes('abi3'));
   });
-  const abiOk = opts.name.abi.some((t) => t === 'none' || t === 'abi3' || t === cp);
-  const platOk = opts.name.platform.some((t) => t === 'any' || t === `linux_${opts.arch}` || new RegExp(`^manylinux(1|2010|2014|_\\d+_\\d+)_${opts.arch}$`).test(t));
+  const abiOk = tags.abi.some((t) => t === 'none' || t === 'abi3' || t === cp);
+  const platOk = tags.platform.some((t) => t === 'any' || t === `linux_${opts.arch}` || new RegExp(`^manylinux(1|2010|2014|_\\d+_\\d+)_${opts.arch}$`).test(t));
   return pyOk && abiOk && platOk;
 }

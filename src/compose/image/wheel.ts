@@ -1,20 +1,13 @@
 import { createHash, getHashes } from 'node:crypto';
 import { err, ok, type Result } from '../../core/result.js';
-import { WheelInvalidError, WheelRecordMismatchError } from './errors.js';
+import { WheelInvalidError } from '../errors.js';
+import { isDistInfoOf, parseWheelName, type WheelName } from '../wheel/name.js';
+import { WheelRecordMismatchError } from './errors.js';
 import { readZip, type ZipMember } from './zip.js';
 
 // A wheel opened the way an installer must open it (the binary distribution format
 // spec, PEP 427/491): its name parsed, every entry name checked for escapes, WHEEL
 // read, and every file checked against the hash and size RECORD lists for it.
-
-export interface WheelName {
-  distribution: string;
-  version: string;
-  build?: string;
-  python: string[];
-  abi: string[];
-  platform: string[];
-}
 
 export interface Wheel {
   file: string;
@@ -26,17 +19,6 @@ export interface Wheel {
   rootIsPurelib: boolean;
   /** the files, directories left out, RECORD's hashes verified */
   files: ZipMember[];
-}
-
-export function parseWheelName(file: string): WheelName | undefined {
-  const m = /^(.+)\.whl$/.exec(file);
-  if (!m) return undefined;
-  const parts = m[1]!.split('-');
-  if (parts.length !== 5 && parts.length !== 6) return undefined;
-  if (parts.some((p) => p === '')) return undefined;
-  const [distribution, version] = parts as [string, string];
-  const [python, abi, platform] = parts.slice(-3).map((t) => t.split('.')) as [string[], string[], string[]];
-  return { distribution, version, ...(parts.length === 6 ? { build: parts[2]! } : {}), python, abi, platform };
 }
 
 /** Why an entry name must not be installed, or undefined when it is a plain relative path. */
@@ -51,11 +33,9 @@ export function unsafeName(name: string): string | undefined {
   return undefined;
 }
 
-const normalize = (s: string) => s.replace(/[-_.]+/g, '_').toLowerCase();
-
 export async function openWheel(opts: { file: string; bytes: Buffer }): Promise<Result<Wheel, WheelInvalidError | WheelRecordMismatchError>> {
   const label = opts.file;
-  const fail = (entry: string | undefined, why: string) => err(new WheelInvalidError(label, entry, why));
+  const fail = (entry: string | undefined, why: string) => err(WheelInvalidError.inWheel(label, entry, why));
   const name = parseWheelName(opts.file);
   if (!name) return fail(undefined, 'the file name is not <dist>-<version>[-<build>]-<python>-<abi>-<platform>.whl');
   const zip = await readZip({ bytes: opts.bytes, label });
@@ -71,8 +51,7 @@ export async function openWheel(opts: { file: string; bytes: Buffer }): Promise<
   const files = zip.value.filter((m) => !m.dir);
   const tops = [...new Set(files.map((m) => m.name.split('/')[0]!))];
   const distInfos = tops.filter((t) => t.endsWith('.dist-info') && files.some((m) => m.name.startsWith(`${t}/`)));
-  const stem = `${normalize(name.distribution)}-${normalize(name.version)}`;
-  const distInfo = distInfos.find((d) => d.slice(0, -'.dist-info'.length).split('-').map(normalize).join('-') === stem);
+  const distInfo = distInfos.find((d) => isDistInfoOf(d, name));
   if (!distInfo) return fail(undefined, `no ${name.distribution}-${name.version}.dist-info directory${distInfos.length ? ` (it has ${distInfos.join(', ')})` : ''}`);
   const other = distInfos.find((d) => d !== distInfo);
   if (other) return fail(other, `a second .dist-info directory besides ${distInfo}`);
@@ -142,7 +121,7 @@ function verifyRecord(opts: { label: string; distInfo: string; files: Map<string
   const { label, distInfo } = opts;
   const recordName = `${distInfo}/RECORD`;
   const record = opts.files.get(recordName);
-  if (!record) return err(new WheelInvalidError(label, recordName, 'missing; without it the files cannot be checked'));
+  if (!record) return err(WheelInvalidError.inWheel(label, recordName, 'missing; without it the files cannot be checked'));
   const listed = new Map<string, { hash: string; size: string }>();
   for (const [path, hash, size] of parseCsv(record.data.toString('utf8'))) {
     if (path === undefined || path === '') continue;
@@ -152,16 +131,16 @@ function verifyRecord(opts: { label: string; distInfo: string; files: Map<string
   for (const [name, m] of opts.files) {
     if (unhashed.has(name)) continue;
     const row = listed.get(name);
-    if (!row || row.hash === '') return err(new WheelInvalidError(label, name, `not listed with a hash in ${recordName}`));
+    if (!row || row.hash === '') return err(WheelInvalidError.inWheel(label, name, `not listed with a hash in ${recordName}`));
     const eq = row.hash.indexOf('=');
     const algo = row.hash.slice(0, eq).toLowerCase();
-    if (eq <= 0 || WEAK.has(algo) || !getHashes().includes(algo)) return err(new WheelInvalidError(label, name, `${recordName} gives it the hash "${row.hash}"; sha256 or stronger is required`));
+    if (eq <= 0 || WEAK.has(algo) || !getHashes().includes(algo)) return err(WheelInvalidError.inWheel(label, name, `${recordName} gives it the hash "${row.hash}"; sha256 or stronger is required`));
     const actual = createHash(algo).update(m.data).digest('base64url');
     if (actual !== row.hash.slice(eq + 1)) return err(new WheelRecordMismatchError(label, name, row.hash, `${algo}=${actual}`));
     if (row.size !== '' && Number(row.size) !== m.data.length) return err(new WheelRecordMismatchError(label, name, `${row.size} bytes`, `${m.data.length} bytes`));
   }
   for (const path of listed.keys()) {
-    if (!opts.files.has(path) && !unhashed.has(path)) return err(new WheelInvalidError(label, path, `listed in ${recordName} but not in the wheel`));
+    if (!opts.files.has(path) && !unhashed.has(path)) return err(WheelInvalidError.inWheel(label, path, `listed in ${recordName} but not in the wheel`));
   }
   return ok(undefined);
 }

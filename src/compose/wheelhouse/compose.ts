@@ -8,13 +8,16 @@ import { normalizeName } from '../../metadata/names.js';
 import { hexOf, type Digest } from '../../store/digest.js';
 import type { BuildRecord } from '../../store/records.js';
 import type { Store } from '../../store/store.js';
-import { WheelhouseOutError, WheelInvalidError } from './errors.js';
+import { WheelInvalidError } from '../errors.js';
+import type { WheelName } from '../wheel/name.js';
+import { wheelOutputs, type BuildOutput } from '../wheel/outputs.js';
+import { WheelhouseOutError } from './errors.js';
 import type { WheelhouseEvent } from './events.js';
 import { renderIndex } from './index-pages.js';
 import { renderManifest, type WheelEntry } from './manifest.js';
 import { checkReplaceable, swapInto } from './out-dir.js';
 import { renderSbom, SBOM_FILE } from './sbom.js';
-import { parseCoreMetadata, parseWheelName, readWheelMetadata } from './wheel-file.js';
+import { parseCoreMetadata, readWheelMetadata } from './wheel-file.js';
 
 /** One package's current build and what the SBOM says about it. */
 export interface WheelhouseBuild {
@@ -106,9 +109,8 @@ async function writeTree(o: ComposeWheelhouseOptions & { tmp: string }): Promise
   let linked = 0;
   let copied = 0;
   const results = await Promise.all(
-    planned.value.map(({ build, output }) =>
+    planned.value.map(({ build, output, name }) =>
       limit(async (): Promise<Result<WheelEntry, WeldError>> => {
-        const name = parseWheelName(output.name)!;
         const blob = await o.store.stat(output.digest);
         if (!blob.ok) return err(new WheelInvalidError(`${build.package}: its wheel ${output.name} (${output.digest}) is missing from the store`, 'run `weld store verify --repair`, then build it again'));
         const dest = path.join(o.tmp, 'wheels', output.name);
@@ -163,18 +165,17 @@ async function writeTree(o: ComposeWheelhouseOptions & { tmp: string }): Promise
 }
 
 /** The wheel outputs of the builds, checked: valid file names, no two the same. */
-function planWheels(builds: WheelhouseBuild[]): Result<Array<{ build: WheelhouseBuild; output: BuildRecord['outputs'][number] }>, WheelInvalidError> {
-  const out: Array<{ build: WheelhouseBuild; output: BuildRecord['outputs'][number] }> = [];
+function planWheels(builds: WheelhouseBuild[]): Result<Array<{ build: WheelhouseBuild; output: BuildOutput; name: WheelName }>, WheelInvalidError> {
+  const out: Array<{ build: WheelhouseBuild; output: BuildOutput; name: WheelName }> = [];
   const owner = new Map<string, string>();
   for (const build of builds) {
-    const wheels = build.record.outputs.filter((x) => x.name.endsWith('.whl'));
-    if (wheels.length === 0) return err(new WheelInvalidError(`${build.package}: its build (${build.record.cacheKey.slice(7, 19)}) has no wheel among its outputs (${build.record.outputs.map((x) => x.name).join(', ')})`, 'only wheel packages go into a wheelhouse'));
-    for (const output of wheels) {
-      if (!parseWheelName(output.name)) return err(new WheelInvalidError(`${build.package}: "${output.name}" is not a wheel file name (<dist>-<version>-<python>-<abi>-<platform>.whl, PEP 427)`, 'check what the recipe leaves in $WELD_OUT/wheels/'));
+    const wheels = wheelOutputs(build.package, build.record);
+    if (!wheels.ok) return wheels;
+    for (const { output, name } of wheels.value) {
       const other = owner.get(output.name);
       if (other) return err(new WheelInvalidError(`${output.name} is an output of both ${other} and ${build.package}`, 'two packages of one compose cannot build the same wheel file'));
       owner.set(output.name, build.package);
-      out.push({ build, output });
+      out.push({ build, output, name });
     }
   }
   return ok(out);

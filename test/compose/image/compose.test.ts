@@ -4,7 +4,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as composeImageCli from '../../../src/cli/compose-image.js';
-import { composeImage, imagePackages, type ComposedImage } from '../../../src/compose/image/compose.js';
+import { composeImage, type ComposedImage } from '../../../src/compose/image/compose.js';
+import { composePackages } from '../../../src/compose/select.js';
 import { imageRecordId } from '../../../src/env/compose.js';
 import { requireFreshLock } from '../../../src/env/fresh.js';
 import { layerChunks } from '../../../src/env/layer.js';
@@ -175,9 +176,9 @@ describe('weld compose image', () => {
 
   it('names every package that is not built and the command that builds them', async () => {
     const r = await compose('unbuilt', path.join(tmp, 'u.oci.tar'));
-    expect(!r.ok && r.error.code).toBe('E_COMPOSE_UNBUILT');
-    expect(!r.ok && r.error.message).toBe('a package is not built for the metadata as it is now:\n  gamma: never built');
-    expect(!r.ok && r.error.hint).toBe('run `weld build gamma`');
+    expect(!r.ok && r.error.code).toBe('E_COMPOSE_NOT_BUILT');
+    expect(!r.ok && r.error.message).toBe('compose "unbuilt": a package has no build for the current metadata:\n  gamma: never built');
+    expect(!r.ok && r.error.hint).toBe('build them with `weld build gamma`');
   });
 
   it('pulls in what the packages need at run time', async () => {
@@ -189,9 +190,16 @@ describe('weld compose image', () => {
   it('refuses a pack, and a package that needs a pack at run time', () => {
     const pack = { ...metadata.packages.get('gamma')!, name: 'lib', kind: 'pack' as const };
     const packages = new Map(metadata.packages).set('lib', pack).set('alpha', { ...metadata.packages.get('alpha')!, runtimeRequires: ['beta', 'lib'] });
-    const r = imagePackages({ metadata: { ...metadata, packages }, compose: metadata.composes.get('half')! });
+    const r = composePackages({ metadata: { ...metadata, packages }, compose: metadata.composes.get('half')! });
     expect(!r.ok && r.error.code).toBe('E_COMPOSE_PACKAGES');
     expect(!r.ok && r.error.message).toBe('compose "half" (metadata/composes/half.toml):\n  lib: a pack, not a wheel (alpha needs it at run time); images are made of wheels');
+    // the same closure in a wheelhouse leaves the pack out
+    const wheelhouse = composePackages({ metadata: { ...metadata, packages }, compose: { ...metadata.composes.get('half')!, kind: 'wheelhouse' } });
+    expect(wheelhouse.ok && wheelhouse.value).toEqual({ packages: ['alpha', 'beta'], pulledIn: ['beta'] });
+    // a run-time requirement the metadata lacks is an error for either kind
+    const lost = new Map(metadata.packages).set('alpha', { ...metadata.packages.get('alpha')!, runtimeRequires: ['gone'] });
+    const unknown = composePackages({ metadata: { ...metadata, packages: lost }, compose: { ...metadata.composes.get('half')!, kind: 'wheelhouse' } });
+    expect(!unknown.ok && unknown.error.message).toBe('compose "half" (metadata/composes/half.toml):\n  gone: no such package (alpha needs it at run time)');
   });
 
   describe('the CLI module', () => {
@@ -208,12 +216,15 @@ describe('weld compose image', () => {
       expect(text.stderr).toContain('app: alpha-1.0-py3-none-any.whl: ');
     });
 
-    it('errors on an unknown compose, a wheelhouse compose, and no name when there are several', async () => {
+    it('errors on an unknown compose, a wheelhouse compose, unbuilt packages, and no name when there are several', async () => {
       const unknown = await cli(['ap', '--no-load']);
       expect(unknown.code).toBe(1);
       expect(unknown.stderr).toBe('weld: error: no compose named "ap"; did you mean "app"?\nweld: hint: composes: app, bad, half, unbuilt, wheels (metadata/composes/<name>.toml)\n');
       const wheelhouse = await cli(['wheels', '--no-load']);
       expect(wheelhouse.stderr).toBe('weld: error: compose "wheels" is a wheelhouse, not an image (metadata/composes/wheels.toml)\nweld: hint: run `weld compose wheelhouse wheels`\n');
+      const unbuilt = await cli(['unbuilt', '--no-load', '--runner', 'local']);
+      expect(unbuilt.code).toBe(1);
+      expect(unbuilt.stderr).toContain('weld: error: compose "unbuilt": a package has no build for the current metadata:\n  gamma: never built\nweld: hint: build them with `weld build --runner local gamma`\n');
       const none = await cli(['--no-load']);
       expect(none.code).toBe(2);
       expect(none.stderr).toContain('weld: error: weld compose image: name the compose: app, bad, half, unbuilt\n');

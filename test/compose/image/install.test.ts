@@ -3,7 +3,8 @@ import { describe, expect, it } from 'vitest';
 import { installWheel, mergeInstalls, rewriteShebang, type InstalledFile } from '../../../src/compose/image/install.js';
 import { debianScheme, pythonOfEnv } from '../../../src/compose/image/scheme.js';
 import { wheelRunsOn } from '../../../src/compose/image/tags.js';
-import { openWheel, parseCsv, parseWheelName } from '../../../src/compose/image/wheel.js';
+import { openWheel, parseCsv } from '../../../src/compose/image/wheel.js';
+import { parseWheelName } from '../../../src/compose/wheel/name.js';
 import type { Env } from '../../../src/metadata/model.js';
 import { makeWheel, recordHash, zipMembers } from '../../helpers/wheels.js';
 
