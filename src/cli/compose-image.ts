@@ -55,7 +55,7 @@ export const run: VerbModule['run'] = async (args, io) => {
   const compose = findCompose({ metadata, name: args.positionals[0], kind: 'image' });
   if (!compose.ok) return compose;
   const name = compose.value.name;
-  const opened = await openStoreFromArgs(args, io, { create: true });
+  const opened = await openStoreFromArgs(args, io, { create: true, metadata });
   if (!opened.ok) return opened;
   const store = opened.value.store;
   picked.value.attach({ metadata, store, env: io.env });

@@ -74,7 +74,7 @@ export const run: VerbModule['run'] = async (args, io) => {
     case 'lock':
       return lock(metadata.value, env.value, args, io);
     case 'fetch':
-      return fetch(env.value, args, io);
+      return fetch(metadata.value, env.value, args, io);
     case 'compose':
       return compose(metadata.value, env.value, args, io);
     case 'shell':
@@ -124,11 +124,11 @@ async function lock(m: Metadata, env: Env, args: ParsedArgs, io: CliIO): Outcome
   return ok(undefined);
 }
 
-async function fetch(env: Env, args: ParsedArgs, io: CliIO): Outcome {
+async function fetch(m: Metadata, env: Env, args: ParsedArgs, io: CliIO): Outcome {
   const jobsArg = args.options['jobs'];
   const jobs = typeof jobsArg === 'string' ? Number(jobsArg) : undefined;
   if (jobs !== undefined && !(Number.isInteger(jobs) && jobs > 0)) return err(new UsageError(`weld env fetch: --jobs ${jobsArg} is not a positive whole number`));
-  const opened = await openStoreFromArgs(args, io, { create: true });
+  const opened = await openStoreFromArgs(args, io, { create: true, metadata: m });
   if (!opened.ok) return opened;
   const { fetchEnv } = await import('../env/fetch.js');
   const t0 = performance.now();
@@ -142,7 +142,7 @@ async function fetch(env: Env, args: ParsedArgs, io: CliIO): Outcome {
 }
 
 async function compose(m: Metadata, env: Env, args: ParsedArgs, io: CliIO): Outcome {
-  const opened = await openStoreFromArgs(args, io, { create: true });
+  const opened = await openStoreFromArgs(args, io, { create: true, metadata: m });
   if (!opened.ok) return opened;
   const store = opened.value.store;
   const { composeEnv } = await import('../env/compose.js');
@@ -181,7 +181,7 @@ async function openPodman(m: Metadata, env: Env, io: CliIO) {
 async function ls(m: Metadata, args: ParsedArgs, io: CliIO): Outcome {
   const { requireFreshLock } = await import('../env/fresh.js');
   const { findComposed } = await import('../env/compose.js');
-  const opened = await openStoreFromArgs(args, io, { create: false });
+  const opened = await openStoreFromArgs(args, io, { create: false, metadata: m });
   const rows = [];
   for (const env of [...m.envs.values()].sort((a, b) => (a.name < b.name ? -1 : 1))) {
     const fresh = requireFreshLock(env);
@@ -195,7 +195,7 @@ async function ls(m: Metadata, args: ParsedArgs, io: CliIO): Outcome {
 }
 
 async function shell(m: Metadata, env: Env, cmd: string[], args: ParsedArgs, io: CliIO): Outcome {
-  const opened = await openStoreFromArgs(args, io, { create: false });
+  const opened = await openStoreFromArgs(args, io, { create: false, metadata: m });
   if (!opened.ok) return opened;
   const { findComposed } = await import('../env/compose.js');
   const image = await findComposed({ env, store: opened.value.store });

@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { WeldError } from '../core/errors.js';
+import { UsageError, WeldError } from '../core/errors.js';
 import { err, ok, type Result } from '../core/result.js';
 import type { BuildSummary } from '../build/executor.js';
 import type { Metadata } from '../metadata/model.js';
@@ -56,6 +56,8 @@ export class UpStepError extends WeldError {
 }
 
 export const run: VerbModule['run'] = async (args, io) => {
+  // Mirroring writes the work tree's lock: the whole job has no meaning at another ref.
+  if (args.options['ref'] !== undefined) return err(new UsageError('weld up works on the work tree, not at a --ref', 'for a branch, use `weld build --all --ref R` and `weld compose … --ref R`'));
   const started = performance.now();
   const loaded = await openFromArgs(args, io);
   if (!loaded.ok) return loaded;
@@ -82,7 +84,7 @@ export const run: VerbModule['run'] = async (args, io) => {
 /** The job for this distro: its envs, then mirror, build and each compose, with the caller's options passed on. */
 function plan(metadata: Metadata, options: Record<string, string | boolean | undefined>): Step[] {
   const pass = (...names: string[]) => names.flatMap((n) => (typeof options[n] === 'string' ? [`--${n}`, options[n] as string] : []));
-  const meta = pass('metadata', 'ref');
+  const meta = pass('metadata');
   const store = pass('store');
   const mayFix = options['no-fix'] !== true && (options['fix'] === true || process.getuid?.() === 0);
   const envs = new Set<string>();

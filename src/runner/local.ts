@@ -42,7 +42,8 @@ export class LocalRunner implements Runner {
   }
 
   private async probe(): Promise<RunnerInfo> {
-    const [python3, cc, sb] = await Promise.all([firstLine('python3', ['--version']), firstLine('cc', ['--version']), this.sandbox()]);
+    // patchelf rewrites repaired wheels on the host, so its version is part of what builds them.
+    const [python3, cc, patchelf, sb] = await Promise.all([firstLine('python3', ['--version']), firstLine('cc', ['--version']), firstLine('patchelf', ['--version']), this.sandbox()]);
     const warnings: string[] = [];
     if (!sb.net) warnings.push('local runner: `unshare` cannot cut the network on this host; recipes run with network access');
     if (!sb.mounts) warnings.push('local runner: no private mount namespace; WELD_SRC is a throw-away copy but not read-only, and /tmp/weld-build is shared');
@@ -53,6 +54,7 @@ export class LocalRunner implements Runner {
       os: `${os.type()} ${os.release()}`,
       python3,
       cc,
+      patchelf,
       sandbox: { net: sb.net, mounts: sb.mounts },
     };
     return { arch: this.arch(), envImage, warnings };

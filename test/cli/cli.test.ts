@@ -48,6 +48,12 @@ describe('weld CLI', () => {
     expect((await weld(['frobnicate'], { cwd: root })).stderr).toContain('unknown verb "frobnicate"\n');
   });
 
+  it('refuses weld up at a --ref before touching the host', async () => {
+    const r = await weld(['up', '--ref', 'main'], { cwd: root });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toBe('weld: error: weld up works on the work tree, not at a --ref\nweld: hint: for a branch, use `weld build --all --ref R` and `weld compose … --ref R`\n');
+  });
+
   it('names missing and surplus arguments and option values', async () => {
     const missing = await weld(['show'], { cwd: root });
     expect(missing.code).toBe(2);

@@ -83,6 +83,9 @@ describe('serving a wheelhouse', () => {
     const r = await get(served.url, { path: '/simple/markupsafe' });
     expect(r.status).toBe(301);
     expect(r.headers['location']).toBe('/simple/markupsafe/');
+    // an empty segment must not turn the redirect into //host/… (another site)
+    const odd = await get(served.url, { path: '/.//simple' });
+    expect(odd.status === 400 || odd.headers['location'] === '/simple/').toBe(true);
   });
 
   it('reaches nothing outside the wheelhouse: dot segments, encoded ones, NULs, symlinks, other methods', async () => {

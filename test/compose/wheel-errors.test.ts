@@ -78,6 +78,9 @@ describe('wheel names and METADATA', () => {
     expect(parseWheelName('foo-1.0-1-py3-none-any.whl')).toEqual({ distribution: 'foo', version: '1.0', build: '1', tags: 'py3-none-any' });
     expect(parseWheelName('foo-1.0.whl')).toBeUndefined();
     expect(parseWheelName('../foo-1.0-py3-none-any.whl')).toBeUndefined();
+    // `..` as the distribution would become a path component of .data installs
+    expect(parseWheelName('..-1.0-py3-none-any.whl')).toBeUndefined();
+    expect(parseWheelName('a b-1.0-py3-none-any.whl')).toBeUndefined();
   });
 
   it('splits compressed tag sets, and matches the dist-info directory however the tool spelled the name', () => {

@@ -34,9 +34,10 @@ describe('apt sources', () => {
   it('picks the mirror serving the suite, else the main archive; WELD_DEBIAN_MIRROR wins', () => {
     expect(debianMirrorFor({ suite: 'bookworm', aptDir: apt })).toBe('http://mirror.example/debian');
     expect(debianMirrorFor({ suite: 'bullseye', aptDir: apt })).toBe('http://old.example/debian');
-    // No entry lists trixie: the first main-archive entry serves every release.
-    expect(debianMirrorFor({ suite: 'trixie', aptDir: apt })).toBe('http://old.example/debian');
-    expect(debianMirrorFor({ suite: 'trixie', aptDir: path.join(apt, 'none') })).toBeUndefined();
+    // No entry lists trixie: for sources, the first main-archive entry serves every release.
+    expect(debianMirrorFor({ suite: 'trixie', aptDir: apt })).toBeUndefined();
+    expect(debianMirrorFor({ suite: 'trixie', aptDir: apt, anyRelease: true })).toBe('http://old.example/debian');
+    expect(debianMirrorFor({ suite: 'trixie', aptDir: path.join(apt, 'none'), anyRelease: true })).toBeUndefined();
     expect(debianMirrorFor({ suite: 'trixie', aptDir: apt, env: { WELD_DEBIAN_MIRROR: 'http://x.example/debian/' } })).toBe('http://x.example/debian');
   });
 });

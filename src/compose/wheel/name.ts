@@ -18,6 +18,8 @@ export function parseWheelName(file: string): WheelName | undefined {
   if (parts.length !== 5 && parts.length !== 6) return undefined;
   if (parts.some((p) => p === '')) return undefined;
   const [distribution, version] = parts as [string, string];
+  // PEP 427 escapes a name to letters, digits, `_` and `.`; `.`/`..` would be path components.
+  if (!/^[A-Za-z0-9_.]+$/.test(distribution) || /^\.+$/.test(distribution)) return undefined;
   const tags = parts.slice(-3).join('-');
   return { distribution, version, tags, ...(parts.length === 6 ? { build: parts[2]! } : {}) };
 }

@@ -78,7 +78,8 @@ async function respond(o: { root: string; req: http.IncomingMessage; res: http.S
   let st = await stat(file).catch(() => undefined);
   if (st?.isDirectory()) {
     // Relative links in the pages resolve against the directory only with the slash.
-    if (!url.pathname.endsWith('/')) return send(301, 'moved', { location: `${url.pathname}/${url.search}` });
+    // Built from the checked parts: `/.//simple` must not become `//simple/`, a URL of another host.
+    if (!url.pathname.endsWith('/')) return send(301, 'moved', { location: `/${parts.map(encodeURIComponent).join('/')}/${url.search}` });
     const type = negotiate(req.headers.accept);
     if (!type) return send(406, `this index speaks ${JSON_TYPE}, ${HTML_V1} and text/html`);
     file = path.join(file, type === JSON_TYPE ? 'index.json' : 'index.html');

@@ -68,13 +68,14 @@ export function readAptSources(aptDir = '/etc/apt'): AptEntry[] {
 
 /**
  * The archive base URL for a suite: WELD_DEBIAN_MIRROR, else the first apt entry serving
- * it, else the first entry of the main archive (a path ending in /debian), which carries
- * every release: a package may take its source from a newer suite than the host runs.
+ * it, else — with `anyRelease`, for a package's source from a newer suite than the host
+ * runs — the first entry of the main archive (a path ending in /debian), which carries
+ * every release. Envs do not fall back: a partial mirror would answer 404 instead.
  */
-export function debianMirrorFor(opts: { suite: string; env?: NodeJS.ProcessEnv; aptDir?: string }): string | undefined {
+export function debianMirrorFor(opts: { suite: string; env?: NodeJS.ProcessEnv; aptDir?: string; anyRelease?: boolean }): string | undefined {
   const forced = opts.env?.['WELD_DEBIAN_MIRROR'];
   if (forced) return forced.replace(/\/+$/, '');
   const entries = readAptSources(opts.aptDir).filter((e) => e.types.includes('deb') || e.types.includes('deb-src'));
-  const hit = entries.find((e) => e.suites.includes(opts.suite)) ?? entries.find((e) => /\/debian\/*$/.test(e.uri));
+  const hit = entries.find((e) => e.suites.includes(opts.suite)) ?? (opts.anyRelease ? entries.find((e) => /\/debian\/*$/.test(e.uri)) : undefined);
   return hit?.uri.replace(/\/+$/, '');
 }

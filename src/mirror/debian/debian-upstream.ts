@@ -24,7 +24,7 @@ export class DebianArchive {
   ) {}
 
   base(suite: string): Result<string, DebianSourceError> {
-    const b = debianMirrorFor({ suite, ...(this.opts.env ? { env: this.opts.env } : {}), ...(this.opts.aptDir ? { aptDir: this.opts.aptDir } : {}) });
+    const b = debianMirrorFor({ suite, anyRelease: true, ...(this.opts.env ? { env: this.opts.env } : {}), ...(this.opts.aptDir ? { aptDir: this.opts.aptDir } : {}) });
     if (b) return ok(b);
     return err(new DebianSourceError(`no Debian mirror for suite "${suite}": apt has no source for it`, 'set WELD_DEBIAN_MIRROR to the archive root, e.g. WELD_DEBIAN_MIRROR=http://deb.debian.org/debian'));
   }
