@@ -125,5 +125,12 @@ export function mergeInstalls(installs: InstalledFile[][]): Result<InstalledFile
       byPath.set(f.path, f);
     }
   }
+  // A file where another wheel needs a directory (`pkg` and `pkg/mod.py`) clashes too.
+  for (const f of byPath.values()) {
+    for (let dir = path.dirname(f.path); dir !== '.' && dir !== '/'; dir = path.dirname(dir)) {
+      const file = byPath.get(dir);
+      if (file) return err(new InstallConflictError(dir, file.from, f.from));
+    }
+  }
   return ok([...byPath.values()].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0)));
 }

@@ -160,6 +160,11 @@ describe('wheel installer', () => {
     expect(!merged.ok && merged.error.message).toBe(`a-1.0-py3-none-any.whl (shared/x.py) and b-1.0-py3-none-any.whl (shared/x.py) both install /${SITE}/shared/x.py`);
     const ok = mergeInstalls([a]);
     expect(ok.ok && ok.value.map((f) => f.path)).toEqual([...a.map((f) => f.path)].sort());
+    // a file where another wheel needs a directory
+    const c = await install({ dist: 'c', version: '1.0', files: { shared: 'c' } });
+    const clash = mergeInstalls([c, a]);
+    expect(!clash.ok && clash.error.code).toBe('E_INSTALL_CONFLICT');
+    expect(!clash.ok && clash.error.message).toMatch(/c-1\.0-py3-none-any\.whl \(shared\) and a-1\.0-py3-none-any\.whl \(shared\/x\.py\) both install \/.*\/shared$/);
   });
 
   it('rewrites only a #!python shebang', () => {
