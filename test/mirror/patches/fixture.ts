@@ -23,7 +23,8 @@ const ENV = {
 
 /** Runs native git with the fixed identity (overridable per call); returns stdout untrimmed. */
 export function git(cwd: string, args: string[], env: Record<string, string> = {}): string {
-  return execFileSync('git', args, { cwd, env: { ...process.env, ...ENV, ...env }, encoding: 'utf8' });
+  // stderr is captured (it is in the thrown error), not left to clutter the test output
+  return execFileSync('git', args, { cwd, env: { ...process.env, ...ENV, ...env }, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
 }
 
 export type Files = Record<string, string | Buffer | { content: string; exec: true }>;
