@@ -21,7 +21,7 @@ import type { ImageListener } from './events.js';
 import { installWheel, mergeInstalls, type InstalledFile } from './install.js';
 import { installLayerEntries } from './layer.js';
 import { wheelManifest, type ManifestWheel } from './manifest.js';
-import { debianScheme, pythonOfEnv } from './scheme.js';
+import { debianScheme, glibcOfEnv, pythonOfEnv } from './scheme.js';
 import { wheelRunsOn } from './tags.js';
 import { openWheel } from './wheel.js';
 
@@ -85,6 +85,7 @@ export async function composeImage(opts: ComposeImageOptions): Promise<Result<Co
   const python = pythonOfEnv(env);
   if (!python) return err(new RuntimeImageMissingError(envName, 'its lock has no python3.X package to install wheels into'));
   const scheme = debianScheme(python);
+  const glibc = glibcOfEnv(env);
 
   emit(`finding the builds of ${packages.join(', ')}`);
   const builds = await selectBuilds({ ...opts, compose: name, packages });
@@ -100,7 +101,9 @@ export async function composeImage(opts: ComposeImageOptions): Promise<Result<Co
       if (!blob.ok) return blob;
       const wheel = await openWheel({ file: o.name, bytes: await readFile(blob.value.path) });
       if (!wheel.ok) return wheel;
-      if (!wheelRunsOn({ name: wheelName, python, arch: env.arch })) return err(new WheelIncompatibleError(o.name, `CPython ${python} on linux ${env.arch}`));
+      if (!wheelRunsOn({ name: wheelName, python, arch: env.arch, ...(glibc ? { glibc } : {}) })) {
+        return err(new WheelIncompatibleError(o.name, `CPython ${python} on linux ${env.arch}${glibc ? ` with glibc ${glibc.join('.')}` : ''}`));
+      }
       const files = installWheel({ wheel: wheel.value, scheme });
       if (!files.ok) return files;
       installs.push(files.value);

@@ -23,6 +23,13 @@ export function debianScheme(python: string): InstallScheme {
   return { purelib: site, platlib: site, scripts: 'usr/local/bin', headers: `usr/local/include/python${python}`, data: 'usr/local', interpreter: '/usr/bin/python3', python };
 }
 
+/** The glibc of a runtime env, from its lock's libc6 (`2.36-9+deb12u14` → [2, 36]); undefined without one. */
+export function glibcOfEnv(env: Env): [number, number] | undefined {
+  const v = env.lock?.debs.find((d) => d.name === 'libc6')?.version;
+  const m = v ? /^(?:\d+:)?(\d+)\.(\d+)/.exec(v) : null;
+  return m ? [Number(m[1]), Number(m[2])] : undefined;
+}
+
 /** The Python of a runtime env, from its lock: the version of its python3.X package. */
 export function pythonOfEnv(env: Env): string | undefined {
   for (const d of env.lock?.debs ?? []) {

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { installWheel, mergeInstalls, rewriteShebang, type InstalledFile } from '../../../src/compose/image/install.js';
-import { debianScheme, pythonOfEnv } from '../../../src/compose/image/scheme.js';
+import { debianScheme, glibcOfEnv, pythonOfEnv } from '../../../src/compose/image/scheme.js';
 import { wheelRunsOn } from '../../../src/compose/image/tags.js';
 import { openWheel, parseCsv } from '../../../src/compose/image/wheel.js';
 import { parseWheelName } from '../../../src/compose/wheel/name.js';
@@ -184,10 +184,20 @@ describe('wheel tags and the runtime Python', () => {
     expect(runs('x-1-cp312-cp312-linux_s390x.whl')).toBe(false);
     expect(runs('MarkupSafe-2.1.2-cp311-cp311-linux_x86_64.whl')).toBe(false);
     expect(runs('x-1-py2-none-any.whl')).toBe(false);
+    // Debian arch names map to the wheel's machine names
+    expect(wheelRunsOn({ name: parseWheelName('x-1-cp311-cp311-manylinux_2_17_x86_64.whl')!, python: '3.11', arch: 'amd64' })).toBe(true);
+    // a runtime's glibc bounds the manylinux tags it takes, legacy names included
+    const onGlibc = (file: string) => wheelRunsOn({ name: parseWheelName(file)!, python: '3.11', arch: 's390x', glibc: [2, 36] });
+    expect(onGlibc('x-1-cp311-cp311-manylinux_2_36_s390x.whl')).toBe(true);
+    expect(onGlibc('x-1-cp311-cp311-manylinux_2_38_s390x.whl')).toBe(false);
+    expect(onGlibc('x-1-cp311-cp311-manylinux_2_17_s390x.manylinux2014_s390x.whl')).toBe(true);
+    expect(onGlibc('x-1-cp311-cp311-manylinux_3_0_s390x.whl')).toBe(false);
   });
   it('finds the Python of a runtime env in its lock', () => {
     const env = { lock: { debs: [{ name: 'libc6' }, { name: 'python3.11-minimal' }] } } as unknown as Env;
     expect(pythonOfEnv(env)).toBe('3.11');
+    expect(glibcOfEnv({ lock: { debs: [{ name: 'libc6', version: '2.36-9+deb12u14' }] } } as unknown as Env)).toEqual([2, 36]);
+    expect(glibcOfEnv({ lock: { debs: [] } } as unknown as Env)).toBeUndefined();
     expect(pythonOfEnv({ lock: { debs: [{ name: 'bash' }] } } as unknown as Env)).toBeUndefined();
   });
 });
