@@ -94,7 +94,8 @@ async function writeAll(o: ComposeWheelhouseOptions & { out: string; tmp: string
   await writeFile(path.join(tmp, SBOM_FILE), sbom);
   const swapped = await swapInto({ tmp, out });
   if (!swapped.ok) return swapped;
-  const recorded = await record({ store: o.store, name: o.name, manifest, sbom, wheels });
+  // The old tree is out of sight already: deleting it overlaps writing the record.
+  const [recorded] = await Promise.all([record({ store: o.store, name: o.name, manifest, sbom, wheels }), swapped.value.removeOld()]);
   if (!recorded.ok) return recorded;
   o.onEvent?.({ type: 'written', out, wheels: wheels.length, projects: new Set(wheels.map((w) => w.project)).size });
   return ok({ out, manifest: recorded.value.manifest, recordId: recorded.value.id, wheels, linked, copied });
@@ -104,6 +105,15 @@ async function writeTree(o: ComposeWheelhouseOptions & { tmp: string }): Promise
   const planned = planWheels(o.builds);
   if (!planned.ok) return planned;
   const limit = pLimit(o.concurrency ?? 16);
+  // A project's directory needs only its name (the file name's, which METADATA must
+  // match), so the directories are made while the wheels are placed and read: creating
+  // entries is most of a compose's time, and these go to other directories than wheels/.
+  const projects = [...new Set(planned.value.map(({ name }) => normalizeName(name.distribution)))];
+  // Their own limit, or they would queue behind every wheel.
+  const dirLimit = pLimit(4);
+  const dirs = mkdir(path.join(o.tmp, 'simple')).then(() => Promise.all(projects.map((p) => dirLimit(() => mkdir(path.join(o.tmp, 'simple', p))))));
+  // Settled here so a wheel's failure never leaves it unhandled.
+  const dirsMade = dirs.then(() => undefined, (e: unknown) => e);
   // After one EXDEV (store on another file system) every link would fail the same way.
   let canLink = true;
   let linked = 0;
@@ -151,15 +161,15 @@ async function writeTree(o: ComposeWheelhouseOptions & { tmp: string }): Promise
         });
       }),
     ),
-  );
+  ).finally(() => dirsMade);
   const wheels: WheelEntry[] = [];
   for (const r of results) {
     if (!r.ok) return r;
     wheels.push(r.value);
   }
-  // Creating files is most of a compose's time: the pages go in parallel too.
+  const dirsError = await dirsMade;
+  if (dirsError !== undefined) throw dirsError;
   const pages = [...renderIndex(wheels)];
-  await Promise.all([...new Set(pages.map(([file]) => path.dirname(path.join(o.tmp, file))))].map((d) => limit(() => mkdir(d, { recursive: true }))));
   await Promise.all(pages.map(([file, text]) => limit(() => writeFile(path.join(o.tmp, file), text))));
   return ok({ wheels, linked, copied });
 }
