@@ -1,3 +1,4 @@
+import pLimit from 'p-limit';
 import { err, ok, type Result } from '../core/result.js';
 import { hasBlob } from './blobs.js';
 import type { Digest } from './digest.js';
@@ -36,15 +37,19 @@ export class IndexSession {
   async writeRecords(records: RecordInput[]): Promise<Result<void, RecordInvalidError | StoreIOError>> {
     const ops: Array<{ type: 'put'; key: string; value: string } | { type: 'del'; key: string }> = [];
     // Records of one batch name many of the same blobs (env image, recipe): stat each once.
-    const seen = new Map<Digest, boolean>();
-    const present = async (d: Digest) => seen.get(d) ?? seen.set(d, await hasBlob(this.layout, d)).get(d)!;
+    // A wheelhouse's record names thousands of blobs: they are checked 16 at a time, not
+    // one await after another.
+    const seen = new Map<Digest, Promise<boolean>>();
+    const limit = pLimit(16);
+    const present = (d: Digest) => seen.get(d) ?? seen.set(d, limit(() => hasBlob(this.layout, d))).get(d)!;
     const olds = await this.db.getMany(records.map((r) => recordKey(r.kind, r.id)));
     for (const [n, input] of records.entries()) {
       const r = { kind: input.kind, id: input.id, data: input.data } as StoredRecord;
       const valid = validateRecord(r);
       if (!valid.ok) return valid;
-      const missing: Digest[] = [];
-      for (const d of referencedDigests(r)) if (!(await present(d))) missing.push(d);
+      const digests = referencedDigests(r);
+      const held = await Promise.all(digests.map(present));
+      const missing = digests.filter((_, i) => !held[i]);
       const key = recordKey(r.kind, r.id);
       if (missing.length) {
         return err(new RecordInvalidError(key, `it names ${missing.length === 1 ? 'a blob' : `${missing.length} blobs`} the store does not hold: ${missing.join(', ')}`, 'put the blobs first, then write the record (a gc may have removed them in between)'));
