@@ -1,11 +1,11 @@
-import { createHash, randomBytes } from 'node:crypto';
-import { copyFile, link, mkdir, rm, writeFile } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { copyFile, link, mkdir, rm } from 'node:fs/promises';
 import path from 'node:path';
-import pLimit from 'p-limit';
+import pLimit, { type LimitFunction } from 'p-limit';
 import type { WeldError } from '../../core/errors.js';
 import { err, ok, type Result } from '../../core/result.js';
 import { normalizeName } from '../../metadata/names.js';
-import { hexOf, type Digest } from '../../store/digest.js';
+import { digestBytes, hexOf, type Digest } from '../../store/digest.js';
 import type { BuildRecord } from '../../store/records.js';
 import type { Store } from '../../store/store.js';
 import { WheelInvalidError } from '../errors.js';
@@ -15,8 +15,10 @@ import { WheelhouseOutError } from './errors.js';
 import type { WheelhouseEvent } from './events.js';
 import { renderIndex } from './index-pages.js';
 import { renderManifest, type WheelEntry } from './manifest.js';
+import { cachedMetadata, metadataCacheOps, readComposeIndex } from './metadata-cache.js';
 import { checkReplaceable, swapInto } from './out-dir.js';
 import { renderSbom, SBOM_FILE } from './sbom.js';
+import { placeTreeFiles, type TreeFile } from './tree-blobs.js';
 import { parseCoreMetadata, readWheelMetadata } from './wheel-file.js';
 
 /** One package's current build and what the SBOM says about it. */
@@ -85,26 +87,51 @@ export async function composeWheelhouse(o: ComposeWheelhouseOptions): Promise<Re
 
 async function writeAll(o: ComposeWheelhouseOptions & { out: string; tmp: string }): Promise<Result<WheelhouseResult, WeldError>> {
   const { out, tmp } = o;
-  const written = await writeTree(o);
+  const limit = pLimit(o.concurrency ?? 16);
+  const written = await writeTree({ ...o, limit });
   if (!written.ok) return written;
-  const { wheels, linked, copied } = written.value;
+  const { wheels, linked, copied, files, learned, kept } = written.value;
   const manifest = renderManifest({ name: o.name, wheels });
   const sbom = renderSbom({ name: o.name, wheels, manifest, tool: o.tool });
-  await writeFile(path.join(tmp, 'manifest.json'), manifest);
-  await writeFile(path.join(tmp, SBOM_FILE), sbom);
+  const manifestBytes = Buffer.from(manifest);
+  const sbomBytes = Buffer.from(sbom);
+  files.push({ path: path.join(tmp, 'manifest.json'), bytes: manifestBytes }, { path: path.join(tmp, SBOM_FILE), bytes: sbomBytes });
+  const inStore = new Set(await placeTreeFiles({ store: o.store, files, limit, kept }));
+  // The store keeps the manifest and the SBOM even when the tree could not link to them.
+  for (const bytes of [manifestBytes, sbomBytes]) {
+    if (inStore.has(digestBytes(bytes))) continue;
+    const put = await o.store.put([bytes]);
+    if (!put.ok) return put;
+    inStore.add(put.value.digest);
+  }
+  const manifestDigest = digestBytes(manifestBytes);
   const swapped = await swapInto({ tmp, out });
   if (!swapped.ok) return swapped;
   // The old tree is out of sight already: deleting it overlaps writing the record.
-  const [recorded] = await Promise.all([record({ store: o.store, name: o.name, manifest, sbom, wheels }), swapped.value.removeOld()]);
+  const blobs = [...wheels.map((w) => w.digest), ...inStore];
+  const cache = learned.filter((l) => inStore.has(l.metadata));
+  const [recorded] = await Promise.all([record({ store: o.store, name: o.name, manifest: manifestDigest, blobs, cache }), swapped.value.removeOld()]);
   if (!recorded.ok) return recorded;
   o.onEvent?.({ type: 'written', out, wheels: wheels.length, projects: new Set(wheels.map((w) => w.project)).size });
-  return ok({ out, manifest: recorded.value.manifest, recordId: recorded.value.id, wheels, linked, copied });
+  return ok({ out, manifest: manifestDigest, recordId: recorded.value, wheels, linked, copied });
 }
 
-async function writeTree(o: ComposeWheelhouseOptions & { tmp: string }): Promise<Result<{ wheels: WheelEntry[]; linked: number; copied: number }, WeldError>> {
+interface TreeWritten {
+  wheels: WheelEntry[];
+  linked: number;
+  copied: number;
+  /** the small files still to place: PEP 658 metadata and the index pages */
+  files: TreeFile[];
+  /** METADATA read out of zips this time, for the index to remember */
+  learned: Array<{ wheel: Digest; metadata: Digest }>;
+  /** blobs the compose's current record keeps */
+  kept: Set<Digest>;
+}
+
+async function writeTree(o: ComposeWheelhouseOptions & { tmp: string; limit: LimitFunction }): Promise<Result<TreeWritten, WeldError>> {
   const planned = planWheels(o.builds);
   if (!planned.ok) return planned;
-  const limit = pLimit(o.concurrency ?? 16);
+  const { limit } = o;
   // A project's directory needs only its name (the file name's, which METADATA must
   // match), so the directories are made while the wheels are placed and read: creating
   // entries is most of a compose's time, and these go to other directories than wheels/.
@@ -114,10 +141,13 @@ async function writeTree(o: ComposeWheelhouseOptions & { tmp: string }): Promise
   const dirs = mkdir(path.join(o.tmp, 'simple')).then(() => Promise.all(projects.map((p) => dirLimit(() => mkdir(path.join(o.tmp, 'simple', p))))));
   // Settled here so a wheel's failure never leaves it unhandled.
   const dirsMade = dirs.then(() => undefined, (e: unknown) => e);
+  const { metadata: cached, kept } = await readComposeIndex({ store: o.store, name: o.name, wheels: planned.value.map(({ output }) => output.digest) });
   // After one EXDEV (store on another file system) every link would fail the same way.
   let canLink = true;
   let linked = 0;
   let copied = 0;
+  const files: TreeFile[] = [];
+  const learned: TreeWritten['learned'] = [];
   const results = await Promise.all(
     planned.value.map(({ build, output, name }) =>
       limit(async (): Promise<Result<WheelEntry, WeldError>> => {
@@ -129,14 +159,18 @@ async function writeTree(o: ComposeWheelhouseOptions & { tmp: string }): Promise
         if (placed === 'linked') linked++;
         else copied++;
         o.onEvent?.({ type: 'wheel', file: output.name, placed: placed === 'linked' ? 'linked' : 'copied' });
-        const meta = await readWheelMetadata({ file: blob.value.path, name });
+        const remembered = cached.get(output.digest);
+        const hit = remembered && (await cachedMetadata(o.store, remembered));
+        const meta = hit ? { bytes: hit } : await readWheelMetadata({ file: blob.value.path, name });
         if ('reason' in meta) return err(new WheelInvalidError(`${build.package}: wheel ${output.name}: ${meta.reason}`, 'a wheel needs <dist>-<version>.dist-info/METADATA; check the recipe'));
         const core = parseCoreMetadata(meta.bytes.toString('utf8'));
         if (typeof core === 'string') return err(new WheelInvalidError(`${build.package}: wheel ${output.name}: its METADATA cannot be read: ${core}`));
         if (normalizeName(core.name) !== normalizeName(name.distribution) || core.version !== name.version) {
           return err(new WheelInvalidError(`${build.package}: wheel ${output.name}: its METADATA says ${core.name} ${core.version}, the file name says ${name.distribution} ${name.version}`, 'an index built from it would lie to pip; fix the recipe or the project'));
         }
-        await writeFile(`${dest}.metadata`, meta.bytes);
+        const metaDigest = hit ? remembered : digestBytes(meta.bytes);
+        if (!hit) learned.push({ wheel: output.digest, metadata: metaDigest });
+        files.push({ path: `${dest}.metadata`, bytes: meta.bytes });
         const license = build.license ?? core.license;
         return ok({
           project: normalizeName(core.name),
@@ -146,7 +180,7 @@ async function writeTree(o: ComposeWheelhouseOptions & { tmp: string }): Promise
           sha256: hexOf(output.digest),
           size: output.size,
           ...(core.requiresPython ? { requiresPython: core.requiresPython } : {}),
-          metadataSha256: createHash('sha256').update(meta.bytes).digest('hex'),
+          metadataSha256: hexOf(metaDigest),
           package: build.package,
           digest: output.digest,
           buildKey: build.record.cacheKey,
@@ -169,9 +203,8 @@ async function writeTree(o: ComposeWheelhouseOptions & { tmp: string }): Promise
   }
   const dirsError = await dirsMade;
   if (dirsError !== undefined) throw dirsError;
-  const pages = [...renderIndex(wheels)];
-  await Promise.all(pages.map(([file, text]) => limit(() => writeFile(path.join(o.tmp, file), text))));
-  return ok({ wheels, linked, copied });
+  for (const [file, text] of renderIndex(wheels)) files.push({ path: path.join(o.tmp, file), bytes: Buffer.from(text) });
+  return ok({ wheels, linked, copied, files, learned, kept });
 }
 
 /** The wheel outputs of the builds, checked: valid file names, no two the same. */
@@ -208,15 +241,20 @@ async function placeWheel(o: { from: string; to: string; tryLink: boolean }): Pr
   return 'copied';
 }
 
-/** The manifest and SBOM into the store and a compose record naming them and every wheel. */
-async function record(o: { store: Store; name: string; manifest: string; sbom: string; wheels: WheelEntry[] }): Promise<Result<{ manifest: Digest; id: string }, WeldError>> {
-  const manifest = await o.store.put([Buffer.from(o.manifest)]);
-  if (!manifest.ok) return manifest;
-  const sbom = await o.store.put([Buffer.from(o.sbom)]);
-  if (!sbom.ok) return sbom;
+/**
+ * A compose record naming the manifest and every blob the tree links to, so gc keeps
+ * them; in the same index session, the METADATA blobs this compose read out of zips.
+ */
+async function record(o: { store: Store; name: string; manifest: Digest; blobs: Digest[]; cache: Array<{ wheel: Digest; metadata: Digest }> }): Promise<Result<string, WeldError>> {
   const id = `wheelhouse/${o.name}`;
-  const blobs = [...new Set([...o.wheels.map((w) => w.digest), sbom.value.digest])].sort();
-  const written = await o.store.writeRecords([{ kind: 'compose', id, data: { name: o.name, type: 'wheelhouse', manifest: manifest.value.digest, blobs, createdAt: new Date().toISOString() } }]);
+  const blobs = [...new Set(o.blobs)].sort();
+  const written = await o.store.withIndex('write the compose record', async (s) => {
+    const w = await s.writeRecords([{ kind: 'compose', id, data: { name: o.name, type: 'wheelhouse', manifest: o.manifest, blobs, createdAt: new Date().toISOString() } }]);
+    // A cache that failed to write costs a zip read next time, nothing else.
+    if (w.ok) await s.batch(metadataCacheOps(o.cache));
+    return w;
+  });
   if (!written.ok) return written;
-  return ok({ manifest: manifest.value.digest, id });
+  if (!written.value.ok) return written.value;
+  return ok(id);
 }
