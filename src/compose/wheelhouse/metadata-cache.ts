@@ -1,4 +1,4 @@
-import { readFile } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
 import { digestBytes, hexOf, isDigest, type Digest } from '../../store/digest.js';
 import type { Store } from '../../store/store.js';
 
@@ -26,9 +26,15 @@ export async function readComposeIndex(o: { store: Store; name: string; wheels: 
 }
 
 /** The remembered METADATA's bytes, or undefined when the blob is gone or not what it should be. */
-export async function cachedMetadata(store: Store, digest: Digest): Promise<Buffer | undefined> {
-  const bytes = await readFile(store.blobPath(digest)).catch(() => undefined);
-  return bytes && digestBytes(bytes) === digest ? bytes : undefined;
+export function cachedMetadata(store: Store, digest: Digest): Buffer | undefined {
+  let bytes: Buffer;
+  try {
+    // A few hundred bytes: read on this thread, see placeWheels.
+    bytes = readFileSync(store.blobPath(digest));
+  } catch {
+    return undefined;
+  }
+  return digestBytes(bytes) === digest ? bytes : undefined;
 }
 
 /** Index entries that remember each wheel's METADATA blob. */

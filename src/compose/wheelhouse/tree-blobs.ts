@@ -1,6 +1,6 @@
-import { link, writeFile } from 'node:fs/promises';
+import { linkSync, utimesSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
 import type { LimitFunction } from 'p-limit';
-import { touch } from '../../store/blobs.js';
 import { digestBytes, type Digest } from '../../store/digest.js';
 import type { Store } from '../../store/store.js';
 
@@ -26,34 +26,42 @@ const CANNOT_LINK = ['EXDEV', 'EPERM', 'EMLINK', 'ENOTSUP', 'EOPNOTSUPP'];
 export async function placeTreeFiles(o: { store: Store; files: TreeFile[]; limit: LimitFunction; kept: Set<Digest> }): Promise<Digest[]> {
   let canLink = true;
   const shared = new Set<Digest>();
-  const written: Array<{ file: string; digest: Digest }> = [];
-  const place = async (f: TreeFile, digest: Digest): Promise<void> => {
-    if (canLink) {
-      try {
-        await link(o.store.blobPath(digest), f.path);
-        shared.add(digest);
-        return;
-      } catch (e: unknown) {
-        const code = (e as NodeJS.ErrnoException).code ?? '';
-        if (code === 'ENOENT') {
-          await writeFile(f.path, f.bytes, { mode: 0o444, flag: 'wx' });
-          written.push({ file: f.path, digest });
-          return;
-        }
-        if (!CANNOT_LINK.includes(code)) throw e;
-        if (code === 'EXDEV') canLink = false;
-      }
+  const toWrite: Array<{ file: TreeFile; digest: Digest; adopt: boolean }> = [];
+  // Links on this thread (cheap calls; see placeWheels in compose.ts), writes in parallel.
+  for (const f of o.files) {
+    const digest = digestBytes(f.bytes);
+    if (!canLink) {
+      toWrite.push({ file: f, digest, adopt: false });
+      continue;
     }
-    await writeFile(f.path, f.bytes, { flag: 'wx' });
-  };
-  await Promise.all(o.files.map((f) => o.limit(() => place(f, digestBytes(f.bytes)))));
-  await Promise.all([...shared].filter((d) => !o.kept.has(d)).map((d) => o.limit(() => touch(o.store.blobPath(d)))));
+    try {
+      linkSync(o.store.blobPath(digest), f.path);
+      shared.add(digest);
+    } catch (e: unknown) {
+      const code = (e as NodeJS.ErrnoException).code ?? '';
+      if (code !== 'ENOENT' && !CANNOT_LINK.includes(code)) throw e;
+      if (code === 'EXDEV') canLink = false;
+      // Read-only like the blob it is about to become.
+      toWrite.push({ file: f, digest, adopt: code === 'ENOENT' });
+    }
+  }
+  const now = new Date();
+  for (const d of shared) if (!o.kept.has(d)) touchSync(o.store.blobPath(d), now);
+  await Promise.all(toWrite.map((w) => o.limit(() => writeFile(w.file.path, w.file.bytes, { flag: 'wx', ...(w.adopt ? { mode: 0o444 } : {}) }))));
   // Two files of one content are one blob: the first written is taken in.
-  const fresh = [...new Map(written.filter((w) => !shared.has(w.digest)).map((w) => [w.digest, w])).values()];
+  const fresh = [...new Map(toWrite.filter((w) => w.adopt && !shared.has(w.digest)).map((w) => [w.digest, { file: w.file.path, digest: w.digest }])).values()];
   // Not taken in (the store could not flush), the tree is whole all the same; the next compose writes them again.
   const adopted = await o.store.adoptFiles({ files: fresh });
   adopted.forEach((r, i) => {
     if (r.ok) shared.add(fresh[i]!.digest);
   });
   return [...shared].sort();
+}
+
+function touchSync(file: string, now: Date): void {
+  try {
+    utimesSync(file, now, now);
+  } catch {
+    // gone: the record's check of its blobs will say so
+  }
 }
