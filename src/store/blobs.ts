@@ -103,7 +103,7 @@ export async function writeTmp(l: Layout, source: PutSource, opts: PutOptions & 
 
 /** Links a written (and durable) tmp file in as its blob, then drops the tmp name. */
 export async function placeWritten(l: Layout, w: WrittenBlob): Promise<Result<PutResult, StoreIOError>> {
-  const placed = await place(l, w.tmp, w.digest);
+  const placed = await linkIn(l, w.tmp, w.digest);
   await rm(w.tmp, { force: true });
   if (!placed.ok) return placed;
   return ok({ digest: w.digest, size: w.size, existed: placed.value });
@@ -119,8 +119,8 @@ export async function putBlob(l: Layout, source: PutSource, opts: PutOptions = {
   return placeWritten(l, written.value);
 }
 
-/** Links `tmp` in as the blob `digest`; true when the blob was already there. */
-async function place(l: Layout, tmp: string, digest: Digest): Promise<Result<boolean, StoreIOError>> {
+/** Links `tmp` (a durable file with that content) in as the blob `digest`; true when the blob was already there. */
+export async function linkIn(l: Layout, tmp: string, digest: Digest): Promise<Result<boolean, StoreIOError>> {
   const final = blobPath(l, digest);
   for (let attempt = 0; ; attempt++) {
     try {

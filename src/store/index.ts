@@ -1,8 +1,8 @@
+import { existsSync } from 'node:fs';
 import { err, ok, type Result } from '../core/result.js';
-import { hasBlob } from './blobs.js';
 import type { Digest } from './digest.js';
 import { RecordDecodeError, RecordInvalidError, StoreIOError, describe } from './errors.js';
-import type { Layout } from './layout.js';
+import { blobPath, type Layout } from './layout.js';
 import type { IndexDB } from './lock.js';
 import {
   isBrokenEncoding,
@@ -36,15 +36,17 @@ export class IndexSession {
   async writeRecords(records: RecordInput[]): Promise<Result<void, RecordInvalidError | StoreIOError>> {
     const ops: Array<{ type: 'put'; key: string; value: string } | { type: 'del'; key: string }> = [];
     // Records of one batch name many of the same blobs (env image, recipe): stat each once.
+    // A wheelhouse's record names thousands of blobs. Each check is one stat, made on
+    // this thread: through the thread pool 4,000 took ~100 ms, directly ~15 ms.
     const seen = new Map<Digest, boolean>();
-    const present = async (d: Digest) => seen.get(d) ?? seen.set(d, await hasBlob(this.layout, d)).get(d)!;
+    const present = (d: Digest) => seen.get(d) ?? seen.set(d, existsSync(blobPath(this.layout, d))).get(d)!;
     const olds = await this.db.getMany(records.map((r) => recordKey(r.kind, r.id)));
     for (const [n, input] of records.entries()) {
       const r = { kind: input.kind, id: input.id, data: input.data } as StoredRecord;
       const valid = validateRecord(r);
       if (!valid.ok) return valid;
-      const missing: Digest[] = [];
-      for (const d of referencedDigests(r)) if (!(await present(d))) missing.push(d);
+      const digests = referencedDigests(r);
+      const missing = digests.filter((d) => !present(d));
       const key = recordKey(r.kind, r.id);
       if (missing.length) {
         return err(new RecordInvalidError(key, `it names ${missing.length === 1 ? 'a blob' : `${missing.length} blobs`} the store does not hold: ${missing.join(', ')}`, 'put the blobs first, then write the record (a gc may have removed them in between)'));

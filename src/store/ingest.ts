@@ -1,8 +1,9 @@
 import { execFile } from 'node:child_process';
 import { open, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
+import pLimit from 'p-limit';
 import { err, ok, type Result } from '../core/result.js';
-import { hasBlob, placeWritten, touch, writeTmp, type PutError, type PutResult } from './blobs.js';
+import { hasBlob, linkIn, placeWritten, touch, writeTmp, type PutError, type PutResult } from './blobs.js';
 import { StoreIOError } from './errors.js';
 import { isDigest, type Digest } from './digest.js';
 import { blobPath, type Layout } from './layout.js';
@@ -85,6 +86,20 @@ export async function ingestFiles(opts: IngestOptions): Promise<IngestResult[]> 
   // A failure to update the cache costs speed next time, never correctness.
   if (opts.withIndex && fresh.length) await opts.withIndex((s) => s.batch(fresh.map(([key, value]) => ({ type: 'put', key, value }))));
   return results;
+}
+
+/**
+ * Takes in files the caller has just written, read-only, with content it hashed itself
+ * (a wheelhouse's pages): one flush makes them all durable, as a put would, then each is
+ * hard-linked in as its blob. The file is created once, where it is needed, and shared
+ * with the store, instead of written to tmp/, linked in and linked out again. One result
+ * per file, in order.
+ */
+export async function adoptFiles(opts: { layout: Layout; files: Array<{ file: string; digest: Digest }>; concurrency?: number }): Promise<Array<Result<boolean, StoreIOError>>> {
+  const synced = await syncBatch(opts.files.map((f) => f.file));
+  if (!synced.ok) return opts.files.map(() => synced);
+  const limit = pLimit(opts.concurrency ?? 16);
+  return Promise.all(opts.files.map((f) => limit(() => linkIn(opts.layout, f.file, f.digest))));
 }
 
 const BATCH_BYTES = 256 * 2 ** 20;

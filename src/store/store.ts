@@ -6,7 +6,7 @@ import type { BlobNotFoundError, RecordDecodeError, RecordInvalidError, StoreBus
 import type { GcOptions, GcReport } from './gc.js';
 import { IndexSession, type RecordInput } from './index.js';
 import type { IngestResult } from './ingest.js';
-import { cleanTmp, prepareLayout, type Layout } from './layout.js';
+import { blobPath, cleanTmp, prepareLayout, type Layout } from './layout.js';
 import { closeIndex, openIndex } from './lock.js';
 import type { RecordKind, StoredRecord } from './records.js';
 import type { VerifyOptions, VerifyReport } from './verify.js';
@@ -63,6 +63,21 @@ export class Store {
   async putFiles(opts: { files: string[]; concurrency?: number }): Promise<IngestResult[]> {
     const { ingestFiles } = await import('./ingest.js');
     return ingestFiles({ layout: this.layout, ...opts, withIndex: (fn) => this.withIndex('put', fn) });
+  }
+
+  /**
+   * Takes in files just written by the caller, read-only and never to be changed, whose
+   * digests it computed from the bytes it wrote: one flush, then a hard link each.
+   * Result per file: true when the blob was there already.
+   */
+  async adoptFiles(opts: { files: Array<{ file: string; digest: Digest }>; concurrency?: number }): Promise<Array<Result<boolean, StoreIOError>>> {
+    const { adoptFiles } = await import('./ingest.js');
+    return adoptFiles({ layout: this.layout, ...opts });
+  }
+
+  /** Where the blob `digest` is (or would be) stored; no file system access. */
+  blobPath(digest: Digest): string {
+    return blobPath(this.layout, digest);
   }
 
   /**

@@ -234,6 +234,26 @@ describe('weld compose wheelhouse', () => {
     expect(readdirSync(path.dirname(out('web')))).toEqual(['web']);
   }, 60_000);
 
+  it('shares its pages and PEP 658 files with the store, and reads a wheel again when its METADATA blob is gone', async () => {
+    const s = await openStore({ path: store(), create: false });
+    if (!s.ok) throw s.error;
+    const small = tree(out('web')).filter(([f]) => !f.endsWith('.whl'));
+    expect(small.length).toBeGreaterThan(5);
+    const blobOf = (hex: string) => s.value.blobPath(`sha256:${hex}`);
+    for (const [f, hex] of small) expect(statSync(path.join(out('web'), f)).ino, f).toBe(statSync(blobOf(hex)).ino);
+    const rec = await s.value.getRecord('compose', 'wheelhouse/web');
+    if (!rec.ok || !rec.value) throw new Error('no compose record');
+    for (const [, hex] of small) expect((rec.value.data as ComposeRecord).blobs).toContain(`sha256:${hex}`);
+    // The index remembers MarkupSafe's METADATA blob; without it the wheel is read again.
+    const first = tree(out('web'));
+    const meta = small.find(([f]) => f === path.join('wheels', 'MarkupSafe-2.1.2-py3-none-any.whl.metadata'))!;
+    rmSync(path.join(out('web'), meta[0]));
+    rmSync(blobOf(meta[1]));
+    expect((await cli(['compose', 'wheelhouse', 'web'])).code).toBe(0);
+    expect(tree(out('web'))).toEqual(first);
+    expect(statSync(path.join(out('web'), meta[0])).ino).toBe(statSync(blobOf(meta[1])).ino);
+  }, 60_000);
+
   // /dev/shm is a tmpfs on these machines: a link from the store there fails with EXDEV.
   const shm = existsSync('/dev/shm') ? mkdtempSync('/dev/shm/weld-wheelhouse-') : undefined;
   afterAll(() => shm && rmSync(shm, { recursive: true, force: true }));

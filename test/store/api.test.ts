@@ -1,3 +1,4 @@
+import { statSync } from 'node:fs';
 import { mkdir, readdir, readFile, writeFile, chmod } from 'node:fs/promises';
 import path from 'node:path';
 import { Readable } from 'node:stream';
@@ -165,6 +166,26 @@ describe('blobs', () => {
     const third = await store.putFiles({ files });
     expect(third[0]!.cached).toBe(false);
     expect(third[0]!.result.ok && third[0]!.result.value.digest).toBe(digestBytes('changed'));
+  });
+
+  it('adoptFiles links written files in as blobs, sharing the inode, and says which were there', async () => {
+    const files = await Promise.all(['x', 'y'].map(async (n) => {
+      const file = path.join(dir, `${n}.txt`);
+      await writeFile(file, `page ${n}`, { mode: 0o444 });
+      return { file, digest: digestBytes(`page ${n}`) };
+    }));
+    await store.put([Buffer.from('page y')]);
+    const adopted = await store.adoptFiles({ files });
+    expect(adopted.map((r) => r.ok && r.value)).toEqual([false, true]);
+    const got = await store.get(files[0]!.digest);
+    if (!got.ok) throw got.error;
+    expect((await readAll(got.value)).toString()).toBe('page x');
+    expect(statSync(store.blobPath(files[0]!.digest)).ino).toBe(statSync(files[0]!.file).ino);
+    // The one already stored stays the store's own file.
+    expect(statSync(store.blobPath(files[1]!.digest)).ino).not.toBe(statSync(files[1]!.file).ino);
+    const verified = await store.verify({ contents: true });
+    if (!verified.ok) throw verified.error;
+    expect(verified.value.corrupt).toEqual([]);
   });
 });
 
