@@ -66,3 +66,16 @@ export function buildFlags(args: ParsedArgs): string[] {
   }
   return out;
 }
+
+/**
+ * The runner, then the metadata: what every verb that computes cache keys starts with.
+ * The runner comes first so its slow probes overlap loading the metadata.
+ */
+export async function runnerAndMetadata(args: ParsedArgs, io: CliIO): Promise<Result<{ runner: Runner; attach: (ctx: RunnerContext) => void; metadata: Metadata }, WeldError>> {
+  const picked = await runnerFromArgs(args, io);
+  if (!picked.ok) return picked;
+  const { openFromArgs } = await import('./metadata-args.js');
+  const loaded = await openFromArgs(args, io);
+  if (!loaded.ok) return loaded;
+  return ok({ ...picked.value, metadata: loaded.value });
+}

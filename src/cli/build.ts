@@ -3,10 +3,9 @@ import { UsageError } from '../core/errors.js';
 import { err, ok } from '../core/result.js';
 import { repairPolicyProblem } from '../metadata/repair-policy.js';
 import { METADATA_OPTIONS } from './args.js';
-import { packagesFromArgs, RUNNER_OPTION, runnerFromArgs } from './build-args.js';
+import { packagesFromArgs, RUNNER_OPTION, runnerAndMetadata } from './build-args.js';
 import { BuildFailedError, jobsFromArgs, runBuild } from './build-run.js';
 import type { VerbModule } from './commands.js';
-import { openFromArgs } from './metadata-args.js';
 import { openStoreFromArgs, STORE_OPTION } from './store-args.js';
 
 export const spec: VerbModule['spec'] = {
@@ -40,13 +39,9 @@ export const run: VerbModule['run'] = async (args, io) => {
   const repairPolicy = args.options['repair-policy'] as string | undefined;
   const badPolicy = repairPolicy === undefined ? undefined : repairPolicyProblem(repairPolicy);
   if (badPolicy) return err(new UsageError(`weld build: --repair-policy: ${badPolicy}`));
-  // Picked first so a runner's slow probes overlap loading the metadata and the store.
-  const picked = await runnerFromArgs(args, io);
+  const picked = await runnerAndMetadata(args, io);
   if (!picked.ok) return picked;
-  const { runner } = picked.value;
-  const loaded = await openFromArgs(args, io);
-  if (!loaded.ok) return loaded;
-  const metadata = loaded.value;
+  const { runner, metadata } = picked.value;
   const targets = packagesFromArgs({ verb: 'build', args, metadata, all });
   if (!targets.ok) return targets;
   const opened = await openStoreFromArgs(args, io, { create: true, metadata });

@@ -2,11 +2,10 @@ import path from 'node:path';
 import { ok } from '../core/result.js';
 import type { ImageEvent } from '../compose/image/events.js';
 import { METADATA_OPTIONS } from './args.js';
-import { buildFlags, mirrorsFromArgs, RUNNER_OPTION, runnerFromArgs } from './build-args.js';
+import { buildFlags, mirrorsFromArgs, RUNNER_OPTION, runnerAndMetadata } from './build-args.js';
 import type { VerbModule } from './commands.js';
 import { json } from './format.js';
 import type { CliIO } from './io.js';
-import { openFromArgs } from './metadata-args.js';
 import { openStoreFromArgs, STORE_OPTION } from './store-args.js';
 
 // `weld compose image [name]`: the `weld compose` dispatcher hands this module the
@@ -45,11 +44,9 @@ function reporter(io: CliIO, quiet: boolean) {
 
 export const run: VerbModule['run'] = async (args, io) => {
   const t0 = performance.now();
-  const picked = await runnerFromArgs(args, io);
+  const picked = await runnerAndMetadata(args, io);
   if (!picked.ok) return picked;
-  const loaded = await openFromArgs(args, io);
-  if (!loaded.ok) return loaded;
-  const metadata = loaded.value;
+  const { metadata } = picked.value;
   const { findCompose } = await import('../compose/select.js');
   // Found here too (composeImage checks again) so a wrong name fails before the store opens.
   const compose = findCompose({ metadata, name: args.positionals[0], kind: 'image' });

@@ -3,12 +3,11 @@ import { UsageError } from '../core/errors.js';
 import { err, ok } from '../core/result.js';
 import type { Metadata } from '../metadata/model.js';
 import { METADATA_OPTIONS, type ParsedArgs } from './args.js';
-import { buildFlags, mirrorsFromArgs, RUNNER_OPTION, runnerFromArgs } from './build-args.js';
+import { buildFlags, mirrorsFromArgs, RUNNER_OPTION, runnerAndMetadata } from './build-args.js';
 import { jobsFromArgs, runBuild } from './build-run.js';
 import type { VerbModule } from './commands.js';
 import { json, plural } from './format.js';
 import type { CliIO } from './io.js';
-import { openFromArgs } from './metadata-args.js';
 import { openStoreFromArgs, STORE_OPTION } from './store-args.js';
 import { weldVersion } from './version.js';
 
@@ -32,13 +31,9 @@ export const run: VerbModule['run'] = async (args, io) => {
   if (args.options['jobs'] !== undefined && !args.options['build']) return err(new UsageError('weld compose wheelhouse: --jobs goes with --build'));
   const jobs = jobsFromArgs(args, 'compose wheelhouse');
   if (!jobs.ok) return jobs;
-  // Picked first so a runner's slow probes overlap loading the metadata and the store.
-  const picked = await runnerFromArgs(args, io);
+  const picked = await runnerAndMetadata(args, io);
   if (!picked.ok) return picked;
-  const { runner } = picked.value;
-  const loaded = await openFromArgs(args, io);
-  if (!loaded.ok) return loaded;
-  const metadata = loaded.value;
+  const { runner, metadata } = picked.value;
   const { composePackages, findCompose, selectBuilds } = await import('../compose/select.js');
   const { MissingBuildsError } = await import('../compose/errors.js');
   const compose = findCompose({ metadata, name: args.positionals[0], kind: 'wheelhouse' });

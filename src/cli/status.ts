@@ -1,10 +1,9 @@
 import { ok } from '../core/result.js';
 import type { RecordsLookup } from '../plan/plan.js';
 import { METADATA_OPTIONS } from './args.js';
-import { mirrorsFromArgs, packagesFromArgs, RUNNER_OPTION, runnerFromArgs } from './build-args.js';
+import { mirrorsFromArgs, packagesFromArgs, RUNNER_OPTION, runnerAndMetadata } from './build-args.js';
 import type { VerbModule } from './commands.js';
 import { json, table } from './format.js';
-import { openFromArgs } from './metadata-args.js';
 import { openStoreFromArgs, STORE_OPTION } from './store-args.js';
 
 export const spec: VerbModule['spec'] = {
@@ -20,13 +19,9 @@ export const spec: VerbModule['spec'] = {
 const EMPTY: RecordsLookup = { byKey: () => undefined, newest: () => undefined };
 
 export const run: VerbModule['run'] = async (args, io) => {
-  // Picked first so a runner's slow probes overlap loading the metadata and the store.
-  const picked = await runnerFromArgs(args, io);
+  const picked = await runnerAndMetadata(args, io);
   if (!picked.ok) return picked;
-  const { runner } = picked.value;
-  const loaded = await openFromArgs(args, io);
-  if (!loaded.ok) return loaded;
-  const metadata = loaded.value;
+  const { runner, metadata } = picked.value;
   const names = packagesFromArgs({ verb: 'status', args, metadata, all: args.positionals.length === 0 });
   if (!names.ok) return names;
   // A store that does not exist yet just means nothing was built.
