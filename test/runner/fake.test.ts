@@ -1,5 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import type { RunSpec } from '../../src/runner/runner.js';
 import { FakeRunner, type FakeProgram } from '../helpers/fake-runner.js';
 import { expectedLines, runnerContract } from './contract.js';
 
@@ -26,3 +28,19 @@ const programs: Record<string, FakeProgram> = {
 };
 
 runnerContract({ name: 'fake', make: () => new FakeRunner((c) => programs[path.basename(c.spec.recipe, '.sh')]!(c)) });
+
+// What executor tests read off the fake besides the contract: who started, who finished,
+// and how many ran at once.
+describe('fake runner bookkeeping', () => {
+  it('records start and finish order and the most builds running at once', async () => {
+    const runner = new FakeRunner(async (c) => (await c.wait(c.pkg === 'slow' ? 50 : 5), 0));
+    const spec = (pkg: string): RunSpec => ({ envName: 'e', recipe: '/r.sh', srcDir: '/s', outDir: '/o', depDirs: [], env: { WELD_PACKAGE: pkg }, jobs: 1, onLog: () => {} });
+    const [a, b] = await Promise.all([runner.run(spec('slow')), runner.run(spec('fast'))]);
+    expect(a.ok && b.ok).toBe(true);
+    expect(runner.started).toEqual(['slow', 'fast']);
+    expect(runner.finished).toEqual(['fast', 'slow']);
+    expect(runner.maxConcurrent).toBe(2);
+    const failed = await new FakeRunner(async () => 3).run(spec('x'));
+    expect(!failed.ok && failed.error.exitCode).toBe(3);
+  });
+});
