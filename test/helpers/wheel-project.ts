@@ -3,7 +3,7 @@ import path from 'node:path';
 import { buildProject, type BuildProject } from './build-project.js';
 import { REPO_ROOT } from './project.js';
 
-/** A Python project the test backend (test/fixtures/wheelgen) builds into a pure wheel. */
+/** A Python project the test backend (test/fixtures/weldhello/weld_backend.py) builds into a pure wheel. */
 export interface FixtureWheel {
   /** the weld package name (normalised) */
   pkg: string;
@@ -21,7 +21,7 @@ export interface FixtureWheel {
  * the local runner, plus metadata/composes/<name>.toml for each compose given.
  */
 export async function wheelProject(opts: { wheels: FixtureWheel[]; composes?: Record<string, string> }): Promise<BuildProject> {
-  const backend = readFileSync(path.join(REPO_ROOT, 'test/fixtures/wheelgen/weld_backend.py'), 'utf8');
+  const backend = readFileSync(path.join(REPO_ROOT, 'test/fixtures/weldhello/weld_backend.py'), 'utf8');
   const project = await buildProject({
     packages: opts.wheels.map((w) => ({
       name: w.pkg,
