@@ -1,5 +1,4 @@
 import { ok } from '../core/result.js';
-import type { RecordsLookup } from '../plan/plan.js';
 import { METADATA_OPTIONS } from './args.js';
 import { mirrorsFromArgs, packagesFromArgs, RUNNER_OPTION, runnerAndMetadata } from './build-args.js';
 import type { VerbModule } from './commands.js';
@@ -16,31 +15,20 @@ export const spec: VerbModule['spec'] = {
   examples: ['weld status', 'weld status pyyaml --json'],
 };
 
-const EMPTY: RecordsLookup = { byKey: () => undefined, newest: () => undefined };
-
 export const run: VerbModule['run'] = async (args, io) => {
   const picked = await runnerAndMetadata(args, io);
   if (!picked.ok) return picked;
   const { runner, metadata } = picked.value;
   const names = packagesFromArgs({ verb: 'status', args, metadata, all: args.positionals.length === 0 });
   if (!names.ok) return names;
-  // A store that does not exist yet just means nothing was built.
   const opened = await openStoreFromArgs(args, io, { create: false, metadata });
   // No store yet just means nothing was built; any other store problem is reported.
   if (!opened.ok && opened.error.code !== 'E_STORE_NOT_FOUND') return opened;
   picked.value.attach({ metadata, env: io.env, ...(opened.ok ? { store: opened.value.store } : {}) });
-  let records = EMPTY;
-  if (opened.ok) {
-    const { loadRecords } = await import('../build/records-view.js');
-    const loadedRecords = await loadRecords({ store: opened.value.store });
-    if (!loadedRecords.ok) return loadedRecords;
-    records = loadedRecords.value;
-  }
-  const { preparePlan } = await import('../build/prepare.js');
-  const { planBuild } = await import('../plan/plan.js');
-  const packages = metadata.graph.subgraph(names.value).order();
-  const prepared = await preparePlan({ metadata, runner, mirrorsDir: mirrorsFromArgs({ args, io, metadata }), packages, records });
-  const plan = planBuild({ ctx: prepared.ctx, targets: names.value });
+  const { planNow } = await import('../build/current.js');
+  const planned = await planNow({ metadata, runner, mirrorsDir: mirrorsFromArgs({ args, io, metadata }), packages: names.value, ...(opened.ok ? { store: opened.value.store } : {}) });
+  if (!planned.ok) return planned;
+  const { plan } = planned.value;
   const shown = names.value.map((pkg) => ({ pkg, entry: plan.get(pkg)! }));
   if (args.options['json']) {
     io.stdout.write(json(shown.map(({ pkg, entry }) => ({ package: pkg, ...entry, ...('inputs' in entry ? { inputs: undefined } : {}) }))));
