@@ -47,3 +47,27 @@ export class MirrorRepoError extends WeldError {
 export class LockFileError extends WeldError {
   readonly code = 'E_LOCK_FILE';
 }
+
+/** Another git or weld process is changing the same mirror. */
+export class MirrorBusyError extends WeldError {
+  readonly code = 'E_MIRROR_BUSY';
+  constructor(
+    readonly gitdir: string,
+    detail: string,
+  ) {
+    super(`${gitdir}: ${detail}; nothing was changed`);
+    this.hint = 'another weld mirror or git command is working on this mirror: let it finish, then run weld mirror again (a .lock file left by a killed git can be removed once no git runs)';
+  }
+}
+
+/** A ref weld would write is not a valid git ref name. */
+export class RefNameError extends WeldError {
+  readonly code = 'E_REF_NAME';
+  constructor(
+    readonly ref: string,
+    why: string,
+  ) {
+    super(`cannot name a ref "${ref}": it ${why} (git check-ref-format); nothing was written`);
+    this.hint = 'the ref is made from version and release in the package file: use a version git can name a tag after';
+  }
+}

@@ -7,7 +7,8 @@ import { closest } from '../util/suggest.js';
 import { UpstreamRefError, UpstreamUnreachableError } from './errors.js';
 import type { MirrorListener } from './events.js';
 import { nativeGit, pickGitBackend, type GitBackend } from './git-backend.js';
-import { peel, readRef, writeRef, type MirrorRepo } from './repo.js';
+import type { RefUpdate } from './refs.js';
+import { peel, readRef, type MirrorRepo } from './repo.js';
 
 export interface GitUpstreamOptions {
   repo: MirrorRepo;
@@ -31,6 +32,8 @@ export interface GitUpstreamResult {
   branch?: string;
   fetched: boolean;
   backend?: GitBackend;
+  /** `upstream` and `upstream/<version>`, for the caller to write once the whole mirror worked */
+  refs: RefUpdate[];
 }
 
 const REMOTE_PREFIX = 'refs/remotes/upstream/';
@@ -49,7 +52,7 @@ async function fetchUpstream(opts: GitUpstreamOptions, backend: GitBackend): Pro
   const { repo, url } = opts;
   if (backend === 'native') {
     // --force: upstream tags that moved are taken as they are now, like a fresh clone
-    const r = await nativeGit(repo.gitdir, ['fetch', '--quiet', '--force', '--tags', url, `+refs/heads/*:${REMOTE_PREFIX}*`]);
+    const r = await nativeGit(repo.gitdir, ['-c', 'gc.auto=0', 'fetch', '--quiet', '--force', '--tags', url, `+refs/heads/*:${REMOTE_PREFIX}*`]);
     if (r.ok) return ok(undefined);
     const line = r.stderr.split('\n').find((l) => /fatal|error/.test(l)) ?? r.stderr.trim();
     return err(new UpstreamUnreachableError(url, line.replace(/^(fatal|error): /, '')));
@@ -142,7 +145,9 @@ export async function mirrorGitUpstream(opts: GitUpstreamOptions): Promise<Resul
   const branch = await holdingBranch(repo, backend ?? (await pickGitBackend(opts.env)), commit, opts.branch);
   if (!branch.ok) return branch;
   const tip = branch.value ? await readRef(repo, `${REMOTE_PREFIX}${branch.value}`) : commit;
-  await writeRef(repo, 'refs/heads/upstream', tip ?? commit);
-  await writeRef(repo, `refs/tags/upstream/${opts.version}`, commit);
-  return ok({ commit, ...(branch.value ? { branch: branch.value } : {}), fetched, ...(backend ? { backend } : {}) });
+  const refs = [
+    { ref: 'refs/heads/upstream', oid: tip ?? commit },
+    { ref: `refs/tags/upstream/${opts.version}`, oid: commit },
+  ];
+  return ok({ commit, ...(branch.value ? { branch: branch.value } : {}), fetched, ...(backend ? { backend } : {}), refs });
 }

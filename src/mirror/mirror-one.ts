@@ -8,7 +8,8 @@ import { MirrorRepoError } from './errors.js';
 import { mirrorGitUpstream } from './git-upstream.js';
 import type { MirrorOptions, PackageMirror } from './mirror.js';
 import type { PatchInput } from './patches/series.js';
-import { openMirror } from './repo.js';
+import type { RefUpdate } from './refs.js';
+import { discardStage, openStage, publishStage, type Stage } from './stage.js';
 import { mirrorTarballUpstream } from './tarball-upstream.js';
 
 export { DebianArchive };
@@ -21,28 +22,47 @@ async function distroPatches(metadata: Metadata, pkg: Package): Promise<PatchInp
 
 /**
  * Mirrors one package whose mirror is not up to date: upstream first, then the distro
- * branch. A failure of git or the disk (they throw) stays with this package, so the
- * others still finish and the lock still records them.
+ * branch, in a stage beside the mirror that is published only when all of it worked.
+ * A failure of git or the disk (they throw) stays with this package, so the others
+ * still finish and the lock still records them.
  */
 export async function mirrorOne(opts: MirrorOptions & { archive: DebianArchive; pkg: Package; inputs: string }): Promise<Result<PackageMirror, WeldError>> {
+  const staged = await openStage({ mirrorsDir: opts.mirrorsDir, pkg: opts.pkg.name });
+  if (!staged.ok) return staged;
   try {
-    return await mirrorOneUnguarded(opts);
+    return await mirrorOneUnguarded({ ...opts, stage: staged.value });
   } catch (e: unknown) {
-    return err(new MirrorRepoError(`${opts.pkg.name}: ${e instanceof Error ? e.message : String(e)}`, 'fix the cause (disk space, permissions, a damaged mirror: move mirrors/<pkg>.git away) and run weld mirror again'));
+    return err(unexpected({ pkg: opts.pkg.name, gitdir: staged.value.target, error: e }));
+  } finally {
+    discardStage(staged.value);
   }
 }
 
-async function mirrorOneUnguarded(opts: MirrorOptions & { archive: DebianArchive; pkg: Package; inputs: string }): Promise<Result<PackageMirror, WeldError>> {
+/**
+ * A failure of git or the disk (they throw). The hint is one that fits: the disk's,
+ * a damaged mirror's, or none for what weld cannot explain (a bug to report).
+ */
+function unexpected(opts: { pkg: string; gitdir: string; error: unknown }): MirrorRepoError {
+  const e = opts.error as NodeJS.ErrnoException & { code?: string };
+  const text = `${opts.pkg}: ${e instanceof Error ? e.message : String(e)}`;
+  if (e?.code === 'ENOSPC' || e?.code === 'EDQUOT') return new MirrorRepoError(text, `free disk space where ${opts.gitdir} lives, then run weld mirror again`);
+  if (e?.code === 'EACCES' || e?.code === 'EPERM' || e?.code === 'EROFS') return new MirrorRepoError(text, `check that ${opts.gitdir} and its directory are writable by you, then run weld mirror again`);
+  // isomorphic-git's own words for an object or ref it cannot read: the mirror is damaged
+  if (e?.code === 'NotFoundError' || e?.code === 'ObjectTypeError' || e?.code === 'InternalError') {
+    return new MirrorRepoError(text, `the mirror looks damaged: move ${opts.gitdir} away and run weld mirror again (it is recreated)`);
+  }
+  return new MirrorRepoError(text);
+}
+
+async function mirrorOneUnguarded(opts: MirrorOptions & { archive: DebianArchive; pkg: Package; inputs: string; stage: Stage }): Promise<Result<PackageMirror, WeldError>> {
   const started = performance.now();
   const { metadata, pkg, inputs } = opts;
   opts.onEvent?.({ type: 'start', pkg: pkg.name });
-  const opened = await openMirror({ mirrorsDir: opts.mirrorsDir, pkg: pkg.name });
-  if (!opened.ok) return opened;
-  const repo = opened.value;
+  const repo = opts.stage.repo;
   const seconds = () => (performance.now() - started) / 1000;
   const common = { repo, pkg: pkg.name, version: pkg.version, ...(opts.onEvent ? { onEvent: opts.onEvent } : {}) };
   const u = pkg.upstream;
-  let upstream: Result<{ commit: string; fetched?: boolean; imported?: boolean; patches?: PatchInput[] }, WeldError>;
+  let upstream: Result<{ commit: string; fetched?: boolean; imported?: boolean; patches?: PatchInput[]; refs: RefUpdate[] }, WeldError>;
   if (u.kind === 'git') {
     // Relative local paths in metadata are relative to the project root.
     const url = /^[a-z]+:/.test(u.url) ? u.url : path.resolve(metadata.root, u.url);
@@ -62,6 +82,9 @@ async function mirrorOneUnguarded(opts: MirrorOptions & { archive: DebianArchive
   const patches = [...(upstream.value.patches ?? []), ...(await distroPatches(metadata, pkg))];
   const distro = await buildDistroBranch({ ...common, release: pkg.release, upstream: upstream.value.commit, patches });
   if (!distro.ok) return distro;
+  // Only now, with every object in place, does the mirror itself change.
+  const published = await publishStage({ stage: opts.stage, updates: [...upstream.value.refs, ...distro.value.refs] });
+  if (!published.ok) return published;
   return ok({
     pkg: pkg.name,
     upToDate: false,

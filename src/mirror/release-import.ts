@@ -4,7 +4,8 @@ import type { WeldError } from '../core/errors.js';
 import type { BlobStore, Digest } from './blob-store.js';
 import type { MirrorListener } from './events.js';
 import { IMPORT_IDENTITY, TRAILER_SHA256, TRAILER_SOURCE } from './identity.js';
-import { peel, readCommit, readRef, trailers, writeCommit, writeRef, type MirrorRepo } from './repo.js';
+import type { RefUpdate } from './refs.js';
+import { peel, readCommit, readRef, trailers, writeCommit, type MirrorRepo } from './repo.js';
 import { importTarball } from './tarball/import.js';
 
 export interface ReleaseImportOptions {
@@ -17,6 +18,13 @@ export interface ReleaseImportOptions {
   /** where it came from, recorded in the commit: the metadata's URL, or `debian:<src> <version>` (never a mirror host) */
   source: string;
   onEvent?: MirrorListener;
+}
+
+export interface ImportedRelease {
+  commit: string;
+  imported: boolean;
+  /** `upstream` and `upstream/<version>` for the caller to write at the end; none when nothing was imported */
+  refs: RefUpdate[];
 }
 
 /** The commit `upstream/<version>` already has for this exact tarball, if any: a re-mirror is then a no-op. */
@@ -33,9 +41,9 @@ export async function importedRelease(opts: { repo: MirrorRepo; version: string;
  * imported release), tagged `upstream/<version>`. Author, committer and date come
  * from the tarball, so the same tarball after the same history gives the same id.
  */
-export async function importRelease(opts: ReleaseImportOptions): Promise<Result<{ commit: string; imported: boolean }, WeldError>> {
+export async function importRelease(opts: ReleaseImportOptions): Promise<Result<ImportedRelease, WeldError>> {
   const existing = await importedRelease(opts);
-  if (existing) return ok({ commit: existing, imported: false });
+  if (existing) return ok({ commit: existing, imported: false, refs: [] });
   const blob = await opts.store.get(opts.digest);
   if (!blob.ok) return blob;
   opts.onEvent?.({ type: 'phase', pkg: opts.pkg, phase: 'import', detail: opts.source });
@@ -55,7 +63,9 @@ export async function importRelease(opts: ReleaseImportOptions): Promise<Result<
     timestamp: imported.value.mtime,
     message: `Import ${opts.pkg} ${opts.version}\n\n${TRAILER_SOURCE}: ${opts.source}\n${TRAILER_SHA256}: ${opts.digest}\n`,
   });
-  await writeRef(opts.repo, 'refs/heads/upstream', commit);
-  await writeRef(opts.repo, `refs/tags/upstream/${opts.version}`, commit);
-  return ok({ commit, imported: true });
+  const refs = [
+    { ref: 'refs/heads/upstream', oid: commit },
+    { ref: `refs/tags/upstream/${opts.version}`, oid: commit },
+  ];
+  return ok({ commit, imported: true, refs });
 }

@@ -1,10 +1,6 @@
 import fs from 'node:fs';
-import path from 'node:path';
 import git from 'isomorphic-git';
-import { mirrorPath } from './mirror.js';
-import { err, ok, type Result } from '../core/result.js';
 import { peelToCommit } from '../util/git-objects.js';
-import { MirrorRepoError } from './errors.js';
 import type { Identity } from './identity.js';
 
 /** A package's bare mirror repository, `mirrors/<pkg>.git`. */
@@ -15,32 +11,12 @@ export interface MirrorRepo {
 }
 
 
-/** Opens the mirror, creating it as a bare repository whose HEAD is the distro branch. */
-export async function openMirror(opts: { mirrorsDir: string; pkg: string }): Promise<Result<MirrorRepo, MirrorRepoError>> {
-  const gitdir = mirrorPath(opts.mirrorsDir, opts.pkg);
-  try {
-    if (!fs.existsSync(path.join(gitdir, 'HEAD'))) {
-      if (fs.existsSync(gitdir) && fs.readdirSync(gitdir).length > 0) {
-        return err(new MirrorRepoError(`${gitdir} exists but is not a git repository`, 'move it away; weld mirror recreates it'));
-      }
-      await git.init({ fs, gitdir, bare: true, defaultBranch: 'distro' });
-    }
-    return ok({ gitdir, cache: {} });
-  } catch (e: unknown) {
-    return err(new MirrorRepoError(`cannot create ${gitdir}: ${(e as Error).message}`));
-  }
-}
-
 export async function readRef(repo: MirrorRepo, ref: string): Promise<string | undefined> {
   try {
     return await git.resolveRef({ fs, gitdir: repo.gitdir, ref });
   } catch {
     return undefined;
   }
-}
-
-export async function writeRef(repo: MirrorRepo, ref: string, oid: string): Promise<void> {
-  await git.writeRef({ fs, gitdir: repo.gitdir, ref, value: oid, force: true });
 }
 
 /** The commit a ref or oid points at, through annotated tags. */

@@ -3,7 +3,7 @@ import type { WeldError } from '../core/errors.js';
 import type { BlobStore, Digest } from './blob-store.js';
 import { download } from './download.js';
 import type { MirrorListener } from './events.js';
-import { importedRelease, importRelease } from './release-import.js';
+import { importedRelease, importRelease, type ImportedRelease } from './release-import.js';
 import type { MirrorRepo } from './repo.js';
 
 /**
@@ -19,10 +19,10 @@ export async function mirrorTarballUpstream(opts: {
   url: string;
   sha256: string;
   onEvent?: MirrorListener;
-}): Promise<Result<{ commit: string; imported: boolean }, WeldError>> {
+}): Promise<Result<ImportedRelease, WeldError>> {
   const digest = `sha256:${opts.sha256}` as Digest;
   const done = await importedRelease({ repo: opts.repo, version: opts.version, digest });
-  if (done) return ok({ commit: done, imported: false });
+  if (done) return ok({ commit: done, imported: false, refs: [] });
   opts.onEvent?.({ type: 'phase', pkg: opts.pkg, phase: 'download', detail: opts.url });
   const got = await download({
     url: opts.url,

@@ -3,7 +3,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mirrorGitUpstream } from '../../src/mirror/git-upstream.js';
-import { openMirror, readRef } from '../../src/mirror/repo.js';
+import { readRef } from '../../src/mirror/repo.js';
+import { discardStage, openStage, publishStage } from '../../src/mirror/stage.js';
+import { mirrorPath } from '../../src/mirror/mirror.js';
 import { git } from '../helpers/git.js';
 import { deadUrl, gitHttpServer, type TestServer } from '../helpers/servers.js';
 
@@ -48,10 +50,19 @@ describe.each(['native', 'isomorphic'] as const)('git upstream over smart HTTP (
   });
 
   const mirror = async (name: string, pin: { tag?: string; commit?: string; branch?: string }, extra: { url?: string; refresh?: boolean } = {}) => {
-    const repo = await openMirror({ mirrorsDir: path.join(tmp, 'mirrors'), pkg: name });
-    if (!repo.ok) throw repo.error;
-    const r = await mirrorGitUpstream({ repo: repo.value, pkg: name, version: pin.tag?.replace(/^v/, '') ?? '0', url: extra.url ?? `${server.url}/lib.git`, env, ...pin, ...(extra.refresh ? { refresh: true } : {}) });
-    return { r, repo: repo.value };
+    // the upstream step alone, published the way mirrorOne publishes it
+    const stage = await openStage({ mirrorsDir: path.join(tmp, 'mirrors'), pkg: name });
+    if (!stage.ok) throw stage.error;
+    try {
+      const r = await mirrorGitUpstream({ repo: stage.value.repo, pkg: name, version: pin.tag?.replace(/^v/, '') ?? '0', url: extra.url ?? `${server.url}/lib.git`, env, ...pin, ...(extra.refresh ? { refresh: true } : {}) });
+      if (r.ok) {
+        const p = await publishStage({ stage: stage.value, updates: r.value.refs });
+        if (!p.ok) throw p.error;
+      }
+      return { r, repo: { gitdir: mirrorPath(path.join(tmp, 'mirrors'), name), cache: {} } };
+    } finally {
+      discardStage(stage.value);
+    }
   };
 
   it('mirrors the pinned tag, keeps upstream tags and follows the branch that holds it', async () => {
@@ -113,9 +124,9 @@ describe('git upstream from a local path', () => {
       git(work, 'add', '-A');
       git(work, 'commit', '-q', '-m', 'a');
       git(work, 'tag', '2.0');
-      const repo = await openMirror({ mirrorsDir: path.join(tmp, 'mirrors'), pkg: 'up' });
-      if (!repo.ok) throw repo.error;
-      const r = await mirrorGitUpstream({ repo: repo.value, pkg: 'up', version: '2.0', url: work, tag: '2.0', env: { WELD_GIT: 'native' } });
+      const stage = await openStage({ mirrorsDir: path.join(tmp, 'mirrors'), pkg: 'up' });
+      if (!stage.ok) throw stage.error;
+      const r = await mirrorGitUpstream({ repo: stage.value.repo, pkg: 'up', version: '2.0', url: work, tag: '2.0', env: { WELD_GIT: 'native' } });
       expect(r.ok && r.value.commit).toBe(git(work, 'rev-parse', 'HEAD'));
     } finally {
       rmSync(tmp, { recursive: true, force: true });

@@ -5,7 +5,7 @@ import { download } from '../download.js';
 import { DebianSourceError } from '../errors.js';
 import type { MirrorListener } from '../events.js';
 import { TRAILER_SOURCE } from '../identity.js';
-import { importRelease } from '../release-import.js';
+import { importRelease, type ImportedRelease } from '../release-import.js';
 import { peel, readCommit, readRef, trailers, type MirrorRepo } from '../repo.js';
 import { debianMirrorFor } from './apt-sources.js';
 import { readDebianPatches } from './debian-patches.js';
@@ -60,9 +60,7 @@ export interface DebianUpstreamOptions {
   onEvent?: MirrorListener;
 }
 
-export interface DebianUpstream {
-  commit: string;
-  imported: boolean;
+export interface DebianUpstream extends ImportedRelease {
   /** Debian's quilt patches, in series order, when asked for */
   patches: PatchInput[];
 }
@@ -87,7 +85,7 @@ export async function mirrorDebianUpstream(opts: DebianUpstreamOptions): Promise
   if (!opts.refresh && !opts.debianPatches) {
     const tagged = await readRef(opts.repo, `refs/tags/upstream/${opts.version}`);
     const commit = tagged && (await peel(opts.repo, tagged));
-    if (commit && trailers((await readCommit(opts.repo, commit)).message).get(TRAILER_SOURCE)?.startsWith(`${label} `)) return ok({ commit, imported: false, patches: [] });
+    if (commit && trailers((await readCommit(opts.repo, commit)).message).get(TRAILER_SOURCE)?.startsWith(`${label} `)) return ok({ commit, imported: false, refs: [], patches: [] });
   }
   opts.onEvent?.({ type: 'phase', pkg: opts.pkg, phase: 'resolve', detail: `${opts.source} in ${opts.suite}` });
   const found = await opts.archive.find(opts);

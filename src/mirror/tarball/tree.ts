@@ -2,6 +2,8 @@
 // never file contents. Entries later in the archive replace earlier ones, as when
 // tar extracts over what it extracted before.
 
+import { resolveLink, sameFold, type LinkVerdict } from './paths.js';
+
 export type Mode = '100644' | '100755' | '120000';
 
 export interface Leaf {
@@ -21,8 +23,6 @@ export interface Dir {
 }
 
 export type Node = Leaf | Dir;
-
-const MAX_SYMLINK_HOPS = 40; // Linux's MAXSYMLINKS
 
 export class MemTree {
   readonly root: Dir = { kind: 'dir', children: new Map(), explicit: true };
@@ -87,31 +87,12 @@ export class MemTree {
     return undefined;
   }
 
-  #resolve(start: string[], target: string): 'inside' | 'escape' | 'loop' {
-    if (target.startsWith('/')) return 'escape';
-    const stack = [...start];
-    const todo = target.split('/').reverse();
-    let hops = 0;
-    while (todo.length > 0) {
-      const c = todo.pop()!;
-      if (c === '' || c === '.') continue;
-      if (c === '..') {
-        if (stack.length === 0) return 'escape';
-        stack.pop();
-        continue;
-      }
-      const node = this.get([...stack, c]);
-      if (node?.kind === 'leaf' && node.mode === '120000') {
-        if (++hops > MAX_SYMLINK_HOPS) return 'loop';
-        const t = node.target ?? '';
-        if (t.startsWith('/')) return 'escape';
-        todo.push(...t.split('/').reverse());
-        continue;
-      }
-      // a missing name or a file resolves no further on a real file system either
-      stack.push(c);
-    }
-    return 'inside';
+  #resolve(start: string[], target: string): LinkVerdict {
+    return resolveLink({ start, target, children: (dir, name) => {
+      const node = this.get(dir);
+      if (node?.kind !== 'dir') return [];
+      return sameFold(name, node.children).map(([n, c]) => (c.kind === 'leaf' && c.mode === '120000' ? { name: n, link: c.target ?? '' } : { name: n }));
+    } });
   }
 
   /**
