@@ -9,7 +9,7 @@ import { importRelease, type ImportedRelease } from '../release-import.js';
 import { peel, readCommit, readRef, trailers, type MirrorRepo } from '../repo.js';
 import { debianMirrorFor } from './apt-sources.js';
 import { readDebianPatches } from './debian-patches.js';
-import { fetchSourcesIndex, upstreamVersion, type SourceEntry } from './sources-index.js';
+import { fetchSourcesIndex, unsafeEntryPath, upstreamVersion, type SourceEntry } from './sources-index.js';
 import type { PatchInput } from '../patches/series.js';
 
 /**
@@ -99,6 +99,15 @@ export async function mirrorDebianUpstream(opts: DebianUpstreamOptions): Promise
           ? `${opts.suite} has ${opts.source} ${have.join(', ')}, not upstream version ${opts.version}`
           : `${opts.suite} has no source package "${opts.source}" in ${opts.components.join(', ')}`,
         have.length ? `set version = "${upstreamVersion(found.value.entries.at(-1)!.version)}" in the package file, or use another suite` : 'check [upstream] debian in the package file (the source package name, not a binary package name)',
+      ),
+    );
+  }
+  const unsafe = unsafeEntryPath(entry);
+  if (unsafe) {
+    return err(
+      new DebianSourceError(
+        `${entry.package} ${entry.version}: ${unsafe.field} "${unsafe.value}" in ${opts.suite}'s Sources index ${unsafe.why}; nothing was downloaded`,
+        "a genuine Debian archive names only paths below its root: check that WELD_DEBIAN_MIRROR (or apt's sources) points at a real Debian mirror",
       ),
     );
   }

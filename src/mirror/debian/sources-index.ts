@@ -5,6 +5,7 @@ import xz from 'xz-decompress';
 import { err, ok, type Result } from '../../core/result.js';
 import { UpstreamUnreachableError } from '../errors.js';
 import { openUrl } from '../http.js';
+import { splitPath } from '../tarball/paths.js';
 
 const { XzReadableStream } = xz;
 
@@ -75,6 +76,23 @@ export async function fetchSourcesIndex(opts: { base: string; suite: string; com
     return err(new UpstreamUnreachableError(`${dir}/Sources`, `the index is corrupt or was cut off: ${(e as Error).message}`));
   }
   return ok(found);
+}
+
+/**
+ * What is wrong with the paths of a stanza, if anything: weld joins `Directory:` and
+ * the file names onto the archive root, so each must stay below it (with a file://
+ * archive, `..` would read any file on the host).
+ */
+export function unsafeEntryPath(entry: SourceEntry): { field: string; value: string; why: string } | undefined {
+  const dir = splitPath(entry.directory);
+  if (!dir.ok) return { field: 'Directory', value: entry.directory, why: dir.why };
+  if (dir.components.length === 0) return { field: 'Directory', value: entry.directory, why: 'names the archive root itself' };
+  for (const f of entry.files) {
+    const name = splitPath(f.name);
+    if (!name.ok) return { field: 'Checksums-Sha256', value: f.name, why: `names a file that ${name.why}` };
+    if (name.components.length !== 1 || name.components[0] !== f.name) return { field: 'Checksums-Sha256', value: f.name, why: 'names a file with a directory part; a file name is all it may hold' };
+  }
+  return undefined;
 }
 
 /** Debian version → upstream version: without epoch and Debian revision. */

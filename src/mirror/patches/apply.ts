@@ -1,9 +1,11 @@
 import { applyPatch } from 'diff';
 import { err, ok, type Result } from '../../core/result.js';
 import type { FileDiff, Hunk } from './diff.js';
+import { isDotGitmodules, resolveLinkAsync, sameFold, type Child } from '../tarball/paths.js';
 import {
   PatchConflictError,
   PatchExistsError,
+  PatchLinkEscapeError,
   PatchMissingFileError,
   type PatchContext,
   type PatchError,
@@ -19,12 +21,54 @@ export async function applyFiles(opts: { tree: Tree; files: FileDiff[]; ctx: Pat
   // Deletions first, as git apply does: a patch that turns a directory into a file
   // lists the new file before the deleted directory's files.
   const ordered = [...opts.files.filter((f) => f.kind === 'delete'), ...opts.files.filter((f) => f.kind !== 'delete')];
+  const before = tree;
   for (const file of ordered) {
     const r = await applyFile({ tree, file, ctx: opts.ctx });
     if (!r.ok) return r;
     tree = r.value;
   }
+  // A symlink made, moved, changed or removed can change where any symlink leads, so
+  // then every one is checked again, as the tarball importer checks them.
+  const paths = opts.files.flatMap((f) => [f.oldPath, f.newPath]).filter((p): p is string => p !== undefined);
+  for (const p of paths) {
+    if ((await modeOf(before, p)) === '120000' || (await modeOf(tree, p)) === '120000') {
+      const bad = await escapingLink({ tree, ctx: opts.ctx });
+      return bad ? err(bad) : ok(tree);
+    }
+  }
   return ok(tree);
+}
+
+async function modeOf(tree: Tree, path: string): Promise<string | undefined> {
+  const parts = path.split('/');
+  return (await tree.list(parts.slice(0, -1))).find((e) => e.name === parts[parts.length - 1])?.mode;
+}
+
+async function linkTarget(tree: Tree, path: string): Promise<string> {
+  return Buffer.from((await tree.readFile(path))!.bytes).toString('utf8');
+}
+
+async function escapingLink(opts: { tree: Tree; ctx: PatchContext }): Promise<PatchLinkEscapeError | undefined> {
+  const { tree, ctx } = opts;
+  for (const p of await tree.symlinks()) {
+    const parts = p.split('/');
+    if (isDotGitmodules(parts[parts.length - 1]!)) return new PatchLinkEscapeError(ctx, p, 'is a symlink named .gitmodules, which git refuses');
+    const target = await linkTarget(tree, p);
+    const verdict = await resolveLinkAsync({
+      start: parts.slice(0, -1),
+      target,
+      children: async (dir, name) => {
+        const out: Child[] = [];
+        for (const [n, e] of sameFold(name, (await tree.list(dir)).map((e) => [e.name, e] as [string, typeof e]))) {
+          out.push(e.mode === '120000' ? { name: n, link: await linkTarget(tree, [...dir, n].join('/')) } : { name: n });
+        }
+        return out;
+      },
+    });
+    if (verdict === 'escape') return new PatchLinkEscapeError(ctx, p, `is a symlink to "${target}", which resolves outside the tree`);
+    if (verdict === 'loop') return new PatchLinkEscapeError(ctx, p, `is a symlink to "${target}", which loops through more than 40 symlinks`);
+  }
+  return undefined;
 }
 
 async function applyFile(opts: { tree: Tree; file: FileDiff; ctx: PatchContext }): Promise<Result<Tree, PatchError>> {

@@ -1,4 +1,5 @@
 import { parsePatch, type StructuredPatch } from 'diff';
+import { isDotGit, splitPath } from '../tarball/paths.js';
 
 // Turns the diff part of a patch into one FileDiff per file, with paths already
 // stripped (-p1) and checked, so apply.ts deals only with tree operations.
@@ -31,7 +32,9 @@ export interface FileDiff {
 
 export type DiffProblem =
   | { problem: 'parse'; detail: string }
-  | { problem: 'binary'; file: string };
+  | { problem: 'binary'; file: string }
+  /** a path that tarball imports would refuse too: one rule set for both */
+  | { problem: 'unsafe'; file: string; why: string };
 
 /** `firstLine` is where the diff starts in the patch file (0-based), so messages point at real lines. */
 export function parseDiff(opts: { text: string; firstLine: number }): FileDiff[] | DiffProblem {
@@ -128,11 +131,12 @@ function strip(name: string | undefined): string | DiffProblem | undefined {
     };
   }
   const path = name.slice(slash + 1).replace(/\/+/g, '/');
-  const parts = path.split('/');
-  // A patch must not reach outside the tree or into git's own files.
-  if (parts.some((c) => c === '' || c === '.' || c === '..' || c.toLowerCase() === '.git' || c.includes('\0'))) {
-    return { problem: 'parse', detail: `${name}: not a usable path inside the source tree` };
-  }
+  // A patch must not reach outside the tree or into git's own files: the tarball rules.
+  const check = splitPath(path);
+  if (!check.ok) return { problem: 'unsafe', file: name, why: check.why };
+  const dotGit = check.components.find(isDotGit);
+  if (dotGit !== undefined) return { problem: 'unsafe', file: name, why: `has a component "${dotGit}", which git takes for its own .git directory` };
+  if (check.components.join('/') !== path) return { problem: 'parse', detail: `${name}: not a usable path inside the source tree` };
   return path;
 }
 

@@ -115,6 +115,42 @@ export class PatchBinaryError extends PatchFailure {
   }
 }
 
+function unsafeHint(ctx: PatchContext): string {
+  return `a distro patch may only change files inside the source tree, and no symlink may point out of it: drop that change from ${ctx.patch}`;
+}
+
+/** A path tarball imports would refuse too: `..`, absolute, a backslash, a control character, `.git`. */
+export class PatchUnsafePathError extends PatchFailure {
+  readonly code = 'E_PATCH_UNSAFE_PATH';
+  constructor(
+    ctx: PatchContext,
+    readonly file: string,
+    why: string,
+  ) {
+    super(ctx, `${file}: ${why}`);
+    this.hint = unsafeHint(ctx);
+  }
+  override toJSON(): Record<string, unknown> {
+    return { ...super.toJSON(), file: this.file };
+  }
+}
+
+/** After the patch, a symlink leads outside the tree (or loops), or .gitmodules is a symlink. */
+export class PatchLinkEscapeError extends PatchFailure {
+  readonly code = 'E_PATCH_LINK_ESCAPE';
+  constructor(
+    ctx: PatchContext,
+    readonly file: string,
+    why: string,
+  ) {
+    super(ctx, `${file}: ${why}`);
+    this.hint = unsafeHint(ctx);
+  }
+  override toJSON(): Record<string, unknown> {
+    return { ...super.toJSON(), file: this.file };
+  }
+}
+
 /** The base oid is not a commit in the mirror. */
 export class PatchBaseError extends WeldError {
   readonly code = 'E_PATCH_BASE';
@@ -134,4 +170,6 @@ export type PatchError =
   | PatchMissingFileError
   | PatchExistsError
   | PatchBinaryError
+  | PatchUnsafePathError
+  | PatchLinkEscapeError
   | PatchBaseError;

@@ -1,7 +1,7 @@
 import { err, ok, type Result } from '../../core/result.js';
 import type { PatchDate } from './dates.js';
 import { parseDiff, type FileDiff } from './diff.js';
-import { PatchBinaryError, PatchEmptyError, PatchParseError, type PatchContext } from './errors.js';
+import { PatchBinaryError, PatchEmptyError, PatchParseError, PatchUnsafePathError, type PatchContext } from './errors.js';
 import { splitPatch } from './header.js';
 import type { Identity } from './identity.js';
 
@@ -17,13 +17,15 @@ export interface ParsedPatch {
 export function parsePatchFile(opts: {
   text: string;
   ctx: PatchContext;
-}): Result<ParsedPatch, PatchParseError | PatchEmptyError | PatchBinaryError> {
+}): Result<ParsedPatch, PatchParseError | PatchEmptyError | PatchBinaryError | PatchUnsafePathError> {
   const { ctx } = opts;
   const split = splitPatch(opts.text);
   if ('problem' in split) return err(new PatchParseError(ctx, split.problem));
   const files = parseDiff({ text: split.diff, firstLine: split.diffLine });
   if ('problem' in files) {
-    return err(files.problem === 'binary' ? new PatchBinaryError(ctx, files.file) : new PatchParseError(ctx, files.detail));
+    if (files.problem === 'binary') return err(new PatchBinaryError(ctx, files.file));
+    if (files.problem === 'unsafe') return err(new PatchUnsafePathError(ctx, files.file, files.why));
+    return err(new PatchParseError(ctx, files.detail));
   }
   if (files.length === 0) return err(new PatchEmptyError(ctx));
   const { subject, body, author, date } = split.header;

@@ -99,6 +99,27 @@ export class Tree {
     return this.put(path, undefined);
   }
 
+  /** The names in directory `dir` ([] is the root) with their kinds; [] when it is no directory. */
+  async list(dir: string[]): Promise<Array<{ name: string; kind: PathKind; mode?: string }>> {
+    let d = this.root;
+    for (const c of dir) {
+      const e = d.entries.get(c);
+      if (e?.type !== 'tree') return [];
+      d = await openDir(this.repo, e);
+    }
+    return [...d.entries].map(([name, e]) => (e.type === 'blob' ? { name, kind: 'file', mode: e.mode } : { name, kind: e.type === 'tree' ? 'dir' : 'other' }));
+  }
+
+  /** Every symlink in the tree, by path. */
+  async symlinks(dir: string[] = []): Promise<string[]> {
+    const out: string[] = [];
+    for (const e of await this.list(dir)) {
+      if (e.kind === 'dir') out.push(...(await this.symlinks([...dir, e.name])));
+      else if (e.mode === '120000') out.push([...dir, e.name].join('/'));
+    }
+    return out;
+  }
+
   /** Writes the new blobs and trees; returns the root tree's oid. */
   async write(): Promise<string> {
     return writeDir(this.repo, this.root);

@@ -126,9 +126,11 @@ describe('applyPatchSeries failures', () => {
     const counts = await fails(f, [diff('count.patch', '--- a/README\n+++ b/README\n@@ -1 +1 @@\n-hi\n+ho\n+more\n')]);
     expect(counts.message).toBe('count.patch: Hunk at line 3 has more lines than expected (expected 1 old lines and 1 new lines)');
     const escape = await fails(f, [diff('evil.patch', '--- a/../../etc/passwd\n+++ b/../../etc/passwd\n@@ -1 +1 @@\n-a\n+b\n')]);
-    expect(escape.message).toBe('evil.patch: a/../../etc/passwd: not a usable path inside the source tree');
+    expect(escape.code).toBe('E_PATCH_UNSAFE_PATH');
+    expect(escape.message).toBe('evil.patch: a/../../etc/passwd: has a ".." component, which would leave the tree');
     const dotgit = await fails(f, [diff('hook.patch', '--- /dev/null\n+++ b/.git/hooks/post-checkout\n@@ -0,0 +1 @@\n+x\n')]);
-    expect(dotgit.code).toBe('E_PATCH_PARSE');
+    expect(dotgit.code).toBe('E_PATCH_UNSAFE_PATH');
+    expect(dotgit.message).toBe('hook.patch: b/.git/hooks/post-checkout: has a component ".git", which git takes for its own .git directory');
     const date = await fails(f, [diff('date.patch', 'From: A <a@b>\nDate: yesterday\nSubject: x\n\n--- a/README\n+++ b/README\n@@ -1 +1 @@\n-hi\n+ho\n')]);
     expect(date.message).toBe('date.patch: cannot read the date in "Date: yesterday"');
   });
