@@ -3,6 +3,7 @@ import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mirrorPath } from '../../src/mirror/mirror.js';
+import { discardStage, openStage, publishStage } from '../../src/mirror/stage.js';
 import { git } from '../helpers/git.js';
 import { fileServer, type TestServer } from '../helpers/servers.js';
 import { entry, tar } from '../helpers/tar.js';
@@ -166,5 +167,25 @@ describe('a refused mirror changes nothing', () => {
     p.pkg('debnew', 'debian = "debnew"');
     expect((await failure('debnew')).code).toBe('E_DEBIAN_SOURCE');
     expect(existsSync(mirrorPath(p.mirrors, 'debnew'))).toBe(false);
+  });
+
+  it('a ref name git refuses is an E_REF_NAME with a hint about the version, and nothing is written', async () => {
+    const before = snapshot(mirrorPath(p.mirrors, 'tarpkg'));
+    const stage = await openStage({ mirrorsDir: p.mirrors, pkg: 'tarpkg' });
+    if (!stage.ok) throw stage.error;
+    try {
+      const head = stage.value.before.get('refs/heads/distro')!;
+      const r = await publishStage({ stage: stage.value, updates: [{ ref: 'refs/heads/distro', oid: head }, { ref: 'refs/tags/upstream/1.0..2', oid: head }] });
+      expect(r.ok).toBe(false);
+      if (!r.ok) {
+        expect(r.error.code).toBe('E_REF_NAME');
+        expect(r.error.message).toBe('cannot name a ref "refs/tags/upstream/1.0..2": it holds ".." (git check-ref-format); nothing was written');
+        expect(r.error.hint).toMatch(/version/);
+      }
+    } finally {
+      discardStage(stage.value);
+    }
+    expect(snapshot(mirrorPath(p.mirrors, 'tarpkg'))).toEqual(before);
+    expect(readdirSync(p.mirrors).filter((n) => !n.endsWith('.git'))).toEqual([]);
   });
 });
