@@ -3,11 +3,9 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import * as composeImage from '../../src/cli/compose-image.js';
 import { Podman } from '../../src/runner/podman/podman.js';
 import { sampleProject, weld } from '../helpers/project.js';
 import { sharedEnv } from './shared.js';
-import { runVerb } from '../helpers/verb.js';
 
 // The whole way to a runnable image: both sample envs fetched and composed into a temp
 // store, every sample package mirrored and built for s390x under podman, then
@@ -32,7 +30,7 @@ describe('weld compose image python-runtime (s390x)', () => {
   let first: ImageJson | undefined;
 
   const compose = async (...argv: string[]) => {
-    const r = await runVerb({ name: 'compose image', mod: composeImage, argv: ['python-runtime', '--runner', 'podman', '--json', ...argv], cwd: root, env });
+    const r = await weld(['compose', 'image', 'python-runtime', '--runner', 'podman', '--json', ...argv], { cwd: root, env });
     expect(r.code, r.stderr).toBe(0);
     return JSON.parse(r.stdout) as ImageJson;
   };

@@ -3,7 +3,6 @@ import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readd
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import * as composeImageCli from '../../../src/cli/compose-image.js';
 import { composeImage, type ComposedImage } from '../../../src/compose/image/compose.js';
 import { composePackages } from '../../../src/compose/select.js';
 import { imageRecordId } from '../../../src/env/compose.js';
@@ -18,7 +17,6 @@ import { openStore, type Store } from '../../../src/store/store.js';
 import { buildProject, type BuildProject } from '../../helpers/build-project.js';
 import { git, initRepo } from '../../helpers/git.js';
 import { weld } from '../../helpers/project.js';
-import { runVerb } from '../../helpers/verb.js';
 import { makeWheel } from '../../helpers/wheels.js';
 
 // Real wheels built by real `weld build --runner local` runs (the recipe copies a wheel
@@ -203,7 +201,8 @@ describe('weld compose image', () => {
   });
 
   describe('the CLI module', () => {
-    const cli = (argv: string[]) => runVerb({ name: 'compose image', mod: composeImageCli, argv, cwd: project.root, env: env() });
+    // through the real dispatcher (src/cli/main.ts), as a user's command line goes
+    const cli = (argv: string[]) => weld(['compose', 'image', ...argv], { cwd: project.root, env: env() });
 
     it('composes to out/images/<name>.oci.tar by default and prints JSON', async () => {
       const r = await cli(['app', '--no-load', '--json']);
