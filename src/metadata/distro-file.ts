@@ -1,3 +1,4 @@
+import { quote } from '../core/diagnostics.js';
 import type { Distro } from './model.js';
 import { checkArch } from './env-file.js';
 import { repairPolicyProblem } from './repair-policy.js';
@@ -32,7 +33,7 @@ export function checkDistroFile(opts: { file: string; doc: TomlTable; problems: 
   const paths = t['paths']?.[0] ?? {};
   const name = d['name'] as string | undefined;
   if (name !== undefined && !/^[a-z0-9][a-z0-9._-]*$/.test(name)) {
-    problems.push({ path: ['distro', 'name'], anchor: 'value', message: `distro name "${name}" must be lowercase letters, digits, ".", "_" or "-" (it names images and composes)` });
+    problems.push({ path: ['distro', 'name'], anchor: 'value', message: `distro name ${quote(name)} must be lowercase letters, digits, ".", "_" or "-" (it names images and composes)` });
   }
   const arch = checkArch(d['arch'], ['distro', 'arch'], problems);
   const repair = typeof d['repair'] === 'string' ? d['repair'] : undefined;

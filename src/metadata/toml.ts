@@ -1,5 +1,5 @@
 import { createRequire } from 'node:module';
-import type { Position } from '../core/diagnostics.js';
+import { clip, type Position } from '../core/diagnostics.js';
 
 export type TomlTable = { [key: string]: unknown };
 export type TomlPath = ReadonlyArray<string | number>;
@@ -45,5 +45,5 @@ export function tomlTypeName(v: unknown): string {
 }
 
 export function formatPath(path: TomlPath): string {
-  return path.map((p) => (typeof p === 'number' ? `[${p}]` : /^[A-Za-z0-9_-]+$/.test(p) ? p : JSON.stringify(p))).join('.').replace(/\.\[/g, '[');
+  return path.map((p) => (typeof p === 'number' ? `[${p}]` : /^[A-Za-z0-9_-]+$/.test(p) ? p : JSON.stringify(clip(p)))).join('.').replace(/\.\[/g, '[');
 }
