@@ -114,7 +114,9 @@ export function versionRef(version: string): string {
   return v.startsWith('.') ? `#${v}` : v;
 }
 
-export const upstreamTagRef = (version: string): string => `refs/tags/upstream/${versionRef(version)}`;
+/** `upstream/<version>`: the mirror's tag on the pinned upstream source */
+export const upstreamTag = (version: string): string => `upstream/${versionRef(version)}`;
+export const upstreamTagRef = (version: string): string => `refs/tags/${upstreamTag(version)}`;
 export const distroTagRef = (version: string, release: number): string => `refs/tags/distro/${versionRef(version)}-${release}`;
 
 /** Why `version` cannot become weld's ref names, or undefined when it can. */

@@ -10,6 +10,8 @@ import {
   isSha256Hex,
   isValidProjectName,
   normalizeName,
+  upstreamRefProblem,
+  versionRefProblem,
 } from './names.js';
 import { repairPolicyProblem } from './repair-policy.js';
 import { checkShape, type FileSpec, type Problem } from './schema.js';
@@ -145,6 +147,9 @@ function checkUpstream(u: TomlTable, problems: Problem[]): Upstream | undefined 
     if (tag !== undefined && tag.trim() === '') {
       problems.push({ path: ['upstream', 'tag'], anchor: 'value', message: 'tag must not be empty' });
       good = false;
+    } else if (tag !== undefined && upstreamRefProblem({ name: tag, kind: 'tag' })) {
+      problems.push({ path: ['upstream', 'tag'], anchor: 'value', message: upstreamRefProblem({ name: tag, kind: 'tag' })! });
+      good = false;
     }
     if (commit !== undefined && !isFullCommitId(commit)) {
       problems.push({
@@ -155,6 +160,11 @@ function checkUpstream(u: TomlTable, problems: Problem[]): Upstream | undefined 
       good = false;
     }
     const branch = str('branch');
+    const branchProblem = branch !== undefined && upstreamRefProblem({ name: branch, kind: 'branch' });
+    if (branchProblem) {
+      problems.push({ path: ['upstream', 'branch'], anchor: 'value', message: branchProblem });
+      good = false;
+    }
     return good ? { kind, url, ...(tag !== undefined ? { tag } : {}), ...(commit !== undefined ? { commit } : {}), ...(branch !== undefined ? { branch } : {}) } : undefined;
   }
   if (kind === 'tarball') {
@@ -255,6 +265,8 @@ export function checkPackageFile(opts: { file: string; stem: string; doc: TomlTa
             ? `invalid version ${quote(version)}: start with a digit, then letters, digits, ".", "+", "~", "_" or "-"`
             : `invalid version ${quote(version)} for a wheel: expected a PEP 440 version such as "6.0", "2.1.2" or "1.0rc1"`,
       });
+    } else if (versionRefProblem(version)) {
+      problems.push({ path: ['package', 'version'], anchor: 'value', message: versionRefProblem(version)! });
     }
   }
   const release = p['release'] ?? 1;

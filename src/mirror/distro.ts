@@ -4,6 +4,7 @@ import type { MirrorListener } from './events.js';
 import { DISTRO_IDENTITY } from './identity.js';
 import { applyPatchSeries, type PatchInput } from './patches/series.js';
 import { readCommit, writeRef, type MirrorRepo } from './repo.js';
+import { distroTagRef, upstreamTag } from '../metadata/names.js';
 
 /**
  * `distro` = `upstream/<version>` + the patches, one commit each, tagged
@@ -20,10 +21,10 @@ export async function buildDistroBranch(opts: {
   onEvent?: MirrorListener;
 }): Promise<Result<{ commit: string; tree: string }, WeldError>> {
   if (opts.patches.length) opts.onEvent?.({ type: 'phase', pkg: opts.pkg, phase: 'patch', detail: `${opts.patches.length} patch${opts.patches.length === 1 ? '' : 'es'}` });
-  const series = await applyPatchSeries({ gitdir: opts.repo.gitdir, base: opts.upstream, baseName: `upstream/${opts.version}`, patches: opts.patches, committer: DISTRO_IDENTITY });
+  const series = await applyPatchSeries({ gitdir: opts.repo.gitdir, base: opts.upstream, baseName: upstreamTag(opts.version), patches: opts.patches, committer: DISTRO_IDENTITY });
   if (!series.ok) return err(series.error);
   const commit = series.value.head;
   await writeRef(opts.repo, 'refs/heads/distro', commit);
-  await writeRef(opts.repo, `refs/tags/distro/${opts.version}-${opts.release}`, commit);
+  await writeRef(opts.repo, distroTagRef(opts.version, opts.release), commit);
   return ok({ commit, tree: (await readCommit(opts.repo, commit)).tree });
 }

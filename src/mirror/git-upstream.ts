@@ -8,6 +8,7 @@ import { UpstreamRefError, UpstreamUnreachableError } from './errors.js';
 import type { MirrorListener } from './events.js';
 import { nativeGit, pickGitBackend, type GitBackend } from './git-backend.js';
 import { peel, readRef, writeRef, type MirrorRepo } from './repo.js';
+import { upstreamTagRef } from '../metadata/names.js';
 
 export interface GitUpstreamOptions {
   repo: MirrorRepo;
@@ -143,6 +144,6 @@ export async function mirrorGitUpstream(opts: GitUpstreamOptions): Promise<Resul
   if (!branch.ok) return branch;
   const tip = branch.value ? await readRef(repo, `${REMOTE_PREFIX}${branch.value}`) : commit;
   await writeRef(repo, 'refs/heads/upstream', tip ?? commit);
-  await writeRef(repo, `refs/tags/upstream/${opts.version}`, commit);
+  await writeRef(repo, upstreamTagRef(opts.version), commit);
   return ok({ commit, ...(branch.value ? { branch: branch.value } : {}), fetched, ...(backend ? { backend } : {}) });
 }

@@ -6,6 +6,7 @@ import type { MirrorListener } from './events.js';
 import { IMPORT_IDENTITY, TRAILER_SHA256, TRAILER_SOURCE } from './identity.js';
 import { peel, readCommit, readRef, trailers, writeCommit, writeRef, type MirrorRepo } from './repo.js';
 import { importTarball } from './tarball/import.js';
+import { upstreamTagRef } from '../metadata/names.js';
 
 export interface ReleaseImportOptions {
   repo: MirrorRepo;
@@ -21,7 +22,7 @@ export interface ReleaseImportOptions {
 
 /** The commit `upstream/<version>` already has for this exact tarball, if any: a re-mirror is then a no-op. */
 export async function importedRelease(opts: { repo: MirrorRepo; version: string; digest: Digest }): Promise<string | undefined> {
-  const tagged = await readRef(opts.repo, `refs/tags/upstream/${opts.version}`);
+  const tagged = await readRef(opts.repo, upstreamTagRef(opts.version));
   const commit = tagged && (await peel(opts.repo, tagged));
   if (!commit) return undefined;
   const t = trailers((await readCommit(opts.repo, commit)).message);
@@ -56,6 +57,6 @@ export async function importRelease(opts: ReleaseImportOptions): Promise<Result<
     message: `Import ${opts.pkg} ${opts.version}\n\n${TRAILER_SOURCE}: ${opts.source}\n${TRAILER_SHA256}: ${opts.digest}\n`,
   });
   await writeRef(opts.repo, 'refs/heads/upstream', commit);
-  await writeRef(opts.repo, `refs/tags/upstream/${opts.version}`, commit);
+  await writeRef(opts.repo, upstreamTagRef(opts.version), commit);
   return ok({ commit, imported: true });
 }
