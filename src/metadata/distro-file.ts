@@ -22,6 +22,11 @@ export const DISTRO_SPEC: FileSpec = {
       mirrors: { kind: 'string', example: 'mirrors = "mirrors"' },
     },
   },
+  sources: {
+    fields: {
+      allow_paths: { kind: 'string-array', example: 'allow_paths = ["/srv/upstreams"]' },
+    },
+  },
 };
 
 export type DistroDraft = Partial<Distro> & Pick<Distro, 'file'>;
@@ -31,6 +36,10 @@ export function checkDistroFile(opts: { file: string; doc: TomlTable; problems: 
   const t = checkShape(doc, DISTRO_SPEC, problems);
   const d = t['distro']?.[0] ?? {};
   const paths = t['paths']?.[0] ?? {};
+  const allowPaths = (t['sources']?.[0]?.['allow_paths'] as string[] | undefined) ?? undefined;
+  allowPaths?.forEach((p, i) => {
+    if (p === '') problems.push({ path: ['sources', 'allow_paths', i], anchor: 'value', message: 'allow_paths entries must not be empty; give an absolute path or one relative to the project root' });
+  });
   const name = d['name'] as string | undefined;
   if (name !== undefined && !/^[a-z0-9][a-z0-9._-]*$/.test(name)) {
     problems.push({ path: ['distro', 'name'], anchor: 'value', message: `distro name ${quote(name)} must be lowercase letters, digits, ".", "_" or "-" (it names images and composes)` });
@@ -47,5 +56,6 @@ export function checkDistroFile(opts: { file: string; doc: TomlTable; problems: 
     ...(repair !== undefined && !repairProblem ? { repairPolicy: repair } : {}),
     ...(typeof paths['store'] === 'string' ? { storePath: paths['store'] } : {}),
     ...(typeof paths['mirrors'] === 'string' ? { mirrorsPath: paths['mirrors'] } : {}),
+    ...(allowPaths ? { allowPaths } : {}),
   };
 }

@@ -47,3 +47,8 @@ export class MirrorRepoError extends WeldError {
 export class LockFileError extends WeldError {
   readonly code = 'E_LOCK_FILE';
 }
+
+/** A local upstream (path or file:// URL) resolves outside the project and every allowed directory. */
+export class LocalSourceRefusedError extends WeldError {
+  readonly code = 'E_LOCAL_SOURCE_REFUSED';
+}
