@@ -38,3 +38,23 @@ export function sortDiagnostics(ds: Diagnostic[]): Diagnostic[] {
 export function countErrors(ds: Diagnostic[]): number {
   return ds.filter((d) => d.severity === 'error').length;
 }
+
+/** How much of a user's text a message quotes: enough to recognise it, never a whole file. */
+export const QUOTE_MAX = 80;
+
+/**
+ * User text as a diagnostic shows it: control characters escaped, and cut after
+ * QUOTE_MAX characters with its full size in bytes, so a 10 MB key does not come back whole.
+ */
+export function clip(text: string): string {
+  let shown = text.length > QUOTE_MAX ? text.slice(0, QUOTE_MAX) : text;
+  if (text.length > QUOTE_MAX && /[\ud800-\udbff]$/.test(shown)) shown = shown.slice(0, -1);
+  // eslint-disable-next-line no-control-regex
+  shown = shown.replace(/[\x00-\x1f\x7f]/g, (c) => (c === '\n' ? '\\n' : c === '\t' ? '\\t' : `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`));
+  return text.length > QUOTE_MAX ? `${shown}…(${Buffer.byteLength(text)} bytes)` : shown;
+}
+
+/** User text in double quotes, as `clip` shows it. */
+export function quote(text: string): string {
+  return `"${clip(text)}"`;
+}

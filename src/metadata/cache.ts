@@ -36,7 +36,8 @@ export function cacheKey(snapshot: Snapshot, metaDir: string): string {
   }
   for (const file of [...snapshot.files.keys()].sort()) {
     const text = snapshot.files.get(file);
-    h.update(`f\0${file}\0${text === undefined ? '-' : `${Buffer.byteLength(text)}\0${text}`}\0`);
+    const body = text === undefined ? '-' : typeof text === 'string' ? `${Buffer.byteLength(text)}\0${text}` : `!${JSON.stringify(text.invalid)}`;
+    h.update(`f\0${file}\0${body}\0`);
   }
   return h.digest('hex');
 }

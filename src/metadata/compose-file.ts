@@ -1,3 +1,4 @@
+import { quote } from '../core/diagnostics.js';
 import { closest } from '../util/suggest.js';
 import type { Compose, ComposeKind } from './model.js';
 import { isValidProjectName, normalizeName } from './names.js';
@@ -27,19 +28,19 @@ export function checkComposeFile(opts: { file: string; name: string; doc: TomlTa
   const kind = c['kind'] as string | undefined;
   if (kind !== undefined && !KINDS.includes(kind as ComposeKind)) {
     const guess = closest(kind, KINDS);
-    problems.push({ path: ['compose', 'kind'], anchor: 'value', message: `unknown compose kind "${kind}"; ${guess ? `did you mean "${guess}"? ` : ''}valid kinds: ${KINDS.join(', ')}` });
+    problems.push({ path: ['compose', 'kind'], anchor: 'value', message: `unknown compose kind ${quote(kind)}; ${guess ? `did you mean ${quote(guess)}? ` : ''}valid kinds: ${KINDS.join(', ')}` });
   }
   if (kind === 'image' && !('env' in c) && !('env' in ((doc['compose'] as TomlTable | undefined) ?? {}))) {
     problems.push({ path: ['compose', 'kind'], anchor: 'value', message: 'an image compose needs env = "<runtime env>" to start from; e.g. env = "bookworm-s390x-runtime"' });
   }
   if (kind === 'wheelhouse') {
     for (const key of ['env', 'cmd']) {
-      if (key in c) problems.push({ path: ['compose', key], anchor: 'key', message: `"${key}" only applies to an image compose; a wheelhouse has no runtime env` });
+      if (key in c) problems.push({ path: ['compose', key], anchor: 'key', message: `${quote(key)} only applies to an image compose; a wheelhouse has no runtime env` });
     }
   }
   const packages: string[] = [];
   ((c['packages'] as string[] | undefined) ?? []).forEach((p, i) => {
-    if (!isValidProjectName(p)) problems.push({ path: ['compose', 'packages', i], anchor: 'value', message: `"${p}" is not a valid package name` });
+    if (!isValidProjectName(p)) problems.push({ path: ['compose', 'packages', i], anchor: 'value', message: `${quote(p)} is not a valid package name` });
     else packages.push(normalizeName(p));
   });
   return {

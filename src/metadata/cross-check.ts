@@ -1,3 +1,4 @@
+import { clip, quote } from '../core/diagnostics.js';
 import { closest } from '../util/suggest.js';
 import { PackageGraph } from './graph.js';
 import type { Drafts, FileState } from './validate.js';
@@ -17,7 +18,7 @@ interface Ctx {
 
 const didYouMean = (name: string, candidates: string[]): string => {
   const g = closest(name, candidates);
-  return g ? `did you mean "${g}"? ` : '';
+  return g ? `did you mean ${quote(g)}? ` : '';
 };
 
 function checkEnvRef(ctx: Ctx, opts: { file: string; path: Array<string | number>; env: string; want: 'builder' | 'runtime'; what: string }): void {
@@ -29,13 +30,13 @@ function checkEnvRef(ctx: Ctx, opts: { file: string; path: Array<string | number
     problems.push({
       path: opts.path,
       anchor: 'value',
-      message: `${opts.what} "${opts.env}" not found: no ${drafts.metaDir}/envs/${opts.env}.toml; ${didYouMean(opts.env, [...envs.keys()])}available: ${[...envs.keys()].join(', ') || 'none'}`,
+      message: `${opts.what} ${quote(opts.env)} not found: no ${drafts.metaDir}/envs/${clip(opts.env)}.toml; ${didYouMean(opts.env, [...envs.keys()])}available: ${[...envs.keys()].join(', ') || 'none'}`,
     });
   } else if (e.kind && e.kind !== opts.want) {
     problems.push({
       path: opts.path,
       anchor: 'value',
-      message: `${opts.what} "${opts.env}" is a ${e.kind} env, but this needs a ${opts.want} env`,
+      message: `${opts.what} ${quote(opts.env)} is a ${e.kind} env, but this needs a ${opts.want} env`,
     });
   }
 }
@@ -57,28 +58,28 @@ export async function crossCheck(ctx: Ctx): Promise<void> {
       problems.push({
         path: ['build', 'recipe'],
         anchor: 'value',
-        message: `recipe "${p.recipe}" not found: no recipes/${p.recipe}.sh; ${didYouMean(p.recipe, drafts.recipes)}available: ${drafts.recipes.join(', ') || 'none'}`,
+        message: `recipe ${quote(p.recipe)} not found: no recipes/${clip(p.recipe)}.sh; ${didYouMean(p.recipe, drafts.recipes)}available: ${drafts.recipes.join(', ') || 'none'}`,
       });
     }
     if (p.env !== undefined) checkEnvRef(ctx, { file: p.file, path: ['build', 'env'], env: p.env, want: 'builder', what: 'env' });
     p.requires.forEach((r, i) => {
       if (!known.has(r)) {
-        problems.push({ path: ['build', 'requires', i], anchor: 'value', message: `requires unknown package "${r}"; ${didYouMean(r, names)}every package needs a file ${metaDir}/packages/<name>.toml` });
+        problems.push({ path: ['build', 'requires', i], anchor: 'value', message: `requires unknown package ${quote(r)}; ${didYouMean(r, names)}every package needs a file ${metaDir}/packages/<name>.toml` });
       }
     });
     p.runtimeRequires.forEach((r, i) => {
       const dep = byName.get(r);
       if (!known.has(r)) {
-        problems.push({ path: ['runtime', 'requires', i], anchor: 'value', message: `requires unknown package "${r}"; ${didYouMean(r, names)}every package needs a file ${metaDir}/packages/<name>.toml` });
+        problems.push({ path: ['runtime', 'requires', i], anchor: 'value', message: `requires unknown package ${quote(r)}; ${didYouMean(r, names)}every package needs a file ${metaDir}/packages/<name>.toml` });
       } else if (dep?.kind === 'pack') {
-        problems.push({ path: ['runtime', 'requires', i], anchor: 'value', message: `"${r}" is a pack; packs are build-time only (wheel repair copies the libraries a wheel needs into it): move it to [build] requires` });
+        problems.push({ path: ['runtime', 'requires', i], anchor: 'value', message: `${quote(r)} is a pack; packs are build-time only (wheel repair copies the libraries a wheel needs into it): move it to [build] requires` });
       }
     });
   }
 
   for (const e of drafts.envs) {
     if (e.arch && distro.arch && e.arch !== distro.arch) {
-      state(e.file).problems.push({ path: ['env', 'arch'], anchor: 'value', message: `env arch "${e.arch}" differs from the distro's arch "${distro.arch}" (${metaDir}/weld.toml)` });
+      state(e.file).problems.push({ path: ['env', 'arch'], anchor: 'value', message: `env arch ${quote(e.arch)} differs from the distro's arch ${quote(distro.arch)} (${metaDir}/weld.toml)` });
     }
   }
   for (const name of drafts.locks.keys()) {
@@ -91,8 +92,8 @@ export async function crossCheck(ctx: Ctx): Promise<void> {
     const problems = state(c.file).problems;
     c.packages.forEach((n, i) => {
       const p = byName.get(n);
-      if (!known.has(n)) problems.push({ path: ['compose', 'packages', i], anchor: 'value', message: `unknown package "${n}"; ${didYouMean(n, names)}see \`weld list\`` });
-      else if (p?.kind === 'pack') problems.push({ path: ['compose', 'packages', i], anchor: 'value', message: `"${n}" is a pack, and composes hold wheels; list the wheels that need it instead` });
+      if (!known.has(n)) problems.push({ path: ['compose', 'packages', i], anchor: 'value', message: `unknown package ${quote(n)}; ${didYouMean(n, names)}see \`weld list\`` });
+      else if (p?.kind === 'pack') problems.push({ path: ['compose', 'packages', i], anchor: 'value', message: `${quote(n)} is a pack, and composes hold wheels; list the wheels that need it instead` });
     });
     if (c.env !== undefined && c.kind === 'image') checkEnvRef(ctx, { file: c.file, path: ['compose', 'env'], env: c.env, want: 'runtime', what: 'env' });
   }
@@ -100,7 +101,7 @@ export async function crossCheck(ctx: Ctx): Promise<void> {
   for (const [dir, patchFiles] of drafts.patchDirs) {
     const dirPath = `${metaDir}/patches/${dir}`;
     if (!known.has(dir)) {
-      state(dirPath).problems.push({ path: [], anchor: 'table', message: `patches for unknown package "${dir}"; ${didYouMean(dir, names)}the directory must be named after a package` });
+      state(dirPath).problems.push({ path: [], anchor: 'table', message: `patches for unknown package ${quote(dir)}; ${didYouMean(dir, names)}the directory must be named after a package` });
     }
     for (const f of patchFiles) {
       if (!f.endsWith('.patch')) {
@@ -153,8 +154,8 @@ function checkDuplicates(ctx: Ctx): void {
       ctx.state(p.file).problems.push({
         path: ['package', 'name'],
         anchor: 'value',
-        message: `duplicate package "${norm}": also defined in ${ctx.source.display(owner.file)}; one file per package`,
-        related: [{ file: owner.file, path: ['package', 'name'], anchor: 'value', message: `"${norm}" is defined here` }],
+        message: `duplicate package ${quote(norm)}: also defined in ${ctx.source.display(owner.file)}; one file per package`,
+        related: [{ file: owner.file, path: ['package', 'name'], anchor: 'value', message: `${quote(norm)} is defined here` }],
       });
     }
   }

@@ -1,3 +1,4 @@
+import { quote } from '../core/diagnostics.js';
 import type { Distro } from './model.js';
 import { checkArch } from './env-file.js';
 import { repairPolicyProblem } from './repair-policy.js';
@@ -21,6 +22,11 @@ export const DISTRO_SPEC: FileSpec = {
       mirrors: { kind: 'string', example: 'mirrors = "mirrors"' },
     },
   },
+  sources: {
+    fields: {
+      allow_paths: { kind: 'string-array', example: 'allow_paths = ["/srv/upstreams"]' },
+    },
+  },
 };
 
 export type DistroDraft = Partial<Distro> & Pick<Distro, 'file'>;
@@ -30,9 +36,13 @@ export function checkDistroFile(opts: { file: string; doc: TomlTable; problems: 
   const t = checkShape(doc, DISTRO_SPEC, problems);
   const d = t['distro']?.[0] ?? {};
   const paths = t['paths']?.[0] ?? {};
+  const allowPaths = (t['sources']?.[0]?.['allow_paths'] as string[] | undefined) ?? undefined;
+  allowPaths?.forEach((p, i) => {
+    if (p === '') problems.push({ path: ['sources', 'allow_paths', i], anchor: 'value', message: 'allow_paths entries must not be empty; give an absolute path or one relative to the project root' });
+  });
   const name = d['name'] as string | undefined;
   if (name !== undefined && !/^[a-z0-9][a-z0-9._-]*$/.test(name)) {
-    problems.push({ path: ['distro', 'name'], anchor: 'value', message: `distro name "${name}" must be lowercase letters, digits, ".", "_" or "-" (it names images and composes)` });
+    problems.push({ path: ['distro', 'name'], anchor: 'value', message: `distro name ${quote(name)} must be lowercase letters, digits, ".", "_" or "-" (it names images and composes)` });
   }
   const arch = checkArch(d['arch'], ['distro', 'arch'], problems);
   const repair = typeof d['repair'] === 'string' ? d['repair'] : undefined;
@@ -46,5 +56,6 @@ export function checkDistroFile(opts: { file: string; doc: TomlTable; problems: 
     ...(repair !== undefined && !repairProblem ? { repairPolicy: repair } : {}),
     ...(typeof paths['store'] === 'string' ? { storePath: paths['store'] } : {}),
     ...(typeof paths['mirrors'] === 'string' ? { mirrorsPath: paths['mirrors'] } : {}),
+    ...(allowPaths ? { allowPaths } : {}),
   };
 }

@@ -1,3 +1,4 @@
+import { quote } from '../core/diagnostics.js';
 import { closest } from '../util/suggest.js';
 import type { Env, EnvKind, EnvLock, LockedDeb } from './model.js';
 import { ARCHES, isDebianPackageName, isSha256Hex, type Arch } from './names.js';
@@ -49,7 +50,7 @@ export function checkArch(value: unknown, path: Array<string | number>, problems
   if (typeof value !== 'string') return undefined;
   if ((ARCHES as readonly string[]).includes(value)) return value as Arch;
   const guess = closest(value, ARCHES);
-  problems.push({ path, anchor: 'value', message: `unknown arch "${value}"; ${guess ? `did you mean "${guess}"? ` : ''}valid arches (Debian names): ${ARCHES.join(', ')}` });
+  problems.push({ path, anchor: 'value', message: `unknown arch ${quote(value)}; ${guess ? `did you mean ${quote(guess)}? ` : ''}valid arches (Debian names): ${ARCHES.join(', ')}` });
   return undefined;
 }
 
@@ -59,7 +60,7 @@ export function checkEnvFile(opts: { file: string; name: string; doc: TomlTable;
   const kind = e['kind'] as string | undefined;
   if (kind !== undefined && !KINDS.includes(kind as EnvKind)) {
     const guess = closest(kind, KINDS);
-    problems.push({ path: ['env', 'kind'], anchor: 'value', message: `unknown env kind "${kind}"; ${guess ? `did you mean "${guess}"? ` : ''}valid kinds: builder (builds run in it), runtime (composed images start from it)` });
+    problems.push({ path: ['env', 'kind'], anchor: 'value', message: `unknown env kind ${quote(kind)}; ${guess ? `did you mean ${quote(guess)}? ` : ''}valid kinds: builder (builds run in it), runtime (composed images start from it)` });
   }
   const arch = checkArch(e['arch'], ['env', 'arch'], problems);
   const packages = (e['packages'] as string[] | undefined) ?? [];
@@ -69,15 +70,15 @@ export function checkEnvFile(opts: { file: string; name: string; doc: TomlTable;
   const seen = new Set<string>();
   packages.forEach((p, i) => {
     if (!isDebianPackageName(p)) {
-      problems.push({ path: ['env', 'packages', i], anchor: 'value', message: `"${p}" is not a Debian package name (lowercase letters, digits, "+", "-", "."; optionally ":arch")` });
+      problems.push({ path: ['env', 'packages', i], anchor: 'value', message: `${quote(p)} is not a Debian package name (lowercase letters, digits, "+", "-", "."; optionally ":arch")` });
     } else if (seen.has(p)) {
-      problems.push({ path: ['env', 'packages', i], anchor: 'value', message: `"${p}" is listed twice in packages` });
+      problems.push({ path: ['env', 'packages', i], anchor: 'value', message: `${quote(p)} is listed twice in packages` });
     }
     seen.add(p);
   });
   const suite = e['suite'] as string | undefined;
   if (suite !== undefined && !/^[a-z][a-z0-9-]*$/.test(suite)) {
-    problems.push({ path: ['env', 'suite'], anchor: 'value', message: `suite "${suite}" is not a Debian suite or codename (e.g. "bookworm", "bookworm-updates")` });
+    problems.push({ path: ['env', 'suite'], anchor: 'value', message: `suite ${quote(suite)} is not a Debian suite or codename (e.g. "bookworm", "bookworm-updates")` });
   }
   return {
     name,

@@ -4,7 +4,8 @@ import git from 'isomorphic-git';
 import { GitRefError } from '../core/errors.js';
 import { err, ok, type Result } from '../core/result.js';
 import { peelToCommit } from '../util/git-objects.js';
-import type { MetadataSource, Provenance } from './source.js';
+import type { Entry, FileText, MetadataSource, Provenance } from './source.js';
+import { decodeUtf8 } from './text.js';
 
 // Reads the project's files straight out of git objects, so a respin branch can be
 // checked and built without checking it out.
@@ -51,7 +52,7 @@ async function resolveCommit(dir: string, ref: string, cache: object): Promise<s
 
 export class GitRefSource implements MetadataSource {
   private readonly cache = {};
-  private readonly trees = new Map<string, Promise<Map<string, { oid: string; type: string }> | undefined>>();
+  private readonly trees = new Map<string, Promise<Map<string, { oid: string; type: string; mode: string }> | undefined>>();
 
   private constructor(
     readonly root: string,
@@ -81,34 +82,57 @@ export class GitRefSource implements MetadataSource {
   }
 
   /** A directory's entries by name, read once. */
-  private tree(dir: string): Promise<Map<string, { oid: string; type: string }> | undefined> {
+  private tree(dir: string): Promise<Map<string, { oid: string; type: string; mode: string }> | undefined> {
     let t = this.trees.get(dir);
     if (!t) {
       t = git
         .readTree({ fs, dir: this.repo.dir, oid: this.commit, filepath: dir === '' ? undefined : this.repoPath(dir).replace(/\/$/, ''), cache: this.cache })
-        .then((r) => new Map(r.tree.map((e) => [e.path, { oid: e.oid, type: e.type }])))
+        .then((r) => new Map(r.tree.map((e) => [e.path, { oid: e.oid, type: e.type, mode: e.mode }])))
         .catch(() => undefined);
       this.trees.set(dir, t);
     }
     return t;
   }
 
-  async list(dir: string): Promise<Array<{ name: string; type: 'file' | 'dir' }>> {
+  async list(dir: string): Promise<Entry[]> {
     const t = await this.tree(dir);
     if (!t) return [];
-    return [...t.entries()]
-      .filter(([, e]) => e.type === 'blob' || e.type === 'tree')
-      .map(([name, e]) => ({ name, type: e.type === 'tree' ? ('dir' as const) : ('file' as const) }))
-      .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    const out: Entry[] = [];
+    for (const [name, e] of t) {
+      if (e.type === 'tree') out.push({ name, type: 'dir' });
+      else if (e.type === 'blob' && e.mode === '120000') out.push({ name, type: 'unsafe', why: await this.linkWhy(dir, e.oid) });
+      else if (e.type === 'blob') out.push({ name, type: 'file' });
+    }
+    return out.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   }
 
-  async read(file: string): Promise<string | undefined> {
+  /** A committed symlink is not followed: its blob is the target's name, not the file. */
+  private async linkWhy(dir: string, oid: string): Promise<string> {
+    const target = Buffer.from((await git.readBlob({ fs, dir: this.repo.dir, oid, cache: this.cache })).blob).toString('utf8');
+    const top = dir.split('/')[0]!;
+    const resolved = path.posix.normalize(path.posix.join(dir, target));
+    const outside = target.startsWith('/') || !(resolved === top || resolved.startsWith(`${top}/`));
+    return outside ? `is a symlink to ${target}, outside ${top}/` : `is a symlink to ${target}; at a git ref weld does not follow symlinks`;
+  }
+
+  private async blob(file: string): Promise<Uint8Array | undefined> {
     const slash = file.lastIndexOf('/');
     const t = await this.tree(slash < 0 ? '' : file.slice(0, slash));
     const entry = t?.get(file.slice(slash + 1));
-    if (!entry || entry.type !== 'blob') return undefined;
-    const { blob } = await git.readBlob({ fs, dir: this.repo.dir, oid: entry.oid, cache: this.cache });
-    return Buffer.from(blob).toString('utf8');
+    if (!entry || entry.type !== 'blob' || entry.mode === '120000') return undefined;
+    return (await git.readBlob({ fs, dir: this.repo.dir, oid: entry.oid, cache: this.cache })).blob;
+  }
+
+  async read(file: string): Promise<string | undefined> {
+    const b = await this.blob(file);
+    return b && Buffer.from(b).toString('utf8');
+  }
+
+  async readUtf8(file: string): Promise<FileText | undefined> {
+    const b = await this.blob(file);
+    if (!b) return undefined;
+    const d = decodeUtf8(b);
+    return d.ok ? d.text : { invalid: d.problem };
   }
 
   display(file: string): string {

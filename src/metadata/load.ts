@@ -1,9 +1,11 @@
-import type { MetadataInvalidError } from '../core/errors.js';
-import { ok, type Result } from '../core/result.js';
+import { sortDiagnostics, type Diagnostic } from '../core/diagnostics.js';
+import { MetadataInvalidError } from '../core/errors.js';
+import { err, ok, type Result } from '../core/result.js';
 import { cacheKey, readCache, writeCache } from './cache.js';
 import { PackageGraph } from './graph.js';
 import type { Metadata, MetadataData } from './model.js';
-import { SnapshotSource, takeSnapshot } from './snapshot.js';
+import { localUpstreamProblems } from './local-paths.js';
+import { SnapshotSource, takeSnapshot, type Snapshot } from './snapshot.js';
 import type { MetadataSource } from './source.js';
 
 export interface LoadOptions {
@@ -12,6 +14,8 @@ export interface LoadOptions {
   metaDir?: string;
   /** where validated metadata is cached; false to always validate */
   cacheDir?: string | false;
+  /** for WELD_ALLOW_PATHS (directories local upstreams may come from) */
+  env?: NodeJS.ProcessEnv;
 }
 
 /**
@@ -32,7 +36,20 @@ export async function loadMetadata(opts: LoadOptions): Promise<Result<Metadata, 
     data = validated.value;
     if (opts.cacheDir && key) writeCache(opts.cacheDir, key, data);
   }
+  const outside = localUpstreamProblems({ root: source.root, packages: data.packages, ...(data.distro.allowPaths ? { allowPaths: data.distro.allowPaths } : {}), ...(opts.env ? { env: opts.env } : {}) });
+  if (outside.length) return err(new MetadataInvalidError(await locateProblems({ problems: outside, snapshot, source })));
   return ok(hydrate(data, source, metaDir));
+}
+
+async function locateProblems(opts: { problems: Array<{ file: string; path: string[]; message: string }>; snapshot: Snapshot; source: MetadataSource }): Promise<Diagnostic[]> {
+  const { Locator } = await import('./locate.js');
+  return sortDiagnostics(
+    opts.problems.map((p) => {
+      const text = opts.snapshot.files.get(p.file);
+      const at = typeof text === 'string' ? new Locator(text).find(p.path, 'value') : { line: 1, col: 1 };
+      return { file: opts.source.display(p.file), ...at, severity: 'error' as const, message: p.message };
+    }),
+  );
 }
 
 function hydrate(data: MetadataData, source: MetadataSource, metaDir: string): Metadata {

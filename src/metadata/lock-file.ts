@@ -1,3 +1,4 @@
+import { clip, quote } from '../core/diagnostics.js';
 import TOML from '@iarna/toml';
 import { isFullCommitId } from './names.js';
 import type { Problem } from './schema.js';
@@ -23,13 +24,13 @@ export function checkLock(doc: TomlTable, problems: Problem[]): Record<string, L
   const out: Record<string, LockEntry> = {};
   for (const [pkg, value] of Object.entries(doc)) {
     if (!isTable(value)) {
-      problems.push({ path: [pkg], anchor: 'key', message: `"${pkg}" must be a table of a package's lock, not ${tomlTypeName(value)}; rerun \`weld mirror\`` });
+      problems.push({ path: [pkg], anchor: 'key', message: `${quote(pkg)} must be a table of a package's lock, not ${tomlTypeName(value)}; rerun \`weld mirror\`` });
       continue;
     }
     let good = true;
     for (const key of Object.keys(value)) {
       if (!(FIELDS as string[]).includes(key)) {
-        problems.push({ path: [pkg, key], anchor: 'key', message: `unknown key "${key}" in [${pkg}]; valid keys: ${FIELDS.join(', ')}` });
+        problems.push({ path: [pkg, key], anchor: 'key', message: `unknown key ${quote(key)} in [${clip(pkg)}]; valid keys: ${FIELDS.join(', ')}` });
         good = false;
       }
     }
@@ -40,7 +41,7 @@ export function checkLock(doc: TomlTable, problems: Problem[]): Record<string, L
         problems.push({
           path: v === undefined ? [pkg] : [pkg, key],
           anchor: v === undefined ? 'table' : 'value',
-          message: v === undefined ? `missing key "${key}" in [${pkg}]; rerun \`weld mirror ${pkg}\`` : `"${key}" in [${pkg}] is not ${key === 'inputs' ? 'a sha256: digest' : 'a full object id'}; rerun \`weld mirror ${pkg}\``,
+          message: v === undefined ? `missing key ${quote(key)} in [${clip(pkg)}]; rerun \`weld mirror ${clip(pkg)}\`` : `${quote(key)} in [${clip(pkg)}] is not ${key === 'inputs' ? 'a sha256: digest' : 'a full object id'}; rerun \`weld mirror ${clip(pkg)}\``,
         });
         good = false;
       }

@@ -16,6 +16,8 @@ export interface Distro {
   /** project-relative or absolute; only a default, `--store`/`WELD_STORE` win */
   storePath?: string;
   mirrorsPath?: string;
+  /** [sources] allow_paths: directories outside the project that local upstreams may come from */
+  allowPaths?: string[];
   file: string;
 }
 

@@ -1,4 +1,5 @@
 // Naming rules for the things metadata refers to.
+import { quote } from '../core/diagnostics.js';
 
 /** PEP 508 project name: letters and digits, with `.`, `_`, `-` inside. */
 const PROJECT_NAME = /^([A-Z0-9]|[A-Z0-9][A-Z0-9._-]*[A-Z0-9])$/i;
@@ -63,4 +64,71 @@ export function isFullCommitId(s: string): boolean {
 
 export function isSha256Hex(s: string): boolean {
   return /^[0-9a-f]{64}$/.test(s);
+}
+
+/** Names of envs and composes (file stems) and of patch directories, in one rule. */
+export const NAME_RULE = 'lowercase letters, digits, ".", "_" and "-", starting with a letter or digit and not ending in ".lock"';
+
+/**
+ * Why `name` cannot name an env, a compose or a patch directory (a package's
+ * directory must also be a PEP 503-normalised package name), or undefined when it can.
+ */
+export function nameProblem(opts: { name: string; what: 'env' | 'compose' | 'patch directory' }): string | undefined {
+  const { name, what } = opts;
+  if (!isSimpleName(name)) return `${what} name ${quote(name)} is not valid: names are ${NAME_RULE}`;
+  if (what === 'patch directory' && (!isValidProjectName(name) || normalizeName(name) !== name)) {
+    return `${what} name ${quote(name)} is not valid: it must be a package's normalised name (${NAME_RULE}, no runs of "-", "_", ".")${isValidProjectName(name) ? `; rename it "${normalizeName(name)}"` : ''}`;
+  }
+  return undefined;
+}
+
+/**
+ * Why git would refuse `ref` as a full ref name (git-check-ref-format(1)), or
+ * undefined when it is valid. Pure, so `weld check` needs no git to apply it.
+ */
+export function refFormatProblem(ref: string): string | undefined {
+  if (ref === '@') return 'it is "@"';
+  if (ref.startsWith('/') || ref.endsWith('/') || ref.includes('//')) return 'it has an empty path component (a leading, trailing or double "/")';
+  if (ref.endsWith('.')) return 'it ends with "."';
+  if (ref.includes('..')) return 'it contains ".."';
+  if (ref.includes('@{')) return 'it contains "@{"';
+  // eslint-disable-next-line no-control-regex
+  const bad = /[\x00-\x20\x7f~^:?*[\\]/.exec(ref);
+  if (bad) return `it contains ${bad[0] <= ' ' || bad[0] === '\x7f' ? `the control character or space U+${bad[0].charCodeAt(0).toString(16).toUpperCase().padStart(4, '0')}` : `"${bad[0]}"`}`;
+  for (const c of ref.split('/')) {
+    if (c.startsWith('.')) return `its component ${quote(c)} starts with "."`;
+    if (c.endsWith('.lock')) return `its component ${quote(c)} ends with ".lock"`;
+  }
+  return undefined;
+}
+
+/**
+ * A version as it appears in ref names (`upstream/<v>`, `distro/<v>-<release>`),
+ * escaped the way DEP-14 (git-buildpackage) does: `~` → `_`, `:` → `%`, and `#`
+ * after a dot that is followed by a dot, ends the version or starts a final `lock`
+ * (`1..0` → `1.#.0`, `1.` → `1.#`, `1.0.lock` → `1.0.#lock`); a leading dot gets one
+ * before it. Versions without these characters map to themselves.
+ */
+export function versionRef(version: string): string {
+  const v = version.replace(/\.(?=\.|$|lock$)/g, '.#').replace(/~/g, '_').replace(/:/g, '%');
+  return v.startsWith('.') ? `#${v}` : v;
+}
+
+/** `upstream/<version>`: the mirror's tag on the pinned upstream source */
+export const upstreamTag = (version: string): string => `upstream/${versionRef(version)}`;
+export const upstreamTagRef = (version: string): string => `refs/tags/${upstreamTag(version)}`;
+export const distroTagRef = (version: string, release: number): string => `refs/tags/distro/${versionRef(version)}-${release}`;
+
+/** Why `version` cannot become weld's ref names, or undefined when it can. */
+export function versionRefProblem(version: string): string | undefined {
+  const why = refFormatProblem(upstreamTagRef(version)) ?? refFormatProblem(distroTagRef(version, 1));
+  return why && `version ${quote(version)} cannot name the mirror's tags (as ${quote(versionRef(version))}, ${why}); use letters, digits, ".", "+", "~", "_" and "-"`;
+}
+
+/** Why a pinned tag or branch could not be fetched safely, or undefined when it can. */
+export function upstreamRefProblem(opts: { name: string; kind: 'tag' | 'branch' }): string | undefined {
+  const { name, kind } = opts;
+  if (name.startsWith('-')) return `${kind} ${quote(name)} starts with "-", so git would take it for an option; name the ${kind} as upstream spells it`;
+  const why = refFormatProblem(`refs/${kind === 'tag' ? 'tags' : 'heads'}/${name}`);
+  return why && `${kind} ${quote(name)} is not a valid git ref name: ${why} (git check-ref-format)`;
 }

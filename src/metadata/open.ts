@@ -31,5 +31,5 @@ export async function openMetadata(opts: OpenMetadataOptions): Promise<Result<Me
   } else {
     source = new WorkTreeSource(root, opts.cwd);
   }
-  return loadMetadata({ source, metaDir, cacheDir: opts.cache === false ? false : path.join(root, '.weld', 'cache', 'metadata') });
+  return loadMetadata({ source, metaDir, ...(opts.env ? { env: opts.env } : {}), cacheDir: opts.cache === false ? false : path.join(root, '.weld', 'cache', 'metadata') });
 }

@@ -1,3 +1,4 @@
+import { quote } from '../core/diagnostics.js';
 import { closest } from '../util/suggest.js';
 import type { Package, PackageKind, Upstream } from './model.js';
 import {
@@ -9,6 +10,8 @@ import {
   isSha256Hex,
   isValidProjectName,
   normalizeName,
+  upstreamRefProblem,
+  versionRefProblem,
 } from './names.js';
 import { repairPolicyProblem } from './repair-policy.js';
 import { checkShape, type FileSpec, type Problem } from './schema.js';
@@ -124,7 +127,7 @@ function checkUpstream(u: TomlTable, problems: Problem[]): Upstream | undefined 
   let good = true;
   for (const [key, owner] of Object.entries(UPSTREAM_KEYS)) {
     if (key in u && owner !== kind) {
-      problems.push({ path: ['upstream', key], anchor: 'key', message: `"${key}" only applies to a ${owner} upstream, and this one is ${kind}; remove it` });
+      problems.push({ path: ['upstream', key], anchor: 'key', message: `${quote(key)} only applies to a ${owner} upstream, and this one is ${kind}; remove it` });
       good = false;
     }
   }
@@ -134,7 +137,7 @@ function checkUpstream(u: TomlTable, problems: Problem[]): Upstream | undefined 
     const tag = str('tag');
     const commit = str('commit');
     if (!isGitLocation(url)) {
-      problems.push({ path: ['upstream', 'git'], anchor: 'value', message: `git upstream "${url}" is neither an http(s):// or file:// URL nor a local path` });
+      problems.push({ path: ['upstream', 'git'], anchor: 'value', message: `git upstream ${quote(url)} is neither an http(s):// or file:// URL nor a local path` });
       good = false;
     }
     if (tag === undefined && commit === undefined && !('tag' in u) && !('commit' in u)) {
@@ -144,23 +147,31 @@ function checkUpstream(u: TomlTable, problems: Problem[]): Upstream | undefined 
     if (tag !== undefined && tag.trim() === '') {
       problems.push({ path: ['upstream', 'tag'], anchor: 'value', message: 'tag must not be empty' });
       good = false;
+    } else if (tag !== undefined && upstreamRefProblem({ name: tag, kind: 'tag' })) {
+      problems.push({ path: ['upstream', 'tag'], anchor: 'value', message: upstreamRefProblem({ name: tag, kind: 'tag' })! });
+      good = false;
     }
     if (commit !== undefined && !isFullCommitId(commit)) {
       problems.push({
         path: ['upstream', 'commit'],
         anchor: 'value',
-        message: `commit "${commit}" must be a full commit id (40 or 64 lowercase hex digits); abbreviated ids can become ambiguous`,
+        message: `commit ${quote(commit)} must be a full commit id (40 or 64 lowercase hex digits); abbreviated ids can become ambiguous`,
       });
       good = false;
     }
     const branch = str('branch');
+    const branchProblem = branch !== undefined && upstreamRefProblem({ name: branch, kind: 'branch' });
+    if (branchProblem) {
+      problems.push({ path: ['upstream', 'branch'], anchor: 'value', message: branchProblem });
+      good = false;
+    }
     return good ? { kind, url, ...(tag !== undefined ? { tag } : {}), ...(commit !== undefined ? { commit } : {}), ...(branch !== undefined ? { branch } : {}) } : undefined;
   }
   if (kind === 'tarball') {
     const url = str('tarball')!;
     const sha256 = str('sha256');
     if (!isUrl(url, ['http:', 'https:', 'file:'])) {
-      problems.push({ path: ['upstream', 'tarball'], anchor: 'value', message: `tarball "${url}" must be an http://, https:// or file:// URL` });
+      problems.push({ path: ['upstream', 'tarball'], anchor: 'value', message: `tarball ${quote(url)} must be an http://, https:// or file:// URL` });
       good = false;
     }
     if (sha256 === undefined) {
@@ -170,7 +181,7 @@ function checkUpstream(u: TomlTable, problems: Problem[]): Upstream | undefined 
       problems.push({
         path: ['upstream', 'sha256'],
         anchor: 'value',
-        message: `sha256 must be 64 lowercase hex digits; got ${sha256.length} character${sha256.length === 1 ? '' : 's'}${/[^0-9a-f]/.test(sha256) ? ` including "${sha256.match(/[^0-9a-f]/)![0]}"` : ''}`,
+        message: `sha256 must be 64 lowercase hex digits; got ${sha256.length} character${sha256.length === 1 ? '' : 's'}${/[^0-9a-f]/.test(sha256) ? ` including ${quote(sha256.match(/[^0-9a-f]/)![0])}` : ''}`,
       });
       good = false;
     }
@@ -181,13 +192,13 @@ function checkUpstream(u: TomlTable, problems: Problem[]): Upstream | undefined 
     problems.push({
       path: ['upstream', 'debian'],
       anchor: 'value',
-      message: `"${source}" is not a Debian source package name: lowercase letters, digits, "+", "-" and "." only, at least two characters`,
+      message: `${quote(source)} is not a Debian source package name: lowercase letters, digits, "+", "-" and "." only, at least two characters`,
     });
     good = false;
   }
   const suite = str('suite');
   if (suite !== undefined && !/^[a-z][a-z0-9-]*$/.test(suite)) {
-    problems.push({ path: ['upstream', 'suite'], anchor: 'value', message: `suite "${suite}" is not a Debian suite or codename (e.g. "bookworm", "trixie")` });
+    problems.push({ path: ['upstream', 'suite'], anchor: 'value', message: `suite ${quote(suite)} is not a Debian suite or codename (e.g. "bookworm", "trixie")` });
     good = false;
   }
   return good ? { kind, source, debianPatches: u['debian_patches'] === true, ...(suite !== undefined ? { suite } : {}) } : undefined;
@@ -198,12 +209,12 @@ function checkNameList(list: string[], path: Array<string | number>, what: strin
   const out: string[] = [];
   list.forEach((raw, i) => {
     if (!isValidProjectName(raw)) {
-      problems.push({ path: [...path, i], anchor: 'value', message: `"${raw}" in ${what} is not a valid package name` });
+      problems.push({ path: [...path, i], anchor: 'value', message: `${quote(raw)} in ${what} is not a valid package name` });
       return;
     }
     const n = normalizeName(raw);
     if (seen.has(n)) {
-      problems.push({ path: [...path, i], anchor: 'value', message: `"${raw}" is listed twice in ${what}` });
+      problems.push({ path: [...path, i], anchor: 'value', message: `${quote(raw)} is listed twice in ${what}` });
       return;
     }
     seen.add(n);
@@ -228,20 +239,20 @@ export function checkPackageFile(opts: { file: string; stem: string; doc: TomlTa
       problems.push({
         path: ['package', 'name'],
         anchor: 'value',
-        message: `invalid package name "${displayName}": use letters, digits, ".", "_" and "-", starting and ending with a letter or digit (PEP 508)`,
+        message: `invalid package name ${quote(displayName)}: use letters, digits, ".", "_" and "-", starting and ending with a letter or digit (PEP 508)`,
       });
     } else if (normalizeName(displayName) !== stem) {
       problems.push({
         path: ['package', 'name'],
         anchor: 'value',
-        message: `package name "${displayName}" does not match its file name "${stem}.toml"; name the file "${normalizeName(displayName)}.toml"`,
+        message: `package name ${quote(displayName)} does not match its file name ${quote(`${stem}.toml`)}; name the file ${quote(`${normalizeName(displayName)}.toml`)}`,
       });
     }
   }
   const kind = (p['kind'] ?? 'wheel') as string;
   if (!KINDS.includes(kind as PackageKind)) {
     const guess = closest(kind, KINDS);
-    problems.push({ path: ['package', 'kind'], anchor: 'value', message: `unknown package kind "${kind}"; ${guess ? `did you mean "${guess}"? ` : ''}valid kinds: ${KINDS.join(', ')}` });
+    problems.push({ path: ['package', 'kind'], anchor: 'value', message: `unknown package kind ${quote(kind)}; ${guess ? `did you mean ${quote(guess)}? ` : ''}valid kinds: ${KINDS.join(', ')}` });
   }
   const version = typeof p['version'] === 'string' ? p['version'] : undefined;
   if (version !== undefined) {
@@ -251,9 +262,11 @@ export function checkPackageFile(opts: { file: string; stem: string; doc: TomlTa
         anchor: 'value',
         message:
           kind === 'pack'
-            ? `invalid version "${version}": start with a digit, then letters, digits, ".", "+", "~", "_" or "-"`
-            : `invalid version "${version}" for a wheel: expected a PEP 440 version such as "6.0", "2.1.2" or "1.0rc1"`,
+            ? `invalid version ${quote(version)}: start with a digit, then letters, digits, ".", "+", "~", "_" or "-"`
+            : `invalid version ${quote(version)} for a wheel: expected a PEP 440 version such as "6.0", "2.1.2" or "1.0rc1"`,
       });
+    } else if (versionRefProblem(version)) {
+      problems.push({ path: ['package', 'version'], anchor: 'value', message: versionRefProblem(version)! });
     }
   }
   const release = p['release'] ?? 1;
@@ -261,7 +274,7 @@ export function checkPackageFile(opts: { file: string; stem: string; doc: TomlTa
     problems.push({ path: ['package', 'release'], anchor: 'value', message: `release must be 1 or more (it counts distro-only changes); got ${release}` });
   }
   if (typeof p['homepage'] === 'string' && !isUrl(p['homepage'], ['http:', 'https:'])) {
-    problems.push({ path: ['package', 'homepage'], anchor: 'value', message: `homepage "${p['homepage']}" must be an http:// or https:// URL` });
+    problems.push({ path: ['package', 'homepage'], anchor: 'value', message: `homepage ${quote(p['homepage'])} must be an http:// or https:// URL` });
   }
   const upstream = u ? checkUpstream(u, problems) : undefined;
 
@@ -271,14 +284,14 @@ export function checkPackageFile(opts: { file: string; stem: string; doc: TomlTa
   const vars = (b['vars'] as Record<string, string> | undefined) ?? {};
   for (const name of Object.keys(vars)) {
     if (!isBuildVarName(name)) {
-      problems.push({ path: ['build', 'vars', name], anchor: 'key', message: `build var "${name}" must be an environment variable name: A-Z, 0-9 and "_", not starting with a digit` });
+      problems.push({ path: ['build', 'vars', name], anchor: 'key', message: `build var ${quote(name)} must be an environment variable name: A-Z, 0-9 and "_", not starting with a digit` });
     } else if (RESERVED_VARS.test(name)) {
-      problems.push({ path: ['build', 'vars', name], anchor: 'key', message: `build var "${name}" is set by weld for every recipe and cannot be overridden` });
+      problems.push({ path: ['build', 'vars', name], anchor: 'key', message: `build var ${quote(name)} is set by weld for every recipe and cannot be overridden` });
     }
   }
   const imports = (tst['imports'] as string[] | undefined) ?? [];
   imports.forEach((m, i) => {
-    if (!MODULE_PATH.test(m)) problems.push({ path: ['test', 'imports', i], anchor: 'value', message: `"${m}" is not a Python module path (e.g. "yaml" or "jinja2.ext")` });
+    if (!MODULE_PATH.test(m)) problems.push({ path: ['test', 'imports', i], anchor: 'value', message: `${quote(m)} is not a Python module path (e.g. "yaml" or "jinja2.ext")` });
   });
   const repair = typeof b['repair'] === 'string' ? b['repair'] : undefined;
   const repairProblem = repair === undefined ? undefined : kind === 'pack' ? '[build] repair only applies to wheel packages; a pack\'s prefix is not a wheel' : repairPolicyProblem(repair);

@@ -1,3 +1,4 @@
+import { clip, quote } from '../core/diagnostics.js';
 import { closest } from '../util/suggest.js';
 import { formatPath, isTable, tomlTypeName, type Anchor, type TomlPath, type TomlTable } from './toml.js';
 
@@ -79,25 +80,25 @@ export function checkShape(doc: TomlTable, spec: FileSpec, problems: Problem[]):
       if (isTable(value) || (Array.isArray(value) && value.every(isTable))) {
         const guess = closest(key, tableNames);
         const hint = guess ? `did you mean ${tableLabel(guess, spec[guess]!)}? ` : '';
-        problems.push({ path: [key], anchor: 'table', message: `unknown table [${key}]; ${hint}valid tables: ${labels}` });
+        problems.push({ path: [key], anchor: 'table', message: `unknown table [${clip(key)}]; ${hint}valid tables: ${labels}` });
       } else {
         problems.push({
           path: [key],
           anchor: 'key',
-          message: `key "${key}" is outside any table; keys belong in one of ${labels}`,
+          message: `key ${quote(key)} is outside any table; keys belong in one of ${labels}`,
         });
       }
       continue;
     }
     if (ts.array) {
       if (!Array.isArray(value) || !value.every(isTable)) {
-        problems.push({ path: [key], anchor: 'key', message: `"${key}" must be an array of tables written [[${key}]], not ${tomlTypeName(value)}` });
+        problems.push({ path: [key], anchor: 'key', message: `${quote(key)} must be an array of tables written [[${key}]], not ${tomlTypeName(value)}` });
         continue;
       }
       out[key] = value.map((t, i) => checkTable(t, [key, i], key, ts, problems));
     } else {
       if (!isTable(value)) {
-        problems.push({ path: [key], anchor: 'key', message: `"${key}" must be a table written [${key}], not ${tomlTypeName(value)}` });
+        problems.push({ path: [key], anchor: 'key', message: `${quote(key)} must be a table written [${key}], not ${tomlTypeName(value)}` });
         continue;
       }
       out[key] = [checkTable(value, [key], key, ts, problems)];
@@ -129,7 +130,7 @@ function checkTable(t: TomlTable, path: TomlPath, name: string, spec: TableSpec,
       problems.push({
         path: [...path, key],
         anchor: 'key',
-        message: `unknown key "${key}" in [${name}]; ${guess ? `did you mean "${guess}"? ` : ''}valid keys: ${keys.join(', ')}`,
+        message: `unknown key ${quote(key)} in [${name}]; ${guess ? `did you mean ${quote(guess)}? ` : ''}valid keys: ${keys.join(', ')}`,
       });
       continue;
     }
@@ -137,7 +138,7 @@ function checkTable(t: TomlTable, path: TomlPath, name: string, spec: TableSpec,
       problems.push({
         path: [...path, key],
         anchor: 'value',
-        message: `"${key}" in [${name}] must be ${KIND_NAMES[fs.kind]}, not ${tomlTypeName(value)}; e.g. ${fs.example}`,
+        message: `${quote(key)} in [${name}] must be ${KIND_NAMES[fs.kind]}, not ${tomlTypeName(value)}; e.g. ${fs.example}`,
       });
       continue;
     }
@@ -163,7 +164,7 @@ function checkTable(t: TomlTable, path: TomlPath, name: string, spec: TableSpec,
   }
   for (const [key, fs] of Object.entries(spec.fields)) {
     if (fs.required && !(key in t) && !guessed.has(key)) {
-      problems.push({ path, anchor: 'table', message: `missing key "${key}" in [${name}]; e.g. ${fs.example}` });
+      problems.push({ path, anchor: 'table', message: `missing key ${quote(key)} in [${name}]; e.g. ${fs.example}` });
     }
   }
   return out;

@@ -1,5 +1,5 @@
 import { createRequire } from 'node:module';
-import type { Position } from '../core/diagnostics.js';
+import { clip, type Position } from '../core/diagnostics.js';
 
 export type TomlTable = { [key: string]: unknown };
 export type TomlPath = ReadonlyArray<string | number>;
@@ -18,6 +18,8 @@ export function parseToml(text: string): ParseOutcome {
   try {
     return { ok: true, doc: toml().parse(text) as TomlTable };
   } catch (e: unknown) {
+    // findDeepNesting runs first; this is the backstop should the parser still recurse too far
+    if (e instanceof RangeError) return { ok: false, position: { line: 1, col: 1 }, message: 'too deeply nested to parse; flatten the arrays and tables' };
     const x = e as { fromTOML?: boolean; line?: number; col?: number; message?: string };
     if (!x.fromTOML) throw e;
     // The library appends " at row R, col C, pos P:" and a code frame; keep the sentence.
@@ -45,5 +47,5 @@ export function tomlTypeName(v: unknown): string {
 }
 
 export function formatPath(path: TomlPath): string {
-  return path.map((p) => (typeof p === 'number' ? `[${p}]` : /^[A-Za-z0-9_-]+$/.test(p) ? p : JSON.stringify(p))).join('.').replace(/\.\[/g, '[');
+  return path.map((p) => (typeof p === 'number' ? `[${p}]` : /^[A-Za-z0-9_-]+$/.test(p) ? p : JSON.stringify(clip(p)))).join('.').replace(/\.\[/g, '[');
 }

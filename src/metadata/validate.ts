@@ -10,7 +10,11 @@ import { checkLock } from './lock-file.js';
 import { checkPackageFile, type PackageDraft } from './package-file.js';
 import type { Problem } from './schema.js';
 import type { MetadataSource } from './source.js';
+import { nameProblem } from './names.js';
+import { findDeepNesting } from './text.js';
 import { parseToml, type TomlTable } from './toml.js';
+
+const unsafeProblem = (why: string): Problem => ({ path: [], anchor: 'table', message: `${why}; weld reads only files inside the metadata: replace the link with a copy of the file, or move the file in` });
 
 /** A file being checked: its text (for locating problems) and what was found wrong in it. */
 export interface FileState {
@@ -51,9 +55,19 @@ export async function validateMetadata(opts: { source: MetadataSource; metaDir?:
   };
   const readToml = async (file: string): Promise<TomlTable | undefined> => {
     const s = state(file);
-    const text = await source.read(file);
+    const text = await source.readUtf8(file);
     if (text === undefined) return undefined;
+    if (typeof text !== 'string') {
+      s.syntax = { file: source.display(file), ...text.invalid.position, severity: 'error', message: text.invalid.message };
+      return undefined;
+    }
     s.text = text;
+    // before any parser: both recurse per level and overflow the stack on deep nesting
+    const deep = findDeepNesting(text);
+    if (deep) {
+      s.syntax = { file: source.display(file), ...deep.position, severity: 'error', message: deep.message };
+      return undefined;
+    }
     const parsed = parseToml(text);
     if (parsed.ok) return parsed.doc;
     s.syntax = { file: source.display(file), ...parsed.position, severity: 'error', message: `invalid TOML: ${parsed.message}` };
@@ -63,7 +77,8 @@ export async function validateMetadata(opts: { source: MetadataSource; metaDir?:
   const tomlFiles = async (dir: string, what: string): Promise<string[]> => {
     const names: string[] = [];
     for (const e of await source.list(dir)) {
-      if (e.type === 'file' && e.name.endsWith('.toml')) names.push(e.name);
+      if (e.type === 'unsafe') state(`${dir}/${e.name}`).problems.push(unsafeProblem(e.why));
+      else if (e.type === 'file' && e.name.endsWith('.toml')) names.push(e.name);
       else state(`${dir}/${e.name}`).problems.push({ path: [], anchor: 'table', message: `unexpected ${e.type === 'dir' ? 'directory' : 'file'} in ${dir}/: ${what} are *.toml files; move or rename it` });
     }
     return names;
@@ -91,6 +106,14 @@ export async function validateMetadata(opts: { source: MetadataSource; metaDir?:
     const out = await Promise.all(
       names.map(async (n) => {
         const file = `${metaDir}/${dir}/${n}`;
+        const what = dir === 'envs' ? 'env' : dir === 'composes' ? 'compose' : undefined;
+        const stem = n.slice(0, -(dir === 'envs' && n.endsWith('.lock.toml') ? '.lock.toml' : '.toml').length);
+        const badName = what && nameProblem({ name: stem, what });
+        if (badName) {
+          // a name that is not one would become a "." env or a bad image tag: nothing else is read from it
+          state(file).problems.push({ path: [], anchor: 'table', message: `${badName}; rename the file (its name is the ${what}'s name)` });
+          return undefined;
+        }
         const doc = await readToml(file);
         return doc ? check(file, n.slice(0, -'.toml'.length), doc, state(file).problems) : undefined;
       }),
@@ -110,11 +133,22 @@ export async function validateMetadata(opts: { source: MetadataSource; metaDir?:
   const patchDirs = new Map<string, string[]>();
   for (const e of patchEntries) {
     const dir = `${metaDir}/patches/${e.name}`;
+    if (e.type === 'unsafe') {
+      state(dir).problems.push(unsafeProblem(e.why));
+      continue;
+    }
+    const badName = nameProblem({ name: e.name, what: 'patch directory' });
+    if (badName) {
+      state(dir).problems.push({ path: [], anchor: 'table', message: `${badName}; rename the directory after its package` });
+      continue;
+    }
     if (e.type !== 'dir') {
       state(dir).problems.push({ path: [], anchor: 'table', message: `unexpected file in ${metaDir}/patches/: patches go in ${metaDir}/patches/<package>/<name>.patch` });
       continue;
     }
-    patchDirs.set(e.name, (await source.list(dir)).map((f) => `${dir}/${f.name}`));
+    const entries = await source.list(dir);
+    for (const f of entries) if (f.type === 'unsafe') state(`${dir}/${f.name}`).problems.push(unsafeProblem(f.why));
+    patchDirs.set(e.name, entries.filter((f) => f.type !== 'unsafe').map((f) => `${dir}/${f.name}`));
   }
   const recipes = recipeEntries.filter((e) => e.type === 'file' && e.name.endsWith('.sh')).map((e) => e.name.slice(0, -3));
 

@@ -1,10 +1,12 @@
-import { Transform } from 'node:stream';
+import { constants as fsConstants, promises as fsp } from 'node:fs';
+import { Transform, type Readable } from 'node:stream';
 import { err, ok, type Result } from '../core/result.js';
 import type { WeldError } from '../core/errors.js';
 import type { BlobStore, Digest } from './blob-store.js';
 import { DigestMismatchError, SourceReadError } from '../store/errors.js';
-import { ChecksumMismatchError, UpstreamUnreachableError } from './errors.js';
-import { openUrl } from './http.js';
+import { checkLocalPath, localPathOf } from '../metadata/local-paths.js';
+import { ChecksumMismatchError, LocalSourceRefusedError, UpstreamUnreachableError } from './errors.js';
+import { describeFailure, openUrl } from './http.js';
 
 export interface DownloadOptions {
   url: string;
@@ -14,6 +16,25 @@ export interface DownloadOptions {
   onProgress?: (done: number, total: number | undefined) => void;
   /** abort a transfer that sends nothing for this long (default 60 s) */
   idleMs?: number;
+  /** when set, a file:// URL must resolve (symlinks followed) inside one of these directories */
+  localRoots?: string[];
+}
+
+/**
+ * Opens a file:// URL only where it really is inside `roots`, and opens that real
+ * path without following a symlink, so a link swapped in after the check is refused.
+ */
+async function openLocal(opts: { url: string; roots: string[] }): Promise<Result<{ body: Readable; size: number | undefined }, WeldError>> {
+  const file = localPathOf({ url: opts.url, root: '/' });
+  if (file === undefined) return err(new UpstreamUnreachableError(opts.url, 'not a usable file:// URL'));
+  const checked = checkLocalPath({ path: file, roots: opts.roots });
+  if (!checked.ok) return err(new LocalSourceRefusedError(checked.message));
+  try {
+    const fh = await fsp.open(checked.real, fsConstants.O_RDONLY | fsConstants.O_NOFOLLOW);
+    return ok({ body: fh.createReadStream(), size: (await fh.stat()).size });
+  } catch (e: unknown) {
+    return err(new UpstreamUnreachableError(opts.url, describeFailure(e)));
+  }
 }
 
 /**
@@ -22,7 +43,7 @@ export interface DownloadOptions {
  */
 export async function download(opts: DownloadOptions): Promise<Result<{ digest: Digest; downloaded: boolean }, WeldError>> {
   if (await opts.store.has(opts.expected)) return ok({ digest: opts.expected, downloaded: false });
-  const opened = await openUrl(opts.url, opts.idleMs !== undefined ? { idleMs: opts.idleMs } : {});
+  const opened = opts.localRoots && opts.url.startsWith('file:') ? await openLocal({ url: opts.url, roots: opts.localRoots }) : await openUrl(opts.url, opts.idleMs !== undefined ? { idleMs: opts.idleMs } : {});
   if (!opened.ok) return opened;
   let done = 0;
   const counter = new Transform({

@@ -71,3 +71,8 @@ export class RefNameError extends WeldError {
     this.hint = 'the ref is made from version and release in the package file: use a version git can name a tag after';
   }
 }
+
+/** A local upstream (path or file:// URL) resolves outside the project and every allowed directory. */
+export class LocalSourceRefusedError extends WeldError {
+  readonly code = 'E_LOCAL_SOURCE_REFUSED';
+}

@@ -9,6 +9,7 @@ import type { MirrorListener } from './events.js';
 import { nativeGit, pickGitBackend, type GitBackend } from './git-backend.js';
 import type { RefUpdate } from './refs.js';
 import { peel, readRef, type MirrorRepo } from './repo.js';
+import { upstreamTagRef } from '../metadata/names.js';
 
 export interface GitUpstreamOptions {
   repo: MirrorRepo;
@@ -147,7 +148,7 @@ export async function mirrorGitUpstream(opts: GitUpstreamOptions): Promise<Resul
   const tip = branch.value ? await readRef(repo, `${REMOTE_PREFIX}${branch.value}`) : commit;
   const refs = [
     { ref: 'refs/heads/upstream', oid: tip ?? commit },
-    { ref: `refs/tags/upstream/${opts.version}`, oid: commit },
+    { ref: upstreamTagRef(opts.version), oid: commit },
   ];
   return ok({ commit, ...(branch.value ? { branch: branch.value } : {}), fetched, ...(backend ? { backend } : {}), refs });
 }

@@ -1,10 +1,10 @@
-import path from 'node:path';
 import { err, ok, type Result } from '../core/result.js';
 import type { WeldError } from '../core/errors.js';
 import type { Metadata, Package } from '../metadata/model.js';
 import { DebianArchive, mirrorDebianUpstream } from './debian/debian-upstream.js';
 import { buildDistroBranch } from './distro.js';
-import { MirrorRepoError } from './errors.js';
+import { allowedRoots, checkLocalPath, localPathOf } from '../metadata/local-paths.js';
+import { LocalSourceRefusedError, MirrorRepoError } from './errors.js';
 import { mirrorGitUpstream } from './git-upstream.js';
 import type { MirrorOptions, PackageMirror } from './mirror.js';
 import type { PatchInput } from './patches/series.js';
@@ -13,6 +13,9 @@ import { discardStage, openStage, publishStage, type Stage } from './stage.js';
 import { mirrorTarballUpstream } from './tarball-upstream.js';
 
 export { DebianArchive };
+
+const localRoots = (opts: MirrorOptions): string[] =>
+  allowedRoots({ root: opts.metadata.root, ...(opts.metadata.distro.allowPaths ? { allowPaths: opts.metadata.distro.allowPaths } : {}), ...(opts.env ? { env: opts.env } : {}) });
 
 async function distroPatches(metadata: Metadata, pkg: Package): Promise<PatchInput[]> {
   const out: PatchInput[] = [];
@@ -64,14 +67,18 @@ async function mirrorOneUnguarded(opts: MirrorOptions & { archive: DebianArchive
   const u = pkg.upstream;
   let upstream: Result<{ commit: string; fetched?: boolean; imported?: boolean; patches?: PatchInput[]; refs: RefUpdate[] }, WeldError>;
   if (u.kind === 'git') {
-    // Relative local paths in metadata are relative to the project root.
-    const url = /^[a-z]+:/.test(u.url) ? u.url : path.resolve(metadata.root, u.url);
+    // Relative local paths are relative to the project root; a local upstream is checked
+    // again here (weld check did too), since it may have become a symlink since.
+    const local = localPathOf({ url: u.url, root: metadata.root });
+    const checked = local === undefined ? undefined : checkLocalPath({ path: local, roots: localRoots(opts) });
+    if (checked && !checked.ok) return err(new LocalSourceRefusedError(`${pkg.name}: ${checked.message}`));
+    const url = checked?.real ?? u.url;
     upstream = await mirrorGitUpstream({ ...common, url, ...(u.tag !== undefined ? { tag: u.tag } : {}), ...(u.commit !== undefined ? { commit: u.commit } : {}), ...(u.branch !== undefined ? { branch: u.branch } : {}), ...(opts.refresh ? { refresh: true } : {}), ...(opts.env ? { env: opts.env } : {}) });
   } else {
     const store = await opts.store();
     if (!store.ok) return store;
     if (u.kind === 'tarball') {
-      upstream = await mirrorTarballUpstream({ ...common, store: store.value, url: u.url, sha256: u.sha256 });
+      upstream = await mirrorTarballUpstream({ ...common, store: store.value, url: u.url, sha256: u.sha256, localRoots: localRoots(opts) });
     } else {
       const env = metadata.envs.get(pkg.env)!;
       upstream = await mirrorDebianUpstream({ ...common, store: store.value, archive: opts.archive, source: u.source, suite: u.suite ?? env.suite, components: env.components, debianPatches: u.debianPatches, ...(opts.refresh ? { refresh: true } : {}) });

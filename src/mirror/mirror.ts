@@ -8,6 +8,7 @@ import type { BlobStore } from './blob-store.js';
 import type { MirrorListener } from './events.js';
 import { inputsDigest } from './inputs.js';
 import { readRefFile } from './refs.js';
+import { distroTagRef, upstreamTagRef } from '../metadata/names.js';
 
 export interface MirrorOptions {
   metadata: Metadata;
@@ -54,7 +55,7 @@ export function mirrorsDirFor(opts: { metadata: Metadata; flag?: string; env?: N
 /** True when the mirror already holds exactly what the lock says for these inputs. */
 function upToDate(gitdir: string, pkg: Package, lock: LockEntry | undefined, inputs: string): boolean {
   if (!lock || lock.inputs !== inputs) return false;
-  return readRefFile(gitdir, `refs/tags/distro/${pkg.version}-${pkg.release}`) === lock.distro && readRefFile(gitdir, `refs/tags/upstream/${pkg.version}`) === lock.upstream;
+  return readRefFile(gitdir, distroTagRef(pkg.version, pkg.release)) === lock.distro && readRefFile(gitdir, upstreamTagRef(pkg.version)) === lock.upstream;
 }
 
 /**
@@ -102,7 +103,7 @@ export async function checkLock(opts: { metadata: Metadata; packages: string[]; 
       continue;
     }
     const gitdir = mirrorPath(opts.mirrorsDir, name);
-    if (readRefFile(gitdir, `refs/tags/distro/${pkg.version}-${pkg.release}`) !== lock.distro) {
+    if (readRefFile(gitdir, distroTagRef(pkg.version, pkg.release)) !== lock.distro) {
       out.push({ pkg: name, status: 'not-mirrored', detail: `${gitdir} lacks distro commit ${lock.distro.slice(0, 12)}` });
       continue;
     }

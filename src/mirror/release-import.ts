@@ -7,6 +7,7 @@ import { IMPORT_IDENTITY, TRAILER_SHA256, TRAILER_SOURCE } from './identity.js';
 import type { RefUpdate } from './refs.js';
 import { peel, readCommit, readRef, trailers, writeCommit, type MirrorRepo } from './repo.js';
 import { importTarball } from './tarball/import.js';
+import { upstreamTagRef } from '../metadata/names.js';
 
 export interface ReleaseImportOptions {
   repo: MirrorRepo;
@@ -29,7 +30,7 @@ export interface ImportedRelease {
 
 /** The commit `upstream/<version>` already has for this exact tarball, if any: a re-mirror is then a no-op. */
 export async function importedRelease(opts: { repo: MirrorRepo; version: string; digest: Digest }): Promise<string | undefined> {
-  const tagged = await readRef(opts.repo, `refs/tags/upstream/${opts.version}`);
+  const tagged = await readRef(opts.repo, upstreamTagRef(opts.version));
   const commit = tagged && (await peel(opts.repo, tagged));
   if (!commit) return undefined;
   const t = trailers((await readCommit(opts.repo, commit)).message);
@@ -65,7 +66,7 @@ export async function importRelease(opts: ReleaseImportOptions): Promise<Result<
   });
   const refs = [
     { ref: 'refs/heads/upstream', oid: commit },
-    { ref: `refs/tags/upstream/${opts.version}`, oid: commit },
+    { ref: upstreamTagRef(opts.version), oid: commit },
   ];
   return ok({ commit, imported: true, refs });
 }

@@ -18,6 +18,8 @@ export async function mirrorTarballUpstream(opts: {
   version: string;
   url: string;
   sha256: string;
+  /** where a file:// tarball may be read from (see download) */
+  localRoots?: string[];
   onEvent?: MirrorListener;
 }): Promise<Result<ImportedRelease, WeldError>> {
   const digest = `sha256:${opts.sha256}` as Digest;
@@ -28,6 +30,7 @@ export async function mirrorTarballUpstream(opts: {
     url: opts.url,
     expected: digest,
     store: opts.store,
+    ...(opts.localRoots ? { localRoots: opts.localRoots } : {}),
     onProgress: (n, total) => opts.onEvent?.({ type: 'progress', pkg: opts.pkg, phase: 'download', done: n, ...(total ? { total } : {}), unit: 'bytes' }),
   });
   if (!got.ok) return got;

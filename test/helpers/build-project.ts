@@ -51,7 +51,7 @@ export async function buildProject(opts: { packages: FixturePackage[]; recipes?:
   cpSync(path.join(REPO_ROOT, 'recipes'), path.join(root, 'recipes'), { recursive: true });
   for (const [name, text] of Object.entries(opts.recipes ?? {})) writeFileSync(path.join(root, 'recipes', `${name}.sh`), text);
   cpSync(path.join(REPO_ROOT, 'metadata/envs'), path.join(root, 'metadata/envs'), { recursive: true });
-  writeFileSync(path.join(root, 'metadata/weld.toml'), '[distro]\nname = "t"\narch = "s390x"\nenv = "bookworm-s390x"\n');
+  writeFileSync(path.join(root, 'metadata/weld.toml'), '[distro]\nname = "t"\narch = "s390x"\nenv = "bookworm-s390x"\n\n[sources]\nallow_paths = ["../releases"]\n');
   let serial = 0;
   const env = { WELD_STORE: path.join(root, 'store') };
   const release = async (pkg: FixturePackage) => {

@@ -24,7 +24,10 @@ describe('weld check on bad metadata', () => {
       applyOverlay(project.root, path.join(FIXTURES, name), ['expected.txt']);
       const r = await weld(['check'], { cwd: project.root });
       const expectedFile = path.join(FIXTURES, name, 'expected.txt');
-      if (process.env['WELD_UPDATE_GOLDEN'] || !existsSync(expectedFile)) writeFileSync(expectedFile, r.stderr);
+      // Only an explicit update writes expectations: a missing expected.txt is a failure,
+      // not a new golden that would pass whatever was printed.
+      if (process.env['WELD_UPDATE_GOLDEN']) writeFileSync(expectedFile, r.stderr);
+      expect(existsSync(expectedFile), `${expectedFile} is missing; run with WELD_UPDATE_GOLDEN=1 and review it`).toBe(true);
       expect(r.stderr).toBe(readFileSync(expectedFile, 'utf8'));
       expect(r.stdout).toBe('');
       expect(r.code).toBe(1);

@@ -30,7 +30,8 @@ export function project(prefix = 'weld-mirror-'): Project {
   mkdirSync(path.join(root, 'metadata/packages'), { recursive: true });
   cpSync(path.join(REPO_ROOT, 'recipes'), path.join(root, 'recipes'), { recursive: true });
   cpSync(path.join(REPO_ROOT, 'metadata/envs'), path.join(root, 'metadata/envs'), { recursive: true });
-  writeFileSync(path.join(root, 'metadata/weld.toml'), '[distro]\nname = "t"\narch = "s390x"\nenv = "bookworm-s390x"\n');
+  // the upstreams the tests make live beside the project, in tmp
+  writeFileSync(path.join(root, 'metadata/weld.toml'), '[distro]\nname = "t"\narch = "s390x"\nenv = "bookworm-s390x"\n\n[sources]\nallow_paths = [".."]\n');
   const mirrors = path.join(tmp, 'mirrors');
   return {
     tmp,

@@ -11,6 +11,7 @@ import { debianMirrorFor } from './apt-sources.js';
 import { readDebianPatches } from './debian-patches.js';
 import { fetchSourcesIndex, unsafeEntryPath, upstreamVersion, type SourceEntry } from './sources-index.js';
 import type { PatchInput } from '../patches/series.js';
+import { upstreamTagRef } from '../../metadata/names.js';
 
 /**
  * The Debian archive as seen by one `weld mirror` run: each suite/component index is
@@ -83,7 +84,7 @@ export async function mirrorDebianUpstream(opts: DebianUpstreamOptions): Promise
   const label = `debian:${opts.suite}/${opts.source}`;
   // Debian's patches live in the .debian.tar next to the .orig: finding it needs the index.
   if (!opts.refresh && !opts.debianPatches) {
-    const tagged = await readRef(opts.repo, `refs/tags/upstream/${opts.version}`);
+    const tagged = await readRef(opts.repo, upstreamTagRef(opts.version));
     const commit = tagged && (await peel(opts.repo, tagged));
     if (commit && trailers((await readCommit(opts.repo, commit)).message).get(TRAILER_SOURCE)?.startsWith(`${label} `)) return ok({ commit, imported: false, refs: [], patches: [] });
   }
