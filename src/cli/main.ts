@@ -7,7 +7,13 @@ import type { CliIO } from './io.js';
 import { weldVersion as version } from './version.js';
 
 // The only place that prints errors and decides exit codes:
-// 0 success, 1 the work failed (bad metadata, failed build), 2 bad command line.
+// 0 success, 1 the work failed (bad metadata, failed build), 2 bad command line,
+// 70 a bug in weld (something threw).
+
+/** The exit status of a failed command: a usage error is the command line's fault. */
+export function exitStatus(e: WeldError): 1 | 2 {
+  return e instanceof UsageError ? 2 : 1;
+}
 
 function topHelp(): string {
   const width = Math.max(...VERBS.map((v) => v.name.length));
@@ -76,9 +82,9 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
   const outcome = await mod.run(parsed.value, io);
   if (outcome.ok) return 0;
   // A usage error is for the person typing, so it stays text even under --json.
-  const usage = outcome.error instanceof UsageError;
-  printError(outcome.error, io, !usage && parsed.value.options['json'] === true);
-  return usage ? 2 : 1;
+  const status = exitStatus(outcome.error);
+  printError(outcome.error, io, status !== 2 && parsed.value.options['json'] === true);
+  return status;
 }
 
 export async function main(): Promise<void> {

@@ -101,9 +101,9 @@ describe('weld CLI', () => {
     expect(markupsafe).toMatch(/^repair +manylinux \(default\)$/m);
     expect((await weld(['show', 'libyaml'], { cwd: root })).stdout).not.toMatch(/^repair/m);
     expect(await weld(['show', 'pyyml'], { cwd: root })).toEqual({
-      code: 1,
+      code: 2,
       stdout: '',
-      stderr: 'weld: error: no package named "pyyml"; did you mean "pyyaml"?\nweld: hint: run `weld list` to see every package\n',
+      stderr: 'weld: error: weld show: no package named "pyyml"; did you mean "pyyaml"?\nweld: hint: run `weld list` to see every package\n',
     });
   });
 
@@ -119,9 +119,16 @@ describe('weld CLI', () => {
   });
 
   it('prints errors as JSON on stdout with --json', async () => {
-    const r = await weld(['show', 'nope', '--json'], { cwd: root });
+    const r = await weld(['list', '--json'], { cwd: '/' });
     expect(r.code).toBe(1);
-    expect(JSON.parse(r.stdout)).toEqual({ error: { code: 'E_UNKNOWN_PACKAGE', message: 'no package named "nope"', hint: 'run `weld list` to see every package' } });
+    expect(r.stderr).toBe('');
+    expect(JSON.parse(r.stdout)).toEqual({
+      error: {
+        code: 'E_METADATA_NOT_FOUND',
+        message: 'no metadata/weld.toml in / or any directory above it',
+        hint: 'run weld inside a project with metadata/weld.toml, or pass --metadata <dir> (or set WELD_METADATA)',
+      },
+    });
   });
 });
 

@@ -1,5 +1,6 @@
 import { formatHelp, parseCommandArgs } from '../../src/cli/args.js';
 import type { VerbModule } from '../../src/cli/commands.js';
+import { exitStatus } from '../../src/cli/main.js';
 import type { CliResult } from './project.js';
 
 /**
@@ -17,5 +18,5 @@ export async function runVerb(opts: { name: string; mod: VerbModule; argv: strin
   const r = await opts.mod.run(parsed.value, io);
   if (r.ok) return { code: 0, stdout, stderr };
   stderr += `weld: error: ${r.error.message}\n${r.error.hint ? `weld: hint: ${r.error.hint}\n` : ''}`;
-  return { code: r.error.code === 'E_USAGE' ? 2 : 1, stdout, stderr, error: r.error.toJSON() as { code: string; message: string; hint?: string } };
+  return { code: exitStatus(r.error), stdout, stderr, error: r.error.toJSON() as { code: string; message: string; hint?: string } };
 }
