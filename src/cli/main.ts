@@ -62,10 +62,13 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
   }
   const entry = VERBS.find((v) => v.name === first);
   if (!entry) {
-    const what = first.startsWith('-') ? `unknown option ${first}` : `unknown verb "${first}"`;
-    const guess = first.startsWith('-') ? closest(first.replace(/^-+/, ''), ['help', 'version']) : closest(first, VERBS.map((v) => v.name));
-    const suggestion = guess ? `; did you mean ${first.startsWith('-') ? `--${guess}` : `"${guess}"`}?` : '';
-    printError(new UsageError(`${what}${suggestion}`, `run 'weld --help' for the list of verbs`), io, false);
+    const option = first.startsWith('-');
+    const what = option ? `unknown option ${first}` : `unknown verb "${first}"`;
+    const guess = option ? closest(first.replace(/^-+/, ''), ['help', 'version']) : closest(first, VERBS.map((v) => v.name));
+    const suggestion = guess ? `; did you mean ${option ? `--${guess}` : `"${guess}"`}?` : '';
+    // An option before any verb is most often a verb's option put first.
+    const hint = option ? `before a verb only --help and --version; a verb's options go after it (weld <verb> --help)` : `run 'weld --help' for the list of verbs`;
+    printError(new UsageError(`${what}${suggestion}`, hint), io, false);
     return 2;
   }
   const mod = await entry.load();

@@ -61,7 +61,7 @@ describe('bad arguments are usage errors', () => {
   it('under --json a bad command line is still text on stderr', async () => {
     expect(await cli('show', 'nope', '--json')).toEqual(usage('weld show: no package named "nope"', 'run `weld list` to see every package'));
     expect(await cli('list', '--json', '--bogus')).toEqual(usage('weld list: unknown option --bogus', "run 'weld list --help' for its options"));
-    expect(await cli('--json')).toEqual(usage('unknown option --json', "run 'weld --help' for the list of verbs"));
+    expect(await cli('--json')).toEqual(usage('unknown option --json', "before a verb only --help and --version; a verb's options go after it (weld <verb> --help)"));
     expect(await cli('stauts', '--json')).toEqual(usage('unknown verb "stauts"; did you mean "status"?', "run 'weld --help' for the list of verbs"));
   });
 });
