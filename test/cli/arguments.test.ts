@@ -58,6 +58,15 @@ describe('bad arguments are usage errors', () => {
     expect((await cli('doctor', '--arch', 'sparc')).code).toBe(2);
   });
 
+  it('weld up refuses a bad option before its first step (doctor --fix may change the host)', async () => {
+    // No metadata and --no-fix: should the check ever move behind the steps, this still
+    // stops before the doctor, and never installs anything on the machine running the tests.
+    const up = (...argv: string[]) => cli('up', '--no-fix', '--metadata', path.join(root, 'no-such-dir'), ...argv);
+    expect(await up('--jobs', 'two')).toEqual({ code: 2, stdout: '', stderr: 'weld: error: weld up: --jobs must be a whole number of at least 1, not "two"\n' });
+    expect(await up('--runner', 'podmn')).toEqual(usage('weld up: unknown runner "podmn"; did you mean "podman"?', 'known runners: podman, local (--runner or WELD_RUNNER)'));
+    expect(await up('--fix')).toEqual({ code: 2, stdout: '', stderr: 'weld: error: weld up: --fix and --no-fix exclude each other; pick one\n' });
+  });
+
   it('under --json a bad command line is still text on stderr', async () => {
     expect(await cli('show', 'nope', '--json')).toEqual(usage('weld show: no package named "nope"', 'run `weld list` to see every package'));
     expect(await cli('list', '--json', '--bogus')).toEqual(usage('weld list: unknown option --bogus', "run 'weld list --help' for its options"));
