@@ -1,5 +1,6 @@
 import { execFileSync, spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REPO_ROOT, sampleProject, weld } from '../helpers/project.js';
@@ -133,6 +134,19 @@ describe('weld CLI', () => {
 });
 
 describe('bin/weld', () => {
+  it('says what to run when dist/ is missing (npm test runs it before tsc)', () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'weld-bin-'));
+    try {
+      mkdirSync(path.join(dir, 'bin'));
+      copyFileSync(path.join(REPO_ROOT, 'bin/weld'), path.join(dir, 'bin/weld'));
+      const r = spawnSync(process.execPath, [path.join(dir, 'bin/weld'), 'doctor', '--profile', 'test'], { cwd: dir, encoding: 'utf8' });
+      expect(r.status).toBe(1);
+      expect(r.stderr).toBe(`weld: error: weld is not compiled: ${dir}/dist/src/cli/main.js is missing\nweld: hint: run \`npm ci\` (or \`npm run build\`) in ${dir}/\n`);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('runs the compiled CLI and sets the exit status', () => {
     execFileSync('npx', ['tsc', '-p', 'tsconfig.json'], { cwd: REPO_ROOT, stdio: 'ignore' });
     const ok = spawnSync(path.join(REPO_ROOT, 'bin/weld'), ['check'], { cwd: REPO_ROOT, encoding: 'utf8' });
