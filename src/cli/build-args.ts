@@ -1,13 +1,12 @@
-import { UsageError, type WeldError } from '../core/errors.js';
-import { err, ok, type Result } from '../core/result.js';
+import type { UsageError, WeldError } from '../core/errors.js';
+import { ok, type Result } from '../core/result.js';
 import type { Metadata } from '../metadata/model.js';
-import { normalizeName } from '../metadata/names.js';
 import { mirrorsDirFor } from '../mirror/mirror.js';
 import type { Runner } from '../runner/runner.js';
 import type { RunnerContext } from '../runner/select.js';
-import { closest } from '../util/suggest.js';
 import type { OptionSpec, ParsedArgs } from './args.js';
 import type { CliIO } from './io.js';
+import { packageNames } from './package-names.js';
 
 export const RUNNER_OPTION: Record<string, OptionSpec> = {
   runner: { type: 'string', value: '<name>', description: 'where recipes run: podman (the env image, --arch, no network) or local (the host); default $WELD_RUNNER or podman' },
@@ -18,13 +17,7 @@ export const RUNNER_OPTION: Record<string, OptionSpec> = {
 export function packagesFromArgs(opts: { verb: string; args: ParsedArgs; metadata: Metadata; all: boolean }): Result<string[], WeldError> {
   const { metadata } = opts;
   if (opts.all) return ok([...metadata.packages.keys()].sort());
-  const names = opts.args.positionals.map(normalizeName);
-  for (const n of names) {
-    if (metadata.packages.has(n)) continue;
-    const guess = closest(n, metadata.packages.keys());
-    return err(new UsageError(`weld ${opts.verb}: no package named "${n}"${guess ? `; did you mean "${guess}"?` : ''}`, 'run `weld list` to see every package'));
-  }
-  return ok(names);
+  return packageNames({ verb: opts.verb, typed: opts.args.positionals, metadata });
 }
 
 export function mirrorsFromArgs(opts: { args: ParsedArgs; io: CliIO; metadata: Metadata }): string {

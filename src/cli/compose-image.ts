@@ -6,6 +6,7 @@ import { buildFlags, mirrorsFromArgs, RUNNER_OPTION, runnerAndMetadata } from '.
 import type { VerbModule } from './commands.js';
 import { json } from './format.js';
 import type { CliIO } from './io.js';
+import { asArgument } from './package-names.js';
 import { openStoreFromArgs, STORE_OPTION } from './store-args.js';
 
 // `weld compose image [name]`: the `weld compose` dispatcher hands this module the
@@ -49,7 +50,7 @@ export const run: VerbModule['run'] = async (args, io) => {
   const { metadata } = picked.value;
   const { findCompose } = await import('../compose/select.js');
   // Found here too (composeImage checks again) so a wrong name fails before the store opens.
-  const compose = findCompose({ metadata, name: args.positionals[0], kind: 'image' });
+  const compose = asArgument(findCompose({ metadata, name: args.positionals[0], kind: 'image' }));
   if (!compose.ok) return compose;
   const name = compose.value.name;
   const opened = await openStoreFromArgs(args, io, { create: true, metadata });

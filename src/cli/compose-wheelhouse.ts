@@ -8,6 +8,7 @@ import { jobsFromArgs, runBuild } from './build-run.js';
 import type { VerbModule } from './commands.js';
 import { json, plural } from './format.js';
 import type { CliIO } from './io.js';
+import { asArgument } from './package-names.js';
 import { openStoreFromArgs, STORE_OPTION } from './store-args.js';
 import { weldVersion } from './version.js';
 
@@ -35,14 +36,15 @@ export const run: VerbModule['run'] = async (args, io) => {
   if (!picked.ok) return picked;
   const { runner, metadata } = picked.value;
   const { composePackages, findCompose, selectBuilds } = await import('../compose/select.js');
-  const { MissingBuildsError } = await import('../compose/errors.js');
-  const compose = findCompose({ metadata, name: args.positionals[0], kind: 'wheelhouse' });
+  const { ComposePackagesError, MissingBuildsError } = await import('../compose/errors.js');
+  const compose = asArgument(findCompose({ metadata, name: args.positionals[0], kind: 'wheelhouse' }));
   if (!compose.ok) return compose;
   const name = compose.value.name;
   const closure = composePackages({ metadata, compose: compose.value });
   if (!closure.ok) return closure;
   const packages = closure.value.packages;
-  if (packages.length === 0) return err(new UsageError(`weld compose wheelhouse: compose "${name}" has no wheel packages`, 'name wheel packages in packages = […], or add some to the distro'));
+  // The metadata's state, not the command line: exit 1.
+  if (packages.length === 0) return err(new ComposePackagesError(name, compose.value.file, ['has no wheel packages'], 'name wheel packages in packages = […], or add some to the distro'));
   const flags = buildFlags(args);
   const build = args.options['build'] === true;
   const opened = await openStoreFromArgs(args, io, { create: build, metadata });

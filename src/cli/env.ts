@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { UsageError, type WeldError } from '../core/errors.js';
+import { UsageError, WeldError } from '../core/errors.js';
 import { err, ok, type Result } from '../core/result.js';
 import type { EnvEvent } from '../env/events.js';
 import { EnvNotFoundError } from '../env/errors.js';
@@ -11,6 +11,7 @@ import type { VerbModule } from './commands.js';
 import { json, table } from './format.js';
 import type { CliIO } from './io.js';
 import { openFromArgs } from './metadata-args.js';
+import { ArgumentError } from './package-names.js';
 import { openStoreFromArgs, STORE_OPTION } from './store-args.js';
 
 const SUBVERBS = ['lock', 'fetch', 'compose', 'ls', 'shell'] as const;
@@ -53,6 +54,14 @@ export const spec: VerbModule['spec'] = {
 
 type Outcome = Promise<Result<void, WeldError>>;
 
+/** The store's state, not the command line: exit 1. */
+class EnvNotComposedError extends WeldError {
+  readonly code = 'E_ENV_NOT_COMPOSED';
+  constructor(env: string) {
+    super(`weld env shell: env "${env}" has no image for its current lock`, `run \`weld env compose ${env}\` first`);
+  }
+}
+
 export const run: VerbModule['run'] = async (args, io) => {
   const [sub, ...rest] = args.positionals;
   if (!(SUBVERBS as readonly string[]).includes(sub ?? '')) {
@@ -82,11 +91,12 @@ export const run: VerbModule['run'] = async (args, io) => {
   }
 };
 
-function findEnv(m: Metadata, name: string): Result<Env, EnvNotFoundError> {
+// A name typed on the command line: unknown is a usage error (exit 2), as for packages.
+function findEnv(m: Metadata, name: string): Result<Env, ArgumentError> {
   const env = m.envs.get(name);
   if (env) return ok(env);
   const known = [...m.envs.keys()].sort();
-  return err(new EnvNotFoundError(name, known, closest(name, known)));
+  return err(new ArgumentError(new EnvNotFoundError(name, known, closest(name, known))));
 }
 
 /** Progress on stderr: one rewritten line on a terminal, a line per quarter otherwise. */
@@ -199,7 +209,7 @@ async function shell(m: Metadata, env: Env, cmd: string[], args: ParsedArgs, io:
   if (!opened.ok) return opened;
   const { findComposed } = await import('../env/compose.js');
   const image = await findComposed({ env, store: opened.value.store });
-  if (!image) return err(new UsageError(`weld env shell: env "${env.name}" has no image for its current lock`, `run \`weld env compose ${env.name}\` first`));
+  if (!image) return err(new EnvNotComposedError(env.name));
   const podman = await openPodman(m, env, io);
   if (!podman.ok) return podman;
   const { loadEnvImage } = await import('../env/load.js');

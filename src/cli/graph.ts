@@ -1,11 +1,10 @@
-import { UnknownPackageError, UsageError } from '../core/errors.js';
+import { UsageError } from '../core/errors.js';
 import { err, ok } from '../core/result.js';
-import { normalizeName } from '../metadata/names.js';
-import { closest } from '../util/suggest.js';
 import { METADATA_OPTIONS } from './args.js';
 import type { VerbModule } from './commands.js';
 import { json, plural, table } from './format.js';
 import { openFromArgs } from './metadata-args.js';
+import { packageNames } from './package-names.js';
 
 export const spec: VerbModule['spec'] = {
   description:
@@ -28,10 +27,9 @@ export const run: VerbModule['run'] = async (args, io) => {
   const md = loaded.value;
   let graph = md.graph;
   if (args.positionals.length) {
-    const targets = args.positionals.map(normalizeName);
-    const missing = targets.find((t) => !graph.has(t));
-    if (missing) return err(new UnknownPackageError(missing, closest(missing, graph.nodes)));
-    graph = graph.subgraph(targets);
+    const targets = packageNames({ verb: 'graph', typed: args.positionals, metadata: md });
+    if (!targets.ok) return targets;
+    graph = graph.subgraph(targets.value);
   }
   const steps = graph.steps();
   if (args.options['json']) {

@@ -7,7 +7,13 @@ import type { CliIO } from './io.js';
 import { weldVersion as version } from './version.js';
 
 // The only place that prints errors and decides exit codes:
-// 0 success, 1 the work failed (bad metadata, failed build), 2 bad command line.
+// 0 success, 1 the work failed (bad metadata, failed build), 2 bad command line,
+// 70 a bug in weld (something threw).
+
+/** The exit status of a failed command: a usage error is the command line's fault. */
+export function exitStatus(e: WeldError): 1 | 2 {
+  return e instanceof UsageError ? 2 : 1;
+}
 
 function topHelp(): string {
   const width = Math.max(...VERBS.map((v) => v.name.length));
@@ -56,10 +62,13 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
   }
   const entry = VERBS.find((v) => v.name === first);
   if (!entry) {
-    const what = first.startsWith('-') ? `unknown option ${first}` : `unknown verb "${first}"`;
-    const guess = first.startsWith('-') ? closest(first.replace(/^-+/, ''), ['help', 'version']) : closest(first, VERBS.map((v) => v.name));
-    const suggestion = guess ? `; did you mean ${first.startsWith('-') ? `--${guess}` : `"${guess}"`}?` : '';
-    printError(new UsageError(`${what}${suggestion}`, `run 'weld --help' for the list of verbs`), io, false);
+    const option = first.startsWith('-');
+    const what = option ? `unknown option ${first}` : `unknown verb "${first}"`;
+    const guess = option ? closest(first.replace(/^-+/, ''), ['help', 'version']) : closest(first, VERBS.map((v) => v.name));
+    const suggestion = guess ? `; did you mean ${option ? `--${guess}` : `"${guess}"`}?` : '';
+    // An option before any verb is most often a verb's option put first.
+    const hint = option ? `before a verb only --help and --version; a verb's options go after it (weld <verb> --help)` : `run 'weld --help' for the list of verbs`;
+    printError(new UsageError(`${what}${suggestion}`, hint), io, false);
     return 2;
   }
   const mod = await entry.load();
@@ -76,9 +85,9 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
   const outcome = await mod.run(parsed.value, io);
   if (outcome.ok) return 0;
   // A usage error is for the person typing, so it stays text even under --json.
-  const usage = outcome.error instanceof UsageError;
-  printError(outcome.error, io, !usage && parsed.value.options['json'] === true);
-  return usage ? 2 : 1;
+  const status = exitStatus(outcome.error);
+  printError(outcome.error, io, status !== 2 && parsed.value.options['json'] === true);
+  return status;
 }
 
 export async function main(): Promise<void> {

@@ -1,14 +1,13 @@
 import { UsageError, WeldError } from '../core/errors.js';
 import { err, ok } from '../core/result.js';
-import { normalizeName } from '../metadata/names.js';
 import type { MirrorEvent } from '../mirror/events.js';
 import { nextLock, readLockNow, writeLockFile } from '../mirror/lock-writer.js';
 import { checkLock, mirrorPackages, mirrorsDirFor } from '../mirror/mirror.js';
-import { closest } from '../util/suggest.js';
 import type { VerbModule } from './commands.js';
 import { json, plural } from './format.js';
 import type { CliIO } from './io.js';
 import { openFromArgs } from './metadata-args.js';
+import { packageNames } from './package-names.js';
 import { openStoreFromArgs, STORE_OPTION } from './store-args.js';
 
 export const spec: VerbModule['spec'] = {
@@ -82,9 +81,9 @@ export const run: VerbModule['run'] = async (args, io) => {
   const loaded = await openFromArgs(args, io);
   if (!loaded.ok) return loaded;
   const metadata = loaded.value;
-  const names = all ? [...metadata.packages.keys()] : args.positionals.map(normalizeName);
-  const unknown = names.find((n) => !metadata.packages.has(n));
-  if (unknown) return err(new UsageError(`weld mirror: no package named "${unknown}"${closest(unknown, metadata.packages.keys()) ? `; did you mean "${closest(unknown, metadata.packages.keys())}"?` : ''}`));
+  const named = all ? ok([...metadata.packages.keys()]) : packageNames({ verb: 'mirror', typed: args.positionals, metadata });
+  if (!named.ok) return named;
+  const names = named.value;
   const mirrorsDir = mirrorsDirFor({ metadata, cwd: io.cwd, env: io.env, ...(typeof args.options['mirrors'] === 'string' ? { flag: args.options['mirrors'] } : {}) });
 
   if (args.options['check']) {

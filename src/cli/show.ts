@@ -1,13 +1,11 @@
-import { UnknownPackageError } from '../core/errors.js';
-import { err, ok } from '../core/result.js';
-import { normalizeName } from '../metadata/names.js';
-import { closest } from '../util/suggest.js';
+import { ok } from '../core/result.js';
 import { METADATA_OPTIONS } from './args.js';
 import type { VerbModule } from './commands.js';
 import { json } from './format.js';
 import { REPAIR_DEFAULT } from '../metadata/repair-policy.js';
 import { describeUpstream, packageJson } from './list.js';
 import { openFromArgs } from './metadata-args.js';
+import { packageNames } from './package-names.js';
 
 export const spec: VerbModule['spec'] = {
   options: {
@@ -22,9 +20,10 @@ export const run: VerbModule['run'] = async (args, io) => {
   const loaded = await openFromArgs(args, io);
   if (!loaded.ok) return loaded;
   const md = loaded.value;
-  const name = normalizeName(args.positionals[0]!);
-  const p = md.packages.get(name);
-  if (!p) return err(new UnknownPackageError(args.positionals[0]!, closest(name, md.packages.keys())));
+  const named = packageNames({ verb: 'show', typed: args.positionals, metadata: md });
+  if (!named.ok) return named;
+  const name = named.value[0]!;
+  const p = md.packages.get(name)!;
   const dependents = md.graph.dependents(name);
   const allDependents = md.graph.dependents(name, { transitive: true });
   if (args.options['json']) {

@@ -1,7 +1,7 @@
 import type { Readable } from 'node:stream';
 import { UsageError, type WeldError } from '../core/errors.js';
 import { err, ok, type Result } from '../core/result.js';
-import { parseDigest } from '../store/digest.js';
+import { parseDigest, type Digest } from '../store/digest.js';
 import { StoreInconsistentError } from '../store/errors.js';
 import { listBlobs } from '../store/blobs.js';
 import type { StoreLocation } from '../store/location.js';
@@ -11,6 +11,7 @@ import type { ParsedArgs } from './args.js';
 import type { VerbModule } from './commands.js';
 import { json, plural, table } from './format.js';
 import type { CliIO } from './io.js';
+import { asArgument } from './package-names.js';
 import { openStoreFromArgs, STORE_OPTION } from './store-args.js';
 
 const SUBVERBS = ['info', 'ls', 'cat', 'put', 'verify', 'gc'] as const;
@@ -71,6 +72,15 @@ export const run: VerbModule['run'] = async (args, io) => {
   if (wantsArgs && rest.length === 0) return err(new UsageError(`weld store ${verb}: missing ${verb === 'cat' ? '<digest>' : '<file>'}`, `usage: weld store ${verb} ${verb === 'cat' ? '<digest>' : '<file>…'}`));
   if (verb === 'cat' && rest.length > 1) return err(new UsageError(`weld store cat: one digest at a time (got ${rest.length})`));
 
+  // Digests are checked before the store is opened (put creates it): bad input changes nothing.
+  const digest = verb === 'cat' ? asArgument(parseDigest(rest[0]!, { where: 'weld store cat', bare: true })) : ok(undefined);
+  if (!digest.ok) return digest;
+  const expectedArg = args.options['expected'];
+  if (typeof expectedArg === 'string' && rest.length !== 1) return err(new UsageError('weld store put: --expected goes with exactly one file'));
+  const expected = typeof expectedArg === 'string' ? asArgument(parseDigest(expectedArg, { where: 'weld store put: --expected', bare: true })) : ok(undefined);
+  if (!expected.ok) return expected;
+  const grace = graceFromArgs(args);
+  if (!grace.ok) return grace;
   const opened = await openStoreFromArgs(args, io, { create: verb === 'put' });
   if (!opened.ok) return opened;
   const { store, where } = opened.value;
@@ -80,13 +90,13 @@ export const run: VerbModule['run'] = async (args, io) => {
     case 'ls':
       return args.options['records'] ? lsRecords(store, args, io) : lsBlobs(store, args, io);
     case 'cat':
-      return cat(store, rest[0]!, io);
+      return cat(store, digest.value!, io);
     case 'put':
-      return put(store, rest, args, io);
+      return put(store, rest, expected.value, args, io);
     case 'verify':
       return verifyCmd(store, args, io);
     case 'gc':
-      return gcCmd(store, args, io);
+      return gcCmd(store, grace.value, args, io);
   }
 };
 
@@ -138,10 +148,8 @@ async function lsRecords(store: Store, args: ParsedArgs, io: CliIO): Outcome {
   return ok(undefined);
 }
 
-async function cat(store: Store, input: string, io: CliIO): Outcome {
-  const digest = parseDigest(input, { where: 'weld store cat', bare: true });
-  if (!digest.ok) return digest;
-  const stream = await store.get(digest.value);
+async function cat(store: Store, digest: Digest, io: CliIO): Outcome {
+  const stream = await store.get(digest);
   if (!stream.ok) return stream;
   await pipeTo(stream.value, io.stdout);
   return ok(undefined);
@@ -155,13 +163,9 @@ async function pipeTo(from: Readable, to: CliIO['stdout']): Promise<void> {
   }
 }
 
-async function put(store: Store, files: string[], args: ParsedArgs, io: CliIO): Outcome {
-  const expectedArg = args.options['expected'];
-  if (typeof expectedArg === 'string') {
-    if (files.length !== 1) return err(new UsageError('weld store put: --expected goes with exactly one file'));
-    const expected = parseDigest(expectedArg, { where: '--expected', bare: true });
-    if (!expected.ok) return expected;
-    const r = await store.put({ file: files[0]! }, { expected: expected.value });
+async function put(store: Store, files: string[], expected: Digest | undefined, args: ParsedArgs, io: CliIO): Outcome {
+  if (expected) {
+    const r = await store.put({ file: files[0]! }, { expected });
     if (!r.ok) return r;
     io.stdout.write(args.options['json'] ? json([{ file: files[0], ...r.value }]) : `${r.value.digest}  ${files[0]}\n`);
     return ok(undefined);
@@ -204,14 +208,15 @@ async function verifyCmd(store: Store, args: ParsedArgs, io: CliIO): Outcome {
   return problems ? err(new StoreInconsistentError(problems, repair)) : ok(undefined);
 }
 
-async function gcCmd(store: Store, args: ParsedArgs, io: CliIO): Outcome {
+function graceFromArgs(args: ParsedArgs): Result<number | undefined, UsageError> {
   const grace = args.options['grace'];
-  let graceMs: number | undefined;
-  if (typeof grace === 'string') {
-    const n = Number(grace);
-    if (!/^\d+(\.\d+)?$/.test(grace.trim()) || !Number.isFinite(n)) return err(new UsageError(`weld store gc: --grace ${grace} is not a number of seconds`, 'e.g. --grace 0 to remove even blobs put a moment ago'));
-    graceMs = n * 1000;
-  }
+  if (typeof grace !== 'string') return ok(undefined);
+  const n = Number(grace);
+  if (!/^\d+(\.\d+)?$/.test(grace.trim()) || !Number.isFinite(n)) return err(new UsageError(`weld store gc: --grace ${grace} is not a number of seconds`, 'e.g. --grace 0 to remove even blobs put a moment ago'));
+  return ok(n * 1000);
+}
+
+async function gcCmd(store: Store, graceMs: number | undefined, args: ParsedArgs, io: CliIO): Outcome {
   const dryRun = args.options['dry-run'] === true;
   const r = await store.gc({ dryRun, ...(graceMs !== undefined ? { graceMs } : {}) });
   if (!r.ok) return r;

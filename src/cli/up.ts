@@ -4,13 +4,16 @@ import { UsageError, WeldError } from '../core/errors.js';
 import { err, ok, type Result } from '../core/result.js';
 import type { BuildSummary } from '../build/executor.js';
 import type { Metadata } from '../metadata/model.js';
-import { METADATA_OPTIONS, parseCommandArgs } from './args.js';
-import { RUNNER_OPTION } from './build-args.js';
+import { METADATA_OPTIONS, parseCommandArgs, type ParsedArgs } from './args.js';
+import { RUNNER_OPTION, runnerName } from './build-args.js';
+import { jobsFromArgs } from './build-run.js';
 import { VERBS, type VerbModule } from './commands.js';
 import { plural } from './format.js';
 import type { CliIO } from './io.js';
 import { openFromArgs } from './metadata-args.js';
 import { STORE_OPTION } from './store-args.js';
+import { RUNNER_NAMES } from '../runner/select.js';
+import { closest } from '../util/suggest.js';
 
 export const spec: VerbModule['spec'] = {
   description:
@@ -58,6 +61,9 @@ export class UpStepError extends WeldError {
 export const run: VerbModule['run'] = async (args, io) => {
   // Mirroring writes the work tree's lock: the whole job has no meaning at another ref.
   if (args.options['ref'] !== undefined) return err(new UsageError('weld up works on the work tree, not at a --ref', 'for a branch, use `weld build --all --ref R` and `weld compose … --ref R`'));
+  // Checked before the first step, which may change the host: a typo must not cost a doctor --fix and a mirror.
+  const early = checkOptions(args, io);
+  if (!early.ok) return early;
   const started = performance.now();
   const loaded = await openFromArgs(args, io);
   if (!loaded.ok) return loaded;
@@ -80,6 +86,19 @@ export const run: VerbModule['run'] = async (args, io) => {
   io.stdout.write(describe(summary, podmanPrefix(metadata, io)));
   return ok(summary);
 };
+
+/** What the steps would refuse later, refused now. */
+function checkOptions(args: ParsedArgs, io: CliIO): Result<void, UsageError> {
+  if (args.options['fix'] && args.options['no-fix']) return err(new UsageError('weld up: --fix and --no-fix exclude each other; pick one'));
+  const jobs = jobsFromArgs(args, 'up');
+  if (!jobs.ok) return jobs;
+  const runner = runnerName(args, io.env);
+  if (!RUNNER_NAMES.includes(runner)) {
+    const guess = closest(runner, RUNNER_NAMES);
+    return err(new UsageError(`weld up: unknown runner "${runner}"${guess ? `; did you mean "${guess}"?` : ''}`, `known runners: ${RUNNER_NAMES.join(', ')} (--runner or WELD_RUNNER)`));
+  }
+  return ok(undefined);
+}
 
 /** The job for this distro: its envs, then mirror, build and each compose, with the caller's options passed on. */
 function plan(metadata: Metadata, options: Record<string, string | boolean | undefined>): Step[] {

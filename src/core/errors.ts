@@ -17,9 +17,13 @@ export abstract class WeldError extends Error {
   }
 }
 
-/** Wrong command line: unknown verb, unknown flag, missing argument. Exit status 2. */
+/**
+ * Wrong command line: unknown verb, unknown flag, missing argument, a value that is not
+ * one, a name the metadata does not have. Exit status 2; always printed as text, since it
+ * is for the person typing. Subclasses keep their own `code`.
+ */
 export class UsageError extends WeldError {
-  readonly code = 'E_USAGE';
+  readonly code: string = 'E_USAGE';
 }
 
 /** The metadata failed validation; every problem is in `diagnostics`. */
@@ -51,10 +55,24 @@ export class GitRefError extends WeldError {
   readonly code = 'E_GIT_REF';
 }
 
-export class UnknownPackageError extends WeldError {
-  readonly code = 'E_UNKNOWN_PACKAGE';
-  constructor(readonly packageName: string, suggestion?: string) {
-    super(`no package named "${packageName}"${suggestion ? `; did you mean "${suggestion}"?` : ''}`);
+/** A package named on the command line that the metadata does not have. */
+export class UnknownPackageError extends UsageError {
+  override readonly code = 'E_UNKNOWN_PACKAGE';
+  /** as typed, not normalised: the user must recognise what they wrote */
+  readonly packages: string[];
+  constructor(opts: { verb: string; names: Array<{ typed: string; suggestion?: string }> }) {
+    const one = (n: { typed: string; suggestion?: string }) => `"${n.typed}"${n.suggestion ? ` (did you mean "${n.suggestion}"?)` : ''}`;
+    const [first, ...more] = opts.names;
+    if (!first) throw new Error('bug: UnknownPackageError without a name');
+    super(
+      more.length === 0
+        ? `weld ${opts.verb}: no package named "${first.typed}"${first.suggestion ? `; did you mean "${first.suggestion}"?` : ''}`
+        : `weld ${opts.verb}: no packages named ${opts.names.map(one).join(', ')}`,
+    );
+    this.packages = opts.names.map((n) => n.typed);
     this.hint = 'run `weld list` to see every package';
+  }
+  override toJSON(): Record<string, unknown> {
+    return { ...super.toJSON(), packages: this.packages };
   }
 }

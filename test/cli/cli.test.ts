@@ -1,5 +1,6 @@
 import { execFileSync, spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REPO_ROOT, sampleProject, weld } from '../helpers/project.js';
@@ -101,9 +102,9 @@ describe('weld CLI', () => {
     expect(markupsafe).toMatch(/^repair +manylinux \(default\)$/m);
     expect((await weld(['show', 'libyaml'], { cwd: root })).stdout).not.toMatch(/^repair/m);
     expect(await weld(['show', 'pyyml'], { cwd: root })).toEqual({
-      code: 1,
+      code: 2,
       stdout: '',
-      stderr: 'weld: error: no package named "pyyml"; did you mean "pyyaml"?\nweld: hint: run `weld list` to see every package\n',
+      stderr: 'weld: error: weld show: no package named "pyyml"; did you mean "pyyaml"?\nweld: hint: run `weld list` to see every package\n',
     });
   });
 
@@ -119,13 +120,33 @@ describe('weld CLI', () => {
   });
 
   it('prints errors as JSON on stdout with --json', async () => {
-    const r = await weld(['show', 'nope', '--json'], { cwd: root });
+    const r = await weld(['list', '--json'], { cwd: '/' });
     expect(r.code).toBe(1);
-    expect(JSON.parse(r.stdout)).toEqual({ error: { code: 'E_UNKNOWN_PACKAGE', message: 'no package named "nope"', hint: 'run `weld list` to see every package' } });
+    expect(r.stderr).toBe('');
+    expect(JSON.parse(r.stdout)).toEqual({
+      error: {
+        code: 'E_METADATA_NOT_FOUND',
+        message: 'no metadata/weld.toml in / or any directory above it',
+        hint: 'run weld inside a project with metadata/weld.toml, or pass --metadata <dir> (or set WELD_METADATA)',
+      },
+    });
   });
 });
 
 describe('bin/weld', () => {
+  it('says what to run when dist/ is missing (npm test runs it before tsc)', () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'weld-bin-'));
+    try {
+      mkdirSync(path.join(dir, 'bin'));
+      copyFileSync(path.join(REPO_ROOT, 'bin/weld'), path.join(dir, 'bin/weld'));
+      const r = spawnSync(process.execPath, [path.join(dir, 'bin/weld'), 'doctor', '--profile', 'test'], { cwd: dir, encoding: 'utf8' });
+      expect(r.status).toBe(1);
+      expect(r.stderr).toBe(`weld: error: weld is not compiled: ${dir}/dist/src/cli/main.js is missing\nweld: hint: run \`npm ci\` (or \`npm run build\`) in ${dir}/\n`);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('runs the compiled CLI and sets the exit status', () => {
     execFileSync('npx', ['tsc', '-p', 'tsconfig.json'], { cwd: REPO_ROOT, stdio: 'ignore' });
     const ok = spawnSync(path.join(REPO_ROOT, 'bin/weld'), ['check'], { cwd: REPO_ROOT, encoding: 'utf8' });

@@ -36,7 +36,7 @@ describe('weld store', () => {
   it('names bad digests, missing blobs and files, and unknown sub-verbs', async () => {
     await run('put', path.join(dir, 'hello.txt'));
     const bad = await run('cat', 'abc');
-    expect(bad.code).toBe(1);
+    expect(bad.code).toBe(2);
     expect(bad.stderr).toBe('weld: error: weld store cat: "abc" is not a digest\nweld: hint: a digest is sha256: followed by 64 lowercase hex characters, e.g. sha256:e3b0c442…b855\n');
     const missing = await run('cat', '1'.repeat(64));
     expect(missing.code).toBe(1);

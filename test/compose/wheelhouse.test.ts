@@ -299,11 +299,12 @@ describe('weld compose wheelhouse', () => {
     expect(readdirSync(mine)).toEqual(['thesis.tex']);
     expect(readdirSync(project.root).filter((f) => f.startsWith('.precious'))).toEqual([]);
 
+    // names typed on the command line that the metadata lacks are usage errors
     const typo = await cli(['compose', 'wheelhouse', 'webb']);
-    expect(typo.code).toBe(1);
+    expect(typo.code).toBe(2);
     expect(typo.stderr).toContain('no compose named "webb"; did you mean "web"?');
     const kind = await cli(['compose', 'wheelhouse', 'img']);
-    expect(kind.code).toBe(1);
+    expect(kind.code).toBe(2);
     expect(kind.stderr).toContain('compose "img" is an image, not a wheelhouse');
     expect(kind.stderr).toContain('weld compose image img');
     const sub = await cli(['compose', 'wheelhuose']);

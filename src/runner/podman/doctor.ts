@@ -20,7 +20,7 @@ export type DoctorEvent =
   | { type: 'fix-done'; check: string; command: string; ok: boolean };
 
 const MIN_FREE = 5 * 1024 ** 3;
-const APT_INSTALL = ['env', 'DEBIAN_FRONTEND=noninteractive', 'apt-get', 'install', '-y', '-q'];
+export const APT_INSTALL = ['env', 'DEBIAN_FRONTEND=noninteractive', 'apt-get', 'install', '-y', '-q'];
 
 /** Every check s390x (or any foreign-arch) builds depend on, with the fix for each failure. */
 export function checkHost(h: HostFacts): Check[] {
@@ -69,22 +69,35 @@ export function checkHost(h: HostFacts): Check[] {
 }
 
 export interface DoctorReport {
-  host: HostFacts;
+  /** --fix changes the host only as root */
+  root: boolean;
   checks: Check[];
   /** commands run by --fix, in order */
   applied: Array<{ command: string; ok: boolean }>;
 }
 
-/**
- * Checks the host; with `fix`, runs the fixes that apt and root can apply (never the
- * disk one), then checks again so the report shows the state after fixing.
- */
-export async function doctor(opts: { target: string; dir: string; fix: boolean; env?: NodeJS.ProcessEnv; onEvent?: (e: DoctorEvent) => void }): Promise<DoctorReport> {
+/** What one profile of the doctor looks at: run again after fixing. */
+export type Look = () => { root: boolean; checks: Check[] };
+
+/** The host checks foreign-arch builds need (the default profile). */
+export function doctor(opts: { target: string; dir: string; fix: boolean; env?: NodeJS.ProcessEnv; onEvent?: (e: DoctorEvent) => void }): Promise<DoctorReport> {
   const env = opts.env ?? process.env;
-  let host = detectHost({ target: opts.target, dir: opts.dir, env });
-  let checks = checkHost(host);
+  const look: Look = () => {
+    const host = detectHost({ target: opts.target, dir: opts.dir, env });
+    return { root: host.root, checks: checkHost(host) };
+  };
+  return fixAndRecheck({ look, fix: opts.fix, env, ...(opts.onEvent ? { onEvent: opts.onEvent } : {}) });
+}
+
+/**
+ * Checks; with `fix`, runs the fixes that apt and root can apply (never the disk one),
+ * then checks again so the report shows the state after fixing.
+ */
+export async function fixAndRecheck(opts: { look: Look; fix: boolean; env: NodeJS.ProcessEnv; onEvent?: (e: DoctorEvent) => void }): Promise<DoctorReport> {
+  const { env } = opts;
+  let { root, checks } = opts.look();
   const applied: DoctorReport['applied'] = [];
-  if (opts.fix && host.root) {
+  if (opts.fix && root) {
     const failing = checks.filter((c) => !c.ok && c.fix && c.id !== 'disk');
     const needsApt = failing.some((c) => c.fix!.some((cmd) => cmd.includes('apt-get')));
     const done = new Set<string>();
@@ -102,12 +115,9 @@ export async function doctor(opts: { target: string; dir: string; fix: boolean; 
         applied.push({ command: line, ok: await runFix({ check: c.id, cmd, env, ...(opts.onEvent ? { onEvent: opts.onEvent } : {}) }) });
       }
     }
-    if (applied.length) {
-      host = detectHost({ target: opts.target, dir: opts.dir, env });
-      checks = checkHost(host);
-    }
+    if (applied.length) ({ root, checks } = opts.look());
   }
-  return { host, checks, applied };
+  return { root, checks, applied };
 }
 
 function runFix(opts: { check: string; cmd: string[]; env: NodeJS.ProcessEnv; onEvent?: (e: DoctorEvent) => void }): Promise<boolean> {

@@ -24,8 +24,11 @@ export class PodmanFailedError extends WeldError {
 /** `weld doctor` found something builds need that is missing. */
 export class HostNotReadyError extends WeldError {
   readonly code = 'E_HOST_NOT_READY';
-  constructor(readonly failing: string[], fixable: boolean) {
-    super(`the host is not ready for builds: ${failing.join(', ')}`);
-    this.hint = fixable ? 'run the fix commands above, or `weld doctor --fix` as root' : 'see the details above';
+  constructor(opts: { failing: string[]; fixable: boolean; purpose?: string; fixCommand?: string }) {
+    super(`the host is not ready for ${opts.purpose ?? 'builds'}: ${opts.failing.join(', ')}`);
+    this.failing = opts.failing;
+    // Without a fix command there is nothing to add to the checks' own details.
+    if (opts.fixable) this.hint = `run the fix commands above as root, or \`${opts.fixCommand ?? 'weld doctor --fix'}\` as root`;
   }
+  readonly failing: string[];
 }

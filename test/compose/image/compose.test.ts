@@ -217,9 +217,10 @@ describe('weld compose image', () => {
 
     it('errors on an unknown compose, a wheelhouse compose, unbuilt packages, and no name when there are several', async () => {
       const unknown = await cli(['ap', '--no-load']);
-      expect(unknown.code).toBe(1);
+      expect(unknown.code).toBe(2);
       expect(unknown.stderr).toBe('weld: error: no compose named "ap"; did you mean "app"?\nweld: hint: composes: app, bad, half, unbuilt, wheels (metadata/composes/<name>.toml)\n');
       const wheelhouse = await cli(['wheels', '--no-load']);
+      expect(wheelhouse.code).toBe(2);
       expect(wheelhouse.stderr).toBe('weld: error: compose "wheels" is a wheelhouse, not an image (metadata/composes/wheels.toml)\nweld: hint: run `weld compose wheelhouse wheels`\n');
       const unbuilt = await cli(['unbuilt', '--no-load', '--runner', 'local']);
       expect(unbuilt.code).toBe(1);
