@@ -1,8 +1,8 @@
 import { err, ok } from '../core/result.js';
 import { UsageError } from '../core/errors.js';
 import { ARCHES } from '../metadata/names.js';
-import { HostNotReadyError } from '../runner/podman/errors.js';
-import { doctor } from '../runner/podman/doctor.js';
+import { HostNotReadyError } from '../podman/errors.js';
+import { doctor } from '../podman/doctor.js';
 import type { VerbModule } from './commands.js';
 import { json } from './format.js';
 

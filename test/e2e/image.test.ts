@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as composeImage from '../../src/cli/compose-image.js';
-import { Podman } from '../../src/runner/podman/podman.js';
+import { Podman } from '../../src/podman/podman.js';
 import { sampleProject, weld } from '../helpers/project.js';
 import { sharedEnv } from './shared.js';
 import { runVerb } from '../helpers/verb.js';
