@@ -13,7 +13,7 @@ import { installWheel, mergeInstalls } from '../src/compose/image/install.js';
 import { installLayerEntries } from '../src/compose/image/layer.js';
 import { debianScheme } from '../src/compose/image/scheme.js';
 import { openWheel } from '../src/compose/image/wheel.js';
-import { layerChunks } from '../src/env/layer.js';
+import { tarChunks } from '../src/archive/tar-write.js';
 import { medians } from './timing.js';
 
 const WHEELS = Number(process.env['BENCH_WHEELS'] ?? 40);
@@ -49,7 +49,7 @@ async function weldInstall(dir: string, layer: string): Promise<number> {
   }
   const merged = mergeInstalls(installs);
   if (!merged.ok) throw merged.error;
-  await pipeline(Readable.from(layerChunks(installLayerEntries(merged.value), { mtime: 0 })), createWriteStream(layer));
+  await pipeline(Readable.from(tarChunks(installLayerEntries(merged.value), { mtime: 0 })), createWriteStream(layer));
   return merged.value.length;
 }
 

@@ -41,8 +41,6 @@ export interface BuildOneOptions {
   keepFailed?: boolean;
   signal?: AbortSignal;
   onEvent: BuildListener;
-  /** serialises index writes: a Store takes one index session at a time per process */
-  indexQueue: <T>(fn: () => Promise<T>) => Promise<T>;
 }
 
 export type BuildOneResult = { ok: true; outputs: BuildOutput[]; check?: CheckResult } | { ok: false; reason: string; cancelled: boolean };
@@ -176,7 +174,7 @@ async function buildOneUnguarded(o: BuildOneOptions): Promise<BuildOneResult> {
     if (!o.existing) {
       // A last look before the record: Ctrl-C during the stores leaves no record behind.
       if (o.signal?.aborted) return await fail('cancelled', true);
-      const written = await o.indexQueue(() => o.store.writeRecords([{ kind: 'build', id: o.key, data: record }]));
+      const written = await o.store.writeRecords([{ kind: 'build', id: o.key, data: record }]);
       if (!written.ok) return await fail(`could not write the build record: ${written.error.message}`);
     }
     o.onEvent({ type: 'done', pkg: name, key: o.key, outputs: stored.outputs, durationMs: record.timings.durationMs, ...(check ? { check } : {}) });

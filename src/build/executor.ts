@@ -52,8 +52,6 @@ type Outcome = { ok: true; outputs: BuildOutput[] } | { ok: false };
 export async function executeBuild(o: ExecuteOptions): Promise<BuildSummary> {
   const jobs = o.jobs ?? os.availableParallelism();
   const limit = pLimit(jobs);
-  // Store.withIndex refuses overlapping sessions in one process, and parallel builds finish together.
-  const indexQueue = pLimit(1);
   // Builds share the cores: each recipe is told its part of them.
   const perBuild = Math.max(1, Math.floor(os.availableParallelism() / jobs));
   const emit: BuildListener = o.onEvent ?? (() => {});
@@ -132,7 +130,6 @@ export async function executeBuild(o: ExecuteOptions): Promise<BuildSummary> {
       ...(o.keepFailed ? { keepFailed: true } : {}),
       ...(o.signal ? { signal: o.signal } : {}),
       onEvent: emit,
-      indexQueue: (fn) => indexQueue(fn),
     });
     if (!r.ok) return fail(name, r.reason);
     summary.built.push(name);

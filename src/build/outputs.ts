@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import { readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
+import { writeTreeTar } from '../archive/tar-tree.js';
 import type { Store } from '../store/store.js';
 import type { BuildOutput } from '../store/records.js';
 
@@ -22,29 +23,11 @@ export async function storeOutputs(opts: { store: Store; kind: 'wheel' | 'pack';
   const prefix = path.join(opts.outDir, 'prefix');
   if (!(await stat(prefix).catch(() => undefined))?.isDirectory()) return { reason: 'the recipe exited 0 but left no $WELD_OUT/prefix/' };
   const tarball = path.join(opts.outDir, '..', 'prefix.tar');
-  const made = await deterministicTar({ dir: prefix, mtime: opts.sourceDateEpoch, file: tarball });
-  if (made) return { reason: `could not pack $WELD_OUT/prefix: ${made}` };
+  const made = await writeTreeTar({ dir: prefix, mtime: opts.sourceDateEpoch, file: tarball });
+  if (!made.ok) return { reason: `could not pack $WELD_OUT/prefix: ${made.error.message}` };
   const put = await opts.store.put({ file: tarball });
   if (!put.ok) return { reason: `could not store the prefix: ${put.error.message}` };
   return { outputs: [{ name: 'prefix.tar', digest: put.value.digest, size: put.value.size }] };
-}
-
-/**
- * The tree as a tar stream that depends only on names, contents and modes: sorted entries,
- * one mtime, owner 0:0, no atime/ctime (GNU tar, as reproducible-builds.org advises).
- */
-export function deterministicTar(opts: { dir: string; mtime: number; file: string }): Promise<string | undefined> {
-  return new Promise((resolve) => {
-    const child = spawn(
-      'tar',
-      ['-c', '-f', opts.file, '-C', opts.dir, '--sort=name', `--mtime=@${opts.mtime}`, '--owner=0', '--group=0', '--numeric-owner', '--format=pax', '--pax-option=exthdr.name=%d/PaxHeaders/%f,delete=atime,delete=ctime', '.'],
-      { stdio: ['ignore', 'ignore', 'pipe'] },
-    );
-    let stderr = '';
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('error', (e) => resolve(e.message));
-    child.on('close', (code) => resolve(code === 0 ? undefined : stderr.trim() || `tar exited with status ${code}`));
-  });
 }
 
 /** Unpacks a stored prefix tarball for a dependent build; tar's complaint (if any) is the reason. */

@@ -68,12 +68,12 @@ export const run: VerbModule['run'] = async (args, io) => {
   let load: { loaded: boolean; time: string } | undefined;
   if (!args.options['no-load']) {
     const env = metadata.envs.get(compose.value.env!)!;
-    const { Podman } = await import('../runner/podman/podman.js');
+    const { Podman } = await import('../podman/podman.js');
     const podman = Podman.open({ root: metadata.root, arch: env.arch, env: io.env });
     if (!podman.ok) return podman;
-    const { loadImage } = await import('../env/load.js');
+    const { loadImage } = await import('../podman/images.js');
     const t1 = performance.now();
-    const l = await loadImage({ tag: image.tag, blobs: image, store, podman: podman.value });
+    const l = await loadImage({ tag: image.tag, image, blobs: store, podman: podman.value });
     if (!l.ok) return l;
     load = { loaded: l.value.loaded, time: secs(t1) };
   }

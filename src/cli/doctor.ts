@@ -1,16 +1,16 @@
 import { err, ok } from '../core/result.js';
 import { UsageError } from '../core/errors.js';
 import { ARCHES } from '../metadata/names.js';
-import { HostNotReadyError } from '../runner/podman/errors.js';
-import type { DoctorEvent, DoctorReport } from '../runner/podman/doctor.js';
+import { HostNotReadyError } from '../podman/errors.js';
+import type { DoctorEvent, DoctorReport } from '../podman/doctor.js';
 import type { VerbModule } from './commands.js';
 import { closest } from '../util/suggest.js';
 import { json } from './format.js';
 
 // Profiles are sets of checks for one purpose; each loads only its own probes.
 const PROFILES = {
-  build: { purpose: 'builds', load: async () => (await import('../runner/podman/doctor.js')).doctor },
-  test: { purpose: 'the tests', load: async () => (await import('../runner/podman/test-tools.js')).doctorTests },
+  build: { purpose: 'builds', load: async () => (await import('../podman/doctor.js')).doctor },
+  test: { purpose: 'the tests', load: async () => (await import('../podman/test-tools.js')).doctorTests },
 } as const;
 type Profile = keyof typeof PROFILES;
 const NAMES = Object.keys(PROFILES) as Profile[];

@@ -166,7 +166,7 @@ async function compose(m: Metadata, env: Env, args: ParsedArgs, io: CliIO): Outc
   if (!args.options['no-load']) {
     const podman = await openPodman(m, env, io);
     if (!podman.ok) return podman;
-    const { loadEnvImage } = await import('../env/load.js');
+    const { loadEnvImage } = await import('../env/compose.js');
     const t1 = performance.now();
     const l = await loadEnvImage({ image: r.value, store, podman: podman.value });
     if (!l.ok) return l;
@@ -184,7 +184,7 @@ async function compose(m: Metadata, env: Env, args: ParsedArgs, io: CliIO): Outc
 }
 
 async function openPodman(m: Metadata, env: Env, io: CliIO) {
-  const { Podman } = await import('../runner/podman/podman.js');
+  const { Podman } = await import('../podman/podman.js');
   return Podman.open({ root: m.root, arch: env.arch, env: io.env });
 }
 
@@ -212,7 +212,7 @@ async function shell(m: Metadata, env: Env, cmd: string[], args: ParsedArgs, io:
   if (!image) return err(new EnvNotComposedError(env.name));
   const podman = await openPodman(m, env, io);
   if (!podman.ok) return podman;
-  const { loadEnvImage } = await import('../env/load.js');
+  const { loadEnvImage } = await import('../env/compose.js');
   const loaded = await loadEnvImage({ image, store: opened.value.store, podman: podman.value });
   if (!loaded.ok) return loaded;
   const code = await podman.value.runInteractive({ image: image.tag, cmd: cmd.length ? cmd : ['/bin/bash'], tty: process.stdin.isTTY === true });

@@ -5,6 +5,10 @@ import { cpus } from 'node:os';
 import { err, ok, type Result } from '../core/result.js';
 import type { WeldError } from '../core/errors.js';
 import type { Env, LockedDeb } from '../metadata/model.js';
+import { imageManifest, MEDIA } from '../archive/oci.js';
+import { tarChunks } from '../archive/tar-write.js';
+import type { Podman } from '../podman/podman.js';
+import { loadImage } from '../podman/images.js';
 import { digestBytes, type Digest } from '../store/digest.js';
 import type { EnvImageRecord } from '../store/records.js';
 import { tmpName } from '../store/layout.js';
@@ -13,9 +17,9 @@ import { readDeb, type DebEntry } from './deb.js';
 import { DebDigestMismatchError, DebNotFetchedError } from './errors.js';
 import type { EnvListener } from './events.js';
 import { requireFreshLock } from './fresh.js';
-import { layerChunks, planLayer } from './layer.js';
+import { planLayer } from './layer.js';
 import { formatEnvLock } from './lock-file.js';
-import { COMPOSER_VERSION, imageConfig, imageManifest, imageTag, MEDIA } from './oci.js';
+import { COMPOSER_VERSION, imageConfig, imageTag } from './oci.js';
 
 export interface ComposeEnvOptions {
   env: Env;
@@ -68,7 +72,7 @@ export async function composeEnv(opts: ComposeEnvOptions): Promise<Result<Compos
   for (const message of plan.warnings) opts.onEvent?.({ type: 'warning', env: env.name, message });
 
   emit(`writing the layer (${plan.entries.length} entries)`);
-  const layer = await store.put(layerChunks(plan.entries), { label: `${env.name} layer` });
+  const layer = await store.put(tarChunks(plan.entries), { label: `${env.name} layer` });
   if (!layer.ok) return layer;
   const config = imageConfig({ env: env.name, arch: env.arch, layer: layer.value.digest, lock: lockBlob.value.digest });
   const configBlob = await store.put([config], { label: `${env.name} image config` });
@@ -132,4 +136,9 @@ async function readAll(opts: { store: Store; debs: LockedDeb[]; concurrency: num
   const failed = results.find((r) => !r.ok);
   if (failed && !failed.ok) return err(failed.error);
   return ok(results.map((r) => (r as { ok: true; value: { deb: string; entries: DebEntry[] } }).value));
+}
+
+/** Loads a composed env image into podman under its tag, unless podman has it already. */
+export function loadEnvImage(opts: { image: ComposedImage; store: Store; podman: Podman }): Promise<Result<{ tag: string; loaded: boolean }, WeldError>> {
+  return loadImage({ tag: opts.image.tag, image: opts.image.record, blobs: opts.store, podman: opts.podman });
 }

@@ -1,9 +1,10 @@
 import { err, ok, type Result } from '../core/result.js';
-import { readAr } from './ar.js';
-import { canDecompress, compressionOf, decompress } from './decompress.js';
-import { DebFormatError, DebUnsafePathError, ToolMissingError } from './errors.js';
-import { readTar } from './tar-read.js';
-import type { TarType } from './tar-write.js';
+import { readAr } from '../archive/ar.js';
+import { decompressBuffer, type Compression } from '../archive/decompress.js';
+import { ToolMissingError } from '../archive/errors.js';
+import { readTar } from '../archive/tar-read.js';
+import type { TarType } from '../archive/tar-write.js';
+import { DebFormatError, DebUnsafePathError } from './errors.js';
 
 /** One entry of a .deb's data, with its path made relative to the root ("usr/bin/env"). */
 export interface DebEntry {
@@ -16,6 +17,13 @@ export interface DebEntry {
 }
 
 export type DebError = DebFormatError | DebUnsafePathError | ToolMissingError;
+
+const MEMBER: Record<string, Compression> = { '': 'none', '.xz': 'xz', '.zst': 'zstd', '.gz': 'gzip' };
+
+function compressionOf(member: string): Compression | undefined {
+  const m = /^data\.tar(\.xz|\.zst|\.gz)?$/.exec(member);
+  return m ? MEMBER[m[1] ?? ''] : undefined;
+}
 
 const TYPES: Record<string, TarType> = { '0': 'file', '7': 'file', '1': 'hardlink', '2': 'symlink', '5': 'dir' };
 
@@ -43,14 +51,12 @@ export async function readDeb(opts: { name: string; bytes: Buffer; /** a path th
   if (!member) return err(new DebFormatError(name, `no data.tar.* member (members: ${ar.members.map((m) => m.name).join(', ')})`));
   const compression = compressionOf(member.name);
   if (!compression) return err(new DebFormatError(name, `unsupported data member "${member.name}" (weld reads data.tar, .xz, .zst, .gz)`));
-  if (!canDecompress(compression)) return err(new ToolMissingError('zstd', 'zstd', `to read ${name} (its ${member.name} is zstd-compressed)`));
-  let tarBytes: Buffer;
-  try {
-    tarBytes = await decompress({ data: member.data, compression, scratch: opts.scratch });
-  } catch (e: unknown) {
-    return err(new DebFormatError(name, `${member.name} does not decompress: ${(e as Error).message}`));
+  const tarBytes = await decompressBuffer({ data: member.data, compression, scratch: opts.scratch, for: `${name}'s ${member.name}` });
+  if (!tarBytes.ok) {
+    const e = tarBytes.error;
+    return err(e instanceof ToolMissingError ? e : new DebFormatError(name, `${member.name} does not decompress: ${e.reason}`));
   }
-  const tar = readTar(tarBytes);
+  const tar = readTar(tarBytes.value);
   if ('error' in tar) return err(new DebFormatError(name, `${member.name}: ${tar.error}`));
   const out: DebEntry[] = [];
   for (const raw of tar.entries) {

@@ -87,15 +87,6 @@ export class DebUnsafePathError extends WeldError {
   }
 }
 
-/** A decompressor binary the .deb needs is not installed. */
-export class ToolMissingError extends WeldError {
-  readonly code = 'E_TOOL_MISSING';
-  constructor(readonly tool: string, pkg: string, why: string) {
-    super(`${tool} is not installed; it is needed ${why}`);
-    this.hint = `install it: apt-get install ${pkg}`;
-  }
-}
-
 /** The command run by `weld env shell` exited non-zero. */
 export class ShellExitError extends WeldError {
   readonly code = 'E_ENV_SHELL_EXIT';

@@ -1,19 +1,11 @@
 import type { DebEntry } from './deb.js';
-import { padding, TAR_END, tarHeader, type TarType } from './tar-write.js';
+import type { TarEntry } from '../archive/tar-write.js';
 
 // One layer from many .debs: entries merged by path (a later deb in lock order wins,
 // with a warning when it really changes something), the files maintainer scripts would
 // have made and a build needs, sorted, with fixed owners and mtimes.
 
-/** 1980-01-01: fixed, and old enough for zip-based tools (wheels) that reject earlier dates. */
-export const LAYER_MTIME = 315_532_800;
-
-export interface LayerEntry {
-  path: string;
-  type: TarType;
-  mode: number;
-  link?: string;
-  data?: Buffer;
+export interface LayerEntry extends TarEntry {
   /** hardlinked files share a group */
   group?: string;
 }
@@ -84,41 +76,4 @@ function addSystemFiles(opts: { byPath: Map<string, LayerEntry & { from: string 
     else opts.warnings.push(`no /etc/${f}: base-passwd is not in the env`);
   }
   byPath.set('tmp', { path: 'tmp', type: 'dir', mode: 0o1777, from: 'weld' });
-}
-
-/**
- * The layer's bytes in about 1 MiB chunks: small headers are gathered so the store's
- * writer and hasher see few large writes; big file bodies pass through uncopied.
- */
-export function* layerChunks(entries: LayerEntry[], opts: { mtime?: number } = {}): Generator<Buffer> {
-  const mtime = opts.mtime ?? LAYER_MTIME;
-  const BATCH = 1 << 20;
-  let pending: Buffer[] = [];
-  let pendingBytes = 0;
-  const flush = function* () {
-    if (pendingBytes) yield pending.length === 1 ? pending[0]! : Buffer.concat(pending, pendingBytes);
-    pending = [];
-    pendingBytes = 0;
-  };
-  const add = function* (b: Buffer) {
-    if (b.length >= 64 * 1024) {
-      yield* flush();
-      yield b;
-      return;
-    }
-    pending.push(b);
-    pendingBytes += b.length;
-    if (pendingBytes >= BATCH) yield* flush();
-  };
-  for (const e of entries) {
-    const size = e.type === 'file' ? (e.data?.length ?? 0) : 0;
-    yield* add(tarHeader({ path: e.path, type: e.type, mode: e.mode, size, ...(e.link !== undefined ? { link: e.link } : {}), mtime }));
-    if (size) {
-      yield* add(e.data!);
-      const pad = padding(size);
-      if (pad.length) yield* add(pad);
-    }
-  }
-  yield* add(TAR_END);
-  yield* flush();
 }

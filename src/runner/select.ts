@@ -1,6 +1,6 @@
 import { UsageError } from '../core/errors.js';
 import { err, ok, type Result } from '../core/result.js';
-import type { RunnerContext } from './podman/build-runner.js';
+import type { RunnerContext } from './podman.js';
 import type { Runner } from './runner.js';
 import { closest } from '../util/suggest.js';
 
@@ -11,7 +11,7 @@ export type { RunnerContext };
 // Each loads only when picked: the podman runner brings the env stack (decompressors,
 // OCI writers) that a local build never needs.
 const RUNNERS: Record<string, (context: () => RunnerContext) => Promise<Runner>> = {
-  podman: async (context) => new (await import('./podman/build-runner.js')).PodmanBuildRunner(context),
+  podman: async (context) => new (await import('./podman.js')).PodmanBuildRunner(context),
   local: async () => new (await import('./local.js')).LocalRunner(),
 };
 

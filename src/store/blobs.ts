@@ -141,6 +141,11 @@ export async function linkIn(l: Layout, tmp: string, digest: Digest): Promise<Re
   }
 }
 
+/** Fresh mtimes for blobs in use that no record names yet (Store.keepAlive). */
+export async function touchBlobs(l: Layout, digests: Iterable<Digest>): Promise<void> {
+  await Promise.all([...new Set(digests)].map((d) => touch(blobPath(l, d))));
+}
+
 /** A fresh mtime tells gc's grace period that someone just asked for this blob. */
 export async function touch(file: string): Promise<void> {
   const now = new Date();

@@ -1,6 +1,7 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import type { ReadStream } from 'node:fs';
 import { err, ok, type Result } from '../core/result.js';
-import { getBlob, hasBlob, putBlob, statBlob, type BlobStat, type PutError, type PutOptions, type PutResult, type PutSource } from './blobs.js';
+import { getBlob, hasBlob, putBlob, statBlob, touchBlobs, type BlobStat, type PutError, type PutOptions, type PutResult, type PutSource } from './blobs.js';
 import type { Digest } from './digest.js';
 import type { BlobNotFoundError, RecordDecodeError, RecordInvalidError, StoreBusyError, StoreIOError, StoreNotFoundError, StorePathError } from './errors.js';
 import type { GcOptions, GcReport } from './gc.js';
@@ -31,7 +32,9 @@ export type IndexError = StoreBusyError | StoreIOError;
 export class Store {
   /** tmp files of crashed processes removed when this store was opened */
   cleanedTmp = 0;
-  private inSession = false;
+  /** the end of the last queued session: this process's sessions run one after another */
+  private queue: Promise<unknown> = Promise.resolve();
+  private readonly session = new AsyncLocalStorage<true>();
 
   constructor(
     readonly layout: Layout,
@@ -82,19 +85,32 @@ export class Store {
 
   /**
    * Runs `fn` while this process holds the index. Keep `fn` short: other processes
-   * wait for it. Sessions do not nest (LevelDB would make the inner one wait forever).
+   * wait for it. Sessions of one process queue here, in call order (LevelDB admits one
+   * opener), so callers never queue them; they do not nest (the inner one would wait
+   * for the outer forever).
    */
-  async withIndex<T>(purpose: string, fn: (s: IndexSession) => Promise<T>): Promise<Result<T, IndexError>> {
-    if (this.inSession) throw new Error('bug: Store.withIndex called inside another withIndex');
-    const db = await openIndex({ layout: this.layout, purpose, ...this.waitOptions() });
-    if (!db.ok) return db;
-    this.inSession = true;
-    try {
-      return ok(await fn(new IndexSession(db.value, this.layout)));
-    } finally {
-      this.inSession = false;
-      await closeIndex({ layout: this.layout, db: db.value });
-    }
+  withIndex<T>(purpose: string, fn: (s: IndexSession) => Promise<T>): Promise<Result<T, IndexError>> {
+    if (this.session.getStore()) return Promise.reject(new Error('bug: Store.withIndex called inside another withIndex'));
+    const run = async (): Promise<Result<T, IndexError>> => {
+      const db = await openIndex({ layout: this.layout, purpose, ...this.waitOptions() });
+      if (!db.ok) return db;
+      try {
+        return ok(await this.session.run(true, () => fn(new IndexSession(db.value, this.layout))));
+      } finally {
+        await closeIndex({ layout: this.layout, db: db.value });
+      }
+    };
+    const turn = this.queue.then(run, run);
+    this.queue = turn.catch(() => undefined);
+    return turn;
+  }
+
+  /**
+   * Keeps blobs through gc's grace period from now, for a caller that uses blobs a record
+   * does not name yet (it will write that record shortly). Missing blobs are skipped.
+   */
+  keepAlive(digests: Iterable<Digest>): Promise<void> {
+    return touchBlobs(this.layout, digests);
   }
 
   writeRecords(records: RecordInput[]): Promise<Result<void, IndexError | RecordInvalidError>> {

@@ -3,9 +3,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { HostNotReadyError } from '../../src/runner/podman/errors.js';
-import { checkTestTools, TEST_PYTHON, type TestToolFacts } from '../../src/runner/podman/test-tools.js';
-import { which } from '../../src/runner/podman/which.js';
+import { HostNotReadyError } from '../../src/podman/errors.js';
+import { checkTestTools, TEST_PYTHON, type TestToolFacts } from '../../src/podman/test-tools.js';
+import { which } from '../../src/util/which.js';
 import { REPO_ROOT, weld } from '../helpers/project.js';
 
 // `weld doctor --profile test`: what `npm test` runs first (with --fix) on this host.

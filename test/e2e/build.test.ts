@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BuildEvent } from '../../src/build/events.js';
 import type { Metadata } from '../../src/metadata/model.js';
 import { openMetadata } from '../../src/metadata/open.js';
-import { PodmanBuildRunner } from '../../src/runner/podman/build-runner.js';
+import { PodmanBuildRunner } from '../../src/runner/podman.js';
 import { openStore, type Store } from '../../src/store/store.js';
 import { sampleProject, weld } from '../helpers/project.js';
 import { runnerContract } from '../runner/contract.js';

@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Podman } from '../../src/runner/podman/podman.js';
+import { Podman } from '../../src/podman/podman.js';
 import { REPO_ROOT, sampleProject, weld } from '../helpers/project.js';
 
 // lock → fetch → compose the sample builder, then run it in podman as s390x with the

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { createTwoFilesPatch } from 'diff';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BuildEvent } from '../../src/build/events.js';
-import { Podman } from '../../src/runner/podman/podman.js';
+import { Podman } from '../../src/podman/podman.js';
 import { openStore } from '../../src/store/store.js';
 import { sampleProject, weld } from '../helpers/project.js';
 import { sharedEnv } from './shared.js';

@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Podman } from '../../src/runner/podman/podman.js';
+import { Podman } from '../../src/podman/podman.js';
 import { REPO_ROOT, sampleProject, weld } from '../helpers/project.js';
 import { sharedEnv } from './shared.js';
 

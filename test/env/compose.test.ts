@@ -4,7 +4,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { composeEnv, findComposed } from '../../src/env/compose.js';
 import { envInputsDigest } from '../../src/env/inputs.js';
-import { ociArchive } from '../../src/env/oci-archive.js';
+import { ociArchive } from '../../src/archive/oci-archive.js';
 import type { Env, LockedDeb } from '../../src/metadata/model.js';
 import { blobPath } from '../../src/store/layout.js';
 import type { Store } from '../../src/store/store.js';
@@ -80,7 +80,7 @@ describe('composing an env image', () => {
     expect(again.value.reused).toBe(true);
     expect(again.value.record.manifest).toBe(first.value.record.manifest);
     expect((await findComposed({ env, store }))?.tag).toBe(first.value.tag);
-    const archive = await ociArchive({ store, record: first.value.record, ref: first.value.tag });
+    const archive = await ociArchive({ blobs: store, image: first.value.record, ref: first.value.tag });
     if (!archive.ok) throw archive.error;
     const file = path.join(dir, 'image.tar');
     const chunks: Buffer[] = [];

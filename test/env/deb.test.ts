@@ -3,7 +3,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readDeb, safeRelative } from '../../src/env/deb.js';
-import { padding, TAR_END, tarHeader } from '../../src/env/tar-write.js';
+import { padding, TAR_END, tarHeader } from '../../src/archive/tar-write.js';
 import { arArchive, buildDeb } from '../helpers/debs.js';
 import { tempDir } from '../helpers/store-temp.js';
 

@@ -14,7 +14,9 @@ export const CONTRACT_RECIPES: Record<string, string> = {
   'write-src': '( echo changed > "$WELD_SRC/hello.txt" ) 2>/dev/null\n( : > "$WELD_SRC/new-file" ) 2>/dev/null\necho tried\n',
   output: 'mkdir -p "$WELD_OUT/wheels"\nprintf wheel > "$WELD_OUT/wheels/demo-1.0-py3-none-any.whl"\n',
   fail: 'echo before the failure\nexit 3\n',
-  hang: 'echo started\nsleep 30 &\necho $! > "$WELD_OUT/child.pid"\nwait\necho never\n',
+  // The background child writes `late` 2 s in unless the abort killed it: seen from the
+  // host through WELD_OUT whatever the runner (a container's pids are not the host's).
+  hang: 'echo started\n( sleep 2; echo late > "$WELD_OUT/late" ) &\nsleep 30 &\necho $! > "$WELD_OUT/child.pid"\nwait\necho never\n',
   lines: 'i=0\nwhile [ $i -lt 200 ]; do\n  echo "out $i"\n  if [ $((i % 3)) = 0 ]; then echo "err $i" >&2; fi\n  i=$((i + 1))\ndone\n',
 };
 
@@ -130,6 +132,10 @@ export function runnerContract(opts: ContractOptions): void {
       expect(r.lines).not.toContain('never');
       const pidFile = path.join(r.out, 'child.pid');
       if (opts.hostPids !== false && existsSync(pidFile)) expect(await gone(Number(readFileSync(pidFile, 'utf8')))).toBe(true);
+      // What the recipe started in the background is dead too, in every runner: its
+      // write, due 2 s after the start, never comes.
+      await new Promise((r) => setTimeout(r, 2500));
+      expect(existsSync(path.join(r.out, 'late'))).toBe(false);
     });
 
     it('delivers log lines in the order written, stdout and stderr together', async () => {

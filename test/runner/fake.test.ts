@@ -20,6 +20,8 @@ const programs: Record<string, FakeProgram> = {
   fail: async (c) => (c.log('before the failure'), 3),
   hang: async (c) => {
     c.log('started');
+    // the background child of the shell recipe: dies with the abort like the rest
+    void c.wait(2_000).then(() => c.write('late', 'late\n'), () => undefined);
     await c.wait(30_000);
     c.log('never');
     return 0;

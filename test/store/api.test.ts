@@ -1,5 +1,5 @@
 import { statSync } from 'node:fs';
-import { mkdir, readdir, readFile, writeFile, chmod } from 'node:fs/promises';
+import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -77,13 +77,17 @@ describe('blobs', () => {
     );
     expect(!failing.ok && failing.error.message).toBe('cannot read https://example/x.deb: connection reset; nothing was stored');
     expect(await readdir(path.join(store.path, 'tmp'))).toEqual([]);
-    if (process.getuid?.() !== 0) {
-      const locked = path.join(dir, 'locked');
-      await writeFile(locked, 'x');
-      await chmod(locked, 0o000);
-      const r = await store.put({ file: locked });
-      expect(!r.ok && r.error.code).toBe('E_STORE_SOURCE');
-    }
+    // Unreadable for root too (CI runs as root, where chmod 000 blocks nothing): a path
+    // through a file fails at open, and /proc/self/mem opens as a regular file whose
+    // read at offset 0 fails (EIO: nothing is mapped there).
+    const file = path.join(dir, 'plain');
+    await writeFile(file, 'x');
+    const throughFile = await store.put({ file: path.join(file, 'child') });
+    expect(!throughFile.ok && throughFile.error.message).toMatch(/^cannot read .*plain\/child: ENOTDIR/);
+    const unreadable = await store.put({ file: '/proc/self/mem' });
+    expect(!unreadable.ok && unreadable.error.code).toBe('E_STORE_SOURCE');
+    expect(!unreadable.ok && unreadable.error.message).toMatch(/^cannot read \/proc\/self\/mem: .*EIO.*; nothing was stored$/);
+    expect(await readdir(path.join(store.path, 'tmp'))).toEqual([]);
   });
 
   it('says what is wrong with a digest string', () => {
@@ -252,6 +256,29 @@ describe('records', () => {
   });
 });
 
+describe('index sessions', () => {
+  it('queues sessions of one process in call order instead of refusing the second', async () => {
+    const order: string[] = [];
+    const session = (name: string, ms: number) =>
+      store.withIndex(name, async () => {
+        order.push(`${name} in`);
+        await new Promise((r) => setTimeout(r, ms));
+        order.push(`${name} out`);
+        return name;
+      });
+    const results = await Promise.all([session('a', 50), session('b', 0), store.setRoot({ name: 'c', digests: [] })]);
+    expect(results.map((r) => r.ok)).toEqual([true, true, true]);
+    expect(order).toEqual(['a in', 'a out', 'b in', 'b out']);
+  });
+
+  it('still refuses a nested session (it would wait for itself forever), and the queue goes on', async () => {
+    const outer = await store.withIndex('outer', () => store.withIndex('inner', async () => 1).then(() => 'nested ran', (e: Error) => e.message));
+    expect(outer.ok && outer.value).toBe('bug: Store.withIndex called inside another withIndex');
+    const after = await store.withIndex('after', async () => 'ok');
+    expect(after.ok && after.value).toBe('ok');
+  });
+});
+
 describe('gc', () => {
   async function aged(d: Digest) {
     const { utimes } = await import('node:fs/promises');
@@ -279,6 +306,16 @@ describe('gc', () => {
     expect(await store.has(fresh)).toBe(true);
     const passed = await store.gc({ graceMs: 0, roots: [] });
     expect(passed.ok && passed.value.removed.map((r) => r.digest)).toEqual([fresh]);
+  });
+
+  it('keepAlive carries a blob no record names through the grace period', async () => {
+    const inUse = await putText(store, 'in use, record to come');
+    const loose = await putText(store, 'loose');
+    for (const d of [inUse, loose]) await aged(d);
+    await store.keepAlive([inUse, digestBytes(Buffer.from('never stored'))]);
+    const r = await store.gc({});
+    expect(r.ok && r.value.removed.map((x) => x.digest)).toEqual([loose]);
+    expect(await store.has(inUse)).toBe(true);
   });
 
   it('with keepRecords: false, removes unreachable records together with their blobs', async () => {

@@ -6,9 +6,9 @@ import type { WeldError } from '../../core/errors.js';
 import { err, ok, type Result } from '../../core/result.js';
 import { findComposed } from '../../env/compose.js';
 import { requireFreshLock } from '../../env/fresh.js';
-import { layerChunks } from '../../env/layer.js';
-import { imageManifest, MEDIA, type Descriptor } from '../../env/oci.js';
-import { ociArchive } from '../../env/oci-archive.js';
+import { imageManifest, MEDIA, type Descriptor } from '../../archive/oci.js';
+import { ociArchive } from '../../archive/oci-archive.js';
+import { tarChunks } from '../../archive/tar-write.js';
 import { hexOf, type Digest } from '../../store/digest.js';
 import type { ComposeRecord } from '../../store/records.js';
 import type { Store } from '../../store/store.js';
@@ -117,7 +117,7 @@ export async function composeImage(opts: ComposeImageOptions): Promise<Result<Co
   const provenance = await metadata.provenance();
   const mtime = await metadataEpoch({ root: metadata.root, commit: provenance.commit });
   emit(`writing the layer (${merged.value.length} files)`);
-  const layer = await store.put(layerChunks(installLayerEntries(merged.value), { mtime }), { label: `${name} image layer` });
+  const layer = await store.put(tarChunks(installLayerEntries(merged.value), { mtime }), { label: `${name} image layer` });
   if (!layer.ok) return layer;
   const manifestBytes = wheelManifest({ compose: name, wheels });
   const manifestBlob = await store.put([manifestBytes], { label: `${name} wheel manifest` });
@@ -177,7 +177,7 @@ async function readBlob(store: Store, digest: Digest): Promise<Result<Buffer, We
 }
 
 async function writeArchive(opts: { store: Store; blobs: { manifest: Digest; config: Digest; layers: Digest[] }; tag: string; out: string }): Promise<Result<void, WeldError>> {
-  const archive = await ociArchive({ store: opts.store, record: opts.blobs, ref: opts.tag });
+  const archive = await ociArchive({ blobs: opts.store, image: opts.blobs, ref: opts.tag });
   if (!archive.ok) return archive;
   const tmp = path.join(path.dirname(opts.out), `.${path.basename(opts.out)}.${process.pid}.tmp`);
   try {

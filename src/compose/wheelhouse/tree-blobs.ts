@@ -1,4 +1,4 @@
-import { linkSync, utimesSync } from 'node:fs';
+import { linkSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import type { LimitFunction } from 'p-limit';
 import { digestBytes, type Digest } from '../../store/digest.js';
@@ -20,8 +20,8 @@ const CANNOT_LINK = ['EXDEV', 'EPERM', 'EMLINK', 'ENOTSUP', 'EOPNOTSUPP'];
  * and then taken into the store, so the next compose links it. Where linking is not
  * possible (the store on another file system) files are just written. Returns the
  * digests of the blobs the tree shares, for the compose record to keep; `kept` are
- * blobs the current record keeps already, the others found here get a fresh mtime so
- * gc's grace period covers them until the new record names them.
+ * blobs the current record keeps already, the others found here are kept alive through
+ * gc's grace period until the new record names them.
  */
 export async function placeTreeFiles(o: { store: Store; files: TreeFile[]; limit: LimitFunction; kept: Set<Digest> }): Promise<Digest[]> {
   let canLink = true;
@@ -45,8 +45,7 @@ export async function placeTreeFiles(o: { store: Store; files: TreeFile[]; limit
       toWrite.push({ file: f, digest, adopt: code === 'ENOENT' });
     }
   }
-  const now = new Date();
-  for (const d of shared) if (!o.kept.has(d)) touchSync(o.store.blobPath(d), now);
+  await o.store.keepAlive([...shared].filter((d) => !o.kept.has(d)));
   await Promise.all(toWrite.map((w) => o.limit(() => writeFile(w.file.path, w.file.bytes, { flag: 'wx', ...(w.adopt ? { mode: 0o444 } : {}) }))));
   // Two files of one content are one blob: the first written is taken in.
   const fresh = [...new Map(toWrite.filter((w) => w.adopt && !shared.has(w.digest)).map((w) => [w.digest, { file: w.file.path, digest: w.digest }])).values()];
@@ -56,12 +55,4 @@ export async function placeTreeFiles(o: { store: Store; files: TreeFile[]; limit
     if (r.ok) shared.add(fresh[i]!.digest);
   });
   return [...shared].sort();
-}
-
-function touchSync(file: string, now: Date): void {
-  try {
-    utimesSync(file, now, now);
-  } catch {
-    // gone: the record's check of its blobs will say so
-  }
 }

@@ -4,7 +4,7 @@ import { err, ok, type Result } from '../../core/result.js';
 import type { BlobStore, Digest } from '../blob-store.js';
 import { DebianSourceError } from '../errors.js';
 import type { PatchInput } from '../patches/series.js';
-import { openTar } from '../tarball/decompress.js';
+import { openCompressed } from '../../archive/decompress-stream.js';
 
 /** Patches bigger than this are not Debian packaging; refusing keeps memory bounded. */
 const MAX_PATCH = 16 * 2 ** 20;
@@ -16,7 +16,7 @@ const MAX_PATCH = 16 * 2 ** 20;
 export async function readDebianPatches(opts: { store: BlobStore; digest: Digest; label: string }): Promise<Result<PatchInput[], DebianSourceError>> {
   const blob = await opts.store.get(opts.digest);
   if (!blob.ok) return err(new DebianSourceError(`${opts.label}: not in the store (${opts.digest})`));
-  const opened = await openTar(blob.value as Readable);
+  const opened = await openCompressed(blob.value as Readable);
   if (opened.kind !== 'ok') return err(new DebianSourceError(`${opts.label}: ${opened.kind === 'empty' ? 'empty file' : `unsupported compression ${opened.format}`}`));
   const files = new Map<string, Buffer>();
   const parser = new Parser({

@@ -2,7 +2,8 @@ import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { Parser, type ReadEntry } from 'tar';
 import { err, ok, type Result } from '../../core/result.js';
-import { DecompressFailure, InputFailure, openTar, type Compression } from './decompress.js';
+import { openCompressed as openTar, type Compression } from '../../archive/decompress-stream.js';
+import { ArchiveInputError as InputFailure, DecompressError as DecompressFailure } from '../../archive/errors.js';
 import { EntryReader } from './entries.js';
 import {
   TarballCorruptError,

@@ -7,9 +7,10 @@ import { composeImage, type ComposedImage } from '../../../src/compose/image/com
 import { composePackages } from '../../../src/compose/select.js';
 import { imageRecordId } from '../../../src/env/compose.js';
 import { requireFreshLock } from '../../../src/env/fresh.js';
-import { layerChunks } from '../../../src/env/layer.js';
+import { tarChunks } from '../../../src/archive/tar-write.js';
 import { formatEnvLock } from '../../../src/env/lock-file.js';
-import { imageConfig, imageManifest, MEDIA } from '../../../src/env/oci.js';
+import { imageManifest, MEDIA } from '../../../src/archive/oci.js';
+import { imageConfig } from '../../../src/env/oci.js';
 import type { Metadata } from '../../../src/metadata/model.js';
 import { LocalRunner } from '../../../src/runner/local.js';
 import { blobPath } from '../../../src/store/layout.js';
@@ -43,7 +44,7 @@ async function writeRuntimeImage(metadata: Metadata, store: Store): Promise<void
     return r.value;
   };
   const lockBlob = must(await store.put([Buffer.from(formatEnvLock({ env: env.name, lock: lock.value }))]));
-  const layer = must(await store.put(layerChunks([
+  const layer = must(await store.put(tarChunks([
     { path: 'usr', type: 'dir', mode: 0o755 },
     { path: 'usr/bin', type: 'dir', mode: 0o755 },
     { path: 'usr/bin/python3', type: 'file', mode: 0o755, data: Buffer.from('#!/bin/sh\n') },

@@ -1,7 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, statfsSync } from 'node:fs';
 import { archInfo, hostArch } from './arch.js';
-import { which } from './which.js';
+import { which } from '../util/which.js';
 
 /** What this host offers for running foreign-arch containers; read, never changed. */
 export interface HostFacts {

@@ -3,15 +3,17 @@ import type { ReadableStream } from 'node:stream/web';
 import zlib from 'node:zlib';
 import unbzip2Stream from 'unbzip2-stream';
 import xz from 'xz-decompress';
+import { ArchiveInputError, DecompressError } from './errors.js';
 
 const { XzReadableStream } = xz;
 
-export type Compression = 'gzip' | 'xz' | 'bzip2' | 'none';
+// The streaming decompressors, in process: gzip (zlib), xz (xz-decompress, WASM) and
+// bzip2 (unbzip2-stream). An async iterator can only fail by rejecting, so failures
+// while reading come as the typed values ArchiveInputError and DecompressError.
 
-/** The input stream failed: the caller's problem (network, disk), not the tarball's. */
-export class InputFailure extends Error {}
-/** The decompressor rejected the data: truncated or corrupt. */
-export class DecompressFailure extends Error {}
+export type Compression = 'gzip' | 'xz' | 'bzip2' | 'zstd' | 'none';
+/** What streams here; zstd has no library that Node 20 runs (see decompress.ts). */
+export type StreamCompression = Exclude<Compression, 'zstd'>;
 
 // Decided by magic bytes: a URL's suffix says nothing reliable about the bytes behind it.
 const MAGIC: Array<{ bytes: number[]; name: Compression | string }> = [
@@ -30,16 +32,23 @@ const MAGIC: Array<{ bytes: number[]; name: Compression | string }> = [
 const HEAD = 512;
 
 export type Opened =
-  | { kind: 'ok'; compression: Compression; chunks: AsyncGenerator<Buffer, void, undefined> }
+  | { kind: 'ok'; compression: StreamCompression; chunks: AsyncGenerator<Buffer, void, undefined> }
   | { kind: 'empty' }
   | { kind: 'unsupported'; format: string };
 
+/** The compression of data that starts with `head` (at least 512 bytes, or all there is), by its magic bytes. */
+export function sniffCompression(head: Buffer): Compression | { unsupported: string } {
+  if (isTarHeader(head)) return 'none';
+  const found = MAGIC.find((m) => m.bytes.every((b, i) => head[i] === b) && (m.name !== 'bzip2' || isBlockSize(head[3])))?.name ?? 'none';
+  return found === 'none' || found === 'gzip' || found === 'xz' || found === 'bzip2' || found === 'zstd' ? found : { unsupported: found };
+}
+
 /**
  * Sniffs the compression of `input` and returns its decompressed bytes. Read and
- * decompression failures surface while iterating, as InputFailure / DecompressFailure.
+ * decompression failures surface while iterating, as ArchiveInputError / DecompressError.
  * Stopping the iteration early destroys `input`.
  */
-export async function openTar(input: Readable): Promise<Opened> {
+export async function openCompressed(input: Readable): Promise<Opened> {
   const it = readInput(input);
   let head: Buffer = Buffer.alloc(0);
   while (head.length < HEAD) {
@@ -51,21 +60,26 @@ export async function openTar(input: Readable): Promise<Opened> {
     await it.return(undefined);
     return { kind: 'empty' };
   }
-  const found = isTarHeader(head) ? 'none' : (MAGIC.find((m) => m.bytes.every((b, i) => head[i] === b) && (m.name !== 'bzip2' || isBlockSize(head[3])))?.name ?? 'none');
-  if (found !== 'none' && found !== 'gzip' && found !== 'xz' && found !== 'bzip2') {
+  const found = sniffCompression(head);
+  if (typeof found !== 'string' || found === 'zstd') {
     await it.return(undefined);
-    return { kind: 'unsupported', format: found };
+    return { kind: 'unsupported', format: typeof found === 'string' ? found : found.unsupported };
   }
-  const compressed = replay(head, it);
-  switch (found) {
+  return { kind: 'ok', compression: found, chunks: decompressChunks({ chunks: replay(head, it), compression: found }) };
+}
+
+/** The decompressed bytes of `chunks`; failures reject the iteration as DecompressError. */
+export function decompressChunks(opts: { chunks: AsyncGenerator<Buffer, void, undefined>; compression: StreamCompression }): AsyncGenerator<Buffer, void, undefined> {
+  const { chunks, compression } = opts;
+  switch (compression) {
     case 'none':
-      return { kind: 'ok', compression: 'none', chunks: compressed };
+      return chunks;
     case 'gzip':
-      return { kind: 'ok', compression: 'gzip', chunks: viaStream(compressed, (src) => pipeline(src, zlib.createGunzip(), () => {})) };
+      return viaStream(chunks, 'gzip', (src) => pipeline(src, zlib.createGunzip(), () => {}));
     case 'xz':
-      return { kind: 'ok', compression: 'xz', chunks: viaStream(compressed, (src) => Readable.fromWeb(new XzReadableStream(Readable.toWeb(src)) as ReadableStream)) };
+      return viaStream(chunks, 'xz', (src) => Readable.fromWeb(new XzReadableStream(Readable.toWeb(src)) as ReadableStream));
     case 'bzip2':
-      return { kind: 'ok', compression: 'bzip2', chunks: bunzip2(compressed) };
+      return bunzip2(chunks);
   }
 }
 
@@ -86,11 +100,11 @@ async function* readInput(input: Readable): AsyncGenerator<Buffer, void, undefin
       try {
         r = await it.next();
       } catch (e) {
-        throw new InputFailure(e instanceof Error ? e.message : String(e));
+        throw new ArchiveInputError(e instanceof Error ? e.message : String(e));
       }
       if (r.done) return;
       const c = r.value;
-      if (typeof c === 'string') throw new InputFailure('the input stream yields strings; give it bytes (no setEncoding)');
+      if (typeof c === 'string') throw new ArchiveInputError('the input stream yields strings; give it bytes (no setEncoding)');
       yield asBuffer(c as Uint8Array);
     }
   } finally {
@@ -112,15 +126,15 @@ async function* replay(head: Buffer, rest: AsyncGenerator<Buffer, void, undefine
   }
 }
 
-/** Runs `compressed` through a Node stream decompressor; its errors become DecompressFailure. */
-async function* viaStream(compressed: AsyncGenerator<Buffer, void, undefined>, make: (src: Readable) => Readable): AsyncGenerator<Buffer, void, undefined> {
+/** Runs `compressed` through a Node stream decompressor; its errors become DecompressError. */
+async function* viaStream(compressed: AsyncGenerator<Buffer, void, undefined>, compression: StreamCompression, make: (src: Readable) => Readable): AsyncGenerator<Buffer, void, undefined> {
   const src = Readable.from(compressed, { objectMode: false });
   const out = make(src);
   try {
     for await (const c of out) yield asBuffer(c as Uint8Array);
   } catch (e) {
-    if (e instanceof InputFailure) throw e;
-    throw new DecompressFailure(e instanceof Error ? e.message : String(e));
+    if (e instanceof ArchiveInputError) throw e;
+    throw new DecompressError(compression, e instanceof Error ? e.message : String(e));
   } finally {
     out.destroy();
     src.destroy();
@@ -136,7 +150,7 @@ async function* bunzip2(compressed: AsyncGenerator<Buffer, void, undefined>): As
   bz.on('data', (c: Buffer) => out.push(c));
   bz.on('error', (e: unknown) => (failure ??= e));
   const check = () => {
-    if (failure !== undefined) throw new DecompressFailure(failure instanceof Error ? failure.message : String(failure));
+    if (failure !== undefined) throw new DecompressError('bzip2', failure instanceof Error ? failure.message : String(failure));
   };
   try {
     for await (const c of compressed) {

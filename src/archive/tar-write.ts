@@ -1,5 +1,6 @@
-// A deterministic tar writer: ustar headers, a PAX record only for names that do not
-// fit, and every field that could vary (owner, mtime, names of PAX headers) fixed.
+// The one tar writer (env layers, image layers, oci-archives, pack prefixes): ustar
+// headers, a PAX record only for names that do not fit, and every field that could
+// vary (owner, mtime, names of PAX headers) fixed, so the same entries give the same bytes.
 
 export type TarType = 'file' | 'dir' | 'symlink' | 'hardlink';
 
@@ -10,6 +11,19 @@ export interface TarHeader {
   size?: number;
   link?: string;
   mtime: number;
+}
+
+/** 1980-01-01: fixed, and old enough for zip-based tools (wheels) that reject earlier dates. */
+export const FIXED_MTIME = 315_532_800;
+
+/** One entry to write; a file's bytes in memory. */
+export interface TarEntry {
+  path: string;
+  type: TarType;
+  mode: number;
+  /** symlink target as written; hardlink target as an archive path written before it */
+  link?: string;
+  data?: Buffer;
 }
 
 const TYPEFLAG: Record<TarType, string> = { file: '0', hardlink: '1', symlink: '2', dir: '5' };
@@ -79,3 +93,48 @@ function truncate(s: string): string {
 
 /** Two zero blocks end an archive. */
 export const TAR_END = Buffer.alloc(1024);
+
+/**
+ * The archive of `entries` (in the order given) in about 1 MiB chunks: small headers are
+ * gathered so the store's writer and hasher see few large writes; big file bodies pass
+ * through uncopied.
+ */
+export function* tarChunks(entries: Iterable<TarEntry>, opts: { mtime?: number } = {}): Generator<Buffer> {
+  const batch = new Batcher();
+  for (const e of entries) yield* batch.entry(e, opts.mtime ?? FIXED_MTIME);
+  yield* batch.add(TAR_END);
+  yield* batch.flush();
+}
+
+/** Gathers small buffers into ~1 MiB chunks; shared by the in-memory and the tree writer. */
+export class Batcher {
+  private pending: Buffer[] = [];
+  private bytes = 0;
+
+  *flush(): Generator<Buffer> {
+    if (this.bytes) yield this.pending.length === 1 ? this.pending[0]! : Buffer.concat(this.pending, this.bytes);
+    this.pending = [];
+    this.bytes = 0;
+  }
+
+  *add(b: Buffer): Generator<Buffer> {
+    if (b.length >= 64 * 1024) {
+      yield* this.flush();
+      yield b;
+      return;
+    }
+    this.pending.push(b);
+    this.bytes += b.length;
+    if (this.bytes >= 1 << 20) yield* this.flush();
+  }
+
+  *entry(e: TarEntry, mtime: number): Generator<Buffer> {
+    const size = e.type === 'file' ? (e.data?.length ?? 0) : 0;
+    yield* this.add(tarHeader({ path: e.path, type: e.type, mode: e.mode, size, ...(e.link !== undefined ? { link: e.link } : {}), mtime }));
+    if (size) {
+      yield* this.add(e.data!);
+      const pad = padding(size);
+      if (pad.length) yield* this.add(pad);
+    }
+  }
+}

@@ -1,7 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { APT_INSTALL, fixAndRecheck, type Check, type DoctorEvent, type DoctorReport } from './doctor.js';
-import { which } from './which.js';
+import { which } from '../util/which.js';
 
 // The doctor's `test` profile: the host tools the unit suites run for real (the wheel
 // repair program needs pyelftools and patchelf, the C-extension fixtures gcc and

@@ -1,10 +1,10 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { decideContainersConf } from '../../src/runner/podman/containers-conf.js';
-import { checkHost } from '../../src/runner/podman/doctor.js';
-import { detectHost, type HostFacts } from '../../src/runner/podman/host.js';
-import { Podman } from '../../src/runner/podman/podman.js';
+import { decideContainersConf } from '../../src/podman/containers-conf.js';
+import { checkHost } from '../../src/podman/doctor.js';
+import { detectHost, type HostFacts } from '../../src/podman/host.js';
+import { Podman } from '../../src/podman/podman.js';
 import { tempDir } from '../helpers/store-temp.js';
 
 // A host like the CI machines of ENVIRONMENT.md: root, cgroups v1/hybrid, no CAP_SYS_RESOURCE.
@@ -29,7 +29,7 @@ const ci: HostFacts = {
 describe('containers.conf', () => {
   it('uses runc and lower default ulimits where crun and raised rlimits fail', () => {
     const c = decideContainersConf({ host: ci });
-    expect(c.text).toBe('# Written by weld (src/runner/podman/containers-conf.ts) for this host; see `weld doctor`.\n[containers]\ndefault_ulimits = ["nofile=20000:20000", "nproc=4096:4096"]\n[engine]\nruntime = "runc"\n');
+    expect(c.text).toBe('# Written by weld (src/podman/containers-conf.ts) for this host; see `weld doctor`.\n[containers]\ndefault_ulimits = ["nofile=20000:20000", "nproc=4096:4096"]\n[engine]\nruntime = "runc"\n');
     expect(c.reasons).toHaveLength(2);
   });
 

@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { writeFileIfChanged } from '../../util/fs.js';
+import { writeFileIfChanged } from '../util/fs.js';
 import type { HostFacts } from './host.js';
 
 /**
@@ -40,7 +40,7 @@ export function decideContainersConf(opts: { host: HostFacts }): ContainersConf 
     containers.push(`default_ulimits = ["nofile=${nofile}:${nofile}", "nproc=${nproc}:${nproc}"]`);
   }
   if (!reasons.length) return { reasons, text: '' };
-  const lines = ['# Written by weld (src/runner/podman/containers-conf.ts) for this host; see `weld doctor`.'];
+  const lines = ['# Written by weld (src/podman/containers-conf.ts) for this host; see `weld doctor`.'];
   if (containers.length) lines.push('[containers]', ...containers);
   if (engine.length) lines.push('[engine]', ...engine);
   return { reasons, text: lines.join('\n') + '\n' };

@@ -2,13 +2,12 @@ import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
-import { err, ok, type Result } from '../../core/result.js';
-import { findComposed, type ComposedImage } from '../../env/compose.js';
-import { loadEnvImage } from '../../env/load.js';
-import type { Metadata } from '../../metadata/model.js';
-import type { Store } from '../../store/store.js';
-import { contractEnv, RunFailedError, type RunOutcome, type Runner, type RunnerInfo, type RunSpec } from '../runner.js';
-import { Podman } from './podman.js';
+import { err, ok, type Result } from '../core/result.js';
+import { findComposed, loadEnvImage, type ComposedImage } from '../env/compose.js';
+import type { Metadata } from '../metadata/model.js';
+import type { Store } from '../store/store.js';
+import { contractEnv, RunFailedError, type RunOutcome, type Runner, type RunnerInfo, type RunSpec } from './runner.js';
+import { Podman } from '../podman/podman.js';
 
 /** What the podman runner needs from the command that picked it; read on first use. */
 export interface RunnerContext {

@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import type { Readable } from 'node:stream';
-import { err, ok, type Result } from '../../core/result.js';
+import { err, ok, type Result } from '../core/result.js';
 import { archInfo } from './arch.js';
 import { decideContainersConf, writeContainersConf, type ContainersConf } from './containers-conf.js';
 import { PodmanFailedError, PodmanNotFoundError } from './errors.js';

@@ -1,4 +1,4 @@
-import { WeldError } from '../../core/errors.js';
+import { WeldError } from '../core/errors.js';
 
 export class PodmanNotFoundError extends WeldError {
   readonly code = 'E_PODMAN_NOT_FOUND';

@@ -1,0 +1,21 @@
+import { ociArchive, type BlobFiles } from '../archive/oci-archive.js';
+import type { ImageBlobs } from '../archive/oci.js';
+import { err, ok, type Result } from '../core/result.js';
+import { PodmanFailedError } from './errors.js';
+import type { Podman } from './podman.js';
+
+/**
+ * Loads an image whose blobs are in `blobs` (the store) into podman as `tag`, unless
+ * podman has it already: env images for builds, composed images for `--load`.
+ */
+export async function loadImage<E>(opts: { tag: string; image: ImageBlobs; blobs: BlobFiles<E>; podman: Podman }): Promise<Result<{ tag: string; loaded: boolean }, E | PodmanFailedError>> {
+  const { podman, tag } = opts;
+  if (await podman.imageExists(tag)) return ok({ tag, loaded: false });
+  const archive = await ociArchive({ blobs: opts.blobs, image: opts.image, ref: tag });
+  if (!archive.ok) return archive;
+  const loaded = await podman.load({ archive: archive.value });
+  if (!loaded.ok) return loaded;
+  // podman names an oci-archive's image after its ref.name annotation; make sure
+  if (!(await podman.imageExists(tag))) return err(new PodmanFailedError('load', 0, `the image was loaded but is not tagged ${tag}: ${loaded.value}`));
+  return ok({ tag, loaded: true });
+}
