@@ -1,3 +1,4 @@
+import { parseByteSize } from '../util/bytes.js';
 import type { Distro } from './model.js';
 import { checkArch } from './env-file.js';
 import { repairPolicyProblem } from './repair-policy.js';
@@ -21,6 +22,12 @@ export const DISTRO_SPEC: FileSpec = {
       mirrors: { kind: 'string', example: 'mirrors = "mirrors"' },
     },
   },
+  mirror: {
+    fields: {
+      max_unpacked_size: { kind: 'integer-or-string', example: 'max_unpacked_size = "8GiB"' },
+      max_entries: { kind: 'integer', example: 'max_entries = 1000000' },
+    },
+  },
 };
 
 export type DistroDraft = Partial<Distro> & Pick<Distro, 'file'>;
@@ -30,6 +37,7 @@ export function checkDistroFile(opts: { file: string; doc: TomlTable; problems: 
   const t = checkShape(doc, DISTRO_SPEC, problems);
   const d = t['distro']?.[0] ?? {};
   const paths = t['paths']?.[0] ?? {};
+  const mirror = checkMirror(t['mirror']?.[0] ?? {}, problems);
   const name = d['name'] as string | undefined;
   if (name !== undefined && !/^[a-z0-9][a-z0-9._-]*$/.test(name)) {
     problems.push({ path: ['distro', 'name'], anchor: 'value', message: `distro name "${name}" must be lowercase letters, digits, ".", "_" or "-" (it names images and composes)` });
@@ -46,5 +54,23 @@ export function checkDistroFile(opts: { file: string; doc: TomlTable; problems: 
     ...(repair !== undefined && !repairProblem ? { repairPolicy: repair } : {}),
     ...(typeof paths['store'] === 'string' ? { storePath: paths['store'] } : {}),
     ...(typeof paths['mirrors'] === 'string' ? { mirrorsPath: paths['mirrors'] } : {}),
+    ...(mirror ? { mirror } : {}),
   };
+}
+
+/** `[mirror]`: the limits a release tarball is imported under. */
+function checkMirror(m: TomlTable, problems: Problem[]): Distro['mirror'] {
+  const out: NonNullable<Distro['mirror']> = {};
+  const size = m['max_unpacked_size'] as number | string | undefined;
+  if (size !== undefined) {
+    const bytes = parseByteSize(size);
+    if (bytes === undefined) problems.push({ path: ['mirror', 'max_unpacked_size'], anchor: 'value', message: `max_unpacked_size ${JSON.stringify(size)} is not a size: write a number of bytes or a number with B, KiB, MiB, GiB or TiB, e.g. "8GiB"` });
+    else out.maxUnpackedBytes = bytes;
+  }
+  const entries = m['max_entries'] as number | undefined;
+  if (entries !== undefined) {
+    if (entries < 1) problems.push({ path: ['mirror', 'max_entries'], anchor: 'value', message: `max_entries must be at least 1, not ${entries}` });
+    else out.maxEntries = entries;
+  }
+  return Object.keys(out).length > 0 ? out : undefined;
 }

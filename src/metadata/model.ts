@@ -16,6 +16,8 @@ export interface Distro {
   /** project-relative or absolute; only a default, `--store`/`WELD_STORE` win */
   storePath?: string;
   mirrorsPath?: string;
+  /** `[mirror]`: limits for importing release tarballs (defaults: 8 GiB unpacked, 1,000,000 entries) */
+  mirror?: { maxUnpackedBytes?: number; maxEntries?: number };
   file: string;
 }
 

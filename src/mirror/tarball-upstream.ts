@@ -5,6 +5,7 @@ import { download } from './download.js';
 import type { MirrorListener } from './events.js';
 import { importedRelease, importRelease } from './release-import.js';
 import type { MirrorRepo } from './repo.js';
+import type { TarballLimits } from './tarball/import.js';
 
 /**
  * A tarball upstream: downloaded into the store (verified against the metadata's
@@ -18,6 +19,7 @@ export async function mirrorTarballUpstream(opts: {
   version: string;
   url: string;
   sha256: string;
+  limits?: Partial<TarballLimits>;
   onEvent?: MirrorListener;
 }): Promise<Result<{ commit: string; imported: boolean }, WeldError>> {
   const digest = `sha256:${opts.sha256}` as Digest;

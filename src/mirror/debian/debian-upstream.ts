@@ -11,6 +11,7 @@ import { debianMirrorFor } from './apt-sources.js';
 import { readDebianPatches } from './debian-patches.js';
 import { fetchSourcesIndex, upstreamVersion, type SourceEntry } from './sources-index.js';
 import type { PatchInput } from '../patches/series.js';
+import type { TarballLimits } from '../tarball/import.js';
 
 /**
  * The Debian archive as seen by one `weld mirror` run: each suite/component index is
@@ -57,6 +58,8 @@ export interface DebianUpstreamOptions {
   /** also return Debian's own quilt patches (`[upstream] debian_patches = true`) */
   debianPatches?: boolean;
   refresh?: boolean;
+  /** weld.toml's `[mirror]` limits for the .orig tarball */
+  limits?: Partial<TarballLimits>;
   onEvent?: MirrorListener;
 }
 
