@@ -80,6 +80,10 @@ export class EntryReader {
     this.#abort.abort();
   }
 
+  get aborted(): boolean {
+    return this.#abort.signal.aborted;
+  }
+
   onEntry(entry: ReadEntry): void {
     this.entries++;
     if (!this.failure) this.#checkLimits(entry);
@@ -265,23 +269,48 @@ export class EntryReader {
   }
 }
 
-/** `entry`'s chunks, until `signal` says the parser will send no more. */
+/**
+ * `entry`'s chunks, one at a time: the entry is paused between them, which holds the
+ * parser back. Stops when `signal` says the parser will send no more.
+ */
 async function* abortable(entry: ReadEntry, signal: AbortSignal): AsyncGenerator<Buffer> {
-  const it = entry[Symbol.asyncIterator]();
-  const aborted = new Promise<never>((_, reject) => {
-    const stop = () => reject(new Error('the import stopped'));
-    if (signal.aborted) stop();
-    else signal.addEventListener('abort', stop, { once: true });
-  });
-  aborted.catch(() => {});
+  // (Not Promise.race against one long-lived abort promise: every race leaves a
+  // reaction on it that keeps its chunk alive, so memory grew with the entry.)
+  const queue: Buffer[] = [];
+  let ended = false;
+  let wake: (() => void) | undefined;
+  const onData = (c: Buffer) => {
+    queue.push(c);
+    entry.pause();
+    wake?.();
+  };
+  const onEnd = () => {
+    ended = true;
+    wake?.();
+  };
+  const onAbort = () => wake?.();
+  entry.on('data', onData);
+  entry.on('end', onEnd);
+  signal.addEventListener('abort', onAbort, { once: true });
   try {
     for (;;) {
-      const r = await Promise.race([it.next(), aborted]);
-      if (r.done) return;
-      yield r.value as Buffer;
+      if (signal.aborted) throw new Error('the import stopped');
+      const c = queue.shift();
+      if (c !== undefined) {
+        yield c;
+        continue;
+      }
+      if (ended) return;
+      await new Promise<void>((resolve) => {
+        wake = resolve;
+        entry.resume();
+      });
+      wake = undefined;
     }
   } finally {
-    await it.return?.();
+    entry.off('data', onData);
+    entry.off('end', onEnd);
+    signal.removeEventListener('abort', onAbort);
   }
 }
 

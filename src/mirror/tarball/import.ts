@@ -89,8 +89,8 @@ export async function importTarball(opts: {
     } catch (e) {
       if (e instanceof ShortObjectError) return new TarballCorruptError(source, entry, `the tar data ends inside this entry (${e.got} of ${e.size} bytes)`);
       if (isSystemError(e)) return new TarballWriteError(source, gitdir, e.message);
-      // only after another failure, which is the one reported
-      if (reader.failure) return reader.failure;
+      // stopped because of another failure, which is the one reported
+      if (reader.aborted || reader.failure) return reader.failure ?? new TarballCorruptError(source, entry, 'the import stopped inside this entry');
       throw e;
     }
   };
