@@ -102,7 +102,7 @@ function weldCase(label: string, args: string[], gitdir: string, expectBytes: nu
   const got = JSON.parse(w.stdout) as { tree: string; bytes: number; seconds: number };
   if (got.bytes !== expectBytes) throw new Error(`imported ${got.bytes} bytes, expected ${expectBytes}`);
   const t0 = performance.now();
-  execFileSync('git', ['--git-dir', gitdir, 'fsck', '--full', '--strict', '--no-dangling'], { stdio: ['ignore', 'ignore', 'inherit'] });
+  execFileSync('git', ['--git-dir', gitdir, 'fsck', '--full', '--strict', '--no-dangling'], { stdio: 'pipe' }); // throws, with git's words, unless clean
   const fsck = (performance.now() - t0) / 1000;
   const packs = execFileSync('sh', ['-c', `ls -l ${gitdir}/objects/pack/*.pack | awk '{print $5}'`], { encoding: 'utf8' }).trim();
   console.log(`${label.padEnd(44)} max RSS ${w.rssMiB.toFixed(0).padStart(6)} MiB  ${got.seconds.toFixed(1).padStart(6)} s   (pack ${(Number(packs) / MiB).toFixed(1)} MiB; git fsck --full clean in ${fsck.toFixed(1)} s)`);
