@@ -1,4 +1,5 @@
 import { quote } from '../core/diagnostics.js';
+import { parseByteSize } from '../util/bytes.js';
 import type { Distro } from './model.js';
 import { checkArch } from './env-file.js';
 import { repairPolicyProblem } from './repair-policy.js';
@@ -27,6 +28,12 @@ export const DISTRO_SPEC: FileSpec = {
       allow_paths: { kind: 'string-array', example: 'allow_paths = ["/srv/upstreams"]' },
     },
   },
+  mirror: {
+    fields: {
+      max_unpacked_size: { kind: 'integer-or-string', example: 'max_unpacked_size = "8GiB"' },
+      max_entries: { kind: 'integer', example: 'max_entries = 1000000' },
+    },
+  },
 };
 
 export type DistroDraft = Partial<Distro> & Pick<Distro, 'file'>;
@@ -40,6 +47,7 @@ export function checkDistroFile(opts: { file: string; doc: TomlTable; problems: 
   allowPaths?.forEach((p, i) => {
     if (p === '') problems.push({ path: ['sources', 'allow_paths', i], anchor: 'value', message: 'allow_paths entries must not be empty; give an absolute path or one relative to the project root' });
   });
+  const mirror = checkMirror(t['mirror']?.[0] ?? {}, problems);
   const name = d['name'] as string | undefined;
   if (name !== undefined && !/^[a-z0-9][a-z0-9._-]*$/.test(name)) {
     problems.push({ path: ['distro', 'name'], anchor: 'value', message: `distro name ${quote(name)} must be lowercase letters, digits, ".", "_" or "-" (it names images and composes)` });
@@ -57,5 +65,23 @@ export function checkDistroFile(opts: { file: string; doc: TomlTable; problems: 
     ...(typeof paths['store'] === 'string' ? { storePath: paths['store'] } : {}),
     ...(typeof paths['mirrors'] === 'string' ? { mirrorsPath: paths['mirrors'] } : {}),
     ...(allowPaths ? { allowPaths } : {}),
+    ...(mirror ? { mirror } : {}),
   };
+}
+
+/** `[mirror]`: the limits a release tarball is imported under. */
+function checkMirror(m: TomlTable, problems: Problem[]): Distro['mirror'] {
+  const out: NonNullable<Distro['mirror']> = {};
+  const size = m['max_unpacked_size'] as number | string | undefined;
+  if (size !== undefined) {
+    const bytes = parseByteSize(size);
+    if (bytes === undefined) problems.push({ path: ['mirror', 'max_unpacked_size'], anchor: 'value', message: `max_unpacked_size ${JSON.stringify(size)} is not a size: write a number of bytes or a number with B, KiB, MiB, GiB or TiB, e.g. "8GiB"` });
+    else out.maxUnpackedBytes = bytes;
+  }
+  const entries = m['max_entries'] as number | undefined;
+  if (entries !== undefined) {
+    if (entries < 1) problems.push({ path: ['mirror', 'max_entries'], anchor: 'value', message: `max_entries must be at least 1, not ${entries}` });
+    else out.maxEntries = entries;
+  }
+  return Object.keys(out).length > 0 ? out : undefined;
 }

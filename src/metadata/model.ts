@@ -18,6 +18,8 @@ export interface Distro {
   mirrorsPath?: string;
   /** [sources] allow_paths: directories outside the project that local upstreams may come from */
   allowPaths?: string[];
+  /** `[mirror]`: limits for importing release tarballs (defaults: 8 GiB unpacked, 1,000,000 entries) */
+  mirror?: { maxUnpackedBytes?: number; maxEntries?: number };
   file: string;
 }
 

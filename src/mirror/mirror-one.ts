@@ -63,7 +63,7 @@ async function mirrorOneUnguarded(opts: MirrorOptions & { archive: DebianArchive
   opts.onEvent?.({ type: 'start', pkg: pkg.name });
   const repo = opts.stage.repo;
   const seconds = () => (performance.now() - started) / 1000;
-  const common = { repo, pkg: pkg.name, version: pkg.version, ...(opts.onEvent ? { onEvent: opts.onEvent } : {}) };
+  const common = { repo, pkg: pkg.name, version: pkg.version, ...(opts.onEvent ? { onEvent: opts.onEvent } : {}), ...(metadata.distro.mirror ? { limits: metadata.distro.mirror } : {}) };
   const u = pkg.upstream;
   let upstream: Result<{ commit: string; fetched?: boolean; imported?: boolean; patches?: PatchInput[]; refs: RefUpdate[] }, WeldError>;
   if (u.kind === 'git') {

@@ -6,7 +6,7 @@ import type { MirrorListener } from './events.js';
 import { IMPORT_IDENTITY, TRAILER_SHA256, TRAILER_SOURCE } from './identity.js';
 import type { RefUpdate } from './refs.js';
 import { peel, readCommit, readRef, trailers, writeCommit, type MirrorRepo } from './repo.js';
-import { importTarball } from './tarball/import.js';
+import { importTarball, type TarballLimits } from './tarball/import.js';
 import { upstreamTagRef } from '../metadata/names.js';
 
 export interface ReleaseImportOptions {
@@ -18,6 +18,8 @@ export interface ReleaseImportOptions {
   digest: Digest;
   /** where it came from, recorded in the commit: the metadata's URL, or `debian:<src> <version>` (never a mirror host) */
   source: string;
+  /** weld.toml's `[mirror]` limits; unset ones keep importTarball's defaults */
+  limits?: Partial<TarballLimits>;
   onEvent?: MirrorListener;
 }
 
@@ -52,6 +54,7 @@ export async function importRelease(opts: ReleaseImportOptions): Promise<Result<
     gitdir: opts.repo.gitdir,
     input: blob.value as Readable,
     source: opts.source,
+    ...(opts.limits ? { limits: opts.limits } : {}),
     onProgress: (p) => opts.onEvent?.({ type: 'progress', pkg: opts.pkg, phase: 'import', done: p.files, unit: 'files' }),
   });
   if (!imported.ok) return err(imported.error);

@@ -5,6 +5,7 @@ import { download } from './download.js';
 import type { MirrorListener } from './events.js';
 import { importedRelease, importRelease, type ImportedRelease } from './release-import.js';
 import type { MirrorRepo } from './repo.js';
+import type { TarballLimits } from './tarball/import.js';
 
 /**
  * A tarball upstream: downloaded into the store (verified against the metadata's
@@ -20,6 +21,7 @@ export async function mirrorTarballUpstream(opts: {
   sha256: string;
   /** where a file:// tarball may be read from (see download) */
   localRoots?: string[];
+  limits?: Partial<TarballLimits>;
   onEvent?: MirrorListener;
 }): Promise<Result<ImportedRelease, WeldError>> {
   const digest = `sha256:${opts.sha256}` as Digest;

@@ -12,6 +12,7 @@ import { readDebianPatches } from './debian-patches.js';
 import { fetchSourcesIndex, unsafeEntryPath, upstreamVersion, type SourceEntry } from './sources-index.js';
 import type { PatchInput } from '../patches/series.js';
 import { upstreamTagRef } from '../../metadata/names.js';
+import type { TarballLimits } from '../tarball/import.js';
 
 /**
  * The Debian archive as seen by one `weld mirror` run: each suite/component index is
@@ -58,6 +59,8 @@ export interface DebianUpstreamOptions {
   /** also return Debian's own quilt patches (`[upstream] debian_patches = true`) */
   debianPatches?: boolean;
   refresh?: boolean;
+  /** weld.toml's `[mirror]` limits for the .orig tarball */
+  limits?: Partial<TarballLimits>;
   onEvent?: MirrorListener;
 }
 

@@ -4,6 +4,7 @@ import {
   TarballDeviceError,
   TarballFormatError,
   TarballLayoutError,
+  TarballLimitError,
   TarballLinkEscapeError,
   TarballLinkMissingError,
   TarballNameError,
@@ -18,6 +19,19 @@ import { MemTree } from './tree.js';
 // Turns the tar parser's entries into a MemTree plus queued blobs, refusing anything
 // unsafe. The parser calls in synchronously; the first refusal is kept in `failure`
 // and every later entry is only drained.
+
+export interface TarballLimits {
+  /** the sum of all file sizes in the archive, as `tar x` would write them */
+  maxUnpackedBytes: number;
+  /** tar entries of any kind */
+  maxEntries: number;
+}
+
+/** A file at least this big is streamed into the pack instead of being held whole. */
+export const STREAM_FROM = 8 * 1024 * 1024;
+
+/** Streams a big file's bytes into the pack; resolves to its id, or to why it could not. */
+export type StreamBlob = (opts: { entry: string; size: number; data: AsyncIterable<Buffer>; drain: () => void }) => Promise<Buffer | TarballError>;
 
 const DEVICES: Record<string, string> = {
   CharacterDevice: 'character device',
@@ -36,11 +50,18 @@ export class EntryReader {
   files = 0;
   bytes = 0;
   readonly #skippedPrefixes = new Set<string>();
+  #unpacked = 0;
+  readonly #streaming: Array<Promise<void>> = [];
+  readonly #abort = new AbortController();
 
   constructor(
     private readonly opts: {
       source: string;
+      limits: TarballLimits;
+      /** files of at least this many bytes go through `streamBlob` */
+      streamFrom: number;
       addObject: (type: ObjectType, oid: Buffer, content: Buffer) => void;
+      streamBlob: StreamBlob;
       onProgress?: (p: { bytes: number; files: number }) => void;
     },
   ) {}
@@ -49,8 +70,23 @@ export class EntryReader {
     this.failure ??= error;
   }
 
+  /** Waits until every streamed file is written (or has failed, into `failure`). */
+  async settled(): Promise<void> {
+    await Promise.all(this.#streaming);
+  }
+
+  /** Stops files still streaming: the parser will feed them no more. */
+  abort(): void {
+    this.#abort.abort();
+  }
+
+  get aborted(): boolean {
+    return this.#abort.signal.aborted;
+  }
+
   onEntry(entry: ReadEntry): void {
     this.entries++;
+    if (!this.failure) this.#checkLimits(entry);
     if (this.failure) {
       entry.resume();
       return;
@@ -62,11 +98,24 @@ export class EntryReader {
     }
   }
 
+  // Judged from headers, before any content is read: a bomb is refused at its first
+  // entry past the limit, not after filling the disk.
+  #checkLimits(entry: ReadEntry): void {
+    const { source, limits } = this.opts;
+    if (this.entries > limits.maxEntries) return this.fail(new TarballLimitError(source, entry.path, 'max_entries', limits.maxEntries));
+    if (entry.type === 'File' || entry.type === 'OldFile' || entry.type === 'ContiguousFile') {
+      this.#unpacked += entry.size ?? 0;
+      if (this.#unpacked > limits.maxUnpackedBytes) this.fail(new TarballLimitError(source, entry.path, 'max_unpacked_size', limits.maxUnpackedBytes));
+    }
+  }
+
   /** An entry the parser skips by itself: an unknown type, or metadata too big to hold. */
   onIgnored(entry: ReadEntry): void {
     this.entries++;
     const { source } = this.opts;
-    if (entry.meta) {
+    if (this.entries > this.opts.limits.maxEntries) {
+      this.fail(new TarballLimitError(source, entry.path, 'max_entries', this.opts.limits.maxEntries));
+    } else if (entry.meta) {
       this.fail(new TarballFormatError(source, entry.path, `has a ${entry.type} header of ${entry.size} bytes, more than the 1 MiB weld reads`));
     } else if (entry.type === 'SparseFile') {
       this.fail(new TarballFormatError(source, entry.path, 'is a GNU sparse file, which weld does not import'));
@@ -120,11 +169,13 @@ export class EntryReader {
     }
   }
 
-  // A file's bytes are gathered before hashing: its id decides whether it is written
-  // at all (the pack must not hold an object twice), and the pack entry has to be
-  // deflated whole. So the largest file of the archive is held in memory at once,
-  // which for a source release is a few hundred MB at the very worst.
+  // A small file's bytes are gathered before hashing: its id decides whether it is
+  // written at all (the pack must not hold an object twice), and deflating it whole on
+  // the threadpool is fastest. A big one is streamed, so memory stays flat.
   #readFile(entry: ReadEntry, rest: string[]): void {
+    // git keeps one bit: executable by the owner or not
+    const mode = (entry.mode ?? 0o644) & 0o100 ? '100755' : '100644';
+    if (entry.size >= this.opts.streamFrom) return this.#streamFile(entry, rest, mode);
     const chunks: Buffer[] = [];
     let got = 0;
     entry.on('data', (c: Buffer) => {
@@ -139,12 +190,26 @@ export class EntryReader {
       }
       const content = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, got);
       const oid = hashObject('blob', content);
-      // git keeps one bit: executable by the owner or not
-      const mode = (entry.mode ?? 0o644) & 0o100 ? '100755' : '100644';
       this.tree.setLeaf(rest, { kind: 'leaf', mode, oid, size: got });
       this.opts.addObject('blob', oid, content);
       this.#progress(got);
     });
+  }
+
+  // The leaf goes into the tree now, so later entries (a hard link to it, a file over
+  // it) see it in archive order; its id is filled in once the stream ends.
+  #streamFile(entry: ReadEntry, rest: string[], mode: '100644' | '100755'): void {
+    const oid = Buffer.alloc(20);
+    const size = entry.size;
+    this.tree.setLeaf(rest, { kind: 'leaf', mode, oid, size });
+    const written = this.opts
+      .streamBlob({ entry: entry.path, size, data: abortable(entry, this.#abort.signal), drain: () => void entry.resume() })
+      .then((r) => {
+        if (!Buffer.isBuffer(r)) return this.fail(r);
+        r.copy(oid);
+        this.#progress(size);
+      });
+    this.#streaming.push(written);
   }
 
   #symlink(entry: ReadEntry, rest: string[]): TarballError | undefined {
@@ -201,6 +266,51 @@ export class EntryReader {
     this.files++;
     this.bytes += bytes;
     this.opts.onProgress?.({ bytes: this.bytes, files: this.files });
+  }
+}
+
+/**
+ * `entry`'s chunks, one at a time: the entry is paused between them, which holds the
+ * parser back. Stops when `signal` says the parser will send no more.
+ */
+async function* abortable(entry: ReadEntry, signal: AbortSignal): AsyncGenerator<Buffer> {
+  // (Not Promise.race against one long-lived abort promise: every race leaves a
+  // reaction on it that keeps its chunk alive, so memory grew with the entry.)
+  const queue: Buffer[] = [];
+  let ended = false;
+  let wake: (() => void) | undefined;
+  const onData = (c: Buffer) => {
+    queue.push(c);
+    entry.pause();
+    wake?.();
+  };
+  const onEnd = () => {
+    ended = true;
+    wake?.();
+  };
+  const onAbort = () => wake?.();
+  entry.on('data', onData);
+  entry.on('end', onEnd);
+  signal.addEventListener('abort', onAbort, { once: true });
+  try {
+    for (;;) {
+      if (signal.aborted) throw new Error('the import stopped');
+      const c = queue.shift();
+      if (c !== undefined) {
+        yield c;
+        continue;
+      }
+      if (ended) return;
+      await new Promise<void>((resolve) => {
+        wake = resolve;
+        entry.resume();
+      });
+      wake = undefined;
+    }
+  } finally {
+    entry.off('data', onData);
+    entry.off('end', onEnd);
+    signal.removeEventListener('abort', onAbort);
   }
 }
 

@@ -146,3 +146,36 @@ export class TarballWriteError extends TarballError {
     super(source, undefined, `${source}: writing objects into ${gitdir} failed: ${cause}`, 'check free space and permissions of the mirror repository, then run the mirror again');
   }
 }
+
+export type TarballLimitName = 'max_unpacked_size' | 'max_entries';
+
+/** The archive unpacks to more than weld.toml's `[mirror]` limits allow: a bomb, or a release that needs a higher limit. */
+export class TarballLimitError extends TarballError {
+  readonly code = 'E_TARBALL_LIMIT';
+  constructor(
+    source: string,
+    entry: string,
+    readonly limit: TarballLimitName,
+    readonly value: number,
+  ) {
+    const what = limit === 'max_unpacked_size' ? `takes the unpacked size past ${formatBytes(value)} (${value} bytes)` : `is entry number ${value + 1}, past the limit of ${value} entries`;
+    const example = limit === 'max_unpacked_size' ? `max_unpacked_size = "${formatBytes(value * 2)}"` : `max_entries = ${value * 2}`;
+    super(
+      source,
+      entry,
+      `${source}: entry "${entry}" ${what}, the ${limit} limit; nothing was imported`,
+      `if this release really is that big, raise the limit in metadata/weld.toml: [mirror] ${example}`,
+    );
+  }
+  override toJSON(): Record<string, unknown> {
+    return { ...super.toJSON(), limit: this.limit, value: this.value };
+  }
+}
+
+/** Whole binary units where they fit (8 GiB), else bytes. */
+function formatBytes(n: number): string {
+  for (const [unit, size] of [['TiB', 2 ** 40], ['GiB', 2 ** 30], ['MiB', 2 ** 20], ['KiB', 2 ** 10]] as const) {
+    if (n >= size && n % size === 0) return `${n / size}${unit}`;
+  }
+  return `${n}B`;
+}

@@ -4,7 +4,7 @@ import { Parser, type ReadEntry } from 'tar';
 import { err, ok, type Result } from '../../core/result.js';
 import { openCompressed as openTar, type Compression } from '../../archive/decompress-stream.js';
 import { ArchiveInputError as InputFailure, DecompressError as DecompressFailure } from '../../archive/errors.js';
-import { EntryReader } from './entries.js';
+import { EntryReader, STREAM_FROM, type StreamBlob, type TarballLimits } from './entries.js';
 import {
   TarballCorruptError,
   TarballEmptyError,
@@ -16,7 +16,12 @@ import {
 } from './errors.js';
 import { ExistingObjects } from './existing.js';
 import { hashObject } from './objects.js';
-import { PackWriter } from './pack.js';
+import { PackWriter, ShortObjectError } from './pack.js';
+
+export type { TarballLimits };
+
+/** Defaults of weld.toml's `[mirror] max_unpacked_size` and `max_entries`. */
+export const DEFAULT_LIMITS: TarballLimits = { maxUnpackedBytes: 8 * 1024 ** 3, maxEntries: 1_000_000 };
 
 export interface TarballImport {
   /** root tree oid, after stripping the single top directory */
@@ -47,9 +52,14 @@ export async function importTarball(opts: {
   gitdir: string;
   input: Readable;
   source: string;
+  /** refuse archives past these (each defaults to DEFAULT_LIMITS') */
+  limits?: Partial<TarballLimits>;
+  /** files of at least this many bytes are streamed into the pack, not held whole (tests lower it) */
+  streamFrom?: number;
   onProgress?: (p: { bytes: number; files: number }) => void;
 }): Promise<Result<TarballImport, TarballError>> {
   const { gitdir, input, source } = opts;
+  const limits = { ...DEFAULT_LIMITS, ...definedOnly(opts.limits ?? {}) };
   let opened: Awaited<ReturnType<typeof openTar>>;
   try {
     opened = await openTar(input);
@@ -74,8 +84,26 @@ export async function importTarball(opts: {
   }
 
   let finished = false;
+  const streamBlob: StreamBlob = async ({ entry, size, data, drain }) => {
+    try {
+      return await pack.addStream({ size, data, drain });
+    } catch (e) {
+      if (e instanceof ShortObjectError) return new TarballCorruptError(source, entry, `the tar data ends inside this entry (${e.got} of ${e.size} bytes)`);
+      if (isSystemError(e)) return new TarballWriteError(source, gitdir, e.message);
+      // stopped because of another failure, which is the one reported
+      if (reader.aborted || reader.failure) return reader.failure ?? new TarballCorruptError(source, entry, 'the import stopped inside this entry');
+      throw e;
+    }
+  };
+  const reader = new EntryReader({
+    source,
+    limits,
+    streamFrom: opts.streamFrom ?? STREAM_FROM,
+    addObject: (type, oid, content) => pack.add(type, oid, content),
+    streamBlob,
+    onProgress: opts.onProgress,
+  });
   try {
-    const reader = new EntryReader({ source, addObject: (type, oid, content) => pack.add(type, oid, content), onProgress: opts.onProgress });
     const failure = await readArchive({ source, gitdir, chunks, compression, reader, pack });
     if (failure) {
       input.destroy();
@@ -116,8 +144,15 @@ export async function importTarball(opts: {
     }
     return ok({ tree: root.toString('hex'), topDir, files, bytes, mtime: reader.mtime, skipped });
   } finally {
-    if (!finished) await pack.discard();
+    if (!finished) {
+      reader.abort();
+      await pack.discard();
+    }
   }
+}
+
+function definedOnly<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
 }
 
 /** Feeds the tar bytes through the parser into `reader`; returns the first failure. */
@@ -147,6 +182,12 @@ async function readArchive(opts: {
   parser.on('eof', () => (sawEnd = true));
   parser.on('error', (e: unknown) => reader.fail(new TarballCorruptError(source, undefined, message(e))));
 
+  // A paused entry (a big file waiting its turn in the pack) makes write() return
+  // false; the next chunk waits for 'drain', so only one chunk is ever held back.
+  const write = async (c: Buffer) => {
+    if (!parser.write(c)) await new Promise((resolve) => parser.once('drain', resolve));
+  };
+  const ended = new Promise((resolve) => parser.once('end', resolve));
   let head: Buffer | undefined = Buffer.alloc(0);
   try {
     for await (const chunk of chunks) {
@@ -157,16 +198,20 @@ async function readArchive(opts: {
         if (head[0] === 0x1f && head[1] === 0x8b) {
           return new TarballFormatError(source, undefined, `holds gzip data inside ${compression === 'none' ? 'gzip' : compression} data, not a tar archive`);
         }
-        parser.write(head);
+        const first = head;
         head = undefined;
+        await write(first);
       } else {
-        parser.write(chunk);
+        await write(chunk);
       }
       if (reader.failure) return reader.failure;
       await pack.settle(MAX_PENDING_BYTES);
     }
-    if (head !== undefined && head.length > 0) parser.write(head);
+    if (head !== undefined && head.length > 0) await write(head);
     parser.end();
+    // entries and the end marker behind a big file are emitted once it is read
+    await ended;
+    await reader.settled();
   } catch (e) {
     if (e instanceof InputFailure) return new TarballReadError(source, e.message);
     // the decompressors' own words ("error code 8") would not help a packager

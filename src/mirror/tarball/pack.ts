@@ -1,6 +1,8 @@
 import crypto from 'node:crypto';
 import { open, rename, unlink, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
+import { Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { promisify } from 'node:util';
 import zlib from 'node:zlib';
 import { PACK_TYPE, type ObjectType } from './objects.js';
@@ -12,6 +14,11 @@ import { PACK_TYPE, type ObjectType } from './objects.js';
 // and renamed into place, .idx last, as git only sees a pack once its .idx exists.
 // Until then nothing in the repository has changed; tmp_pack_* is git's own prefix,
 // so `git gc` removes leftovers of a process killed half way.
+//
+// A big object is streamed instead (addStream): deflated chunk by chunk straight into
+// the file at the current end, hashed on the way. Its id is only known at its end, so
+// when it turns out to be there already the end offset is just not advanced: the
+// next object overwrites those bytes, and finish() cuts the file after the trailer.
 
 const deflateAsync = promisify(zlib.deflate);
 
@@ -30,6 +37,8 @@ const INCOMPRESSIBLE = 0.95;
 // threadpool, where two of them can run beside gunzip on the other core.
 const SYNC_BELOW = 32 * 1024;
 const WRITE_BATCH = 4 * 1024 * 1024;
+// deflate's output chunks for a streamed object: fewer threadpool round trips than the default 16 KiB
+const STREAM_CHUNK = 256 * 1024;
 
 interface Written {
   oid: Buffer;
@@ -64,6 +73,32 @@ export class PackWriter {
     return new PackWriter(opts.dir, tmp, fh, opts.exists);
   }
 
+  /**
+   * Streams a `size`-byte blob from `data` into the pack after every object queued
+   * before it, hashing it on the way; `data` is only read once its turn comes, so a
+   * paused source holds the tar parser back. Resolves to its id once written (or
+   * found to be there already); rejects with a ShortObjectError when `data` ends
+   * early, and with the write error when the disk fails. Either way `data` is drained.
+   */
+  addStream(opts: { size: number; data: AsyncIterable<Buffer>; drain: () => void }): Promise<Buffer> {
+    const { size, data, drain } = opts;
+    let oid: Buffer | undefined;
+    const entry = { bytes: 0, finished: false, done: Promise.resolve() };
+    entry.done = this.#chain(
+      async () => {
+        oid = await this.#stream(size, data, drain);
+      },
+      // a failure before its turn: the source still has to be drained for the parser to go on
+      drain,
+    );
+    this.#inflight.push(entry);
+    entry.done.then(
+      () => (entry.finished = true),
+      () => {},
+    );
+    return entry.done.then(() => oid!);
+  }
+
   /** Queues an object unless the pack or the repository already has it. */
   add(type: ObjectType, oid: Buffer, content: Buffer): void {
     const key = oid.toString('latin1');
@@ -96,8 +131,11 @@ export class PackWriter {
 
   // Writes happen in the order objects were added, each after the one before, so
   // offsets are known when written; deflating runs ahead concurrently.
-  #chain(step: () => Promise<void>): Promise<void> {
-    const next = this.#tail.then(step);
+  #chain(step: () => Promise<void>, onSkipped?: () => void): Promise<void> {
+    const next = this.#tail.then(step, (e: unknown) => {
+      onSkipped?.();
+      throw e;
+    });
     next.catch(() => {}); // a failure is reported by settle() or finish(), not as unhandled
     this.#tail = next;
     return next;
@@ -121,6 +159,40 @@ export class PackWriter {
     this.#batch.push(header, data);
     this.#batchBytes += header.length + data.length;
     if (this.#batchBytes >= WRITE_BATCH) await this.#flush();
+  }
+
+  async #stream(size: number, data: AsyncIterable<Buffer>, drain: () => void): Promise<Buffer> {
+    await this.#flush();
+    const start = this.#offset;
+    const header = objectHeader(PACK_TYPE.blob, size);
+    const hash = crypto.createHash('sha1').update(`blob ${size}\0`);
+    const sink = new PackSink(this.fh, start, header);
+    let got = 0;
+    const counted = (async function* (): AsyncGenerator<Buffer> {
+      for await (const c of data) {
+        hash.update(c);
+        got += c.length;
+        yield c;
+      }
+    })();
+    try {
+      // the level is picked from the first bytes, as add() does
+      const { head, done } = await readHead(counted, SAMPLE);
+      const level = size >= SAMPLED_FROM && !shrinks(head) ? 0 : LEVEL;
+      await pipeline(replay(head, done, counted), zlib.createDeflate({ level, chunkSize: STREAM_CHUNK }), sink);
+    } catch (e) {
+      drain();
+      throw e;
+    }
+    if (got !== size) throw new ShortObjectError(got, size);
+    const oid = hash.digest();
+    const key = oid.toString('latin1');
+    if (this.#seen.has(key) || this.exists(oid)) return oid;
+    this.#seen.add(key);
+    this.#written.push({ oid, offset: start, crc: sink.crc });
+    this.#offset = sink.at;
+    this.#count++;
+    return oid;
   }
 
   async #flush(): Promise<void> {
@@ -150,6 +222,8 @@ export class PackWriter {
     await this.fh.write(header, 0, 12, 0);
     const sum = await hashFile(this.fh, this.#offset);
     await this.fh.write(sum, 0, 20, this.#offset);
+    // a streamed object found to be a duplicate may have left bytes past the end
+    await this.fh.truncate(this.#offset + 20);
     await this.fh.sync();
     await this.fh.close();
     this.#closed = true;
@@ -189,6 +263,67 @@ export class PackWriter {
       await this.fh.close().catch(() => {});
     }
     await unlink(this.tmp).catch(() => {});
+  }
+}
+
+/** The streamed data ended before the size its header announced. */
+export class ShortObjectError extends Error {
+  constructor(
+    readonly got: number,
+    readonly size: number,
+  ) {
+    super(`the data ends after ${got} of ${size} bytes`);
+  }
+}
+
+/** The first `n` bytes (or all, if fewer) of `it`, and whether it is exhausted. */
+async function readHead(it: AsyncIterator<Buffer>, n: number): Promise<{ head: Buffer; done: boolean }> {
+  const parts: Buffer[] = [];
+  let got = 0;
+  while (got < n) {
+    const r = await it.next();
+    if (r.done) return { head: Buffer.concat(parts), done: true };
+    parts.push(r.value);
+    got += r.value.length;
+  }
+  return { head: parts.length === 1 ? parts[0]! : Buffer.concat(parts), done: false };
+}
+
+async function* replay(head: Buffer, done: boolean, it: AsyncIterator<Buffer>): AsyncGenerator<Buffer> {
+  if (head.length > 0) yield head;
+  if (done) return;
+  for (;;) {
+    const r = await it.next();
+    if (r.done) return;
+    yield r.value;
+  }
+}
+
+/** Writes one pack entry, header first, at `start`, keeping its CRC32 and end. */
+class PackSink extends Writable {
+  crc: number;
+  /** where the entry ends so far */
+  at: number;
+  constructor(
+    private readonly fh: FileHandle,
+    start: number,
+    private readonly header: Buffer,
+  ) {
+    super({ highWaterMark: STREAM_CHUNK });
+    this.crc = zlib.crc32(header);
+    this.at = start;
+  }
+  override _construct(cb: (e?: Error | null) => void): void {
+    this.#put(this.header).then(() => cb(), cb);
+  }
+  override _write(chunk: Buffer, _enc: string, cb: (e?: Error | null) => void): void {
+    this.crc = zlib.crc32(chunk, this.crc);
+    this.#put(chunk).then(() => cb(), cb);
+  }
+  async #put(buf: Buffer): Promise<void> {
+    const pos = this.at;
+    this.at += buf.length;
+    for (let done = 0; done < buf.length; ) done += (await this.fh.write(buf, done, buf.length - done, pos + done)).bytesWritten;
   }
 }
 
