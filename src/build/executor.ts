@@ -1,8 +1,9 @@
 import os from 'node:os';
+import type { WeldError } from '../core/errors.js';
 import pLimit from 'p-limit';
 import type { Metadata, Package } from '../metadata/model.js';
-import type { Sha256 } from '../plan/cache-key.js';
-import { decide, keyInputsFor, type PlanContext } from '../plan/plan.js';
+import type { KeyInputs, Sha256 } from '../plan/cache-key.js';
+import { decideReady, type PlanContext, type PlanEntry, type RecordsLookup } from '../plan/plan.js';
 import type { Runner } from '../runner/runner.js';
 import type { BuildOutput, BuildRecord } from '../store/records.js';
 import type { Store } from '../store/store.js';
@@ -13,11 +14,13 @@ import type { RecipeBundle } from './recipes.js';
 export interface ExecuteOptions {
   metadata: Metadata;
   ctx: PlanContext;
+  /** the plan of the targets (planBuild): what is cached, what builds, what waits */
+  plan: Map<string, PlanEntry<BuildRecord>>;
+  /** look-ups for packages the plan left pending, once their dependencies have built */
+  records: RecordsLookup<BuildRecord>;
   recipes: Map<string, RecipeBundle>;
   /** the wheel repair step (recipes/lib/repair-step.sh and its Python) */
   repairStep?: RecipeBundle;
-  /** full records by cache key (what --check compares against) */
-  recordOf: (key: string) => BuildRecord | undefined;
   store: Store;
   runner: Runner;
   mirrorsDir: string;
@@ -32,6 +35,8 @@ export interface ExecuteOptions {
   weldVersion: string;
   signal?: AbortSignal;
   onEvent?: BuildListener;
+  /** serialises index sessions (look-ups and record writes): a Store holds one at a time per process */
+  indexQueue: <T>(fn: () => Promise<T>) => Promise<T>;
 }
 
 export interface BuildSummary {
@@ -43,17 +48,16 @@ export interface BuildSummary {
 }
 
 type Outcome = { ok: true; outputs: BuildOutput[] } | { ok: false };
+type ToBuild = { pkg: Package; key: Sha256; inputs: KeyInputs; changed: string[]; existing?: BuildRecord };
 
 /**
- * Walks the DAG: each package waits for its requirements, then is decided (its key needs
- * their output digests) and, on a miss, built when a job slot is free. A failure stops
- * its dependents only.
+ * Carries out a plan: cached entries are done, builds run when a job slot is free, and a
+ * pending package is decided (decideReady, the plan's own rule) once its requirements'
+ * outputs are known. A failure stops its dependents only.
  */
 export async function executeBuild(o: ExecuteOptions): Promise<BuildSummary> {
   const jobs = o.jobs ?? os.availableParallelism();
   const limit = pLimit(jobs);
-  // Store.withIndex refuses overlapping sessions in one process, and parallel builds finish together.
-  const indexQueue = pLimit(1);
   // Builds share the cores: each recipe is told its part of them.
   const perBuild = Math.max(1, Math.floor(os.availableParallelism() / jobs));
   const emit: BuildListener = o.onEvent ?? (() => {});
@@ -72,46 +76,69 @@ export async function executeBuild(o: ExecuteOptions): Promise<BuildSummary> {
 
   const visit = (name: string): Promise<Outcome> => {
     let p = memo.get(name);
-    if (!p) memo.set(name, (p = decideAndRun(name)));
+    if (!p) memo.set(name, (p = carryOut(name)));
     return p;
   };
 
-  const decideAndRun = async (name: string): Promise<Outcome> => {
-    const pkg = o.metadata.packages.get(name)!;
+  const carryOut = async (name: string): Promise<Outcome> => {
+    const planned = o.plan.get(name);
+    if (!planned) throw new Error(`bug: ${name} is not in the plan`);
+    if (planned.state === 'cached' || planned.state === 'build') return settle(name, planned);
+    if (planned.state === 'unmirrored') {
+      emit({ type: 'failed', pkg: name, reason: planned.reason, logTail: [] });
+      return fail(name, planned.reason);
+    }
     const reqs = o.metadata.graph.requires(name);
     const results = await Promise.all(reqs.map(visit));
     const broken = reqs.filter((_, i) => !results[i]!.ok);
     if (broken.length) return skip(name, `dependency ${broken.join(', ')} did not build`);
+    if (planned.state === 'blocked') throw new Error(`bug: ${name} blocked by packages that built`);
     if (o.signal?.aborted) return skip(name, 'cancelled');
     const deps = Object.fromEntries(reqs.map((r, i) => [r, (results[i] as { outputs: BuildOutput[] }).outputs.map((x) => x.digest as Sha256)]));
-    const inputs = keyInputsFor({ ctx: o.ctx, pkg, deps });
-    if ('missing' in inputs) {
-      emit({ type: 'failed', pkg: name, reason: inputs.missing, logTail: [] });
-      return fail(name, inputs.missing);
+    const pkg = o.metadata.packages.get(name)!;
+    let entry: PlanEntry<BuildRecord>;
+    try {
+      [entry] = (await o.indexQueue(() => decideReady({ ctx: o.ctx, ready: [{ pkg, deps, force: o.check === true && targets.has(name) }], records: o.records }))) as [PlanEntry<BuildRecord>];
+    } catch (e: unknown) {
+      if (!(e instanceof LookupFailed)) throw e;
+      emit({ type: 'failed', pkg: name, reason: e.message, logTail: [] });
+      return fail(name, e.message);
     }
-    const check = o.check === true && targets.has(name);
-    const entry = decide({ ctx: o.ctx, inputs, force: check });
-    if (entry.state === 'cached') {
-      const outputs = entry.record.outputs as BuildOutput[];
-      summary.cached.push(name);
-      emit({ type: 'cached', pkg: name, key: entry.key, outputs });
-      return { ok: true, outputs };
-    }
-    if (entry.state !== 'build') throw new Error(`bug: decide gave ${entry.state}`);
-    return limit(() => runOne({ pkg, key: entry.key, inputs: entry.inputs, changed: entry.changed, reqs, results }));
+    return settle(name, entry);
   };
 
-  const runOne = async (b: { pkg: Package; key: Sha256; inputs: ReturnType<typeof keyInputsFor>; changed: string[]; reqs: readonly string[]; results: Outcome[] }): Promise<Outcome> => {
+  const settle = async (name: string, entry: PlanEntry<BuildRecord>): Promise<Outcome> => {
+    switch (entry.state) {
+      case 'cached': {
+        const outputs = entry.record.outputs;
+        summary.cached.push(name);
+        emit({ type: 'cached', pkg: name, key: entry.key, outputs });
+        return { ok: true, outputs };
+      }
+      case 'build': {
+        const pkg = o.metadata.packages.get(name)!;
+        const outcomes = await Promise.all(o.metadata.graph.requires(name).map(visit));
+        if (outcomes.some((r) => !r.ok)) throw new Error(`bug: ${name} planned to build behind a failed dependency`);
+        return limit(() => runOne({ pkg, key: entry.key, inputs: entry.inputs, changed: entry.changed, ...(entry.existing ? { existing: entry.existing } : {}) }, outcomes));
+      }
+      case 'unmirrored':
+        emit({ type: 'failed', pkg: name, reason: entry.reason, logTail: [] });
+        return fail(name, entry.reason);
+      default:
+        throw new Error(`bug: decideReady gave ${entry.state}`);
+    }
+  };
+
+  const runOne = async (b: ToBuild, results: Outcome[]): Promise<Outcome> => {
     const name = b.pkg.name;
     if (o.signal?.aborted) return skip(name, 'cancelled');
-    if ('missing' in b.inputs) throw new Error('bug: building without inputs');
     const recipe = o.recipes.get(b.pkg.recipe);
     if (!recipe) {
       const reason = `recipe "${b.pkg.recipe}" was not found in recipes/`;
       emit({ type: 'failed', pkg: name, reason, logTail: [] });
       return fail(name, reason);
     }
-    const existing = o.check ? o.recordOf(b.key) : undefined;
+    const reqs = o.metadata.graph.requires(name);
     const r = await buildOne({
       pkg: b.pkg,
       key: b.key,
@@ -120,7 +147,7 @@ export async function executeBuild(o: ExecuteOptions): Promise<BuildSummary> {
       distroCommit: o.metadata.lock[name]!.distro,
       recipe,
       ...(o.repairStep ? { repairStep: o.repairStep } : {}),
-      deps: b.reqs.map((d, i) => ({ name: d, kind: o.metadata.packages.get(d)!.kind, outputs: (b.results[i] as { outputs: BuildOutput[] }).outputs })),
+      deps: reqs.map((d, i) => ({ name: d, kind: o.metadata.packages.get(d)!.kind, outputs: (results[i] as { outputs: BuildOutput[] }).outputs })),
       store: o.store,
       runner: o.runner,
       mirrorsDir: o.mirrorsDir,
@@ -128,11 +155,11 @@ export async function executeBuild(o: ExecuteOptions): Promise<BuildSummary> {
       workRoot: o.workRoot ?? os.tmpdir(),
       jobs: perBuild,
       weldVersion: o.weldVersion,
-      ...(existing ? { existing } : {}),
+      ...(b.existing ? { existing: b.existing } : {}),
       ...(o.keepFailed ? { keepFailed: true } : {}),
       ...(o.signal ? { signal: o.signal } : {}),
       onEvent: emit,
-      indexQueue: (fn) => indexQueue(fn),
+      indexQueue: o.indexQueue,
     });
     if (!r.ok) return fail(name, r.reason);
     summary.built.push(name);
@@ -140,10 +167,16 @@ export async function executeBuild(o: ExecuteOptions): Promise<BuildSummary> {
     return { ok: true, outputs: r.outputs };
   };
 
-  const all = o.metadata.graph.subgraph(o.targets).order();
-  await Promise.all(all.map(visit));
+  await Promise.all([...o.plan.keys()].map(visit));
   for (const list of [summary.built, summary.cached]) list.sort();
   summary.failed.sort((a, b) => (a.pkg < b.pkg ? -1 : 1));
   summary.skipped.sort((a, b) => (a.pkg < b.pkg ? -1 : 1));
   return summary;
+}
+
+/** The index could not be read mid-build: thrown by a records look-up, failing just that package. */
+export class LookupFailed extends Error {
+  constructor(readonly error: WeldError) {
+    super(error.message);
+  }
 }

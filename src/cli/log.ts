@@ -103,11 +103,10 @@ export const run: VerbModule['run'] = async (args, io) => {
   if (!opened.ok && opened.error.code !== 'E_STORE_NOT_FOUND') return opened;
   let newest: BuildRecord | undefined;
   if (opened.ok) {
-    const { loadRecords } = await import('../build/records-view.js');
-    const records = await loadRecords({ store: opened.value.store });
-    if (!records.ok) return records;
-    const n = records.value.newest(pkg);
-    newest = n ? records.value.get(n.cacheKey) : undefined;
+    // The package's own builds, through the index's package → builds keys: no scan of every record.
+    const found = await opened.value.store.withIndex('read builds', (s) => s.newestBuilds([pkg]));
+    if (!found.ok) return found;
+    newest = found.value[0];
   }
   const follow = args.options['follow'] === true;
   const runningNow = running !== undefined;
