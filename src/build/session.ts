@@ -77,7 +77,7 @@ export class BuildSession {
     if (!store) throw new Error('bug: a build session without a store cannot build');
     const prepared = await this.prepare(opts.targets);
     for (const message of prepared.warnings) opts.onEvent?.({ type: 'warning', message });
-    const put = await storeInputs({ store, blobs: prepared.blobs });
+    const put = await this.storeInputs(opts.targets);
     if (!put.ok) return put;
     const planned = await this.plan({ targets: opts.targets, ...(opts.check ? { force: new Set(opts.targets) } : {}) });
     if (!planned.ok) return planned;
@@ -99,6 +99,12 @@ export class BuildSession {
       indexQueue: (fn) => indexQueue(fn),
     });
     return ok(summary);
+  }
+
+  /** Puts the env descriptions and recipes the targets' records will name into the store. */
+  async storeInputs(targets: string[]): Promise<Result<void, WeldError>> {
+    if (!this.o.store) throw new Error('bug: storeInputs without a store');
+    return storeInputs({ store: this.o.store, blobs: (await this.prepare(targets)).blobs });
   }
 
   /** Prepared once per session; a later call for packages outside the first set prepares the union. */

@@ -2,7 +2,15 @@ import { Writable } from 'node:stream';
 import { stripVTControlCharacters } from 'node:util';
 import { render } from 'ink';
 import { createElement } from 'react';
-import { describe, expect, it } from 'vitest';
+import stringWidth from 'string-width';
+import { describe, expect, it, vi } from 'vitest';
+
+// ink decides at import whether it runs under CI (then it draws only the last frame, which
+// would hide the ticking and the redraws these tests check): make it draw as on a terminal.
+vi.hoisted(() => {
+  process.env['CI'] = '0';
+  delete process.env['CONTINUOUS_INTEGRATION'];
+});
 import type { BuildEvent } from '../../src/build/events.js';
 import { finish, initialState, reduce, type BuildViewState } from '../../src/ui/build-state.js';
 import { BuildView, formatElapsed } from '../../src/ui/build-view.js';
@@ -11,7 +19,7 @@ import { startBuildView } from '../../src/ui/ink-build.js';
 /** Enough of a terminal for ink: a size, isTTY, and every write kept. */
 class FakeTerminal extends Writable {
   readonly isTTY = true;
-  readonly columns = 100;
+  columns = 100;
   rows = 40;
   readonly writes: string[] = [];
   override _write(chunk: Buffer, _enc: BufferEncoding, done: () => void): void {
@@ -34,7 +42,7 @@ function stateOf(o: { packages: string[]; events: [number, BuildEvent][] }): Bui
 async function frame(o: { state: BuildViewState; now: number; maxRows?: number; rows?: number }): Promise<string> {
   const stdout = new FakeTerminal();
   if (o.rows) stdout.rows = o.rows;
-  const app = render(createElement(BuildView, { state: o.state, now: o.now, maxRows: o.maxRows ?? 30 }), {
+  const app = render(createElement(BuildView, { state: o.state, now: o.now, maxRows: o.maxRows ?? 30, columns: 100 }), {
     stdout: stdout as unknown as NodeJS.WriteStream,
     debug: false,
     patchConsole: false,
@@ -112,11 +120,36 @@ describe('startBuildView', () => {
     const final = stdout.text();
     expect(final).toMatch(/b +built in 7\.0 s/);
     expect(final).toContain('weld build finished: 2 of 2 done');
-    if (!process.env['CI']) expect(ticking).toMatch(/b +building 7 s/); // ink draws only the last frame under CI
+    expect(ticking).toMatch(/b +building 7 s/);
     // nothing is drawn after the end, however long the clock runs
     const written = stdout.writes.length;
     now = 60_000;
     await new Promise((r) => setTimeout(r, 50));
     expect(stdout.writes.length).toBe(written);
+  });
+
+  it('cuts every line to the terminal width, so a redraw erases exactly what it drew', async () => {
+    const stdout = new FakeTerminal();
+    stdout.columns = 120;
+    let now = 0;
+    const packages = ['alpha', 'beta', 'gamma', 'delta'];
+    const view = startBuildView({ stdout: stdout as unknown as NodeJS.WriteStream, packages, clock: () => now, tickMs: 10 });
+    view.onEvent({ type: 'warning', message: `the network could not be cut: ${'unshare refused '.repeat(12)}` });
+    for (const [i, pkg] of packages.entries()) {
+      view.onEvent({ type: 'started', pkg, key: 'k', changed: [] });
+      // wider than the terminal, with a tab, escapes and double-width characters
+      view.onEvent({ type: 'log', pkg, line: `\x1b[32mcompiling\x1b[0m\t${'src/very/long/path/module_'.repeat(8)}${i}.c 编译中编译中编译中` });
+    }
+    now = 3000;
+    await new Promise((r) => setTimeout(r, 150));
+    view.onEvent({ type: 'failed', pkg: 'delta', reason: `the recipe exited with status 2: ${'x'.repeat(200)}`, logTail: [] });
+    await new Promise((r) => setTimeout(r, 60));
+    await view.end();
+    const lines = stdout.text().split('\n');
+    expect(lines.length).toBeGreaterThan(12); // several frames were drawn
+    const widest = Math.max(...lines.map((l) => stringWidth(l)));
+    expect(widest).toBeLessThanOrEqual(119);
+    expect(stdout.text()).toMatch(/alpha +building 3 s  compiling +src\/very\/long/);
+    expect(stdout.text()).toMatch(/delta +failed: the recipe exited with status 2: x+…/);
   });
 });
