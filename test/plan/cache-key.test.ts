@@ -14,6 +14,7 @@ const INPUTS: KeyInputs = {
   vars: { A: '1', B: '2' },
   deps: { libyaml: [D('3'), D('4')] },
   sourceDateEpoch: 1700000000,
+  repair: { policy: 'manylinux', program: D('6') },
 };
 
 describe('cache keys', () => {
@@ -38,9 +39,14 @@ describe('cache keys', () => {
       { deps: { libyaml: [D('3'), D('5')] } },
       { deps: {} },
       { sourceDateEpoch: 1 },
+      { repair: { policy: 'none', program: D('6') } },
+      { repair: { policy: 'manylinux', program: D('7') } },
     ];
-    const keys = new Set([cacheKey(INPUTS), ...variants.map((v) => cacheKey({ ...INPUTS, ...v }))]);
-    expect(keys.size).toBe(variants.length + 1);
+    const { repair: _, ...packInputs } = INPUTS;
+    const keys = new Set([cacheKey(INPUTS), cacheKey(packInputs), ...variants.map((v) => cacheKey({ ...INPUTS, ...v }))]);
+    expect(keys.size).toBe(variants.length + 2);
+    // every field of KeyInputs is varied above: a new input needs its own variant
+    expect(new Set(variants.flatMap((v) => Object.keys(v)))).toEqual(new Set(Object.keys(INPUTS)));
   });
 
   it('names which recorded inputs changed since the last build', () => {
@@ -55,6 +61,7 @@ describe('cache keys', () => {
       dependencies: { libyaml: [D('3')] },
       outputs: [],
       timings: { finishedAt: '2024-01-01T00:00:00Z' },
+      repair: { policy: 'manylinux', program: D('6') },
     };
     expect(changedInputs(INPUTS, last)).toEqual(['source tree cccccccccccc → aaaaaaaaaaaa', 'version 5.4 → 6.0', 'recipe python-wheel', 'outputs of dependency libyaml']);
     expect(changedInputs(INPUTS, undefined)).toEqual(['never built']);
