@@ -2,7 +2,8 @@ import os from 'node:os';
 import type { WeldError } from '../core/errors.js';
 import pLimit from 'p-limit';
 import type { Metadata, Package } from '../metadata/model.js';
-import type { KeyInputs, Sha256 } from '../plan/cache-key.js';
+import type { Digest } from '../core/digest.js';
+import type { KeyInputs } from '../plan/cache-key.js';
 import { decideReady, type PlanContext, type PlanEntry, type RecordsLookup } from '../plan/plan.js';
 import type { Runner } from '../runner/runner.js';
 import type { BuildOutput, BuildRecord } from '../store/records.js';
@@ -48,7 +49,7 @@ export interface BuildSummary {
 }
 
 type Outcome = { ok: true; outputs: BuildOutput[] } | { ok: false };
-type ToBuild = { pkg: Package; key: Sha256; inputs: KeyInputs; changed: string[]; existing?: BuildRecord };
+type ToBuild = { pkg: Package; key: Digest; inputs: KeyInputs; changed: string[]; existing?: BuildRecord };
 
 /**
  * Carries out a plan: cached entries are done, builds run when a job slot is free, and a
@@ -94,7 +95,7 @@ export async function executeBuild(o: ExecuteOptions): Promise<BuildSummary> {
     if (broken.length) return skip(name, `dependency ${broken.join(', ')} did not build`);
     if (planned.state === 'blocked') throw new Error(`bug: ${name} blocked by packages that built`);
     if (o.signal?.aborted) return skip(name, 'cancelled');
-    const deps = Object.fromEntries(reqs.map((r, i) => [r, (results[i] as { outputs: BuildOutput[] }).outputs.map((x) => x.digest as Sha256)]));
+    const deps = Object.fromEntries(reqs.map((r, i) => [r, (results[i] as { outputs: BuildOutput[] }).outputs.map((x) => x.digest as Digest)]));
     const pkg = o.metadata.packages.get(name)!;
     let entry: PlanEntry<BuildRecord>;
     try {

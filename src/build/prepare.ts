@@ -6,7 +6,7 @@ import pLimit from 'p-limit';
 import type { Metadata } from '../metadata/model.js';
 import { inputsDigest } from '../mirror/inputs.js';
 import { mirrorPath } from '../mirror/mirror.js';
-import { sha256Of, type Sha256 } from '../plan/cache-key.js';
+import { canonicalJson, sha256Of, type Digest } from '../core/digest.js';
 import type { PlanContext } from '../plan/plan.js';
 import type { Runner } from '../runner/runner.js';
 import type { Store } from '../store/store.js';
@@ -34,17 +34,18 @@ export async function preparePlan(opts: { metadata: Metadata; runner: Runner; mi
   const warnings: string[] = [];
   const blobs: string[] = [];
   let arch = '';
-  const envImages = new Map<string, Sha256>();
+  const envImages = new Map<string, Digest>();
   for (const env of new Set(pkgs.map((p) => p.env))) {
     const info = await opts.runner.info({ env });
     arch = info.arch;
     warnings.push(...info.warnings.filter((w) => !warnings.includes(w)));
-    const json = JSON.stringify(info.envImage);
+    // Canonical, like every digest of structured input: key order is no part of the toolchain.
+    const json = canonicalJson(info.envImage);
     blobs.push(json);
     envImages.set(env, sha256Of(json));
   }
   const recipes = new Map<string, RecipeBundle>();
-  const recipeDigests = new Map<string, Sha256>();
+  const recipeDigests = new Map<string, Digest>();
   for (const name of new Set(pkgs.map((p) => p.recipe))) {
     const bundle = await loadRecipe({ name, read: metadata.read });
     if (!bundle) continue;

@@ -1,6 +1,7 @@
 import type { Metadata, Package } from '../metadata/model.js';
 import { REPAIR_DEFAULT } from '../metadata/repair-policy.js';
-import { cacheKey, type KeyInputs, type Sha256 } from './cache-key.js';
+import type { Digest } from '../core/digest.js';
+import { cacheKey, type KeyInputs } from './cache-key.js';
 
 // The build plan: for every package the targets need, whether its build is cached,
 // must run (and why), cannot be known yet, or cannot happen. Pure: digests in, plan out.
@@ -26,15 +27,15 @@ export interface RecordView {
  */
 export interface RecordsLookup<R extends RecordView = RecordView> {
   /** the record of each cache key */
-  byKeys(keys: readonly Sha256[]): Promise<Array<R | undefined>>;
+  byKeys(keys: readonly Digest[]): Promise<Array<R | undefined>>;
   /** the most recently finished build of each package */
   newest(pkgs: readonly string[]): Promise<Array<R | undefined>>;
 }
 
 export type PlanEntry<R extends RecordView = RecordView> =
-  | { state: 'cached'; key: Sha256; inputs: KeyInputs; record: R }
+  | { state: 'cached'; key: Digest; inputs: KeyInputs; record: R }
   /** `existing`: the record --check rebuilds and compares against */
-  | { state: 'build'; key: Sha256; inputs: KeyInputs; changed: string[]; existing?: R }
+  | { state: 'build'; key: Digest; inputs: KeyInputs; changed: string[]; existing?: R }
   /** a dependency must build first; the key needs its output digests */
   | { state: 'pending'; waitingOn: string[] }
   | { state: 'unmirrored'; reason: string }
@@ -46,13 +47,13 @@ export interface PlanContext {
   /** the arch the runner builds for */
   arch: string;
   /** env name → image digest (the local runner gives every env the host's digest) */
-  envImages: Map<string, Sha256>;
+  envImages: Map<string, Digest>;
   /** recipe name → digest of the script and the lib files it sources */
-  recipeDigests: Map<string, Sha256>;
+  recipeDigests: Map<string, Digest>;
   /** distro commit → its committer time (seconds) */
   sourceDateEpochs: Map<string, number>;
   /** digest of the wheel repair program (recipes/lib/repair-step.sh and the Python it runs); undefined when recipes/ lacks it */
-  repairProgram: Sha256 | undefined;
+  repairProgram: Digest | undefined;
   /** [distro] repair: the policy of wheels whose [build] names none */
   repairDefault?: string;
   /** `weld build --repair-policy`: every wheel's policy, for this run */
@@ -62,7 +63,7 @@ export interface PlanContext {
 }
 
 /** The key inputs of one package, given its dependencies' output digests. */
-export function keyInputsFor(opts: { ctx: PlanContext; pkg: Package; deps: Record<string, Sha256[]> }): KeyInputs | { missing: string } {
+export function keyInputsFor(opts: { ctx: PlanContext; pkg: Package; deps: Record<string, Digest[]> }): KeyInputs | { missing: string } {
   const { ctx, pkg } = opts;
   const lock = ctx.metadata.lock[pkg.name];
   if (!lock) return { missing: `not in metadata/weld.lock; run \`weld mirror ${pkg.name}\`` };
@@ -117,7 +118,7 @@ export function changedInputs(inputs: KeyInputs, last: RecordView | undefined): 
 }
 
 /** Cached or build, given the record with the key (if any) and the package's newest build. */
-export function decide<R extends RecordView>(opts: { inputs: KeyInputs; key: Sha256; record: R | undefined; newest: R | undefined; force?: boolean }): PlanEntry<R> {
+export function decide<R extends RecordView>(opts: { inputs: KeyInputs; key: Digest; record: R | undefined; newest: R | undefined; force?: boolean }): PlanEntry<R> {
   const { key, record, inputs } = opts;
   if (record && !opts.force) return { state: 'cached', key, inputs, record };
   if (record) return { state: 'build', key, inputs, changed: ['--check: rebuilding a cached build'], existing: record };
@@ -127,7 +128,7 @@ export function decide<R extends RecordView>(opts: { inputs: KeyInputs; key: Sha
 /** One package whose dependencies' outputs are known: its key can be computed. */
 export interface Ready {
   pkg: Package;
-  deps: Record<string, Sha256[]>;
+  deps: Record<string, Digest[]>;
   force?: boolean;
 }
 
@@ -137,12 +138,12 @@ export interface Ready {
  * at a time; the executor calls it for a package once its dependencies have built.
  */
 export async function decideReady<R extends RecordView>(opts: { ctx: PlanContext; ready: Ready[]; records: RecordsLookup<R> }): Promise<PlanEntry<R>[]> {
-  type Keyed = { r: Ready; missing: string } | { r: Ready; inputs: KeyInputs; key: Sha256 };
+  type Keyed = { r: Ready; missing: string } | { r: Ready; inputs: KeyInputs; key: Digest };
   const keyed = opts.ready.map((r): Keyed => {
     const inputs = keyInputsFor({ ctx: opts.ctx, pkg: r.pkg, deps: r.deps });
     return 'missing' in inputs ? { r, missing: inputs.missing } : { r, inputs, key: cacheKey(inputs) };
   });
-  const withKey = keyed.filter((k): k is { r: Ready; inputs: KeyInputs; key: Sha256 } => 'key' in k);
+  const withKey = keyed.filter((k): k is { r: Ready; inputs: KeyInputs; key: Digest } => 'key' in k);
   const found = withKey.length ? await opts.records.byKeys(withKey.map((k) => k.key)) : [];
   const records = new Map(withKey.map((k, i) => [k.key, found[i]]));
   const misses = withKey.filter((k) => !records.get(k.key)).map((k) => k.r.pkg.name);
@@ -198,8 +199,8 @@ function staleReason(pkg: string): string {
   return `its entry in metadata/weld.lock is stale (version, upstream or patches changed since it was mirrored); run \`weld mirror ${pkg}\``;
 }
 
-function depOutputs(e: PlanEntry<RecordView> | undefined): Sha256[] {
-  return e?.state === 'cached' ? e.record.outputs.map((o) => o.digest as Sha256) : [];
+function depOutputs(e: PlanEntry<RecordView> | undefined): Digest[] {
+  return e?.state === 'cached' ? e.record.outputs.map((o) => o.digest as Digest) : [];
 }
 
 /** A lookup over records in memory: for tests, and for callers without a store (nothing built). */

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { cacheKey, canonicalJson, type KeyInputs } from '../../src/plan/cache-key.js';
+import { canonicalJson } from '../../src/core/digest.js';
+import { cacheKey, type KeyInputs } from '../../src/plan/cache-key.js';
 import { changedInputs, type RecordView } from '../../src/plan/plan.js';
 
 const D = (c: string) => `sha256:${c.repeat(64)}` as const;

@@ -1,12 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { PackageGraph } from '../../src/metadata/graph.js';
 import type { Package } from '../../src/metadata/model.js';
-import { cacheKey, type Sha256 } from '../../src/plan/cache-key.js';
+import type { Digest } from '../../src/core/digest.js';
+import { cacheKey } from '../../src/plan/cache-key.js';
 import { keyInputsFor, planBuild, recordsIn, type PlanContext, type RecordsLookup, type RecordView } from '../../src/plan/plan.js';
 
 // planBuild is pure: plain data in, plan out. A chain lib → mid → app, plus a package
 // with no lock entry and one that requires it.
-const D = (c: string) => `sha256:${c.repeat(64)}` as Sha256;
+const D = (c: string) => `sha256:${c.repeat(64)}` as Digest;
 const pkg = (name: string, requires: string[] = []): Package => ({
   name, displayName: name, version: '1.0', release: 1, kind: name === 'lib' ? 'pack' : 'wheel',
   upstream: { kind: 'tarball', url: 'file:///x', sha256: '0'.repeat(64) }, recipe: 'python-wheel', env: 'e',
@@ -35,7 +36,7 @@ function context(records: RecordView[]): Ctx {
   };
 }
 
-function recordFor(ctx: PlanContext, name: string, deps: Record<string, Sha256[]>, out: Sha256): RecordView {
+function recordFor(ctx: PlanContext, name: string, deps: Record<string, Digest[]>, out: Digest): RecordView {
   const inputs = keyInputsFor({ ctx, pkg: ctx.metadata.packages.get(name)!, deps });
   if ('missing' in inputs) throw new Error(inputs.missing);
   return { cacheKey: cacheKey(inputs), package: name, version: '1.0', arch: 's390x', envImage: D('e'), sourceTree: inputs.sourceTree, recipe: inputs.recipe, dependencies: deps, outputs: [{ name: `${name}.out`, digest: out, size: 1 }], timings: { finishedAt: '2024-01-01T00:00:00Z' }, ...(inputs.repair ? { repair: inputs.repair } : {}) };
