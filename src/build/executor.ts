@@ -1,5 +1,5 @@
 import os from 'node:os';
-import type { WeldError } from '../core/errors.js';
+import type { IndexError } from '../store/store.js';
 import pLimit from 'p-limit';
 import type { Metadata, Package } from '../metadata/model.js';
 import type { Digest } from '../core/digest.js';
@@ -9,7 +9,9 @@ import type { Runner } from '../runner/runner.js';
 import type { BuildOutput, BuildRecord } from '../store/records.js';
 import type { Store } from '../store/store.js';
 import { buildOne } from './build-one.js';
-import type { BuildListener, CheckResult } from './events.js';
+import { packageEvent, type BuildListener, type CheckResult } from './events.js';
+import { BuildCancelledError, DependencyFailedError, type BuildFailure, type SkipReason } from './failures.js';
+import { NotBuildableError } from '../plan/problems.js';
 import type { RecipeBundle } from './recipes.js';
 
 export interface ExecuteOptions {
@@ -43,8 +45,8 @@ export interface ExecuteOptions {
 export interface BuildSummary {
   built: string[];
   cached: string[];
-  failed: Array<{ pkg: string; reason: string }>;
-  skipped: Array<{ pkg: string; reason: string }>;
+  failed: Array<{ pkg: string; error: BuildFailure }>;
+  skipped: Array<{ pkg: string; error: SkipReason }>;
   checks: Record<string, CheckResult>;
 }
 
@@ -65,13 +67,15 @@ export async function executeBuild(o: ExecuteOptions): Promise<BuildSummary> {
   const summary: BuildSummary = { built: [], cached: [], failed: [], skipped: [], checks: {} };
   const targets = new Set(o.targets);
   const memo = new Map<string, Promise<Outcome>>();
-  const fail = (pkg: string, reason: string): Outcome => {
-    summary.failed.push({ pkg, reason });
+  // build-one emits its own failures (with the log's tail); these are the executor's.
+  const fail = (pkg: string, error: BuildFailure, o2: { emitted?: boolean } = {}): Outcome => {
+    summary.failed.push({ pkg, error });
+    if (!o2.emitted) emit(packageEvent('failed', pkg, { error, logTail: [] }));
     return { ok: false };
   };
-  const skip = (pkg: string, reason: string): Outcome => {
-    summary.skipped.push({ pkg, reason });
-    emit({ type: 'skipped', pkg, reason });
+  const skip = (pkg: string, error: SkipReason): Outcome => {
+    summary.skipped.push({ pkg, error });
+    emit(packageEvent('skipped', pkg, { error }));
     return { ok: false };
   };
 
@@ -85,16 +89,13 @@ export async function executeBuild(o: ExecuteOptions): Promise<BuildSummary> {
     const planned = o.plan.get(name);
     if (!planned) throw new Error(`bug: ${name} is not in the plan`);
     if (planned.state === 'cached' || planned.state === 'build') return settle(name, planned);
-    if (planned.state === 'unmirrored') {
-      emit({ type: 'failed', pkg: name, reason: planned.reason, logTail: [] });
-      return fail(name, planned.reason);
-    }
+    if (planned.state === 'unmirrored') return fail(name, new NotBuildableError(planned.code, planned.reason));
     const reqs = o.metadata.graph.requires(name);
     const results = await Promise.all(reqs.map(visit));
     const broken = reqs.filter((_, i) => !results[i]!.ok);
-    if (broken.length) return skip(name, `dependency ${broken.join(', ')} did not build`);
+    if (broken.length) return skip(name, new DependencyFailedError(broken));
     if (planned.state === 'blocked') throw new Error(`bug: ${name} blocked by packages that built`);
-    if (o.signal?.aborted) return skip(name, 'cancelled');
+    if (o.signal?.aborted) return skip(name, new BuildCancelledError());
     const deps = Object.fromEntries(reqs.map((r, i) => [r, (results[i] as { outputs: BuildOutput[] }).outputs.map((x) => x.digest as Digest)]));
     const pkg = o.metadata.packages.get(name)!;
     let entry: PlanEntry<BuildRecord>;
@@ -102,8 +103,7 @@ export async function executeBuild(o: ExecuteOptions): Promise<BuildSummary> {
       [entry] = (await o.indexQueue(() => decideReady({ ctx: o.ctx, ready: [{ pkg, deps, force: o.check === true && targets.has(name) }], records: o.records }))) as [PlanEntry<BuildRecord>];
     } catch (e: unknown) {
       if (!(e instanceof LookupFailed)) throw e;
-      emit({ type: 'failed', pkg: name, reason: e.message, logTail: [] });
-      return fail(name, e.message);
+      return fail(name, e.error);
     }
     return settle(name, entry);
   };
@@ -113,7 +113,7 @@ export async function executeBuild(o: ExecuteOptions): Promise<BuildSummary> {
       case 'cached': {
         const outputs = entry.record.outputs;
         summary.cached.push(name);
-        emit({ type: 'cached', pkg: name, key: entry.key, outputs });
+        emit(packageEvent('cached', name, { key: entry.key, outputs }));
         return { ok: true, outputs };
       }
       case 'build': {
@@ -123,8 +123,7 @@ export async function executeBuild(o: ExecuteOptions): Promise<BuildSummary> {
         return limit(() => runOne({ pkg, key: entry.key, inputs: entry.inputs, changed: entry.changed, ...(entry.existing ? { existing: entry.existing } : {}) }, outcomes));
       }
       case 'unmirrored':
-        emit({ type: 'failed', pkg: name, reason: entry.reason, logTail: [] });
-        return fail(name, entry.reason);
+        return fail(name, new NotBuildableError(entry.code, entry.reason));
       default:
         throw new Error(`bug: decideReady gave ${entry.state}`);
     }
@@ -132,12 +131,10 @@ export async function executeBuild(o: ExecuteOptions): Promise<BuildSummary> {
 
   const runOne = async (b: ToBuild, results: Outcome[]): Promise<Outcome> => {
     const name = b.pkg.name;
-    if (o.signal?.aborted) return skip(name, 'cancelled');
+    if (o.signal?.aborted) return skip(name, new BuildCancelledError());
     const recipe = o.recipes.get(b.pkg.recipe);
     if (!recipe) {
-      const reason = `recipe "${b.pkg.recipe}" was not found in recipes/`;
-      emit({ type: 'failed', pkg: name, reason, logTail: [] });
-      return fail(name, reason);
+      return fail(name, new NotBuildableError('E_NO_RECIPE', `recipe "${b.pkg.recipe}" was not found in recipes/`));
     }
     const reqs = o.metadata.graph.requires(name);
     const r = await buildOne({
@@ -162,7 +159,7 @@ export async function executeBuild(o: ExecuteOptions): Promise<BuildSummary> {
       onEvent: emit,
       indexQueue: o.indexQueue,
     });
-    if (!r.ok) return fail(name, r.reason);
+    if (!r.ok) return fail(name, r.error, { emitted: true });
     summary.built.push(name);
     if (o.check) summary.checks[name] = r.check ?? { compared: false, match: true, differences: [] };
     return { ok: true, outputs: r.outputs };
@@ -177,7 +174,7 @@ export async function executeBuild(o: ExecuteOptions): Promise<BuildSummary> {
 
 /** The index could not be read mid-build: thrown by a records look-up, failing just that package. */
 export class LookupFailed extends Error {
-  constructor(readonly error: WeldError) {
+  constructor(readonly error: IndexError) {
     super(error.message);
   }
 }

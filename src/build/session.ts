@@ -8,7 +8,7 @@ import type { Runner } from '../runner/runner.js';
 import type { IndexSession } from '../store/index.js';
 import type { BuildRecord } from '../store/records.js';
 import type { Store } from '../store/store.js';
-import type { BuildListener } from './events.js';
+import { warningEvent, type BuildListener } from './events.js';
 import { executeBuild, LookupFailed, type BuildSummary } from './executor.js';
 import { preparePlan, storeInputs, type Prepared } from './prepare.js';
 
@@ -76,7 +76,7 @@ export class BuildSession {
     const store = this.o.store;
     if (!store) throw new Error('bug: a build session without a store cannot build');
     const prepared = await this.prepare(opts.targets);
-    for (const message of prepared.warnings) opts.onEvent?.({ type: 'warning', message });
+    for (const message of prepared.warnings) opts.onEvent?.(warningEvent(message));
     const put = await this.storeInputs(opts.targets);
     if (!put.ok) return put;
     const planned = await this.plan({ targets: opts.targets, ...(opts.check ? { force: new Set(opts.targets) } : {}) });

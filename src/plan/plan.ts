@@ -2,6 +2,7 @@ import type { Metadata, Package } from '../metadata/model.js';
 import { REPAIR_DEFAULT } from '../metadata/repair-policy.js';
 import type { Digest } from '../core/digest.js';
 import { cacheKey, type KeyInputs } from './cache-key.js';
+import type { NotBuildableCode } from './problems.js';
 
 // The build plan: for every package the targets need, whether its build is cached,
 // must run (and why), cannot be known yet, or cannot happen. Pure: digests in, plan out.
@@ -38,7 +39,8 @@ export type PlanEntry<R extends RecordView = RecordView> =
   | { state: 'build'; key: Digest; inputs: KeyInputs; changed: string[]; existing?: R }
   /** a dependency must build first; the key needs its output digests */
   | { state: 'pending'; waitingOn: string[] }
-  | { state: 'unmirrored'; reason: string }
+  /** no cache key can be made: not mirrored, a stale lock, a recipe or env image missing */
+  | { state: 'unmirrored'; reason: string; code: NotBuildableCode }
   /** a dependency cannot build (unmirrored or blocked itself) */
   | { state: 'blocked'; by: string[] };
 
@@ -62,19 +64,25 @@ export interface PlanContext {
   staleLocks?: Set<string>;
 }
 
+/** Why a package has no key: a sentence for the user and its code. */
+export interface Missing {
+  missing: string;
+  code: NotBuildableCode;
+}
+
 /** The key inputs of one package, given its dependencies' output digests. */
-export function keyInputsFor(opts: { ctx: PlanContext; pkg: Package; deps: Record<string, Digest[]> }): KeyInputs | { missing: string } {
+export function keyInputsFor(opts: { ctx: PlanContext; pkg: Package; deps: Record<string, Digest[]> }): KeyInputs | Missing {
   const { ctx, pkg } = opts;
   const lock = ctx.metadata.lock[pkg.name];
-  if (!lock) return { missing: `not in metadata/weld.lock; run \`weld mirror ${pkg.name}\`` };
-  if (ctx.staleLocks?.has(pkg.name)) return { missing: staleReason(pkg.name) };
+  if (!lock) return { missing: notLockedReason(pkg.name), code: 'E_NOT_MIRRORED' };
+  if (ctx.staleLocks?.has(pkg.name)) return { missing: staleReason(pkg.name), code: 'E_LOCK_STALE' };
   const envImage = ctx.envImages.get(pkg.env);
-  if (!envImage) return { missing: `no image for env "${pkg.env}"` };
+  if (!envImage) return { missing: `no image for env "${pkg.env}"`, code: 'E_NO_ENV_IMAGE' };
   const recipe = ctx.recipeDigests.get(pkg.recipe);
-  if (!recipe) return { missing: `recipe "${pkg.recipe}" was not found in recipes/` };
+  if (!recipe) return { missing: `recipe "${pkg.recipe}" was not found in recipes/`, code: 'E_NO_RECIPE' };
   const epoch = ctx.sourceDateEpochs.get(lock.distro);
-  if (epoch === undefined) return { missing: `the mirror has no distro commit ${lock.distro.slice(0, 12)}; run \`weld mirror ${pkg.name}\`` };
-  if (pkg.kind === 'wheel' && !ctx.repairProgram) return { missing: 'the wheel repair program (recipes/lib/repair-step.sh, repair_wheel.py, manylinux.py) was not found in recipes/lib/' };
+  if (epoch === undefined) return { missing: `the mirror has no distro commit ${lock.distro.slice(0, 12)}; run \`weld mirror ${pkg.name}\``, code: 'E_NO_DISTRO_COMMIT' };
+  if (pkg.kind === 'wheel' && !ctx.repairProgram) return { missing: 'the wheel repair program (recipes/lib/repair-step.sh, repair_wheel.py, manylinux.py) was not found in recipes/lib/', code: 'E_NO_REPAIR_PROGRAM' };
   return {
     package: pkg.name,
     version: pkg.version,
@@ -138,10 +146,10 @@ export interface Ready {
  * at a time; the executor calls it for a package once its dependencies have built.
  */
 export async function decideReady<R extends RecordView>(opts: { ctx: PlanContext; ready: Ready[]; records: RecordsLookup<R> }): Promise<PlanEntry<R>[]> {
-  type Keyed = { r: Ready; missing: string } | { r: Ready; inputs: KeyInputs; key: Digest };
+  type Keyed = { r: Ready; missing: Missing } | { r: Ready; inputs: KeyInputs; key: Digest };
   const keyed = opts.ready.map((r): Keyed => {
     const inputs = keyInputsFor({ ctx: opts.ctx, pkg: r.pkg, deps: r.deps });
-    return 'missing' in inputs ? { r, missing: inputs.missing } : { r, inputs, key: cacheKey(inputs) };
+    return 'missing' in inputs ? { r, missing: inputs } : { r, inputs, key: cacheKey(inputs) };
   });
   const withKey = keyed.filter((k): k is { r: Ready; inputs: KeyInputs; key: Digest } => 'key' in k);
   const found = withKey.length ? await opts.records.byKeys(withKey.map((k) => k.key)) : [];
@@ -150,7 +158,7 @@ export async function decideReady<R extends RecordView>(opts: { ctx: PlanContext
   const newest = misses.length ? await opts.records.newest(misses) : [];
   const newestOf = new Map(misses.map((n, i) => [n, newest[i]]));
   return keyed.map((k): PlanEntry<R> => {
-    if ('missing' in k) return { state: 'unmirrored', reason: k.missing };
+    if ('missing' in k) return { state: 'unmirrored', reason: k.missing.missing, code: k.missing.code };
     return decide({ inputs: k.inputs, key: k.key, record: records.get(k.key), newest: newestOf.get(k.r.pkg.name), force: k.r.force ?? false });
   });
 }
@@ -185,13 +193,18 @@ export async function planBuild<R extends RecordView>(opts: { ctx: PlanContext; 
 /** Why a package cannot be decided yet (or at all), from its lock and its dependencies' entries. */
 function undecided<R extends RecordView>(opts: { ctx: PlanContext; plan: Map<string, PlanEntry<R>>; name: string }): PlanEntry<R> | undefined {
   const { ctx, plan, name } = opts;
-  if (!ctx.metadata.lock[name] || ctx.staleLocks?.has(name)) return { state: 'unmirrored', reason: ctx.metadata.lock[name] ? staleReason(name) : `not in metadata/weld.lock; run \`weld mirror ${name}\`` };
+  if (!ctx.metadata.lock[name]) return { state: 'unmirrored', reason: notLockedReason(name), code: 'E_NOT_MIRRORED' };
+  if (ctx.staleLocks?.has(name)) return { state: 'unmirrored', reason: staleReason(name), code: 'E_LOCK_STALE' };
   const reqs = ctx.metadata.graph.requires(name);
   const blocked = reqs.filter((r) => ['unmirrored', 'blocked'].includes(plan.get(r)?.state ?? 'unmirrored'));
   if (blocked.length) return { state: 'blocked', by: blocked };
   const waitingOn = reqs.filter((r) => plan.get(r)?.state !== 'cached');
   if (waitingOn.length) return { state: 'pending', waitingOn };
   return undefined;
+}
+
+function notLockedReason(pkg: string): string {
+  return `not in metadata/weld.lock; run \`weld mirror ${pkg}\``;
 }
 
 // Building the locked tree would build the old source under the new version or patches.

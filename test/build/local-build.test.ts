@@ -45,8 +45,8 @@ describe('weld build / status / log with the local runner', () => {
     const b = await cli(['build', 'weldhello', '--json'], 'store-c');
     const da = doneEvent(a.stdout);
     const db = doneEvent(b.stdout);
-    expect(da?.type === 'done' && da.outputs[0]?.digest).toMatch(/^sha256:/);
-    expect(da && 'outputs' in da ? da.outputs : []).toEqual(db && 'outputs' in db ? db.outputs : null);
+    expect(da?.type === 'done' && da.data.outputs[0]?.digest).toMatch(/^sha256:/);
+    expect(da?.type === 'done' ? da.data.outputs : []).toEqual(db?.type === 'done' ? db.data.outputs : null);
     const check = await cli(['build', '--check', 'weldhello'], 'store-b');
     expect(check.code).toBe(0);
     expect(check.stdout).toContain('weldhello: check: outputs match the record');

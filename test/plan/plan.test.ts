@@ -64,7 +64,7 @@ describe('wheel repair in the plan', () => {
     const planned = await plan({ ...context([]), repairProgram: undefined }, ['mid']);
     expect(planned.get('lib')?.state).toBe('build');
     const inputs = keyInputsFor({ ctx: { ...context([]), repairProgram: undefined }, pkg: PKGS[1]!, deps: {} });
-    expect(inputs).toEqual({ missing: 'the wheel repair program (recipes/lib/repair-step.sh, repair_wheel.py, manylinux.py) was not found in recipes/lib/' });
+    expect(inputs).toEqual({ missing: 'the wheel repair program (recipes/lib/repair-step.sh, repair_wheel.py, manylinux.py) was not found in recipes/lib/', code: 'E_NO_REPAIR_PROGRAM' });
   });
 });
 
@@ -73,7 +73,7 @@ describe('planBuild', () => {
     const planned = await plan(context([]), ['app', 'haunted']);
     expect(Object.fromEntries([...planned].map(([n, e]) => [n, e.state]))).toEqual({ lib: 'build', ghost: 'unmirrored', mid: 'pending', haunted: 'blocked', app: 'pending' });
     expect(planned.get('mid')).toEqual({ state: 'pending', waitingOn: ['lib'] });
-    expect(planned.get('ghost')).toEqual({ state: 'unmirrored', reason: 'not in metadata/weld.lock; run `weld mirror ghost`' });
+    expect(planned.get('ghost')).toEqual({ state: 'unmirrored', reason: 'not in metadata/weld.lock; run `weld mirror ghost`', code: 'E_NOT_MIRRORED' });
     expect(planned.get('haunted')).toEqual({ state: 'blocked', by: ['ghost'] });
   });
 
