@@ -10,6 +10,7 @@ import type { BuildOutput, BuildRecord, RepairRecord } from '../store/records.js
 import type { Store } from '../store/store.js';
 import { packageEvent, type BuildListener, type CheckResult } from './events.js';
 import { BuildCancelledError, BuildStepError, RepairFailedError, type BuildFailure } from './failures.js';
+import { logFiles } from './logs.js';
 import { extractTar, storeOutputs } from './outputs.js';
 import { provenanceStatement } from './provenance.js';
 import type { RecipeBundle } from './recipes.js';
@@ -71,9 +72,7 @@ async function buildOneUnguarded(o: BuildOneOptions): Promise<BuildOneResult> {
   await mkdir(o.logsDir, { recursive: true });
   // Written under this process's own name, then renamed to <pkg>.log when the build
   // ends: two weld processes building one package never share (or truncate) a file.
-  const logFile = path.join(o.logsDir, `${name}.log`);
-  const liveFile = path.join(o.logsDir, `${name}.${process.pid}.log`);
-  const running = `${liveFile}.running`;
+  const { final: logFile, live: liveFile, running } = logFiles({ logsDir: o.logsDir, pkg: name, pid: process.pid });
   await writeFile(running, String(process.pid));
   const log = createWriteStream(liveFile);
   const tail: string[] = [];

@@ -13,4 +13,4 @@ export function build(o: BuildOptions): Promise<Result<BuildSummary, WeldError>>
   return openSession(session).build({ targets, ...(jobs !== undefined ? { jobs } : {}), ...(check ? { check } : {}), ...(keepFailed ? { keepFailed } : {}), ...(workRoot ? { workRoot } : {}), ...(signal ? { signal } : {}), ...(onEvent ? { onEvent } : {}) });
 }
 
-export { logsDirOf } from './session.js';
+export { logsDirOf } from './logs.js';

@@ -1,4 +1,3 @@
-import path from 'node:path';
 import pLimit from 'p-limit';
 import type { WeldError } from '../core/errors.js';
 import { ok, type Result } from '../core/result.js';
@@ -10,6 +9,7 @@ import type { BuildRecord } from '../store/records.js';
 import type { Store } from '../store/store.js';
 import { warningEvent, type BuildListener } from './events.js';
 import { executeBuild, LookupFailed, type BuildSummary } from './executor.js';
+import { logsDirOf } from './logs.js';
 import { preparePlan, storeInputs, type Prepared } from './prepare.js';
 
 export interface SessionOptions {
@@ -120,11 +120,6 @@ export class BuildSession {
 
 export function openSession(o: SessionOptions): BuildSession {
   return new BuildSession(o);
-}
-
-/** Live and failed build logs: <root>/.weld/logs/<pkg>.log. */
-export function logsDirOf(metadata: Metadata): string {
-  return path.join(metadata.root, '.weld', 'logs');
 }
 
 function indexLookup(s: IndexSession): RecordsLookup<BuildRecord> {
