@@ -1,4 +1,4 @@
-import { sha256Of, canonicalJson, type Digest } from '../core/digest.js';
+import { sha256Of, type Digest } from '../core/digest.js';
 
 /**
  * Everything that can change what a build produces. Each field is here for a reason;
@@ -40,6 +40,33 @@ export interface KeyInputs {
 
 /** The cache key: sha256 of the canonical JSON of the inputs (output digests sorted per dep). */
 export function cacheKey(inputs: KeyInputs): Digest {
-  const deps = Object.fromEntries(Object.entries(inputs.deps).map(([k, ds]) => [k, [...ds].sort()]));
-  return sha256Of(canonicalJson({ v: 1, ...inputs, deps }));
+  return sha256Of(JSON.stringify(keyDocument(inputs)));
+}
+
+/**
+ * The inputs as an object whose keys are already in canonical (sorted) order, so the
+ * native serializer gives canonicalJson's exact text without a replacer: a no-op plan
+ * computes a key per package, and the replacer was most of that. Every key of KeyInputs
+ * appears here; cache-key.test.ts checks the text equals canonicalJson's.
+ */
+function keyDocument(i: KeyInputs): unknown {
+  const sorted = <T>(o: Record<string, T>, f: (v: T) => unknown = (v) => v) => {
+    const out: Record<string, unknown> = {};
+    for (const k of Object.keys(o).sort()) out[k] = f(o[k]!);
+    return out;
+  };
+  return {
+    arch: i.arch,
+    deps: sorted(i.deps, (ds) => [...ds].sort()),
+    envImage: i.envImage,
+    kind: i.kind,
+    package: i.package,
+    recipe: { digest: i.recipe.digest, name: i.recipe.name },
+    ...(i.repair ? { repair: { policy: i.repair.policy, program: i.repair.program } } : {}),
+    sourceDateEpoch: i.sourceDateEpoch,
+    sourceTree: i.sourceTree,
+    v: 1,
+    vars: sorted(i.vars),
+    version: i.version,
+  };
 }

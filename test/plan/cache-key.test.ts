@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { canonicalJson } from '../../src/core/digest.js';
+import { canonicalJson, sha256Of } from '../../src/core/digest.js';
 import { cacheKey, type KeyInputs } from '../../src/plan/cache-key.js';
 import { changedInputs, type RecordView } from '../../src/plan/plan.js';
 
@@ -24,6 +24,14 @@ describe('cache keys', () => {
     const shuffled: KeyInputs = { ...INPUTS, vars: { B: '2', A: '1' }, deps: { libyaml: [D('4'), D('3')] } };
     expect(cacheKey(shuffled)).toBe(cacheKey(INPUTS));
     expect(cacheKey(INPUTS)).toMatch(/^sha256:[0-9a-f]{64}$/);
+  });
+
+  it('is the sha256 of the canonical JSON of the inputs, exactly', () => {
+    const { repair: _, ...pack } = INPUTS;
+    for (const inputs of [INPUTS, pack, { ...INPUTS, vars: { Z: '1', A: '2' }, deps: { b: [D('9'), D('1')], a: [] } }] as KeyInputs[]) {
+      const deps = Object.fromEntries(Object.entries(inputs.deps).map(([k, ds]) => [k, [...ds].sort()]));
+      expect(cacheKey(inputs)).toBe(sha256Of(canonicalJson({ v: 1, ...inputs, deps })));
+    }
   });
 
   it('changes with every input', () => {
