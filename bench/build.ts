@@ -3,7 +3,7 @@ import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node
 import os from 'node:os';
 import path from 'node:path';
 import * as tar from 'tar';
-import { build } from '../src/build/build.js';
+import { build } from '../src/session/build.js';
 import { openMetadata } from '../src/metadata/open.js';
 import { formatLock } from '../src/metadata/lock-file.js';
 import { inputsDigest } from '../src/mirror/inputs.js';
@@ -13,7 +13,7 @@ import { ok } from '../src/core/result.js';
 import { openStore, type Store } from '../src/store/store.js';
 import type { BuildRecord } from '../src/store/records.js';
 import type { Metadata } from '../src/metadata/model.js';
-import { openSession } from '../src/build/session.js';
+import { openSession } from '../src/session/session.js';
 import { writeSyntheticDistro } from './synthetic-distro.js';
 import { medians } from './timing.js';
 

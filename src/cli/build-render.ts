@@ -1,4 +1,4 @@
-import type { BuildEvent } from '../build/events.js';
+import type { BuildEvent } from '../session/events.js';
 import type { CliIO } from './io.js';
 
 /** Where `weld build` sends its events, and what it prints once the build has returned. */

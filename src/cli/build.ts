@@ -49,7 +49,7 @@ export const run: VerbModule['run'] = async (args, io) => {
   if (!opened.ok) return opened;
   picked.value.attach({ metadata, store: opened.value.store, env: io.env });
   const json = args.options['json'] === true;
-  const { openSession } = await import('../build/session.js');
+  const { openSession } = await import('../session/session.js');
   const session = openSession({ metadata, store: opened.value.store, runner, mirrorsDir: mirrorsFromArgs({ args, io, metadata }), weldVersion: weldVersion(), ...(repairPolicy ? { repairPolicy } : {}) });
   const built = await runBuild({
     io,

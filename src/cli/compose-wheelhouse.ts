@@ -54,7 +54,7 @@ export const run: VerbModule['run'] = async (args, io) => {
   picked.value.attach({ metadata, store, env: io.env });
   const quiet = args.options['json'] === true;
   // One session: --build's plan and preparation are the compose's too.
-  const { openSession } = await import('../build/session.js');
+  const { openSession } = await import('../session/session.js');
   const session = openSession({ metadata, store, runner, mirrorsDir: mirrorsFromArgs({ args, io, metadata }), weldVersion: weldVersion() });
   if (build) {
     const built = await runBuild({ io, session, targets: packages, jobs: jobs.value, json: quiet });

@@ -2,7 +2,7 @@ import { existsSync, statSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { StringDecoder } from 'node:string_decoder';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { buildRunning } from '../build/logs.js';
+import { buildRunning } from '../session/logs.js';
 import { WeldError } from '../core/errors.js';
 import { err, ok } from '../core/result.js';
 import type { BuildRecord } from '../store/records.js';
@@ -66,7 +66,7 @@ export const run: VerbModule['run'] = async (args, io) => {
   const names = packagesFromArgs({ verb: 'log', args, metadata, all: false });
   if (!names.ok) return names;
   const pkg = names.value[0]!;
-  const { logFiles, logsDirOf, runningLog } = await import('../build/logs.js');
+  const { logFiles, logsDirOf, runningLog } = await import('../session/logs.js');
   const logsDir = logsDirOf(metadata);
   const running = runningLog({ logsDir, pkg });
   const live = running ?? logFiles({ logsDir, pkg, pid: process.pid }).final;

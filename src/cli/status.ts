@@ -25,7 +25,7 @@ export const run: VerbModule['run'] = async (args, io) => {
   // No store yet just means nothing was built; any other store problem is reported.
   if (!opened.ok && opened.error.code !== 'E_STORE_NOT_FOUND') return opened;
   picked.value.attach({ metadata, env: io.env, ...(opened.ok ? { store: opened.value.store } : {}) });
-  const { openSession } = await import('../build/session.js');
+  const { openSession } = await import('../session/session.js');
   const session = openSession({ metadata, runner, mirrorsDir: mirrorsFromArgs({ args, io, metadata }), ...(opened.ok ? { store: opened.value.store } : {}) });
   const planned = await session.plan({ targets: names.value });
   if (!planned.ok) return planned;

@@ -4,7 +4,7 @@ import type { Compose, ComposeKind, Metadata } from '../metadata/model.js';
 import type { BuildRecord } from '../store/records.js';
 import type { Store } from '../store/store.js';
 import { closest } from '../util/suggest.js';
-import type { BuildSession } from '../build/session.js';
+import type { BuildSession } from '../session/session.js';
 import { ComposeKindError, ComposeNotFoundError, ComposePackagesError, MissingBuildsError } from './errors.js';
 
 // What both kinds of compose do before they differ: find the compose, work out its

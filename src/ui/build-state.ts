@@ -1,5 +1,5 @@
 import { stripVTControlCharacters } from 'node:util';
-import type { BuildEvent } from '../build/events.js';
+import type { BuildEvent } from '../session/events.js';
 
 export type PackageState =
   | { state: 'waiting' }

@@ -1,5 +1,5 @@
 import { render } from 'ink';
-import type { BuildEvent } from '../build/events.js';
+import type { BuildEvent } from '../session/events.js';
 import { finish, initialState, reduce, type BuildViewState } from './build-state.js';
 import { BuildView } from './build-view.js';
 

@@ -3,7 +3,7 @@ import { stripVTControlCharacters } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { liveRenderer, wantsLiveView } from '../../src/cli/build-render.js';
 import type { CliIO } from '../../src/cli/io.js';
-import { packageEvent } from '../../src/build/events.js';
+import { packageEvent } from '../../src/session/events.js';
 import { RunFailedError } from '../../src/runner/runner.js';
 
 class FakeTerminal extends Writable {

@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'nod
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { BuildEvent } from '../../src/build/events.js';
+import type { BuildEvent } from '../../src/session/events.js';
 import type { Metadata } from '../../src/metadata/model.js';
 import { openMetadata } from '../../src/metadata/open.js';
 import { PodmanBuildRunner } from '../../src/runner/podman/build-runner.js';

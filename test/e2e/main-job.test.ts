@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { createTwoFilesPatch } from 'diff';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { BuildEvent } from '../../src/build/events.js';
+import type { BuildEvent } from '../../src/session/events.js';
 import { Podman } from '../../src/runner/podman/podman.js';
 import { openStore } from '../../src/store/store.js';
 import { sampleProject, weld } from '../helpers/project.js';

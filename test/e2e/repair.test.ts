@@ -2,7 +2,7 @@ import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { BuildEvent } from '../../src/build/events.js';
+import type { BuildEvent } from '../../src/session/events.js';
 import { findComposed } from '../../src/env/compose.js';
 import { loadEnvImage } from '../../src/env/load.js';
 import { openMetadata } from '../../src/metadata/open.js';

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import type { BuildEvent } from '../../src/build/events.js';
+import type { BuildEvent } from '../../src/session/events.js';
 import { finish, initialState, logLineForView, MAX_LINE, progressOf, reduce, visibleRows, type BuildViewState } from '../../src/ui/build-state.js';
-import { packageEvent, warningEvent } from '../../src/build/events.js';
+import { packageEvent, warningEvent } from '../../src/session/events.js';
 import { RunFailedError } from '../../src/runner/runner.js';
-import { DependencyFailedError } from '../../src/build/failures.js';
+import { DependencyFailedError } from '../../src/session/failures.js';
 
 const output = { name: 'a-1.0-py3-none-any.whl', digest: 'sha256:00', size: 1 } as never;
 

@@ -11,13 +11,13 @@ vi.hoisted(() => {
   process.env['CI'] = '0';
   delete process.env['CONTINUOUS_INTEGRATION'];
 });
-import type { BuildEvent } from '../../src/build/events.js';
+import type { BuildEvent } from '../../src/session/events.js';
 import { finish, initialState, reduce, type BuildViewState } from '../../src/ui/build-state.js';
 import { BuildView, formatElapsed } from '../../src/ui/build-view.js';
 import { startBuildView } from '../../src/ui/ink-build.js';
-import { packageEvent, warningEvent } from '../../src/build/events.js';
+import { packageEvent, warningEvent } from '../../src/session/events.js';
 import { RunFailedError } from '../../src/runner/runner.js';
-import { DependencyFailedError } from '../../src/build/failures.js';
+import { DependencyFailedError } from '../../src/session/failures.js';
 
 /** Enough of a terminal for ink: a size, isTTY, and every write kept. */
 class FakeTerminal extends Writable {

@@ -13,7 +13,7 @@ import { formatEnvLock } from '../../../src/env/lock-file.js';
 import { imageConfig, imageManifest, MEDIA } from '../../../src/env/oci.js';
 import type { Metadata } from '../../../src/metadata/model.js';
 import { LocalRunner } from '../../../src/runner/local.js';
-import { openSession } from '../../../src/build/session.js';
+import { openSession } from '../../../src/session/session.js';
 import { blobPath } from '../../../src/store/layout.js';
 import { openStore, type Store } from '../../../src/store/store.js';
 import { buildProject, type BuildProject } from '../../helpers/build-project.js';

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { BuildEvent } from '../../src/build/events.js';
+import type { BuildEvent } from '../../src/session/events.js';
 import { openStore } from '../../src/store/store.js';
 import type { BuildRecord } from '../../src/store/records.js';
 import { buildProject, type BuildProject } from '../helpers/build-project.js';
