@@ -3,20 +3,24 @@ import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node
 import os from 'node:os';
 import path from 'node:path';
 import * as tar from 'tar';
-import { build } from '../src/build/build.js';
+import { build } from '../src/session/build.js';
 import { openMetadata } from '../src/metadata/open.js';
 import { formatLock } from '../src/metadata/lock-file.js';
 import { inputsDigest } from '../src/mirror/inputs.js';
 import { LocalRunner } from '../src/runner/local.js';
 import type { Runner } from '../src/runner/runner.js';
 import { ok } from '../src/core/result.js';
-import { openStore } from '../src/store/store.js';
+import { openStore, type Store } from '../src/store/store.js';
+import type { BuildRecord } from '../src/store/records.js';
+import type { Metadata } from '../src/metadata/model.js';
+import { openSession } from '../src/session/session.js';
 import { writeSyntheticDistro } from './synthetic-distro.js';
 import { medians } from './timing.js';
 
 // weld build benchmarks (issue 6):
-//  1. a no-op `weld build --all` on a synthetic 1,000-package distro with every build
-//     cached, against `weld check` on the same distro (goal ≤ 1.5×);
+//  1. a no-op `weld build --all` and `weld status` on a synthetic 1,000-package distro with
+//     every build cached, against `weld check` on the same distro (goal ≤ 1.5×), and the
+//     same at 10,000 packages, in ms per package (cost should grow linearly);
 //  2. the speed-up of --jobs 2 over --jobs 1 on independent real local wheel builds (goal ≥ 1.8×).
 
 const repoRoot = path.resolve(import.meta.dirname, '../..');
@@ -40,8 +44,8 @@ function instantRunner(): Runner {
   };
 }
 
-async function noOpBench(root: string): Promise<void> {
-  writeSyntheticDistro({ root, repoRoot, count: 1000, depth: 20 });
+async function noOpBench(root: string, count: number): Promise<void> {
+  writeSyntheticDistro({ root, repoRoot, count, depth: 20 });
   // One real repository stands in for every mirror: the build reads a tree and a commit time.
   const work = path.join(root, 'src-work');
   mkdirSync(work);
@@ -54,7 +58,7 @@ async function noOpBench(root: string): Promise<void> {
   const bare = path.join(root, 'shared.git');
   git(root, 'clone', '-q', '--bare', work, bare);
   mkdirSync(path.join(root, 'mirrors'));
-  const names = Array.from({ length: 1000 }, (_, i) => `pkg-${String(i).padStart(4, '0')}`);
+  const names = Array.from({ length: count }, (_, i) => `pkg-${String(i).padStart(4, '0')}`);
   for (const n of names) symlinkSync(bare, path.join(root, 'mirrors', `${n}.git`));
   // The lock's inputs must match the metadata, or builds refuse the package as stale.
   const unlocked = await openMetadata({ cwd: root, cache: false });
@@ -68,21 +72,63 @@ async function noOpBench(root: string): Promise<void> {
   const store = await openStore({ path: path.join(root, 'store') });
   if (!store.ok) throw store.error;
   const t0 = performance.now();
-  const filled = await build({ metadata: md.value, store: store.value, runner: instantRunner(), mirrorsDir: path.join(root, 'mirrors'), targets: names, jobs: 8, weldVersion: 'bench' });
-  if (!filled.ok || filled.value.built.length !== 1000) throw new Error(`setting up the records failed: ${filled.ok ? JSON.stringify(filled.value.failed.slice(0, 3)) : filled.error.message}`);
-  console.log(`set-up: 1,000 records written in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+  if (count <= 1000) {
+    // Real builds (instant recipes): records exactly as weld writes them.
+    const filled = await build({ metadata: md.value, store: store.value, runner: instantRunner(), mirrorsDir: path.join(root, 'mirrors'), targets: names, jobs: 8, weldVersion: 'bench' });
+    if (!filled.ok || filled.value.built.length !== count) throw new Error(`setting up the records failed: ${filled.ok ? JSON.stringify(filled.value.failed.slice(0, 3)) : filled.error.message}`);
+  } else {
+    await writeRecordsDirectly({ metadata: md.value, store: store.value, mirrorsDir: path.join(root, 'mirrors'), names });
+  }
+  console.log(`set-up: ${count.toLocaleString('en')} records written in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
 
   const m = medians(
     [
       { label: 'weld check', cmd: process.execPath, args: [weld, 'check'], cwd: root },
       { label: 'weld build --all (all cached)', cmd: process.execPath, args: [weld, 'build', '--all', '--runner', 'local'], cwd: root },
+      { label: 'weld status', cmd: process.execPath, args: [weld, 'status', '--runner', 'local'], cwd: root },
     ],
     5,
   );
   const check = m.get('weld check')!;
   const noop = m.get('weld build --all (all cached)')!;
-  console.log(`weld check                        ${check.toFixed(0).padStart(6)} ms`);
-  console.log(`weld build --all (all cached)     ${noop.toFixed(0).padStart(6)} ms   ${(noop / check).toFixed(2)}× weld check (goal ≤ 1.5×)`);
+  const status = m.get('weld status')!;
+  const per = (ms: number) => `${(ms / count).toFixed(3)} ms/package`;
+  console.log(`${count.toLocaleString('en')} packages:`);
+  console.log(`  weld check                        ${check.toFixed(0).padStart(6)} ms   ${per(check)}`);
+  console.log(`  weld build --all (all cached)     ${noop.toFixed(0).padStart(6)} ms   ${per(noop)}   ${(noop / check).toFixed(2)}× weld check (goal ≤ 1.5×)`);
+  console.log(`  weld status                       ${status.toFixed(0).padStart(6)} ms   ${per(status)}   ${(status / check).toFixed(2)}× weld check (goal ≤ 1.5×)`);
+}
+
+/**
+ * Records as a build would write them (keys from the session's own plan, a step at a
+ * time), without running anything: building 10,000 packages one by one takes many minutes.
+ */
+async function writeRecordsDirectly(o: { metadata: Metadata; store: Store; mirrorsDir: string; names: string[] }): Promise<void> {
+  const session = openSession({ metadata: o.metadata, store: o.store, runner: new LocalRunner(), mirrorsDir: o.mirrorsDir });
+  const put = await session.storeInputs(o.names);
+  if (!put.ok) throw put.error;
+  for (;;) {
+    const planned = await session.plan({ targets: o.names });
+    if (!planned.ok) throw planned.error;
+    const todo = [...planned.value].filter(([, e]) => e.state === 'build');
+    if (todo.length === 0) return;
+    const records = [];
+    for (const [name, e] of todo) {
+      if (e.state !== 'build') continue;
+      const output = await o.store.put([Buffer.from(name)]);
+      if (!output.ok) throw output.error;
+      const at = new Date().toISOString();
+      const data: BuildRecord = {
+        cacheKey: e.key, package: name, version: e.inputs.version, release: 1, arch: e.inputs.arch, envImage: e.inputs.envImage, sourceTree: e.inputs.sourceTree,
+        recipe: e.inputs.recipe, dependencies: e.inputs.deps, outputs: [{ name: `${name}.whl`, digest: output.value.digest, size: name.length }], log: null,
+        timings: { startedAt: at, finishedAt: at, durationMs: 0 }, runner: 'local', weldVersion: 'bench', provenance: null,
+        ...(e.inputs.repair ? { repair: { ...e.inputs.repair, report: null, wheels: [] } } : {}),
+      };
+      records.push({ kind: 'build' as const, id: e.key, data });
+    }
+    const w = await o.store.writeRecords(records);
+    if (!w.ok) throw w.error;
+  }
 }
 
 /**
@@ -141,7 +187,13 @@ const only = process.env['WELD_BENCH_ONLY'];
 const noopRoot = mkdtempSync(path.join(os.tmpdir(), 'weld-bench-build-'));
 const parRoot = mkdtempSync(path.join(os.tmpdir(), 'weld-bench-par-'));
 try {
-  if (only !== 'parallel') await noOpBench(noopRoot);
+  if (only !== 'parallel') {
+    for (const count of (process.env['WELD_BENCH_SIZES'] ?? '1000,10000').split(',').map(Number)) {
+      const dir = path.join(noopRoot, String(count));
+      mkdirSync(dir);
+      await noOpBench(dir, count);
+    }
+  }
   if (only !== 'noop') parallelBench(parRoot);
 } finally {
   if (process.env['WELD_BENCH_KEEP']) console.log(`kept: ${noopRoot} ${parRoot}`);

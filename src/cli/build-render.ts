@@ -1,4 +1,4 @@
-import type { BuildEvent } from '../build/events.js';
+import type { BuildEvent } from '../session/events.js';
 import type { CliIO } from './io.js';
 
 /** Where `weld build` sends its events, and what it prints once the build has returned. */
@@ -12,17 +12,20 @@ type Done = Extract<BuildEvent, { type: 'done' }>;
 
 /** The log's tail and how to see the rest: what a user needs to act on a failure. */
 function printFailure(o: { io: CliIO; e: Failed }): void {
-  const { io, e } = o;
-  io.stderr.write(`${e.pkg}: FAILED: ${e.reason}\n`);
-  if (e.logTail.length) io.stderr.write(`${e.pkg}: last lines of the log:\n${e.logTail.map((l) => `  ${l}`).join('\n')}\n`);
-  if (e.logFile) io.stderr.write(`${e.pkg}: the whole log: weld log ${e.pkg}   (${e.logFile})\n`);
-  if (e.keptDir) io.stderr.write(`${e.pkg}: work directory kept: ${e.keptDir}\n`);
+  const { io } = o;
+  const pkg = o.e.subject.name;
+  const e = o.e.data;
+  io.stderr.write(`${pkg}: FAILED: ${e.error.message}\n`);
+  if (e.logTail.length) io.stderr.write(`${pkg}: last lines of the log:\n${e.logTail.map((l) => `  ${l}`).join('\n')}\n`);
+  if (e.logFile) io.stderr.write(`${pkg}: the whole log: weld log ${pkg}   (${e.logFile})\n`);
+  if (e.keptDir) io.stderr.write(`${pkg}: work directory kept: ${e.keptDir}\n`);
 }
 
 function printCheck(o: { io: CliIO; e: Done }): void {
-  const { io, e } = o;
-  if (!e.check) return;
-  io.stdout.write(`${e.pkg}: check: ${!e.check.compared ? 'no record to compare with (recorded this build)' : e.check.match ? 'outputs match the record' : `outputs DIFFER:\n  ${e.check.differences.join('\n  ')}`}\n`);
+  const { io } = o;
+  const check = o.e.data.check;
+  if (!check) return;
+  io.stdout.write(`${o.e.subject.name}: check: ${!check.compared ? 'no record to compare with (recorded this build)' : check.match ? 'outputs match the record' : `outputs DIFFER:\n  ${check.differences.join('\n  ')}`}\n`);
 }
 
 /**
@@ -56,25 +59,26 @@ export function plainRenderer(realIo: CliIO): BuildRenderer {
   const onEvent = (e: BuildEvent) => {
     switch (e.type) {
       case 'warning':
-        return void io.stderr.write(`weld: warning: ${e.message}\n`);
+        return void io.stderr.write(`weld: warning: ${e.data.message}\n`);
       case 'started':
-        return void io.stdout.write(`${e.pkg}: building (${e.changed.join('; ')})\n`);
+        return void io.stdout.write(`${e.subject.name}: building (${e.data.changed.join('; ')})\n`);
       case 'log':
-        return void io.stdout.write(`${e.pkg} | ${e.line}\n`);
+        return void io.stdout.write(`${e.subject.name} | ${e.data.line}\n`);
       case 'cached':
-        return void io.stdout.write(`${e.pkg}: cached ${e.outputs.map((o) => o.name).join(', ')}\n`);
+        return void io.stdout.write(`${e.subject.name}: cached ${e.data.outputs.map((o) => o.name).join(', ')}\n`);
       case 'done':
-        io.stdout.write(`${e.pkg}: built ${e.outputs.map((o) => o.name).join(', ')} in ${(e.durationMs / 1000).toFixed(1)} s\n`);
+        io.stdout.write(`${e.subject.name}: built ${e.data.outputs.map((o) => o.name).join(', ')} in ${(e.data.durationMs / 1000).toFixed(1)} s\n`);
         return printCheck({ io, e });
       case 'failed':
         return printFailure({ io, e });
       case 'skipped':
-        return void io.stderr.write(`${e.pkg}: skipped: ${e.reason}\n`);
+        return void io.stderr.write(`${e.subject.name}: skipped: ${e.data.error.message}\n`);
     }
   };
   return { onEvent, end: async () => flush() };
 }
 
+/** One event per line, errors as their JSON (code, message, hint and their own fields). */
 export function jsonRenderer(io: CliIO): BuildRenderer {
   return { onEvent: (e) => void io.stdout.write(JSON.stringify(e) + '\n'), end: async () => {} };
 }
@@ -95,7 +99,7 @@ export async function liveRenderer(o: { io: CliIO; packages: string[] }): Promis
   return {
     onEvent(e) {
       view.onEvent(e);
-      if (e.type === 'failed' || (e.type === 'done' && e.check)) after.push(e);
+      if (e.type === 'failed' || (e.type === 'done' && e.data.check)) after.push(e);
     },
     async end() {
       await view.end();

@@ -1,16 +1,12 @@
 import os from 'node:os';
+import type { ParsedArgs } from './args.js';
 import { UsageError, WeldError } from '../core/errors.js';
 import { err, ok, type Result } from '../core/result.js';
-import type { BuildSummary } from '../build/executor.js';
-import type { Metadata } from '../metadata/model.js';
-import type { Runner } from '../runner/runner.js';
-import type { Store } from '../store/store.js';
-import type { ParsedArgs } from './args.js';
-import { mirrorsFromArgs } from './build-args.js';
+import type { BuildSummary } from '../session/executor.js';
+import type { BuildSession } from '../session/session.js';
 import { jsonRenderer, liveRenderer, plainRenderer, wantsLiveView } from './build-render.js';
 import { plural } from './format.js';
 import type { CliIO } from './io.js';
-import { weldVersion } from './version.js';
 
 export class BuildFailedError extends WeldError {
   readonly code = 'E_BUILD_FAILED';
@@ -38,20 +34,16 @@ export function jobsFromArgs(args: ParsedArgs, verb: string): Result<number, Usa
  * what `weld compose --build` does before it composes. A failed or skipped package is an error.
  */
 export async function runBuild(o: {
-  args: ParsedArgs;
   io: CliIO;
-  metadata: Metadata;
-  store: Store;
-  runner: Runner;
+  session: BuildSession;
   targets: string[];
   jobs: number;
   json: boolean;
   check?: boolean;
   keepFailed?: boolean;
-  /** --repair-policy: the wheel repair policy for this run */
-  repairPolicy?: string;
 }): Promise<Result<BuildSummary, WeldError>> {
-  const { io, metadata, json } = o;
+  const { io, json } = o;
+  const metadata = o.session.o.metadata;
   const renderer = json
     ? jsonRenderer(io)
     : wantsLiveView({ io, json })
@@ -64,21 +56,14 @@ export async function runBuild(o: {
   const abort = new AbortController();
   const onInt = () => abort.abort();
   process.once('SIGINT', onInt);
-  const { build } = await import('../build/build.js');
   let result;
   try {
-    result = await build({
-      metadata,
-      store: o.store,
-      runner: o.runner,
-      mirrorsDir: mirrorsFromArgs({ args: o.args, io, metadata }),
+    result = await o.session.build({
       targets: o.targets,
       jobs: o.jobs,
-      weldVersion: weldVersion(),
       signal: abort.signal,
       onEvent: (e) => renderer.onEvent(e),
       ...(o.check ? { check: true } : {}),
-      ...(o.repairPolicy ? { repairPolicy: o.repairPolicy } : {}),
       ...(o.keepFailed ? { keepFailed: true } : {}),
     });
   } finally {

@@ -3,7 +3,8 @@ import { UsageError } from '../core/errors.js';
 import { err, ok } from '../core/result.js';
 import { repairPolicyProblem } from '../metadata/repair-policy.js';
 import { METADATA_OPTIONS } from './args.js';
-import { packagesFromArgs, RUNNER_OPTION, runnerAndMetadata } from './build-args.js';
+import { mirrorsFromArgs, packagesFromArgs, RUNNER_OPTION, runnerAndMetadata } from './build-args.js';
+import { weldVersion } from './version.js';
 import { BuildFailedError, jobsFromArgs, runBuild } from './build-run.js';
 import type { VerbModule } from './commands.js';
 import { openStoreFromArgs, STORE_OPTION } from './store-args.js';
@@ -48,18 +49,16 @@ export const run: VerbModule['run'] = async (args, io) => {
   if (!opened.ok) return opened;
   picked.value.attach({ metadata, store: opened.value.store, env: io.env });
   const json = args.options['json'] === true;
+  const { openSession } = await import('../session/session.js');
+  const session = openSession({ metadata, store: opened.value.store, runner, mirrorsDir: mirrorsFromArgs({ args, io, metadata }), weldVersion: weldVersion(), ...(repairPolicy ? { repairPolicy } : {}) });
   const built = await runBuild({
-    args,
     io,
-    metadata,
-    store: opened.value.store,
-    runner,
+    session,
     targets: targets.value,
     jobs: jobs.value,
     json,
     check: args.options['check'] === true,
     keepFailed: args.options['keep-failed'] === true,
-    ...(repairPolicy ? { repairPolicy } : {}),
   });
   if (!built.ok) return built;
   const s = built.value;

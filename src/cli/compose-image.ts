@@ -61,7 +61,9 @@ export const run: VerbModule['run'] = async (args, io) => {
   const out = typeof flag === 'string' ? path.resolve(io.cwd, flag) : path.join(metadata.root, 'out', 'images', `${name}.oci.tar`);
   const asJson = args.options['json'] === true;
   const { composeImage } = await import('../compose/image/compose.js');
-  const r = await composeImage({ metadata, store, runner: picked.value.runner, mirrorsDir: mirrorsFromArgs({ args, io, metadata }), name, buildFlags: buildFlags(args), out, onEvent: reporter(io, asJson) });
+  const { openSession } = await import('../session/session.js');
+  const session = openSession({ metadata, store, runner: picked.value.runner, mirrorsDir: mirrorsFromArgs({ args, io, metadata }) });
+  const r = await composeImage({ metadata, store, session, name, buildFlags: buildFlags(args), out, onEvent: reporter(io, asJson) });
   if (!r.ok) return r;
   const image = r.value;
   const composeTime = secs(t0);

@@ -55,11 +55,14 @@ export const run: VerbModule['run'] = async (args, io) => {
   const store = opened.value.store;
   picked.value.attach({ metadata, store, env: io.env });
   const quiet = args.options['json'] === true;
+  // One session: --build's plan and preparation are the compose's too.
+  const { openSession } = await import('../session/session.js');
+  const session = openSession({ metadata, store, runner, mirrorsDir: mirrorsFromArgs({ args, io, metadata }), weldVersion: weldVersion() });
   if (build) {
-    const built = await runBuild({ args, io, metadata, store, runner, targets: packages, jobs: jobs.value, json: quiet });
+    const built = await runBuild({ io, session, targets: packages, jobs: jobs.value, json: quiet });
     if (!built.ok) return built;
   }
-  const builds = await selectBuilds({ metadata, store, runner, mirrorsDir: mirrorsFromArgs({ args, io, metadata }), compose: name, packages, buildFlags: flags, offerBuild: true });
+  const builds = await selectBuilds({ metadata, store, session, compose: name, packages, buildFlags: flags, offerBuild: true });
   if (!builds.ok) return builds;
   const { composeWheelhouse } = await import('../compose/wheelhouse/compose.js');
   const { wheelhouseBuilds } = await import('../compose/wheelhouse/inputs.js');

@@ -1,8 +1,8 @@
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { open } from 'node:fs/promises';
-import path from 'node:path';
 import { StringDecoder } from 'node:string_decoder';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { buildRunning } from '../session/logs.js';
 import { WeldError } from '../core/errors.js';
 import { err, ok } from '../core/result.js';
 import type { BuildRecord } from '../store/records.js';
@@ -59,34 +59,6 @@ async function printFile(opts: { file: string; io: CliIO; follow: boolean }): Pr
   }
 }
 
-/**
- * A build is running while its `<log>.running` file names a live process: a weld
- * killed mid-build (SIGKILL, the OOM killer) cannot remove the file itself.
- */
-function buildRunning(logFile: string): boolean {
-  try {
-    process.kill(Number(readFileSync(`${logFile}.running`, 'utf8').trim()), 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-/** The log of a build of `pkg` running now (each weld process writes <pkg>.<pid>.log), newest first. */
-function runningLog(dir: string, pkg: string): string | undefined {
-  let names: string[];
-  try {
-    names = readdirSync(dir);
-  } catch {
-    return undefined;
-  }
-  const live = names
-    .filter((n) => n.startsWith(`${pkg}.`) && /^\d+\.log$/.test(n.slice(pkg.length + 1)))
-    .map((n) => path.join(dir, n))
-    .filter(buildRunning);
-  return live.sort((a, b) => statSync(b).mtimeMs - statSync(a).mtimeMs)[0];
-}
-
 export const run: VerbModule['run'] = async (args, io) => {
   const loaded = await openFromArgs(args, io);
   if (!loaded.ok) return loaded;
@@ -94,20 +66,20 @@ export const run: VerbModule['run'] = async (args, io) => {
   const names = packagesFromArgs({ verb: 'log', args, metadata, all: false });
   if (!names.ok) return names;
   const pkg = names.value[0]!;
-  const { logsDirOf } = await import('../build/build.js');
-  const running = runningLog(logsDirOf(metadata), pkg);
-  const live = running ?? path.join(logsDirOf(metadata), `${pkg}.log`);
+  const { logFiles, logsDirOf, runningLog } = await import('../session/logs.js');
+  const logsDir = logsDirOf(metadata);
+  const running = runningLog({ logsDir, pkg });
+  const live = running ?? logFiles({ logsDir, pkg, pid: process.pid }).final;
   const liveTime = existsSync(live) ? statSync(live).mtimeMs : -1;
   const opened = await openStoreFromArgs(args, io, { create: false, metadata });
   // No store yet just means nothing was built; any other store problem is reported.
   if (!opened.ok && opened.error.code !== 'E_STORE_NOT_FOUND') return opened;
   let newest: BuildRecord | undefined;
   if (opened.ok) {
-    const { loadRecords } = await import('../build/records-view.js');
-    const records = await loadRecords({ store: opened.value.store });
-    if (!records.ok) return records;
-    const n = records.value.newest(pkg);
-    newest = n ? records.value.get(n.cacheKey) : undefined;
+    // The package's own builds, through the index's package → builds keys: no scan of every record.
+    const found = await opened.value.store.withIndex('read builds', (s) => s.newestBuilds([pkg]));
+    if (!found.ok) return found;
+    newest = found.value[0];
   }
   const follow = args.options['follow'] === true;
   const runningNow = running !== undefined;

@@ -25,10 +25,11 @@ export const run: VerbModule['run'] = async (args, io) => {
   // No store yet just means nothing was built; any other store problem is reported.
   if (!opened.ok && opened.error.code !== 'E_STORE_NOT_FOUND') return opened;
   picked.value.attach({ metadata, env: io.env, ...(opened.ok ? { store: opened.value.store } : {}) });
-  const { planNow } = await import('../build/current.js');
-  const planned = await planNow({ metadata, runner, mirrorsDir: mirrorsFromArgs({ args, io, metadata }), packages: names.value, ...(opened.ok ? { store: opened.value.store } : {}) });
+  const { openSession } = await import('../session/session.js');
+  const session = openSession({ metadata, runner, mirrorsDir: mirrorsFromArgs({ args, io, metadata }), ...(opened.ok ? { store: opened.value.store } : {}) });
+  const planned = await session.plan({ targets: names.value });
   if (!planned.ok) return planned;
-  const { plan } = planned.value;
+  const plan = planned.value;
   const shown = names.value.map((pkg) => ({ pkg, entry: plan.get(pkg)! }));
   if (args.options['json']) {
     io.stdout.write(json(shown.map(({ pkg, entry }) => ({ package: pkg, ...entry, ...('inputs' in entry ? { inputs: undefined } : {}) }))));

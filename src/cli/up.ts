@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { UsageError, WeldError } from '../core/errors.js';
 import { err, ok, type Result } from '../core/result.js';
-import type { BuildSummary } from '../build/executor.js';
+import type { BuildSummary } from '../session/executor.js';
 import type { Metadata } from '../metadata/model.js';
 import { METADATA_OPTIONS, parseCommandArgs, type ParsedArgs } from './args.js';
 import { RUNNER_OPTION, runnerName } from './build-args.js';

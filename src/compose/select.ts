@@ -1,11 +1,10 @@
 import { UsageError, type WeldError } from '../core/errors.js';
 import { err, ok, type Result } from '../core/result.js';
 import type { Compose, ComposeKind, Metadata } from '../metadata/model.js';
-import type { Runner } from '../runner/runner.js';
 import type { BuildRecord } from '../store/records.js';
 import type { Store } from '../store/store.js';
 import { closest } from '../util/suggest.js';
-import { currentBuilds } from '../build/current.js';
+import type { BuildSession } from '../session/session.js';
 import { ComposeKindError, ComposeNotFoundError, ComposePackagesError, MissingBuildsError } from './errors.js';
 
 // What both kinds of compose do before they differ: find the compose, work out its
@@ -84,9 +83,8 @@ export function composePackages(opts: { metadata: Metadata; compose: Compose }):
 export interface BuildsSource {
   metadata: Metadata;
   store: Store;
-  /** the runner whose env images the builds' cache keys name */
-  runner: Runner;
-  mirrorsDir: string;
+  /** the build session (its runner decides the env images in the cache keys) whose current builds are composed */
+  session: BuildSession;
   /** how `weld build` is spelled in a missing-builds error, e.g. with --ref */
   buildFlags?: string[];
 }
@@ -103,7 +101,7 @@ export async function selectBuilds(
     offerBuild?: boolean;
   },
 ): Promise<Result<Map<string, BuildRecord>, WeldError>> {
-  const current = await currentBuilds({ metadata: opts.metadata, store: opts.store, runner: opts.runner, mirrorsDir: opts.mirrorsDir, packages: opts.packages });
+  const current = await opts.session.currentBuilds(opts.packages);
   if (!current.ok) return current;
   const builds = new Map<string, BuildRecord>();
   const missing: Array<{ package: string; reason: string }> = [];

@@ -1,7 +1,4 @@
-import { createHash } from 'node:crypto';
-
-// src/plan is pure: it never imports the store, so it spells digests itself.
-export type Sha256 = `sha256:${string}`;
+import { sha256Of, type Digest } from '../core/digest.js';
 
 /**
  * Everything that can change what a build produces. Each field is here for a reason;
@@ -17,9 +14,9 @@ export interface KeyInputs {
   /** the git tree of the distro commit (lock `tree`): the exact source, patches applied */
   sourceTree: string;
   /** the recipe script plus the recipes/lib/*.sh it sources: the build's instructions */
-  recipe: { name: string; digest: Sha256 };
+  recipe: { name: string; digest: Digest };
   /** the builder image (podman) or the host description (local): the toolchain */
-  envImage: Sha256;
+  envImage: Digest;
   /** the target architecture: the same source builds to different bytes per arch */
   arch: string;
   /** [build] vars reach the recipe as environment */
@@ -28,7 +25,7 @@ export interface KeyInputs {
    * OUTPUT digests of the build dependencies (not their keys): a dependency that
    * rebuilds to identical bytes leaves its dependents' keys, and so their cache hits, alone.
    */
-  deps: Record<string, Sha256[]>;
+  deps: Record<string, Digest[]>;
   /**
    * SOURCE_DATE_EPOCH is derived from the distro commit, which `sourceTree` does not pin
    * (same tree, other date): recipes stamp it into outputs.
@@ -38,30 +35,38 @@ export interface KeyInputs {
    * Wheels only: the repair step rewrites the recipe's wheel, so its policy (the tag it
    * aims for, or none) and the repair program's digest decide the stored bytes too.
    */
-  repair?: { policy: string; program: Sha256 };
-}
-
-/**
- * JSON with object keys sorted at every level, so equal values hash equally. The
- * native serializer does the work (a replacer only reorders keys): a no-op build
- * computes a key per package, and a hand-written serializer was most of that time.
- */
-export function canonicalJson(v: unknown): string {
-  return JSON.stringify(v, (_key, value: unknown) => {
-    if (value === null || typeof value !== 'object' || Array.isArray(value)) return value;
-    const o = value as Record<string, unknown>;
-    const sorted: Record<string, unknown> = {};
-    for (const k of Object.keys(o).sort()) sorted[k] = o[k];
-    return sorted;
-  });
-}
-
-export function sha256Of(text: string | Uint8Array): Sha256 {
-  return `sha256:${createHash('sha256').update(text).digest('hex')}`;
+  repair?: { policy: string; program: Digest };
 }
 
 /** The cache key: sha256 of the canonical JSON of the inputs (output digests sorted per dep). */
-export function cacheKey(inputs: KeyInputs): Sha256 {
-  const deps = Object.fromEntries(Object.entries(inputs.deps).map(([k, ds]) => [k, [...ds].sort()]));
-  return sha256Of(canonicalJson({ v: 1, ...inputs, deps }));
+export function cacheKey(inputs: KeyInputs): Digest {
+  return sha256Of(JSON.stringify(keyDocument(inputs)));
+}
+
+/**
+ * The inputs as an object whose keys are already in canonical (sorted) order, so the
+ * native serializer gives canonicalJson's exact text without a replacer: a no-op plan
+ * computes a key per package, and the replacer was most of that. Every key of KeyInputs
+ * appears here; cache-key.test.ts checks the text equals canonicalJson's.
+ */
+function keyDocument(i: KeyInputs): unknown {
+  const sorted = <T>(o: Record<string, T>, f: (v: T) => unknown = (v) => v) => {
+    const out: Record<string, unknown> = {};
+    for (const k of Object.keys(o).sort()) out[k] = f(o[k]!);
+    return out;
+  };
+  return {
+    arch: i.arch,
+    deps: sorted(i.deps, (ds) => [...ds].sort()),
+    envImage: i.envImage,
+    kind: i.kind,
+    package: i.package,
+    recipe: { digest: i.recipe.digest, name: i.recipe.name },
+    ...(i.repair ? { repair: { policy: i.repair.policy, program: i.repair.program } } : {}),
+    sourceDateEpoch: i.sourceDateEpoch,
+    sourceTree: i.sourceTree,
+    v: 1,
+    vars: sorted(i.vars),
+    version: i.version,
+  };
 }

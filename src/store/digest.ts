@@ -2,18 +2,16 @@ import { createHash, type Hash } from 'node:crypto';
 import { err, ok, type Result } from '../core/result.js';
 import { BadDigestError } from './errors.js';
 
-/** The one spelling of a digest in the API, the CLI and records. */
-export type Digest = `sha256:${string}`;
+import { isDigest, type Digest } from '../core/digest.js';
+
+// The digest type lives in src/core (plan uses it too); the store adds parsing and hashing streams.
+export { isDigest, type Digest };
 
 const FULL = /^sha256:[0-9a-f]{64}$/;
 const BARE = /^[0-9a-f]{64}$/;
 
 // 1 MiB reads hash measurably faster than node's 64 KiB default (ENVIRONMENT.md).
 export const CHUNK = 1 << 20;
-
-export function isDigest(s: unknown): s is Digest {
-  return typeof s === 'string' && FULL.test(s);
-}
 
 /**
  * Checks a digest given by a user or a caller. `bare` admits 64 hex without the

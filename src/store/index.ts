@@ -14,6 +14,7 @@ import {
   referencedDigests,
   secondaryKeys,
   validateRecord,
+  type BuildRecord,
   type RecordKind,
   type StoredRecord,
 } from './records.js';
@@ -105,6 +106,27 @@ export class IndexSession {
     yield* this.entries(RECORD_PREFIX);
   }
 
+  /**
+   * Build records by cache key, one round trip: what a build plan looks up. Missing,
+   * broken and undecodable records are undefined (cache misses: the build runs again).
+   */
+  async buildRecords(keys: readonly string[]): Promise<Array<BuildRecord | undefined>> {
+    const values = await this.db.getMany(keys.map((k) => recordKey('build', k)));
+    return values.map((v, i) => usableBuild(recordKey('build', keys[i]!), v));
+  }
+
+  /** The most recently finished usable build of each package, through the package → builds keys. */
+  async newestBuilds(pkgs: readonly string[]): Promise<Array<BuildRecord | undefined>> {
+    return Promise.all(
+      pkgs.map(async (pkg) => {
+        const found = await this.buildRecords(await this.buildsOf(pkg));
+        let newest: BuildRecord | undefined;
+        for (const b of found) if (b && (!newest || newest.timings.finishedAt < b.timings.finishedAt)) newest = b;
+        return newest;
+      }),
+    );
+  }
+
   /** Cache keys of every build of `pkg`, through the package → builds secondary key. */
   async buildsOf(pkg: string): Promise<string[]> {
     const prefix = `x/package/${pkg}/`;
@@ -141,4 +163,10 @@ export class IndexSession {
       return err(new StoreIOError(this.layout.index, describe(e)));
     }
   }
+}
+
+function usableBuild(key: string, value: string | undefined): BuildRecord | undefined {
+  if (value === undefined || isBrokenEncoding(value)) return undefined;
+  const r = decodeRecord(key, value);
+  return r.ok && !r.value.broken ? (r.value.data as BuildRecord) : undefined;
 }

@@ -1,5 +1,5 @@
 import { stripVTControlCharacters } from 'node:util';
-import type { BuildEvent } from '../build/events.js';
+import type { BuildEvent } from '../session/events.js';
 
 export type PackageState =
   | { state: 'waiting' }
@@ -52,25 +52,25 @@ export function reduce(s: BuildViewState, r: Received): BuildViewState {
   const e = r.event;
   switch (e.type) {
     case 'warning':
-      return { ...s, warnings: [...s.warnings, e.message] };
+      return { ...s, warnings: [...s.warnings, e.data.message] };
     case 'started':
-      return withPackage(s, e.pkg, { state: 'building', startedAt: r.at });
+      return withPackage(s, e.subject.name, { state: 'building', startedAt: r.at });
     case 'log': {
-      const current = s.packages[e.pkg];
+      const current = s.packages[e.subject.name];
       // A line arriving after the verdict (or before `started`) says nothing about the row.
       if (current?.state !== 'building') return s;
-      const line = logLineForView({ line: e.line });
+      const line = logLineForView({ line: e.data.line });
       // A blank line would hide the last informative one.
-      return line === undefined ? s : withPackage(s, e.pkg, { ...current, lastLine: line });
+      return line === undefined ? s : withPackage(s, e.subject.name, { ...current, lastLine: line });
     }
     case 'cached':
-      return withPackage(s, e.pkg, { state: 'cached' });
+      return withPackage(s, e.subject.name, { state: 'cached' });
     case 'done':
-      return withPackage(s, e.pkg, { state: 'done', durationMs: e.durationMs });
+      return withPackage(s, e.subject.name, { state: 'done', durationMs: e.data.durationMs });
     case 'failed':
-      return withPackage(s, e.pkg, { state: 'failed', reason: e.reason });
+      return withPackage(s, e.subject.name, { state: 'failed', reason: e.data.error.message });
     case 'skipped':
-      return withPackage(s, e.pkg, { state: 'skipped', reason: e.reason });
+      return withPackage(s, e.subject.name, { state: 'skipped', reason: e.data.error.message });
   }
 }
 

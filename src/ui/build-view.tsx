@@ -1,4 +1,5 @@
 import { Box, Text } from 'ink';
+import { fitLine, fitSegments, oneLine } from './fit.js';
 import { progressOf, visibleRows, type BuildViewState, type PackageState } from './build-state.js';
 
 export interface BuildViewProps {
@@ -7,6 +8,8 @@ export interface BuildViewProps {
   now: number;
   /** lines the package rows may take; the rest are summarised in one line */
   maxRows: number;
+  /** the terminal's width: no line may be wider (see fit.ts) */
+  columns: number;
 }
 
 const MARK: Record<PackageState['state'], { mark: string; color?: string }> = {
@@ -41,29 +44,32 @@ function describe(o: { pkg: PackageState; now: number }): string {
   }
 }
 
-function Row({ name, width, pkg, now }: { name: string; width: number; pkg: PackageState; now: number }) {
+function Row({ name, width, pkg, now, columns }: { name: string; width: number; pkg: PackageState; now: number; columns: number }) {
   const { mark, color } = MARK[pkg.state];
+  const segments = fitSegments(
+    [
+      { text: `${mark} `, color },
+      { text: name.padEnd(width + 2) },
+      { text: oneLine(describe({ pkg, now })), color: pkg.state === 'waiting' ? 'gray' : color },
+      ...(pkg.state === 'building' && pkg.lastLine !== undefined ? [{ text: `  ${oneLine(pkg.lastLine)}`, dim: true }] : []),
+    ] as Array<{ text: string; color?: string; dim?: boolean }>,
+    lineWidth(columns),
+  );
   return (
-    <Box>
-      <Text color={color}>{mark} </Text>
-      <Box width={width + 2} flexShrink={0}>
-        <Text>{name}</Text>
-      </Box>
-      <Box flexShrink={0}>
-        <Text color={pkg.state === 'waiting' ? 'gray' : color}>{describe({ pkg, now })}</Text>
-      </Box>
-      {pkg.state === 'building' && pkg.lastLine !== undefined && (
-        <Box flexGrow={1} marginLeft={2}>
-          <Text dimColor wrap="truncate-end">
-            {pkg.lastLine}
-          </Text>
-        </Box>
-      )}
-    </Box>
+    <Text wrap="truncate-end">
+      {segments.map((s, i) => (
+        <Text key={i} {...(s.color ? { color: s.color } : {})} dimColor={s.dim === true}>
+          {s.text}
+        </Text>
+      ))}
+    </Text>
   );
 }
 
-function Header({ state }: { state: BuildViewState }) {
+// One column spare: some terminals wrap when a line fills the last column.
+const lineWidth = (columns: number) => Math.max(10, columns - 1);
+
+function Header({ state, columns }: { state: BuildViewState; columns: number }) {
   const p = progressOf(state);
   const parts = [`${p.done} of ${p.total} done`];
   if (p.building) parts.push(`${p.building} building`);
@@ -71,28 +77,28 @@ function Header({ state }: { state: BuildViewState }) {
   if (p.skipped) parts.push(`${p.skipped} skipped`);
   const color = p.failed ? 'red' : state.finished && p.done === p.total ? 'green' : undefined;
   return (
-    <Text bold color={color}>
-      weld build{state.finished ? ' finished' : ''}: {parts.join(', ')}
+    <Text bold color={color} wrap="truncate-end">
+      {fitLine(`weld build${state.finished ? ' finished' : ''}: ${parts.join(', ')}`, lineWidth(columns))}
     </Text>
   );
 }
 
 /** The whole view is a function of the reduced events and the clock; it holds no state. */
-export function BuildView({ state, now, maxRows }: BuildViewProps) {
+export function BuildView({ state, now, maxRows, columns }: BuildViewProps) {
   const { rows, hidden } = visibleRows({ state, max: maxRows });
   const width = Math.max(0, ...rows.map((r) => r.length));
   return (
     <Box flexDirection="column">
       {state.warnings.map((w, i) => (
-        <Text key={`w${i}`} color="yellow">
-          warning: {w}
+        <Text key={`w${i}`} color="yellow" wrap="truncate-end">
+          {fitLine(`warning: ${w}`, lineWidth(columns))}
         </Text>
       ))}
-      <Header state={state} />
+      <Header state={state} columns={columns} />
       {rows.map((name) => (
-        <Row key={name} name={name} width={width} pkg={state.packages[name] ?? { state: 'waiting' }} now={now} />
+        <Row key={name} name={name} width={width} pkg={state.packages[name] ?? { state: 'waiting' }} now={now} columns={columns} />
       ))}
-      {hidden > 0 && <Text color="gray">… {hidden} more not shown</Text>}
+      {hidden > 0 && <Text color="gray">{fitLine(`… ${hidden} more not shown`, lineWidth(columns))}</Text>}
     </Box>
   );
 }

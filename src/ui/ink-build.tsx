@@ -1,5 +1,5 @@
 import { render } from 'ink';
-import type { BuildEvent } from '../build/events.js';
+import type { BuildEvent } from '../session/events.js';
 import { finish, initialState, reduce, type BuildViewState } from './build-state.js';
 import { BuildView } from './build-view.js';
 
@@ -27,7 +27,8 @@ export function startBuildView(o: BuildViewOptions): LiveBuildView {
   let state: BuildViewState = initialState({ packages: o.packages });
   // Header and warnings take lines too; a frame taller than the terminal would flicker.
   const maxRows = () => Math.max(3, (o.stdout.rows || 24) - 2 - state.warnings.length);
-  const element = () => <BuildView state={state} now={clock()} maxRows={maxRows()} />;
+  // Read on every frame: the terminal may be resized while it builds.
+  const element = () => <BuildView state={state} now={clock()} maxRows={maxRows()} columns={o.stdout.columns || 80} />;
   // Ctrl-C belongs to the command (it aborts the builds); ink must not exit on it, and
   // nothing in the build writes to the console, so there is nothing to patch.
   const instance = render(element(), { stdout: o.stdout, exitOnCtrlC: false, patchConsole: false });

@@ -3,6 +3,8 @@ import { stripVTControlCharacters } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { liveRenderer, wantsLiveView } from '../../src/cli/build-render.js';
 import type { CliIO } from '../../src/cli/io.js';
+import { packageEvent } from '../../src/session/events.js';
+import { RunFailedError } from '../../src/runner/runner.js';
 
 class FakeTerminal extends Writable {
   readonly isTTY = true;
@@ -30,8 +32,8 @@ describe('weld build renderers', () => {
     let stderr = '';
     const io: CliIO = { stdout, stderr: { write: (s: string) => (stderr += s) }, cwd: '/', env: {} };
     const r = await liveRenderer({ io, packages: ['a', 'b'] });
-    r.onEvent({ type: 'done', pkg: 'a', key: 'k', outputs: [], durationMs: 10, check: { compared: true, match: true, differences: [] } });
-    r.onEvent({ type: 'failed', pkg: 'b', reason: 'the recipe exited with status 2', logTail: ['cc: error'], logFile: '/p/.weld/logs/b.log' });
+    r.onEvent(packageEvent('done', 'a', { key: 'k', outputs: [], durationMs: 10, check: { compared: true, match: true, differences: [] } }));
+    r.onEvent(packageEvent('failed', 'b', { error: new RunFailedError('exit', 'the recipe exited with status 2'), logTail: ['cc: error'], logFile: '/p/.weld/logs/b.log' }));
     expect(stderr).toBe('');
     await r.end();
     expect(stderr).toBe(

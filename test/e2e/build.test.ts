@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'nod
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { BuildEvent } from '../../src/build/events.js';
+import type { BuildEvent } from '../../src/session/events.js';
 import type { Metadata } from '../../src/metadata/model.js';
 import { openMetadata } from '../../src/metadata/open.js';
 import { PodmanBuildRunner } from '../../src/runner/podman.js';
@@ -73,9 +73,9 @@ describe('podman runner, s390x', () => {
     };
     // Built now, or by an earlier e2e file into the shared store: the wheel is the same.
     const first = await events();
-    const done = first.find((e): e is Extract<BuildEvent, { type: 'done' | 'cached' }> => (e.type === 'done' || e.type === 'cached') && e.pkg === 'markupsafe');
-    expect(done?.pkg).toBe('markupsafe');
-    const wheel = done!.outputs.find((o) => o.name.endsWith('.whl'))!;
+    const done = first.find((e): e is Extract<BuildEvent, { type: 'done' | 'cached' }> => (e.type === 'done' || e.type === 'cached') && e.subject.name === 'markupsafe');
+    expect(done?.subject.name).toBe('markupsafe');
+    const wheel = done!.data.outputs.find((o) => o.name.endsWith('.whl'))!;
     // repaired in the builder: the most compatible manylinux tag its symbol versions allow
     expect(wheel.name).toMatch(/^MarkupSafe-2\.1\.2-cp311-cp311-manylinux_2_\d+_s390x(\.manylinux2014_s390x)?\.whl$/);
     // the C extension inside is an IBM S/390 ELF (e_machine 22, big-endian)
@@ -90,10 +90,10 @@ describe('podman runner, s390x', () => {
     expect(elf.readUInt16BE(18)).toBe(22);
     const second = await events();
     expect(second.some((e) => e.type === 'started')).toBe(false);
-    expect(second.find((e) => e.type === 'cached')).toMatchObject({ pkg: 'markupsafe' });
+    expect(second.find((e) => e.type === 'cached')).toMatchObject({ subject: { name: 'markupsafe' } });
     // reproducible: a clean rebuild in a fresh container gives the same bytes
     const check = await events('--check');
-    expect(check.find((e) => e.type === 'done')).toMatchObject({ pkg: 'markupsafe', check: { compared: true, match: true } });
+    expect(check.find((e) => e.type === 'done')).toMatchObject({ subject: { name: 'markupsafe' }, data: { check: { compared: true, match: true } } });
   });
 
   it('builds the libyaml pack (autotools) into a prefix of S/390 shared objects', async () => {
@@ -101,8 +101,8 @@ describe('podman runner, s390x', () => {
     expect(mirrored.code, mirrored.stderr).toBe(0);
     const r = await weld(['build', 'libyaml', '--runner', 'podman', '--json'], { cwd: root, env });
     expect(r.code, r.stdout.slice(-3000) + r.stderr).toBe(0);
-    const done = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as BuildEvent).find((e): e is Extract<BuildEvent, { type: 'done' | 'cached' }> => (e.type === 'done' || e.type === 'cached') && e.pkg === 'libyaml');
-    const prefix = done!.outputs.find((o) => o.name === 'prefix.tar')!;
+    const done = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as BuildEvent).find((e): e is Extract<BuildEvent, { type: 'done' | 'cached' }> => (e.type === 'done' || e.type === 'cached') && e.subject.name === 'libyaml');
+    const prefix = done!.data.outputs.find((o) => o.name === 'prefix.tar')!;
     const tarFile = path.join(scratch, 'prefix.tar');
     writeFileSync(tarFile, execFileSync(process.execPath, ['bin/weld', 'store', 'cat', prefix.digest, '--store', storeDir], { cwd: path.resolve(import.meta.dirname, '../..'), maxBuffer: 1 << 26 }));
     const names = execFileSync('tar', ['-tf', tarFile], { encoding: 'utf8' }).split('\n');

@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { createTwoFilesPatch } from 'diff';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { BuildEvent } from '../../src/build/events.js';
+import type { BuildEvent } from '../../src/session/events.js';
 import { Podman } from '../../src/podman/podman.js';
 import { openStore } from '../../src/store/store.js';
 import { sampleProject, weld } from '../helpers/project.js';
@@ -113,19 +113,19 @@ describe('the main job on the sample distro (s390x, podman)', () => {
     const built = await weld(['build', '--all', '--json'], { cwd: clone, env });
     expect(built.code, built.stdout.slice(-3000) + built.stderr).toBe(0);
     const ev = events(built.stdout);
-    expect(ev.filter((e) => e.type === 'done').map((e) => e.pkg)).toEqual(['toml']);
-    expect(ev.filter((e) => e.type === 'cached').map((e) => e.pkg).sort()).toEqual(['jinja2', 'libyaml', 'markupsafe', 'msgpack', 'pyyaml']);
+    expect(ev.filter((e) => e.type === 'done').map((e) => e.subject?.name)).toEqual(['toml']);
+    expect(ev.filter((e) => e.type === 'cached').map((e) => e.subject?.name).sort()).toEqual(['jinja2', 'libyaml', 'markupsafe', 'msgpack', 'pyyaml']);
     const done = ev.find((e): e is Extract<BuildEvent, { type: 'done' }> => e.type === 'done')!;
 
     // Store growth against what the rebuild produced: its outputs, log, provenance and record.
     const after = duBytes(storeDir());
     const store = await openStore({ path: storeDir(), create: false });
     if (!store.ok) throw store.error;
-    const got = await store.value.getRecord('build', done.key);
+    const got = await store.value.getRecord('build', done.data.key);
     if (!got.ok || !got.value) throw new Error('no record of the respin build');
     const record = got.value.data;
     const blobSize = (d: string | null | undefined) => (d ? statSync(path.join(storeDir(), 'blobs/sha256', d.slice(7, 9), d.slice(9))).size : 0);
-    const produced = done.outputs.reduce((n, o) => n + o.size, 0) + blobSize(record.log) + blobSize(record.provenance) + blobSize(record.repair?.report) + JSON.stringify(record).length;
+    const produced = done.data.outputs.reduce((n, o) => n + o.size, 0) + blobSize(record.log) + blobSize(record.provenance) + blobSize(record.repair?.report) + JSON.stringify(record).length;
     console.log(`store: ${(before / 2 ** 20).toFixed(2)} MiB after the main job, ${(after / 2 ** 20).toFixed(2)} MiB after the respin build; growth ${after - before} bytes = ${((after - before) / produced).toFixed(2)}× the rebuilt package's outputs + log + provenance + record (${produced} bytes)`);
     // A respin stores what it rebuilt and next to nothing else (the bound of the main-job issue).
     expect(after - before).toBeGreaterThanOrEqual(produced - JSON.stringify(record).length);
@@ -145,7 +145,7 @@ describe('the main job on the sample distro (s390x, podman)', () => {
     }
     const digestOf = (ref: string, pkg: string) => manifests[ref]!.find((w) => w.package === pkg)!.digest;
     expect(digestOf('respin-1', 'toml')).not.toBe(digestOf('main', 'toml'));
-    expect(digestOf('respin-1', 'toml')).toBe(done.outputs[0]!.digest);
+    expect(digestOf('respin-1', 'toml')).toBe(done.data.outputs[0]!.digest);
     expect(digestOf('respin-1', 'jinja2')).toBe(digestOf('main', 'jinja2'));
   });
 });

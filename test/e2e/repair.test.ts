@@ -2,7 +2,7 @@ import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { BuildEvent } from '../../src/build/events.js';
+import type { BuildEvent } from '../../src/session/events.js';
 import { findComposed } from '../../src/env/compose.js';
 import { loadEnvImage } from '../../src/env/compose.js';
 import { openMetadata } from '../../src/metadata/open.js';
@@ -38,21 +38,21 @@ describe('wheel repair, s390x', () => {
     expect(mirrored.code, mirrored.stderr).toBe(0);
     const r = await weld(['build', 'pyyaml', 'markupsafe', '--runner', 'podman', '--json'], { cwd: root, env });
     expect(r.code, r.stdout.slice(-3000) + r.stderr).toBe(0);
-    for (const e of r.stdout.trim().split('\n').map((l) => JSON.parse(l) as BuildEvent)) if (e.type === 'done' || e.type === 'cached') done.set(e.pkg, e);
+    for (const e of r.stdout.trim().split('\n').map((l) => JSON.parse(l) as BuildEvent)) if (e.type === 'done' || e.type === 'cached') done.set(e.subject.name, e);
   });
   afterAll(() => cleanup());
 
   const record = async (pkg: string): Promise<BuildRecord> => {
     const store = await openStore({ path: storeDir, create: false });
     if (!store.ok) throw store.error;
-    const r = await store.value.getRecord('build', done.get(pkg)!.key);
+    const r = await store.value.getRecord('build', done.get(pkg)!.data.key);
     if (!r.ok || !r.value) throw new Error(`no record for ${pkg}`);
     return r.value.data;
   };
   const blobPath = (digest: string) => path.join(storeDir, 'blobs/sha256', digest.slice(7, 9), digest.slice(9));
 
   it('tags markupsafe manylinux_2_N_s390x (with the manylinux2014 alias when N is 17)', async () => {
-    const wheel = done.get('markupsafe')!.outputs[0]!.name;
+    const wheel = done.get('markupsafe')!.data.outputs[0]!.name;
     const m = /^MarkupSafe-2\.1\.2-cp311-cp311-manylinux_2_(\d+)_s390x(\.manylinux2014_s390x)?\.whl$/.exec(wheel);
     expect(m, wheel).not.toBeNull();
     expect(m![2] !== undefined).toBe(m![1] === '17');
@@ -68,7 +68,7 @@ describe('wheel repair, s390x', () => {
 
     const wheels = mkdtempSync(path.join(os.tmpdir(), 'weld-e2e-wheels-'));
     try {
-      for (const pkg of ['pyyaml', 'markupsafe']) for (const o of done.get(pkg)!.outputs) copyFileSync(blobPath(o.digest), path.join(wheels, o.name));
+      for (const pkg of ['pyyaml', 'markupsafe']) for (const o of done.get(pkg)!.data.outputs) copyFileSync(blobPath(o.digest), path.join(wheels, o.name));
       const md = await openMetadata({ cwd: root, cache: false });
       if (!md.ok) throw md.error;
       const store = await openStore({ path: storeDir, create: false });

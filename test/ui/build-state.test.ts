@@ -1,6 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import type { BuildEvent } from '../../src/build/events.js';
+import type { BuildEvent } from '../../src/session/events.js';
 import { finish, initialState, logLineForView, MAX_LINE, progressOf, reduce, visibleRows, type BuildViewState } from '../../src/ui/build-state.js';
+import { packageEvent, warningEvent } from '../../src/session/events.js';
+import { RunFailedError } from '../../src/runner/runner.js';
+import { DependencyFailedError } from '../../src/session/failures.js';
 
 const output = { name: 'a-1.0-py3-none-any.whl', digest: 'sha256:00', size: 1 } as never;
 
@@ -21,16 +24,16 @@ describe('build view state', () => {
     const s = replay({
       packages: ['a', 'b', 'c', 'd', 'e'],
       events: [
-        { type: 'warning', message: 'no podman; building on the host' },
-        { type: 'cached', pkg: 'a', key: 'k', outputs: [output] },
-        { type: 'started', pkg: 'b', key: 'k', changed: ['source'] },
-        { type: 'log', pkg: 'b', line: 'compiling' },
-        { type: 'done', pkg: 'b', key: 'k', outputs: [output], durationMs: 4200 },
-        { type: 'started', pkg: 'c', key: 'k', changed: [] },
-        { type: 'failed', pkg: 'c', reason: 'the recipe exited with status 2', logTail: ['boom'] },
-        { type: 'skipped', pkg: 'd', reason: 'c failed' },
-        { type: 'started', pkg: 'e', key: 'k', changed: [] },
-        { type: 'log', pkg: 'e', line: 'running setup.py' },
+        warningEvent('no podman; building on the host'),
+        packageEvent('cached', 'a', { key: 'k', outputs: [output] }),
+        packageEvent('started', 'b', { key: 'k', changed: ['source'] }),
+        packageEvent('log', 'b', { line: 'compiling' }),
+        packageEvent('done', 'b', { key: 'k', outputs: [output], durationMs: 4200 }),
+        packageEvent('started', 'c', { key: 'k', changed: [] }),
+        packageEvent('failed', 'c', { error: new RunFailedError('exit', 'the recipe exited with status 2'), logTail: ['boom'] }),
+        packageEvent('skipped', 'd', { error: new DependencyFailedError(['c']) }),
+        packageEvent('started', 'e', { key: 'k', changed: [] }),
+        packageEvent('log', 'e', { line: 'running setup.py' }),
       ],
     });
     expect(s.warnings).toEqual(['no podman; building on the host']);
@@ -38,7 +41,7 @@ describe('build view state', () => {
       a: { state: 'cached' },
       b: { state: 'done', durationMs: 4200 },
       c: { state: 'failed', reason: 'the recipe exited with status 2' },
-      d: { state: 'skipped', reason: 'c failed' },
+      d: { state: 'skipped', reason: 'dependency c did not build' },
       e: { state: 'building', startedAt: 1008, lastLine: 'running setup.py' },
     });
     expect(progressOf(s)).toEqual({ total: 5, done: 2, building: 1, failed: 1, skipped: 1 });
@@ -48,14 +51,14 @@ describe('build view state', () => {
 
   it('does not depend on how events of unrelated packages interleave', () => {
     const a: BuildEvent[] = [
-      { type: 'started', pkg: 'a', key: 'k', changed: [] },
-      { type: 'log', pkg: 'a', line: 'a1' },
-      { type: 'done', pkg: 'a', key: 'k', outputs: [output], durationMs: 10 },
+      packageEvent('started', 'a', { key: 'k', changed: [] }),
+      packageEvent('log', 'a', { line: 'a1' }),
+      packageEvent('done', 'a', { key: 'k', outputs: [output], durationMs: 10 }),
     ];
     const b: BuildEvent[] = [
-      { type: 'started', pkg: 'b', key: 'k', changed: [] },
-      { type: 'log', pkg: 'b', line: 'b1' },
-      { type: 'log', pkg: 'b', line: 'b2' },
+      packageEvent('started', 'b', { key: 'k', changed: [] }),
+      packageEvent('log', 'b', { line: 'b1' }),
+      packageEvent('log', 'b', { line: 'b2' }),
     ];
     const interleaved = [a[0], b[0], b[1], a[1], b[2], a[2]] as BuildEvent[];
     const states = [[...a, ...b], [...b, ...a], interleaved].map((events) => {
@@ -73,17 +76,17 @@ describe('build view state', () => {
     const s = replay({
       packages: ['a'],
       events: [
-        { type: 'log', pkg: 'a', line: 'before start' },
-        { type: 'started', pkg: 'a', key: 'k', changed: [] },
-        { type: 'log', pkg: 'a', line: 'useful' },
-        { type: 'log', pkg: 'a', line: '   ' },
-        { type: 'log', pkg: 'a', line: '\x1b[32m\x1b[0m' },
-        { type: 'cached', pkg: 'extra', key: 'k', outputs: [] },
+        packageEvent('log', 'a', { line: 'before start' }),
+        packageEvent('started', 'a', { key: 'k', changed: [] }),
+        packageEvent('log', 'a', { line: 'useful' }),
+        packageEvent('log', 'a', { line: '   ' }),
+        packageEvent('log', 'a', { line: '\x1b[32m\x1b[0m' }),
+        packageEvent('cached', 'extra', { key: 'k', outputs: [] }),
       ],
     });
     expect(s.packages['a']).toEqual({ state: 'building', startedAt: 1001, lastLine: 'useful' });
     expect(s.order).toEqual(['a', 'extra']);
-    const after = reduce(reduce(s, { event: { type: 'done', pkg: 'a', key: 'k', outputs: [], durationMs: 1 }, at: 9 }), { event: { type: 'log', pkg: 'a', line: 'late' }, at: 10 });
+    const after = reduce(reduce(s, { event: packageEvent('done', 'a', { key: 'k', outputs: [], durationMs: 1 }), at: 9 }), { event: packageEvent('log', 'a', { line: 'late' }), at: 10 });
     expect(after.packages['a']).toEqual({ state: 'done', durationMs: 1 });
   });
 
@@ -103,9 +106,9 @@ describe('build view state', () => {
     const s = replay({
       packages: ['a', 'b', 'c', 'd', 'e', 'f'],
       events: [
-        { type: 'cached', pkg: 'a', key: 'k', outputs: [] },
-        { type: 'failed', pkg: 'b', reason: 'x', logTail: [] },
-        { type: 'started', pkg: 'e', key: 'k', changed: [] },
+        packageEvent('cached', 'a', { key: 'k', outputs: [] }),
+        packageEvent('failed', 'b', { error: new RunFailedError('exit', 'x'), logTail: [] }),
+        packageEvent('started', 'e', { key: 'k', changed: [] }),
       ],
     });
     expect(visibleRows({ state: s, max: 6 })).toEqual({ rows: ['a', 'b', 'c', 'd', 'e', 'f'], hidden: 0 });

@@ -13,6 +13,7 @@ import { imageManifest, MEDIA } from '../../../src/archive/oci.js';
 import { imageConfig } from '../../../src/env/oci.js';
 import type { Metadata } from '../../../src/metadata/model.js';
 import { LocalRunner } from '../../../src/runner/local.js';
+import { openSession } from '../../../src/session/session.js';
 import { blobPath } from '../../../src/store/layout.js';
 import { openStore, type Store } from '../../../src/store/store.js';
 import { buildProject, type BuildProject } from '../../helpers/build-project.js';
@@ -64,7 +65,7 @@ describe('weld compose image', () => {
   let commit: string;
   const storeDir = () => path.join(project.root, 'store');
   const env = () => ({ WELD_STORE: storeDir(), WELD_RUNNER: 'local' });
-  const compose = (name: string, out: string) => composeImage({ metadata, store, runner: new LocalRunner(), mirrorsDir: path.join(project.root, 'mirrors'), name, out });
+  const compose = (name: string, out: string) => composeImage({ metadata, store, session: openSession({ metadata, store, runner: new LocalRunner(), mirrorsDir: path.join(project.root, 'mirrors') }), name, out });
 
   beforeAll(async () => {
     tmp = mkdtempSync(path.join(os.tmpdir(), 'weld-image-test-'));

@@ -1,6 +1,6 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { canonicalJson } from '../plan/cache-key.js';
+import { canonicalJson } from '../core/digest.js';
 
 /** A recipe and the lib files it sources, exactly as hashed and as run. */
 export interface RecipeBundle {

@@ -2,12 +2,14 @@ import { readFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { build } from '../../src/build/build.js';
-import type { BuildEvent } from '../../src/build/events.js';
-import type { BuildSummary } from '../../src/build/executor.js';
+import { build } from '../../src/session/build.js';
+import type { BuildEvent } from '../../src/session/events.js';
+import type { BuildSummary } from '../../src/session/executor.js';
 import { referencedDigests, type BuildRecord } from '../../src/store/records.js';
 import type { Store } from '../../src/store/store.js';
 import { buildProject, type BuildProject, type FixturePackage } from '../helpers/build-project.js';
+/** What a summary says of each failed or skipped package: its error's code and message. */
+const outcomes = (list: Array<{ pkg: string; error: { code: string; message: string } }>) => list.map((f) => ({ pkg: f.pkg, code: f.error.code, message: f.error.message }));
 import { FakeRunner, type FakeProgram } from '../helpers/fake-runner.js';
 import { freshStore, tempDir } from '../helpers/store-temp.js';
 
@@ -129,26 +131,29 @@ describe('build executor (fake runner)', () => {
     const store = await newStore();
     const runner = new FakeRunner(async (c) => (c.pkg === 'mid' ? (c.log('mid is broken'), 1) : produce(c)));
     const { summary, events } = await run({ store, runner });
-    expect(summary.failed).toEqual([{ pkg: 'mid', reason: 'the recipe exited with status 1' }]);
-    expect(summary.skipped).toEqual([{ pkg: 'top', reason: 'dependency mid did not build' }]);
+    expect(outcomes(summary.failed)).toEqual([{ pkg: 'mid', code: 'E_RUN_FAILED', message: 'the recipe exited with status 1' }]);
+    expect(outcomes(summary.skipped)).toEqual([{ pkg: 'top', code: 'E_DEPENDENCY_FAILED', message: 'dependency mid did not build' }]);
     expect(summary.built).toEqual(['base', 'lone', 'side']);
     const failed = events.find((e) => e.type === 'failed');
-    expect(failed).toMatchObject({ pkg: 'mid', logTail: ['mid is broken'] });
+    expect(failed).toMatchObject({ type: 'failed', subject: { kind: 'package', name: 'mid' }, data: { logTail: ['mid is broken'] } });
+    // one failure, one error: the event and the summary carry the same typed error, and --json keeps its code
+    expect(failed?.type === 'failed' && failed.data.error).toBe(summary.failed[0]!.error);
+    expect(JSON.parse(JSON.stringify(failed))).toMatchObject({ data: { error: { code: 'E_RUN_FAILED', failure: 'exit', exitCode: 1 } } });
     expect((await buildRecords(store)).map((r) => r.package).sort()).toEqual(['base', 'lone', 'side']);
   });
 
   it('fails a wheel build that leaves no wheel', async () => {
     const runner = new FakeRunner(async (c) => (c.pkg === 'lone' ? 0 : produce(c)));
     const { summary } = await run({ store: await newStore(), runner, targets: ['lone'] });
-    expect(summary.failed).toEqual([{ pkg: 'lone', reason: 'the recipe exited 0 but left no wheel in $WELD_OUT/wheels/' }]);
+    expect(outcomes(summary.failed)).toEqual([{ pkg: 'lone', code: 'E_BUILD_STEP', message: 'the recipe exited 0 but left no wheel in $WELD_OUT/wheels/' }]);
   });
 
   it('on abort stops running builds and leaves no record of them', async () => {
     const store = await newStore();
     const abort = new AbortController();
     const runner = new FakeRunner(async (c) => (c.pkg === 'base' ? (await c.wait(30_000), 0) : produce(c)));
-    const { summary } = await run({ store, runner, targets: ['top', 'side'], signal: abort.signal, onEvent: (e) => e.type === 'started' && e.pkg === 'base' && setTimeout(() => abort.abort(), 100) });
-    expect(summary.failed).toEqual([{ pkg: 'base', reason: 'cancelled' }]);
+    const { summary } = await run({ store, runner, targets: ['top', 'side'], signal: abort.signal, onEvent: (e) => e.type === 'started' && e.subject.name === 'base' && setTimeout(() => abort.abort(), 100) });
+    expect(outcomes(summary.failed)).toEqual([{ pkg: 'base', code: 'E_BUILD_CANCELLED', message: 'cancelled' }]);
     expect(summary.skipped.map((s) => s.pkg)).toEqual(['mid', 'side', 'top']);
     expect(await buildRecords(store)).toEqual([]);
   });
@@ -173,7 +178,7 @@ describe('build executor (fake runner)', () => {
     const { summary, events } = await run({ store, runner });
     expect(runner.started).toEqual(['base']);
     expect(summary.cached).toEqual(['lone', 'mid', 'side', 'top']);
-    expect(events.find((e) => e.type === 'started')).toMatchObject({ pkg: 'base', changed: [expect.stringMatching(/^source tree \w{12} → \w{12}$/)] });
+    expect(events.find((e) => e.type === 'started')).toMatchObject({ subject: { name: 'base' }, data: { changed: [expect.stringMatching(/^source tree \w{12} → \w{12}$/)] } });
 
     await project.release(base('base-2', 'notes changed, payload not'));
     const again = new FakeRunner(produce);

@@ -8,7 +8,9 @@ import type { Runner } from '../runner/runner.js';
 import type { Digest } from '../store/digest.js';
 import type { BuildOutput, BuildRecord, RepairRecord } from '../store/records.js';
 import type { Store } from '../store/store.js';
-import type { BuildListener, CheckResult } from './events.js';
+import { packageEvent, type BuildListener, type CheckResult } from './events.js';
+import { BuildCancelledError, BuildStepError, RepairFailedError, type BuildFailure } from './failures.js';
+import { logFiles } from './logs.js';
 import { extractTar, storeOutputs } from './outputs.js';
 import { provenanceStatement } from './provenance.js';
 import type { RecipeBundle } from './recipes.js';
@@ -43,7 +45,7 @@ export interface BuildOneOptions {
   onEvent: BuildListener;
 }
 
-export type BuildOneResult = { ok: true; outputs: BuildOutput[]; check?: CheckResult } | { ok: false; reason: string; cancelled: boolean };
+export type BuildOneResult = { ok: true; outputs: BuildOutput[]; check?: CheckResult } | { ok: false; error: BuildFailure };
 
 const TAIL = 25;
 
@@ -56,9 +58,9 @@ export async function buildOne(o: BuildOneOptions): Promise<BuildOneResult> {
   try {
     return await buildOneUnguarded(o);
   } catch (e: unknown) {
-    const reason = e instanceof Error ? e.message : String(e);
-    o.onEvent({ type: 'failed', pkg: o.pkg.name, key: o.key, reason, logTail: [] });
-    return { ok: false, reason, cancelled: false };
+    const error = new BuildStepError('internal', e instanceof Error ? e.message : String(e));
+    o.onEvent(packageEvent('failed', o.pkg.name, { key: o.key, error, logTail: [] }));
+    return { ok: false, error };
   }
 }
 
@@ -68,41 +70,39 @@ async function buildOneUnguarded(o: BuildOneOptions): Promise<BuildOneResult> {
   await mkdir(o.logsDir, { recursive: true });
   // Written under this process's own name, then renamed to <pkg>.log when the build
   // ends: two weld processes building one package never share (or truncate) a file.
-  const logFile = path.join(o.logsDir, `${name}.log`);
-  const liveFile = path.join(o.logsDir, `${name}.${process.pid}.log`);
-  const running = `${liveFile}.running`;
+  const { final: logFile, live: liveFile, running } = logFiles({ logsDir: o.logsDir, pkg: name, pid: process.pid });
   await writeFile(running, String(process.pid));
   const log = createWriteStream(liveFile);
   const tail: string[] = [];
   const startedAt = new Date();
   let keep = false;
-  const fail = async (reason: string, cancelled = false): Promise<BuildOneResult> => {
+  const fail = async (error: BuildFailure): Promise<BuildOneResult> => {
     await new Promise<void>((r) => log.end(r));
-    keep = !cancelled && o.keepFailed === true;
-    o.onEvent({ type: 'failed', pkg: name, key: o.key, reason, logTail: [...tail], logFile, ...(keep ? { keptDir: work } : {}) });
-    return { ok: false, reason, cancelled };
+    keep = !cancelled(error) && o.keepFailed === true;
+    o.onEvent(packageEvent('failed', name, { key: o.key, error, logTail: [...tail], logFile, ...(keep ? { keptDir: work } : {}) }));
+    return { ok: false, error };
   };
   try {
     const src = path.join(work, 'src');
     const out = path.join(work, 'out');
     await Promise.all([mkdir(src), mkdir(out)]);
     const extracted = await extractTree({ gitdir: mirrorPath(o.mirrorsDir, name), tree: o.inputs.sourceTree, dest: src });
-    if (!extracted.ok) return await fail(extracted.error.message);
+    if (!extracted.ok) return await fail(new BuildStepError('source', extracted.error.message, extracted.error.hint));
     const depDirs: string[] = [];
     for (const d of o.deps) {
       const dir = path.join(work, 'deps', d.name);
       await mkdir(dir, { recursive: true });
       const placed = await placeDependency({ store: o.store, dep: d, dir });
-      if (placed) return await fail(`dependency ${d.name}: ${placed}`);
+      if (placed) return await fail(new BuildStepError('dependency', `dependency ${d.name}: ${placed}`));
       depDirs.push(dir);
     }
     const recipe = await writeRecipe({ bundle: o.recipe, dir: path.join(work, 'recipe') });
-    o.onEvent({ type: 'started', pkg: name, key: o.key, changed: o.changed });
+    o.onEvent(packageEvent('started', name, { key: o.key, changed: o.changed }));
     const onLog = (line: string) => {
       log.write(line + '\n');
       tail.push(line);
       if (tail.length > TAIL) tail.shift();
-      o.onEvent({ type: 'log', pkg: name, line });
+      o.onEvent(packageEvent('log', name, { line }));
     };
     const env = { ...o.pkg.vars, WELD_PACKAGE: name, WELD_VERSION: o.pkg.version, SOURCE_DATE_EPOCH: String(o.inputs.sourceDateEpoch) };
     const ran = await o.runner.run({
@@ -116,11 +116,11 @@ async function buildOneUnguarded(o: BuildOneOptions): Promise<BuildOneResult> {
       ...(o.signal ? { signal: o.signal } : {}),
       onLog,
     });
-    if (!ran.ok) return await fail(ran.error.reason, ran.error.failure === 'aborted');
+    if (!ran.ok) return await fail(ran.error.failure === 'aborted' ? new BuildCancelledError() : ran.error);
     let storedFrom = out;
     let repair: RepairRecord | undefined;
     if (o.pkg.kind === 'wheel' && o.inputs.repair) {
-      if (!o.repairStep) return await fail('the wheel repair step (recipes/lib/repair-step.sh) is missing');
+      if (!o.repairStep) return await fail(new RepairFailedError('the wheel repair step (recipes/lib/repair-step.sh) is missing'));
       const repaired = await repairWheels({
         runner: o.runner,
         envName: o.pkg.env,
@@ -137,16 +137,16 @@ async function buildOneUnguarded(o: BuildOneOptions): Promise<BuildOneResult> {
         ...(o.signal ? { signal: o.signal } : {}),
         onLog,
       });
-      if (!repaired.ok) return await fail(repaired.reason, repaired.cancelled);
+      if (!repaired.ok) return await fail(repaired.cancelled ? new BuildCancelledError() : new RepairFailedError(repaired.reason));
       storedFrom = path.dirname(repaired.wheelsDir);
       repair = repaired.record;
     }
     const stored = await storeOutputs({ store: o.store, kind: o.pkg.kind, outDir: storedFrom, sourceDateEpoch: o.inputs.sourceDateEpoch });
-    if ('reason' in stored) return await fail(stored.reason);
+    if ('reason' in stored) return await fail(new BuildStepError('outputs', stored.reason));
     await new Promise<void>((r) => log.end(r));
-    if (o.signal?.aborted) return await fail('cancelled', true);
+    if (o.signal?.aborted) return await fail(new BuildCancelledError());
     const logPut = await o.store.put({ file: liveFile });
-    if (!logPut.ok) return await fail(`could not store the log: ${logPut.error.message}`);
+    if (!logPut.ok) return await fail(new BuildStepError('log', `could not store the log: ${logPut.error.message}`));
     const finishedAt = new Date();
     const record: BuildRecord = {
       cacheKey: o.key,
@@ -167,17 +167,17 @@ async function buildOneUnguarded(o: BuildOneOptions): Promise<BuildOneResult> {
       ...(repair ? { repair } : {}),
     };
     const prov = await o.store.put([Buffer.from(provenanceStatement({ record, distroCommit: o.distroCommit, vars: o.pkg.vars, kind: o.pkg.kind }))]);
-    if (!prov.ok) return await fail(`could not store the provenance: ${prov.error.message}`);
+    if (!prov.ok) return await fail(new BuildStepError('provenance', `could not store the provenance: ${prov.error.message}`));
     record.provenance = prov.value.digest;
     const check = o.existing ? compareOutputs(o.existing.outputs, stored.outputs) : undefined;
     // --check leaves the recorded build alone: it is the reference being checked against.
     if (!o.existing) {
       // A last look before the record: Ctrl-C during the stores leaves no record behind.
-      if (o.signal?.aborted) return await fail('cancelled', true);
+      if (o.signal?.aborted) return await fail(new BuildCancelledError());
       const written = await o.store.writeRecords([{ kind: 'build', id: o.key, data: record }]);
-      if (!written.ok) return await fail(`could not write the build record: ${written.error.message}`);
+      if (!written.ok) return await fail(new BuildStepError('record', `could not write the build record: ${written.error.message}`, written.error.hint));
     }
-    o.onEvent({ type: 'done', pkg: name, key: o.key, outputs: stored.outputs, durationMs: record.timings.durationMs, ...(check ? { check } : {}) });
+    o.onEvent(packageEvent('done', name, { key: o.key, outputs: stored.outputs, durationMs: record.timings.durationMs, ...(check ? { check } : {}) }));
     return { ok: true, outputs: stored.outputs, ...(check ? { check } : {}) };
   } finally {
     if (!log.closed) await new Promise<void>((r) => log.end(r));
@@ -204,6 +204,8 @@ async function placeDependency(opts: { store: Store; dep: { kind: 'wheel' | 'pac
   }
   return undefined;
 }
+
+const cancelled = (e: BuildFailure) => e instanceof BuildCancelledError;
 
 export function compareOutputs(recorded: BuildOutput[], rebuilt: BuildOutput[]): CheckResult {
   const differences: string[] = [];

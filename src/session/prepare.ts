@@ -1,12 +1,13 @@
 import { WeldError } from '../core/errors.js';
+import { err, ok, type Result } from '../core/result.js';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import pLimit from 'p-limit';
 import type { Metadata } from '../metadata/model.js';
 import { inputsDigest } from '../mirror/inputs.js';
 import { mirrorPath } from '../mirror/mirror.js';
-import { sha256Of, type Sha256 } from '../plan/cache-key.js';
-import type { PlanContext, RecordsLookup } from '../plan/plan.js';
+import { canonicalJson, sha256Of, type Digest } from '../core/digest.js';
+import type { PlanContext } from '../plan/plan.js';
 import type { Runner } from '../runner/runner.js';
 import type { Store } from '../store/store.js';
 import { writeFileAtomic } from '../util/fs.js';
@@ -19,43 +20,47 @@ export interface Prepared {
   /** the wheel repair step, when a wheel is among the packages and recipes/lib/ has it */
   repairStep?: RecipeBundle;
   warnings: string[];
+  /** the env descriptions and recipe bundles records name: put into the store before a build */
+  blobs: string[];
 }
 
 /**
- * Gathers the digests the planner needs: env image and recipes (put into the store when
- * `store` is given, since records name them), and each distro commit's time.
+ * Gathers the digests the planner needs: env images, recipes, each distro commit's time.
+ * Writes nothing to the store (storeInputs does, for a build); status and composes plan without writing.
  */
-export async function preparePlan(opts: { metadata: Metadata; runner: Runner; mirrorsDir: string; packages: string[]; records: RecordsLookup; store?: Store; repairPolicy?: string }): Promise<Prepared> {
+export async function preparePlan(opts: { metadata: Metadata; runner: Runner; mirrorsDir: string; packages: string[]; repairPolicy?: string }): Promise<Prepared> {
   const { metadata } = opts;
   const pkgs = opts.packages.map((n) => metadata.packages.get(n)!).filter(Boolean);
   const warnings: string[] = [];
+  const blobs: string[] = [];
   let arch = '';
-  const envImages = new Map<string, Sha256>();
+  const envImages = new Map<string, Digest>();
   for (const env of new Set(pkgs.map((p) => p.env))) {
     const info = await opts.runner.info({ env });
     arch = info.arch;
     warnings.push(...info.warnings.filter((w) => !warnings.includes(w)));
-    const json = JSON.stringify(info.envImage);
-    if (opts.store) await mustPut(opts.store, json);
+    // Canonical, like every digest of structured input: key order is no part of the toolchain.
+    const json = canonicalJson(info.envImage);
+    blobs.push(json);
     envImages.set(env, sha256Of(json));
   }
   const recipes = new Map<string, RecipeBundle>();
-  const recipeDigests = new Map<string, Sha256>();
+  const recipeDigests = new Map<string, Digest>();
   for (const name of new Set(pkgs.map((p) => p.recipe))) {
     const bundle = await loadRecipe({ name, read: metadata.read });
     if (!bundle) continue;
-    if (opts.store) await mustPut(opts.store, bundle.json);
+    blobs.push(bundle.json);
     recipes.set(name, bundle);
     recipeDigests.set(name, sha256Of(bundle.json));
   }
   const repairStep = pkgs.some((p) => p.kind === 'wheel') ? await loadRepairStep({ read: metadata.read }) : undefined;
-  if (repairStep && opts.store) await mustPut(opts.store, repairStep.json);
+  if (repairStep) blobs.push(repairStep.json);
   const staleLocks = new Set<string>();
   for (const p of pkgs) {
     const locked = metadata.lock[p.name];
     if (locked && locked.inputs !== (await inputsDigest({ metadata, pkg: p }))) staleLocks.add(p.name);
   }
-  const sourceDateEpochs = await commitTimes({ metadata, mirrorsDir: opts.mirrorsDir, packages: pkgs.map((p) => p.name) });
+  const sourceDateEpochs = await commitTimes({ metadata, mirrorsDir: opts.mirrorsDir, packages: pkgs.map((p) => p.name), warnings });
   if (!arch) arch = (await opts.runner.info({ env: metadata.distro.defaultEnv })).arch;
   const ctx: PlanContext = {
     metadata,
@@ -66,10 +71,9 @@ export async function preparePlan(opts: { metadata: Metadata; runner: Runner; mi
     ...(metadata.distro.repairPolicy ? { repairDefault: metadata.distro.repairPolicy } : {}),
     ...(opts.repairPolicy ? { repairOverride: opts.repairPolicy } : {}),
     sourceDateEpochs,
-    records: opts.records,
     staleLocks,
   };
-  return { ctx, recipes, ...(repairStep ? { repairStep } : {}), warnings };
+  return { ctx, recipes, ...(repairStep ? { repairStep } : {}), warnings, blobs };
 }
 
 /** The store refused a small blob (full disk, permissions): nothing can be built. */
@@ -81,19 +85,21 @@ export class PrepareStoreError extends WeldError {
   }
 }
 
-async function mustPut(store: Store, text: string): Promise<void> {
-  // Usually already there (every build after the first): a look-up, not a write and an fsync.
-  if (await store.has(sha256Of(text))) return;
-  const r = await store.put([Buffer.from(text)]);
-  // Thrown here, where the loops are, and turned back into a value by build().
-  if (!r.ok) throw new PrepareStoreError(r.error.message);
+/** Puts what records will name (usually already there: a look-up each, no write and no fsync). */
+export async function storeInputs(opts: { store: Store; blobs: string[] }): Promise<Result<void, PrepareStoreError>> {
+  for (const text of new Set(opts.blobs)) {
+    if (await opts.store.has(sha256Of(text))) continue;
+    const r = await opts.store.put([Buffer.from(text)]);
+    if (!r.ok) return err(new PrepareStoreError(r.error.message));
+  }
+  return ok(undefined);
 }
 
 /**
  * Commit ids name immutable commits, so their times are cached for good in
  * <root>/.weld/cache/commit-times.json: a no-op build of a big distro starts no git.
  */
-async function commitTimes(opts: { metadata: Metadata; mirrorsDir: string; packages: string[] }): Promise<Map<string, number>> {
+async function commitTimes(opts: { metadata: Metadata; mirrorsDir: string; packages: string[]; warnings: string[] }): Promise<Map<string, number>> {
   const file = path.join(opts.metadata.root, '.weld', 'cache', 'commit-times.json');
   let cached: Record<string, number> = {};
   try {
@@ -119,6 +125,13 @@ async function commitTimes(opts: { metadata: Metadata; mirrorsDir: string; packa
       }),
     ),
   );
-  if (added) writeFileAtomic({ file, data: JSON.stringify(cached) });
+  // The cache only saves git work next time: a project it cannot be written to still builds.
+  if (added) {
+    try {
+      writeFileAtomic({ file, data: JSON.stringify(cached) });
+    } catch (e: unknown) {
+      opts.warnings.push(`could not write the commit-time cache ${file} (${e instanceof Error ? e.message : String(e)}); builds work, but read the mirrors again next time`);
+    }
+  }
   return out;
 }

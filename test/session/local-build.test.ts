@@ -1,7 +1,7 @@
-import { readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { BuildEvent } from '../../src/build/events.js';
+import type { BuildEvent } from '../../src/session/events.js';
 import { buildProject, type BuildProject } from '../helpers/build-project.js';
 import { REPO_ROOT, weld } from '../helpers/project.js';
 
@@ -45,8 +45,8 @@ describe('weld build / status / log with the local runner', () => {
     const b = await cli(['build', 'weldhello', '--json'], 'store-c');
     const da = doneEvent(a.stdout);
     const db = doneEvent(b.stdout);
-    expect(da?.type === 'done' && da.outputs[0]?.digest).toMatch(/^sha256:/);
-    expect(da && 'outputs' in da ? da.outputs : []).toEqual(db && 'outputs' in db ? db.outputs : null);
+    expect(da?.type === 'done' && da.data.outputs[0]?.digest).toMatch(/^sha256:/);
+    expect(da?.type === 'done' ? da.data.outputs : []).toEqual(db?.type === 'done' ? db.data.outputs : null);
     const check = await cli(['build', '--check', 'weldhello'], 'store-b');
     expect(check.code).toBe(0);
     expect(check.stdout).toContain('weldhello: check: outputs match the record');
@@ -62,9 +62,32 @@ describe('weld build / status / log with the local runner', () => {
     expect(r.stderr).toMatch(/weld: error: build failed: weldbroken; skipped: weldafter\n/);
     const log = await cli(['log', 'weldbroken']);
     expect(log.stderr).toBe('weld: weldbroken: no successful build recorded; this is the log of the last attempt\n');
-    expect(log.stdout.length).toBeGreaterThan(0);
+    // the attempt's whole log, as written while it ran, ending with the tail the failure showed
+    const attempt = readFileSync(path.join(project.root, '.weld/logs/weldbroken.log'), 'utf8');
+    expect(log.stdout).toBe(attempt);
+    const tail = r.stderr.split('\n').filter((l) => l.startsWith('  ')).map((l) => l.slice(2));
+    expect(tail.length).toBeGreaterThan(0);
+    expect(log.stdout.trimEnd().endsWith(tail.join('\n'))).toBe(true);
     const status = await cli(['status', 'weldbroken', 'weldafter']);
     expect(status.stdout).toBe('weldbroken  needs build  never built\nweldafter   needs build  after weldbroken (its key needs their outputs)\n');
+  });
+
+  it('builds, with a warning, where the commit-time cache cannot be written', async () => {
+    const cache = path.join(project.root, '.weld/cache/commit-times.json');
+    rmSync(cache, { force: true });
+    // a directory where the file goes: the write fails even for root
+    mkdirSync(path.join(cache, 'in-the-way'), { recursive: true });
+    try {
+      const r = await cli(['build', 'weldhello']);
+      expect(r.code).toBe(0);
+      expect(r.stdout).toContain('weldhello: cached weldhello-1.0-py3-none-any.whl\n');
+      expect(r.stderr).toContain(`could not write the commit-time cache ${cache}`);
+      const status = await cli(['status', 'weldhello']);
+      expect(status.code).toBe(0);
+      expect(status.stdout).toMatch(/^weldhello {2}up to date/m);
+    } finally {
+      rmSync(cache, { recursive: true, force: true });
+    }
   });
 
   it('refuses a package whose lock no longer matches its metadata', async () => {

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { BuildEvent } from '../../src/build/events.js';
+import type { BuildEvent } from '../../src/session/events.js';
 import { openStore } from '../../src/store/store.js';
 import type { BuildRecord } from '../../src/store/records.js';
 import { buildProject, type BuildProject } from '../helpers/build-project.js';
@@ -62,10 +62,11 @@ describe('the wheel repair step in weld build (local runner)', () => {
     const r = await cli(['build', 'weldcext', '--json']);
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
-    const done = events(r.stdout).find((e) => e.type === 'done' && e.pkg === 'weldcext');
+    const done = events(r.stdout).find((e) => e.type === 'done' && e.subject.name === 'weldcext');
     if (done?.type !== 'done') throw new Error('no done event');
-    expect(done.outputs.map((o) => o.name)).toEqual([`weldcext-1.0-cp311-cp311-manylinux_2_26_${arch}.whl`]);
-    const rec = await record(done.key);
+    const { outputs, key } = done.data;
+    expect(outputs.map((o) => o.name)).toEqual([`weldcext-1.0-cp311-cp311-manylinux_2_26_${arch}.whl`]);
+    const rec = await record(key);
     expect(rec.repair).toMatchObject({
       policy: 'manylinux',
       wheels: [
@@ -82,7 +83,7 @@ describe('the wheel repair step in weld build (local runner)', () => {
     const report = JSON.parse(blob(rec.repair!.report!).toString()) as { policy: string; wheels: Array<{ versions: Record<string, string[]> }> };
     expect(report.policy).toBe('manylinux');
     expect(Object.keys(report.wheels[0]!.versions)).toContain('GLIBC_2.25');
-    const entries = await readZip(path.join(storeDir(), 'blobs/sha256', done.outputs[0]!.digest.slice(7, 9), done.outputs[0]!.digest.slice(9)));
+    const entries = await readZip(path.join(storeDir(), 'blobs/sha256', outputs[0]!.digest.slice(7, 9), outputs[0]!.digest.slice(9)));
     expect(entries.map((e) => e.name)).toContain(rec.repair!.wheels[0]!.grafted[0]!.file);
     const prov = JSON.parse(blob(rec.provenance!).toString()) as { predicate: { buildDefinition: { externalParameters: Record<string, unknown>; resolvedDependencies: Array<{ name: string; digest: { sha256: string } }> }; runDetails: { byproducts: Array<{ name: string; digest: { sha256: string }; annotations: { policy: string; wheels: unknown[] } }> } } };
     expect(prov.predicate.buildDefinition.externalParameters['repairPolicy']).toBe('manylinux');

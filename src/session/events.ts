@@ -1,0 +1,38 @@
+import type { SubjectEvent, WeldEvent } from '../core/events.js';
+import type { BuildOutput } from '../store/records.js';
+import type { BuildFailure, SkipReason } from './failures.js';
+
+// What a build session tells its listeners (ink view, plain lines, --json, the service's
+// stream), in the one event shape of src/core/events.ts. It never prints.
+
+type PackageEvent<T extends string, D extends object> = SubjectEvent<T, D, 'package'>;
+
+export type BuildEvent =
+  | WeldEvent<'warning', { message: string }>
+  | PackageEvent<'started', { key: string; changed: string[] }>
+  | PackageEvent<'log', { line: string }>
+  | PackageEvent<'cached', { key: string; outputs: BuildOutput[] }>
+  | PackageEvent<'done', { key: string; outputs: BuildOutput[]; durationMs: number; check?: CheckResult }>
+  | PackageEvent<'failed', { key?: string; error: BuildFailure; logTail: string[]; logFile?: string; keptDir?: string }>
+  | PackageEvent<'skipped', { error: SkipReason }>;
+
+export type BuildListener = (e: BuildEvent) => void;
+
+type DataOf<T extends BuildEvent['type']> = Extract<BuildEvent, { type: T }>['data'];
+
+/** An event about one package, stamped now. */
+export function packageEvent<T extends Exclude<BuildEvent['type'], 'warning'>>(type: T, pkg: string, data: DataOf<T>): Extract<BuildEvent, { type: T }> {
+  return { type, subject: { kind: 'package', name: pkg }, at: Date.now(), data } as Extract<BuildEvent, { type: T }>;
+}
+
+export function warningEvent(message: string): BuildEvent {
+  return { type: 'warning', at: Date.now(), data: { message } };
+}
+
+/** `--check`: the rebuild's outputs against the recorded ones. */
+export interface CheckResult {
+  /** false when there was no record to compare with */
+  compared: boolean;
+  match: boolean;
+  differences: string[];
+}

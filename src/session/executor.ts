@@ -1,0 +1,177 @@
+import os from 'node:os';
+import type { IndexError } from '../store/store.js';
+import pLimit from 'p-limit';
+import type { Metadata, Package } from '../metadata/model.js';
+import type { Digest } from '../core/digest.js';
+import type { KeyInputs } from '../plan/cache-key.js';
+import { decideReady, type PlanContext, type PlanEntry, type RecordsLookup } from '../plan/plan.js';
+import type { Runner } from '../runner/runner.js';
+import type { BuildOutput, BuildRecord } from '../store/records.js';
+import type { Store } from '../store/store.js';
+import { buildOne } from './build-one.js';
+import { packageEvent, type BuildListener, type CheckResult } from './events.js';
+import { BuildCancelledError, DependencyFailedError, type BuildFailure, type SkipReason } from './failures.js';
+import { NotBuildableError } from '../plan/problems.js';
+import type { RecipeBundle } from './recipes.js';
+
+export interface ExecuteOptions {
+  metadata: Metadata;
+  ctx: PlanContext;
+  /** the plan of the targets (planBuild): what is cached, what builds, what waits */
+  plan: Map<string, PlanEntry<BuildRecord>>;
+  /** look-ups for packages the plan left pending, once their dependencies have built */
+  records: RecordsLookup<BuildRecord>;
+  recipes: Map<string, RecipeBundle>;
+  /** the wheel repair step (recipes/lib/repair-step.sh and its Python) */
+  repairStep?: RecipeBundle;
+  store: Store;
+  runner: Runner;
+  mirrorsDir: string;
+  targets: string[];
+  /** builds at once (default: the number of cores) */
+  jobs?: number;
+  /** rebuild the targets ignoring the cache and compare with their records */
+  check?: boolean;
+  keepFailed?: boolean;
+  logsDir: string;
+  workRoot?: string;
+  weldVersion: string;
+  signal?: AbortSignal;
+  onEvent?: BuildListener;
+}
+
+export interface BuildSummary {
+  built: string[];
+  cached: string[];
+  failed: Array<{ pkg: string; error: BuildFailure }>;
+  skipped: Array<{ pkg: string; error: SkipReason }>;
+  checks: Record<string, CheckResult>;
+}
+
+type Outcome = { ok: true; outputs: BuildOutput[] } | { ok: false };
+type ToBuild = { pkg: Package; key: Digest; inputs: KeyInputs; changed: string[]; existing?: BuildRecord };
+
+/**
+ * Carries out a plan: cached entries are done, builds run when a job slot is free, and a
+ * pending package is decided (decideReady, the plan's own rule) once its requirements'
+ * outputs are known. A failure stops its dependents only.
+ */
+export async function executeBuild(o: ExecuteOptions): Promise<BuildSummary> {
+  const jobs = o.jobs ?? os.availableParallelism();
+  const limit = pLimit(jobs);
+  // Builds share the cores: each recipe is told its part of them.
+  const perBuild = Math.max(1, Math.floor(os.availableParallelism() / jobs));
+  const emit: BuildListener = o.onEvent ?? (() => {});
+  const summary: BuildSummary = { built: [], cached: [], failed: [], skipped: [], checks: {} };
+  const targets = new Set(o.targets);
+  const memo = new Map<string, Promise<Outcome>>();
+  // build-one emits its own failures (with the log's tail); these are the executor's.
+  const fail = (pkg: string, error: BuildFailure, o2: { emitted?: boolean } = {}): Outcome => {
+    summary.failed.push({ pkg, error });
+    if (!o2.emitted) emit(packageEvent('failed', pkg, { error, logTail: [] }));
+    return { ok: false };
+  };
+  const skip = (pkg: string, error: SkipReason): Outcome => {
+    summary.skipped.push({ pkg, error });
+    emit(packageEvent('skipped', pkg, { error }));
+    return { ok: false };
+  };
+
+  const visit = (name: string): Promise<Outcome> => {
+    let p = memo.get(name);
+    if (!p) memo.set(name, (p = carryOut(name)));
+    return p;
+  };
+
+  const carryOut = async (name: string): Promise<Outcome> => {
+    const planned = o.plan.get(name);
+    if (!planned) throw new Error(`bug: ${name} is not in the plan`);
+    if (planned.state === 'cached' || planned.state === 'build') return settle(name, planned);
+    if (planned.state === 'unmirrored') return fail(name, new NotBuildableError(planned.code, planned.reason));
+    const reqs = o.metadata.graph.requires(name);
+    const results = await Promise.all(reqs.map(visit));
+    const broken = reqs.filter((_, i) => !results[i]!.ok);
+    if (broken.length) return skip(name, new DependencyFailedError(broken));
+    if (planned.state === 'blocked') throw new Error(`bug: ${name} blocked by packages that built`);
+    if (o.signal?.aborted) return skip(name, new BuildCancelledError());
+    const deps = Object.fromEntries(reqs.map((r, i) => [r, (results[i] as { outputs: BuildOutput[] }).outputs.map((x) => x.digest as Digest)]));
+    const pkg = o.metadata.packages.get(name)!;
+    let entry: PlanEntry<BuildRecord>;
+    try {
+      [entry] = (await decideReady({ ctx: o.ctx, ready: [{ pkg, deps, force: o.check === true && targets.has(name) }], records: o.records })) as [PlanEntry<BuildRecord>];
+    } catch (e: unknown) {
+      if (!(e instanceof LookupFailed)) throw e;
+      return fail(name, e.error);
+    }
+    return settle(name, entry);
+  };
+
+  const settle = async (name: string, entry: PlanEntry<BuildRecord>): Promise<Outcome> => {
+    switch (entry.state) {
+      case 'cached': {
+        const outputs = entry.record.outputs;
+        summary.cached.push(name);
+        emit(packageEvent('cached', name, { key: entry.key, outputs }));
+        return { ok: true, outputs };
+      }
+      case 'build': {
+        const pkg = o.metadata.packages.get(name)!;
+        const outcomes = await Promise.all(o.metadata.graph.requires(name).map(visit));
+        if (outcomes.some((r) => !r.ok)) throw new Error(`bug: ${name} planned to build behind a failed dependency`);
+        return limit(() => runOne({ pkg, key: entry.key, inputs: entry.inputs, changed: entry.changed, ...(entry.existing ? { existing: entry.existing } : {}) }, outcomes));
+      }
+      case 'unmirrored':
+        return fail(name, new NotBuildableError(entry.code, entry.reason));
+      default:
+        throw new Error(`bug: decideReady gave ${entry.state}`);
+    }
+  };
+
+  const runOne = async (b: ToBuild, results: Outcome[]): Promise<Outcome> => {
+    const name = b.pkg.name;
+    if (o.signal?.aborted) return skip(name, new BuildCancelledError());
+    const recipe = o.recipes.get(b.pkg.recipe);
+    if (!recipe) {
+      return fail(name, new NotBuildableError('E_NO_RECIPE', `recipe "${b.pkg.recipe}" was not found in recipes/`));
+    }
+    const reqs = o.metadata.graph.requires(name);
+    const r = await buildOne({
+      pkg: b.pkg,
+      key: b.key,
+      inputs: b.inputs,
+      changed: b.changed,
+      distroCommit: o.metadata.lock[name]!.distro,
+      recipe,
+      ...(o.repairStep ? { repairStep: o.repairStep } : {}),
+      deps: reqs.map((d, i) => ({ name: d, kind: o.metadata.packages.get(d)!.kind, outputs: (results[i] as { outputs: BuildOutput[] }).outputs })),
+      store: o.store,
+      runner: o.runner,
+      mirrorsDir: o.mirrorsDir,
+      logsDir: o.logsDir,
+      workRoot: o.workRoot ?? os.tmpdir(),
+      jobs: perBuild,
+      weldVersion: o.weldVersion,
+      ...(b.existing ? { existing: b.existing } : {}),
+      ...(o.keepFailed ? { keepFailed: true } : {}),
+      ...(o.signal ? { signal: o.signal } : {}),
+      onEvent: emit,
+    });
+    if (!r.ok) return fail(name, r.error, { emitted: true });
+    summary.built.push(name);
+    if (o.check) summary.checks[name] = r.check ?? { compared: false, match: true, differences: [] };
+    return { ok: true, outputs: r.outputs };
+  };
+
+  await Promise.all([...o.plan.keys()].map(visit));
+  for (const list of [summary.built, summary.cached]) list.sort();
+  summary.failed.sort((a, b) => (a.pkg < b.pkg ? -1 : 1));
+  summary.skipped.sort((a, b) => (a.pkg < b.pkg ? -1 : 1));
+  return summary;
+}
+
+/** The index could not be read mid-build: thrown by a records look-up, failing just that package. */
+export class LookupFailed extends Error {
+  constructor(readonly error: IndexError) {
+    super(error.message);
+  }
+}

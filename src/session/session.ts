@@ -1,0 +1,149 @@
+import type { WeldError } from '../core/errors.js';
+import { ok, type Result } from '../core/result.js';
+import type { Metadata } from '../metadata/model.js';
+import { planBuild, recordsIn, type PlanEntry, type RecordsLookup } from '../plan/plan.js';
+import type { Runner } from '../runner/runner.js';
+import type { IndexSession } from '../store/index.js';
+import type { BuildRecord } from '../store/records.js';
+import type { Store } from '../store/store.js';
+import { warningEvent, type BuildListener } from './events.js';
+import { executeBuild, LookupFailed, type BuildSummary } from './executor.js';
+import { logsDirOf } from './logs.js';
+import { preparePlan, storeInputs, type Prepared } from './prepare.js';
+
+export interface SessionOptions {
+  metadata: Metadata;
+  /** none: nothing was ever built (status before the first build); building needs one */
+  store?: Store;
+  runner: Runner;
+  mirrorsDir: string;
+  /** `--repair-policy`: every wheel's repair policy for this run, over the metadata's */
+  repairPolicy?: string;
+  weldVersion?: string;
+}
+
+export interface SessionBuildOptions {
+  targets: string[];
+  /** builds at once (default: the number of cores) */
+  jobs?: number;
+  /** rebuild the targets ignoring the cache and compare with their records */
+  check?: boolean;
+  keepFailed?: boolean;
+  workRoot?: string;
+  signal?: AbortSignal;
+  onEvent?: BuildListener;
+}
+
+/** A package's build as the metadata asks for it now: in the store, or why it is not. */
+export type CurrentBuild = { state: 'built'; record: BuildRecord } | { state: 'missing'; reason: string };
+
+export type BuildPlan = Map<string, PlanEntry<BuildRecord>>;
+
+/**
+ * One command's (or one service job's) view of a build: the metadata, the store and the
+ * runner, opened once by the caller; recipes, env images and commit times gathered once
+ * (prepare); records found by cache key through the index, never by reading them all.
+ * Status, composes, `weld build` and `weld up` are calls on it.
+ */
+export class BuildSession {
+  private prepared: { packages: Set<string>; value: Promise<Prepared> } | undefined;
+
+  constructor(readonly o: SessionOptions) {}
+
+  /** What would happen for `targets` now: one DAG walk, one index session. Writes nothing. */
+  async plan(opts: { targets: string[]; force?: Set<string> }): Promise<Result<BuildPlan, WeldError>> {
+    const prepared = await this.prepare(opts.targets);
+    const walk = (records: RecordsLookup<BuildRecord>) => planBuild({ ctx: prepared.ctx, targets: opts.targets, records, ...(opts.force ? { force: opts.force } : {}) });
+    if (!this.o.store) return ok(await walk(recordsIn<BuildRecord>([])));
+    return this.o.store.withIndex('plan builds', (s) => walk(indexLookup(s)));
+  }
+
+  /** For each package, the record whose cache key matches the metadata now — what composes are made of. */
+  async currentBuilds(packages: string[]): Promise<Result<Map<string, CurrentBuild>, WeldError>> {
+    const planned = await this.plan({ targets: packages });
+    if (!planned.ok) return planned;
+    const out = new Map<string, CurrentBuild>();
+    for (const pkg of packages) {
+      const entry = planned.value.get(pkg)!;
+      out.set(pkg, entry.state === 'cached' ? { state: 'built', record: entry.record } : { state: 'missing', reason: missingReason(entry) });
+    }
+    return ok(out);
+  }
+
+  /** Builds the targets and what they need: plans once, then carries the plan out. */
+  async build(opts: SessionBuildOptions): Promise<Result<BuildSummary, WeldError>> {
+    const store = this.o.store;
+    if (!store) throw new Error('bug: a build session without a store cannot build');
+    const prepared = await this.prepare(opts.targets);
+    for (const message of prepared.warnings) opts.onEvent?.(warningEvent(message));
+    const put = await this.storeInputs(opts.targets);
+    if (!put.ok) return put;
+    const planned = await this.plan({ targets: opts.targets, ...(opts.check ? { force: new Set(opts.targets) } : {}) });
+    if (!planned.ok) return planned;
+    const summary = await executeBuild({
+      ...opts,
+      metadata: this.o.metadata,
+      ctx: prepared.ctx,
+      plan: planned.value,
+      records: pointLookups(store),
+      recipes: prepared.recipes,
+      ...(prepared.repairStep ? { repairStep: prepared.repairStep } : {}),
+      store,
+      runner: this.o.runner,
+      mirrorsDir: this.o.mirrorsDir,
+      logsDir: logsDirOf(this.o.metadata),
+      weldVersion: this.o.weldVersion ?? 'unknown',
+    });
+    return ok(summary);
+  }
+
+  /** Puts the env descriptions and recipes the targets' records will name into the store. */
+  async storeInputs(targets: string[]): Promise<Result<void, WeldError>> {
+    if (!this.o.store) throw new Error('bug: storeInputs without a store');
+    return storeInputs({ store: this.o.store, blobs: (await this.prepare(targets)).blobs });
+  }
+
+  /** Prepared once per session; a later call for packages outside the first set prepares the union. */
+  private prepare(targets: string[]): Promise<Prepared> {
+    const packages = this.o.metadata.graph.subgraph(targets).order();
+    if (this.prepared && packages.every((p) => this.prepared!.packages.has(p))) return this.prepared.value;
+    const all = [...new Set([...(this.prepared?.packages ?? []), ...packages])];
+    const value = preparePlan({ metadata: this.o.metadata, runner: this.o.runner, mirrorsDir: this.o.mirrorsDir, packages: all, ...(this.o.repairPolicy ? { repairPolicy: this.o.repairPolicy } : {}) });
+    this.prepared = { packages: new Set(all), value };
+    return value;
+  }
+}
+
+export function openSession(o: SessionOptions): BuildSession {
+  return new BuildSession(o);
+}
+
+function indexLookup(s: IndexSession): RecordsLookup<BuildRecord> {
+  return { byKeys: (keys) => s.buildRecords(keys), newest: (pkgs) => s.newestBuilds(pkgs) };
+}
+
+/** Look-ups in an index session of their own each (the executor serialises them with its writes). */
+function pointLookups(store: Store): RecordsLookup<BuildRecord> {
+  const inIndex = async <T>(fn: (s: IndexSession) => Promise<T>): Promise<T> => {
+    const r = await store.withIndex('look up builds', fn);
+    // The executor fails just this package with the message (see carryOut).
+    if (!r.ok) throw new LookupFailed(r.error);
+    return r.value;
+  };
+  return { byKeys: (keys) => inIndex((s) => s.buildRecords(keys)), newest: (pkgs) => inIndex((s) => s.newestBuilds(pkgs)) };
+}
+
+function missingReason(entry: PlanEntry<BuildRecord>): string {
+  switch (entry.state) {
+    case 'cached':
+      return 'its record vanished while reading';
+    case 'build':
+      return entry.changed[0] === 'never built' ? 'never built' : `not built since its inputs changed: ${entry.changed.join('; ')}`;
+    case 'pending':
+      return `not built: ${entry.waitingOn.join(', ')} must build first`;
+    case 'unmirrored':
+      return entry.reason;
+    case 'blocked':
+      return `requires ${entry.by.join(', ')}, which cannot build`;
+  }
+}
