@@ -68,6 +68,11 @@ export async function openCompressed(input: Readable): Promise<Opened> {
   return { kind: 'ok', compression: found, chunks: decompressChunks({ chunks: replay(head, it), compression: found }) };
 }
 
+/** The decompressed bytes of `input`, whose compression is known (a file name said so). */
+export function decompressStream(opts: { input: Readable; compression: StreamCompression }): AsyncGenerator<Buffer, void, undefined> {
+  return decompressChunks({ chunks: readInput(opts.input), compression: opts.compression });
+}
+
 /** The decompressed bytes of `chunks`; failures reject the iteration as DecompressError. */
 export function decompressChunks(opts: { chunks: AsyncGenerator<Buffer, void, undefined>; compression: StreamCompression }): AsyncGenerator<Buffer, void, undefined> {
   const { chunks, compression } = opts;

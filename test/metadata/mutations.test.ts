@@ -7,6 +7,7 @@ import { MetadataInvalidError } from '../../src/core/errors.js';
 import { loadMetadata } from '../../src/metadata/load.js';
 import { WorkTreeSource } from '../../src/metadata/source.js';
 import { REPO_ROOT, sampleProject } from '../helpers/project.js';
+import { rng } from '../helpers/rng.js';
 
 // Generated hostile inputs: mutations of the sample distro's files, each run through
 // the library call `weld check` makes (and a sample through the real binary). Every
@@ -16,16 +17,6 @@ interface Case {
   name: string;
   file: string;
   bytes: Buffer;
-}
-
-function rng(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 const FILES = ['metadata/packages/pyyaml.toml', 'metadata/envs/bookworm-s390x.toml', 'metadata/weld.toml', 'metadata/composes/python-runtime.toml', 'metadata/weld.lock'];

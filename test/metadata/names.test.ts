@@ -2,22 +2,12 @@ import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { clip, quote } from '../../src/core/diagnostics.js';
 import { distroTagRef, isNativeVersion, isPep440Version, refFormatProblem, upstreamRefProblem, upstreamTagRef, versionRef, versionRefProblem } from '../../src/metadata/names.js';
+import { rng } from '../helpers/rng.js';
 
 // The ref rules are checked against git itself: `git check-ref-format` decides, on
 // generated names, and weld's pure reimplementation must agree with it.
 
 const gitAccepts = (ref: string): boolean => spawnSync('git', ['check-ref-format', ref]).status === 0;
-
-/** A small deterministic generator (mulberry32), so a failure can be replayed. */
-function rng(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function generate(opts: { seed: number; count: number; alphabet: string[]; first?: string[]; maxLen: number }): string[] {
   const r = rng(opts.seed);

@@ -1,13 +1,9 @@
-import { Readable } from 'node:stream';
 import { StringDecoder } from 'node:string_decoder';
-import { createGunzip } from 'node:zlib';
-import xz from 'xz-decompress';
+import { decompressStream } from '../../archive/decompress-stream.js';
 import { err, ok, type Result } from '../../core/result.js';
 import { UpstreamUnreachableError } from '../errors.js';
 import { openUrl } from '../http.js';
 import { splitPath } from '../tarball/paths.js';
-
-const { XzReadableStream } = xz;
 
 /** One source package stanza of a suite's `Sources` index, the fields weld needs. */
 export interface SourceEntry {
@@ -38,16 +34,16 @@ function parseStanza(text: string): SourceEntry | undefined {
  */
 export async function fetchSourcesIndex(opts: { base: string; suite: string; component: string; wanted: Set<string> }): Promise<Result<Map<string, SourceEntry[]>, UpstreamUnreachableError>> {
   const dir = `${opts.base}/dists/${opts.suite}/${opts.component}/source`;
-  let body: Readable | undefined;
+  let body: AsyncGenerator<Buffer, void, undefined> | undefined;
   let lastError: UpstreamUnreachableError | undefined;
-  for (const [name, decode] of [
-    ['Sources.xz', (r: Readable) => Readable.fromWeb(new XzReadableStream(Readable.toWeb(r) as ReadableStream<Uint8Array>) as import('node:stream/web').ReadableStream)],
-    ['Sources.gz', (r: Readable) => r.pipe(createGunzip())],
+  for (const [name, compression] of [
+    ['Sources.xz', 'xz'],
+    ['Sources.gz', 'gzip'],
   ] as const) {
     const url = `${dir}/${name}`;
     const opened = await openUrl(url);
     if (opened.ok) {
-      body = decode(opened.value.body);
+      body = decompressStream({ input: opened.value.body, compression });
       break;
     }
     lastError = opened.error;
@@ -66,7 +62,7 @@ export async function fetchSourcesIndex(opts: { base: string; suite: string; com
   };
   try {
     for await (const chunk of body) {
-      rest += decoder.write(chunk as Buffer);
+      rest += decoder.write(chunk);
       const parts = rest.split('\n\n');
       rest = parts.pop() ?? '';
       for (const p of parts) take(p);

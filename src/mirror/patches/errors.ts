@@ -119,9 +119,8 @@ function unsafeHint(ctx: PatchContext): string {
   return `a distro patch may only change files inside the source tree, and no symlink may point out of it: drop that change from ${ctx.patch}`;
 }
 
-/** A path tarball imports would refuse too: `..`, absolute, a backslash, a control character, `.git`. */
-export class PatchUnsafePathError extends PatchFailure {
-  readonly code = 'E_PATCH_UNSAFE_PATH';
+/** A file of a patch that breaks the tree's path rules; the subclasses say which rule. */
+abstract class PatchPathError extends PatchFailure {
   constructor(
     ctx: PatchContext,
     readonly file: string,
@@ -135,20 +134,14 @@ export class PatchUnsafePathError extends PatchFailure {
   }
 }
 
+/** A path tarball imports would refuse too: `..`, absolute, a backslash, a control character, `.git`. */
+export class PatchUnsafePathError extends PatchPathError {
+  readonly code = 'E_PATCH_UNSAFE_PATH';
+}
+
 /** After the patch, a symlink leads outside the tree (or loops), or .gitmodules is a symlink. */
-export class PatchLinkEscapeError extends PatchFailure {
+export class PatchLinkEscapeError extends PatchPathError {
   readonly code = 'E_PATCH_LINK_ESCAPE';
-  constructor(
-    ctx: PatchContext,
-    readonly file: string,
-    why: string,
-  ) {
-    super(ctx, `${file}: ${why}`);
-    this.hint = unsafeHint(ctx);
-  }
-  override toJSON(): Record<string, unknown> {
-    return { ...super.toJSON(), file: this.file };
-  }
 }
 
 /** The base oid is not a commit in the mirror. */
