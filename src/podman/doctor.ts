@@ -41,7 +41,7 @@ export function checkHost(h: HostFacts): Check[] {
         ? { id: 'binfmt-mount', ok: true, detail: '/proc/sys/fs/binfmt_misc is mounted' }
         : { id: 'binfmt-mount', ok: false, detail: 'binfmt_misc is not mounted', fix: [['mount', '-t', 'binfmt_misc', 'binfmt_misc', '/proc/sys/fs/binfmt_misc']] },
     );
-    const register = [...(h.updateBinfmts ? [] : [[...APT_INSTALL, 'binfmt-support']]), ['update-binfmts', '--enable', `qemu-${q}`]];
+    const register = [...(h.updateBinfmts ? [] : [[...APT_INSTALL, 'binfmt-support']]), ...(h.binfmtUnimported ? [['update-binfmts', '--import', `qemu-${q}`]] : []), ['update-binfmts', '--enable', `qemu-${q}`]];
     checks.push(
       h.binfmt === 'enabled'
         ? { id: 'binfmt', ok: true, detail: `qemu-${q} is registered and enabled` }

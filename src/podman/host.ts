@@ -19,6 +19,12 @@ export interface HostFacts {
   binfmtMounted: boolean;
   /** the binfmt_misc entry of the target: missing, disabled or enabled */
   binfmt: 'missing' | 'disabled' | 'enabled' | 'native';
+  /**
+   * qemu's format file is installed (/usr/share/binfmts) but binfmt-support's database
+   * lacks it: `update-binfmts --enable` then fails until it is imported (seen after an
+   * interrupted apt-get install of qemu-user-static).
+   */
+  binfmtUnimported?: boolean;
   /** cgroup v2 only (unified); crun refuses the hybrid and legacy layouts */
   cgroupUnified: boolean;
   /** CAP_SYS_RESOURCE: without it the OCI runtime cannot raise rlimits above the hard limits */
@@ -60,6 +66,7 @@ export function detectHost(opts: { target: string; dir: string; env?: NodeJS.Pro
     if (p) facts[k] = p;
   }
   if (qemu) facts.qemu = qemu;
+  if (!native && existsSync(`/usr/share/binfmts/qemu-${q}`) && !existsSync(`/var/lib/binfmts/qemu-${q}`)) facts.binfmtUnimported = true;
   if (env['CONTAINERS_CONF']) facts.userContainersConf = env['CONTAINERS_CONF'];
   return facts;
 }

@@ -95,6 +95,12 @@ describe('doctor checks', () => {
     });
   });
 
+  it('imports qemu\'s binfmt format first when binfmt-support\'s database lacks it', () => {
+    // after an interrupted install of qemu-user-static, `update-binfmts --enable` alone fails
+    const binfmt = checkHost({ ...ci, binfmt: 'missing', binfmtUnimported: true }).find((c) => c.id === 'binfmt')!;
+    expect(binfmt.fix?.map((f) => f.join(' '))).toEqual(['update-binfmts --import qemu-s390x', 'update-binfmts --enable qemu-s390x']);
+  });
+
   it('passes a ready host, and needs no qemu for a native target', () => {
     expect(checkHost(ci).filter((c) => !c.ok)).toEqual([]);
     expect(checkHost({ ...ci, target: 'amd64', binfmt: 'native' }).map((c) => c.id)).not.toContain('qemu-user');
