@@ -269,6 +269,13 @@ describe('weld compose wheelhouse', () => {
     const r = await cli(['compose', 'wheelhouse', '--build', '--json']);
     expect(r.code).toBe(0);
     const result = summaryData<{ compose: string; wheels: Array<{ project: string }> }>(r.stdout);
+    // one stream: the build's events about packages, then the wheelhouse's about the compose
+    const { events } = eventStream(r.stdout);
+    const kinds = events.map((e) => `${e.subject?.kind}:${e.type}`);
+    expect(kinds.indexOf('compose:placed')).toBeGreaterThan(kinds.lastIndexOf('package:done'));
+    expect(new Set(kinds.filter((k) => k.startsWith('package:')))).toEqual(new Set(['package:started', 'package:log', 'package:done', 'package:cached']));
+    expect(events.filter((e) => e.type === 'placed').map((e) => (e.data as { package: string }).package)).toEqual(['jinja2', 'markupsafe', 'plain']);
+    expect(events.at(-1)).toMatchObject({ type: 'written', subject: { kind: 'compose', name: 'default' }, data: { wheels: 3, projects: 3 } });
     expect(result.compose).toBe('default');
     expect(result.wheels.map((w) => w.project)).toEqual(['jinja2', 'markupsafe', 'plain']);
     // No Requires-Python: no attribute, no JSON key.
