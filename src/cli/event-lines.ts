@@ -7,8 +7,12 @@ import type { DoctorEvent } from '../podman/doctor.js';
 import type { BuildEvent } from '../session/events.js';
 import type { CliIO } from './io.js';
 
-/** Every event a verb emits: each vocabulary is the core shape, so one writer takes them all. */
-export type VerbEvent = BuildEvent | MirrorEvent | EnvEvent | WheelhouseEvent | ImageEvent | DoctorEvent;
+/** Checked here, at compile time: a vocabulary that left the core shape would not compile. */
+type CoreShaped<E extends WeldEvent> = E;
+
+/** Every event a verb emits: each vocabulary is the core shape, so one writer (and the
+ *  service's stream) takes them all. */
+export type VerbEvent = CoreShaped<BuildEvent | MirrorEvent | EnvEvent | WheelhouseEvent | ImageEvent | DoctorEvent>;
 
 /** The last line of a verb's `--json` stream: what the verb did, in the same shape. */
 export type SummaryEvent = WeldEvent<'summary', object>;
