@@ -7,6 +7,7 @@ import { mirrorsFromArgs, packagesFromArgs, RUNNER_OPTION, runnerAndMetadata } f
 import { weldVersion } from './version.js';
 import { BuildFailedError, jobsFromArgs, runBuild } from './build-run.js';
 import type { VerbModule } from './commands.js';
+import { eventLines } from './event-lines.js';
 import { openStoreFromArgs, STORE_OPTION } from './store-args.js';
 
 export const spec: VerbModule['spec'] = {
@@ -64,6 +65,6 @@ export const run: VerbModule['run'] = async (args, io) => {
   const s = built.value;
   const mismatched = Object.entries(s.checks).filter(([, c]) => !c.match).map(([p]) => p);
   if (mismatched.length) return err(new BuildFailedError(`not reproducible: the rebuilt outputs of ${mismatched.join(', ')} differ from the records`, s));
-  if (json) io.stdout.write(JSON.stringify({ type: 'summary', ...s }) + '\n');
+  if (json) eventLines(io).summary({ data: s });
   return ok(s);
 };

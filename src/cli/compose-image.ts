@@ -4,7 +4,7 @@ import type { ImageEvent } from '../compose/image/events.js';
 import { METADATA_OPTIONS } from './args.js';
 import { buildFlags, mirrorsFromArgs, RUNNER_OPTION, runnerAndMetadata } from './build-args.js';
 import type { VerbModule } from './commands.js';
-import { json } from './format.js';
+import { eventLines } from './event-lines.js';
 import type { CliIO } from './io.js';
 import { asArgument } from './package-names.js';
 import { openStoreFromArgs, STORE_OPTION } from './store-args.js';
@@ -35,11 +35,10 @@ export const spec: VerbModule['spec'] = {
 const secs = (t0: number) => `${((performance.now() - t0) / 1000).toFixed(1)} s`;
 const mib = (n: number) => `${(n / (1 << 20)).toFixed(1)} MiB`;
 
-function reporter(io: CliIO, quiet: boolean) {
+function plainReporter(io: CliIO) {
   return (e: ImageEvent) => {
-    if (quiet) return;
-    if (e.type === 'phase') io.stderr.write(`${e.compose}: ${e.detail}\n`);
-    else io.stderr.write(`${e.compose}: ${e.file}: ${e.files} files\n`);
+    if (e.type === 'phase') io.stderr.write(`${e.subject.name}: ${e.data.detail}\n`);
+    else io.stderr.write(`${e.subject.name}: ${e.data.file}: ${e.data.files} files\n`);
   };
 }
 
@@ -63,7 +62,9 @@ export const run: VerbModule['run'] = async (args, io) => {
   const { composeImage } = await import('../compose/image/compose.js');
   const { openSession } = await import('../session/session.js');
   const session = openSession({ metadata, store, runner: picked.value.runner, mirrorsDir: mirrorsFromArgs({ args, io, metadata }) });
-  const r = await composeImage({ metadata, store, session, name, buildFlags: buildFlags(args), out, onEvent: reporter(io, asJson) });
+  const lines = asJson ? eventLines(io) : undefined;
+  const r = await composeImage({ metadata, store, session, name, buildFlags: buildFlags(args), out, onEvent: lines ? lines.write : plainReporter(io) });
+  lines?.end();
   if (!r.ok) return r;
   const image = r.value;
   const composeTime = secs(t0);
@@ -81,8 +82,8 @@ export const run: VerbModule['run'] = async (args, io) => {
   }
   // What `weld up` reports of this step.
   const result = { tag: image.tag, file: image.out, manifest: image.manifest };
-  if (asJson) {
-    io.stdout.write(json({ ...image, loaded: load ? load.loaded : null, seconds: Number(((performance.now() - t0) / 1000).toFixed(2)) }));
+  if (lines) {
+    lines.summary({ subject: { kind: 'compose', name }, data: { ...image, loaded: load ? load.loaded : null, seconds: Number(((performance.now() - t0) / 1000).toFixed(2)) } });
     return ok(result);
   }
   io.stdout.write(`${image.compose}: ${image.wheels.length} wheels, ${image.layer.files} files in a ${mib(image.layer.size)} layer; image ${image.manifest} composed in ${composeTime}\n`);

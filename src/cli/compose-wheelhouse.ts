@@ -6,7 +6,9 @@ import { METADATA_OPTIONS, type ParsedArgs } from './args.js';
 import { buildFlags, mirrorsFromArgs, RUNNER_OPTION, runnerAndMetadata } from './build-args.js';
 import { jobsFromArgs, runBuild } from './build-run.js';
 import type { VerbModule } from './commands.js';
-import { json, plural } from './format.js';
+import { plural } from './format.js';
+import type { WheelhouseListener } from '../compose/wheelhouse/events.js';
+import { eventLines } from './event-lines.js';
 import type { CliIO } from './io.js';
 import { asArgument } from './package-names.js';
 import { openStoreFromArgs, STORE_OPTION } from './store-args.js';
@@ -68,13 +70,16 @@ export const run: VerbModule['run'] = async (args, io) => {
   const { wheelhouseBuilds } = await import('../compose/wheelhouse/inputs.js');
   const out = outDir({ args, io, metadata, name });
   const t0 = performance.now();
-  const r = await composeWheelhouse({ store, name, out, builds: wheelhouseBuilds({ metadata, builds: builds.value }), tool: { name: 'weld', version: weldVersion() } });
+  const lines = quiet ? eventLines(io) : undefined;
+  const onEvent = lines ? lines.write : plainReporter(io);
+  const r = await composeWheelhouse({ store, name, out, builds: wheelhouseBuilds({ metadata, builds: builds.value }), tool: { name: 'weld', version: weldVersion() }, onEvent });
+  lines?.end();
   if (!r.ok) return r;
   const v = r.value;
   // What `weld up` reports of this step.
   const result = { dir: v.out, manifest: v.manifest, wheels: v.wheels.length };
-  if (quiet) {
-    io.stdout.write(json({ compose: name, out: v.out, manifest: v.manifest, record: v.recordId, linked: v.linked, copied: v.copied, wheels: v.wheels.map((w) => ({ file: w.file, project: w.project, version: w.version, digest: w.digest, package: w.package })) }));
+  if (lines) {
+    lines.summary({ subject: { kind: 'compose', name }, data: { compose: name, out: v.out, manifest: v.manifest, record: v.recordId, linked: v.linked, copied: v.copied, wheels: v.wheels.map((w) => ({ file: w.file, project: w.project, version: w.version, digest: w.digest, package: w.package })) } });
     return ok(result);
   }
   const projects = new Set(v.wheels.map((w) => w.project)).size;
@@ -84,6 +89,13 @@ export const run: VerbModule['run'] = async (args, io) => {
   io.stdout.write(`  pip install --index-url file://${v.out}/simple <project>    or    weld serve --wheelhouse ${rel}\n`);
   return ok(result);
 };
+
+/** A line on stderr per wheel placed, as `compose image` has per wheel installed. */
+function plainReporter(io: CliIO): WheelhouseListener {
+  return (e) => {
+    if (e.type === 'placed') io.stderr.write(`${e.subject.name}: ${e.data.file}: ${e.data.how === 'linked' ? 'hard-linked' : 'copied'} from the store\n`);
+  };
+}
 
 function outDir(o: { args: ParsedArgs; io: CliIO; metadata: Metadata; name: string }): string {
   const flag = o.args.options['out'];

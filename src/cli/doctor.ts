@@ -5,7 +5,8 @@ import { HostNotReadyError } from '../podman/errors.js';
 import type { DoctorEvent, DoctorReport } from '../podman/doctor.js';
 import type { VerbModule } from './commands.js';
 import { closest } from '../util/suggest.js';
-import { json } from './format.js';
+import { hostname } from 'node:os';
+import { eventLines } from './event-lines.js';
 
 // Profiles are sets of checks for one purpose; each loads only its own probes.
 const PROFILES = {
@@ -45,17 +46,17 @@ export const run: VerbModule['run'] = async (args, io) => {
   if (!(ARCHES as readonly string[]).includes(arch)) return err(new UsageError(`weld doctor: unknown arch "${arch}"`, `one of: ${ARCHES.join(', ')}`));
   const asJson = args.options['json'] === true;
   const fix = args.options['fix'] === true;
-  const onEvent = (e: DoctorEvent) => {
-    if (asJson) return;
-    if (e.type === 'fix-start') io.stderr.write(`weld doctor: fixing ${e.check}: ${e.command}\n`);
-    else if (e.type === 'fix-output') io.stderr.write(`  | ${e.line}\n`);
-    else if (!e.ok) io.stderr.write(`weld doctor: ${e.command} failed\n`);
+  const lines = asJson ? eventLines(io) : undefined;
+  const plain = (e: DoctorEvent) => {
+    if (e.type === 'fix-start') io.stderr.write(`weld doctor: fixing ${e.data.check}: ${e.data.command}\n`);
+    else if (e.type === 'fix-output') io.stderr.write(`  | ${e.data.line}\n`);
+    else if (!e.data.ok) io.stderr.write(`weld doctor: ${e.data.command} failed\n`);
   };
   const { purpose, load } = PROFILES[profile as Profile];
-  const report: DoctorReport = await (await load())({ target: arch, dir: io.cwd, fix, env: io.env, onEvent });
+  const report: DoctorReport = await (await load())({ target: arch, dir: io.cwd, fix, env: io.env, onEvent: lines ? lines.write : plain });
   const failing = report.checks.filter((c) => !c.ok && !c.info);
-  if (asJson) {
-    io.stdout.write(json({ ok: failing.length === 0, profile, checks: report.checks, applied: report.applied }));
+  if (lines) {
+    lines.summary({ subject: { kind: 'host', name: hostname() }, data: { ok: failing.length === 0, profile, checks: report.checks, applied: report.applied } });
   } else {
     const width = Math.max(...report.checks.map((c) => c.id.length));
     for (const c of report.checks) {

@@ -1,5 +1,7 @@
 import path from 'node:path';
 import { UsageError, WeldError } from '../core/errors.js';
+import type { Subject } from '../core/events.js';
+import { eventLines, type EventLines } from './event-lines.js';
 import { err, ok, type Result } from '../core/result.js';
 import type { EnvEvent } from '../env/events.js';
 import { EnvNotFoundError } from '../env/errors.js';
@@ -100,36 +102,45 @@ function findEnv(m: Metadata, name: string): Result<Env, ArgumentError> {
 }
 
 /** Progress on stderr: one rewritten line on a terminal, a line per quarter otherwise. */
-function reporter(io: CliIO, quiet: boolean): (e: EnvEvent) => void {
+function plainReporter(io: CliIO): (e: EnvEvent) => void {
   const tty = io.stderr.isTTY === true;
   let lastQuarter = -1;
   return (e) => {
-    if (quiet) return;
-    if (e.type === 'phase') io.stderr.write(`${tty ? '\r\x1b[K' : ''}weld env: ${e.env}: ${e.detail}\n`);
-    else if (e.type === 'warning') io.stderr.write(`${tty ? '\r\x1b[K' : ''}weld env: warning: ${e.message}\n`);
+    if (e.type === 'phase') io.stderr.write(`${tty ? '\r\x1b[K' : ''}weld env: ${e.subject.name}: ${e.data.detail}\n`);
+    else if (e.type === 'warning') io.stderr.write(`${tty ? '\r\x1b[K' : ''}weld env: warning: ${e.data.message}\n`);
     else if (e.type === 'progress') {
-      const unit = e.what === 'bytes' ? (n: number) => `${(n / 1024 ** 2).toFixed(1)} MiB` : (n: number) => `${n} debs`;
-      if (tty) io.stderr.write(`\r\x1b[K  ${unit(e.done)} of ${unit(e.total)}`);
-      else if (e.what === 'debs') {
-        const q = Math.floor((4 * e.done) / Math.max(1, e.total));
-        if (q !== lastQuarter) io.stderr.write(`  ${unit(e.done)} of ${unit(e.total)}\n`);
+      const { unit: what, done, total = 0 } = e.data;
+      const unit = what === 'bytes' ? (n: number) => `${(n / 1024 ** 2).toFixed(1)} MiB` : (n: number) => `${n} debs`;
+      if (tty) io.stderr.write(`\r\x1b[K  ${unit(done)} of ${unit(total)}`);
+      else if (what === 'debs') {
+        const q = Math.floor((4 * done) / Math.max(1, total));
+        if (q !== lastQuarter) io.stderr.write(`  ${unit(done)} of ${unit(total)}\n`);
         lastQuarter = q;
       }
     }
   };
 }
 
+/** Plain progress on stderr, or (--json) every event as a line on stdout, then the summary line. */
+function reporter(io: CliIO, args: ParsedArgs): { onEvent: (e: EnvEvent) => void; lines: EventLines | undefined } {
+  const lines = args.options['json'] === true ? eventLines(io) : undefined;
+  return { onEvent: lines ? lines.write : plainReporter(io), lines };
+}
+
+const envSubject = (env: Env): Subject => ({ kind: 'env', name: env.name });
 const mib = (n: number) => `${(n / 1024 ** 2).toFixed(1)} MiB`;
 const secs = (t0: number) => `${((performance.now() - t0) / 1000).toFixed(1)} s`;
 
 async function lock(m: Metadata, env: Env, args: ParsedArgs, io: CliIO): Outcome {
   const { lockEnv } = await import('../env/lock.js');
   const file = path.join(m.root, m.metaDir, 'envs', `${env.name}.lock.toml`);
-  const r = await lockEnv({ env, root: m.root, file, processEnv: io.env, onEvent: reporter(io, args.options['json'] === true) });
+  const { onEvent, lines } = reporter(io, args);
+  const r = await lockEnv({ env, root: m.root, file, processEnv: io.env, onEvent });
+  lines?.end();
   if (!r.ok) return r;
   const bytes = r.value.debs.reduce((n, d) => n + d.size, 0);
   const rel = path.relative(io.cwd, file) || file;
-  if (args.options['json']) io.stdout.write(json({ env: env.name, file: rel, changed: r.value.changed, debs: r.value.debs.length, bytes }));
+  if (lines) lines.summary({ subject: envSubject(env), data: { env: env.name, file: rel, changed: r.value.changed, debs: r.value.debs.length, bytes } });
   else io.stdout.write(`${env.name}: ${r.value.debs.length} debs (${mib(bytes)}) → ${rel}${r.value.changed ? '' : ' (unchanged)'}\n`);
   return ok(undefined);
 }
@@ -142,11 +153,13 @@ async function fetch(m: Metadata, env: Env, args: ParsedArgs, io: CliIO): Outcom
   if (!opened.ok) return opened;
   const { fetchEnv } = await import('../env/fetch.js');
   const t0 = performance.now();
-  const r = await fetchEnv({ env, store: opened.value.store, processEnv: io.env, ...(jobs ? { concurrency: jobs } : {}), onEvent: reporter(io, args.options['json'] === true) });
-  if (io.stderr.isTTY) io.stderr.write('\r\x1b[K');
+  const { onEvent, lines } = reporter(io, args);
+  const r = await fetchEnv({ env, store: opened.value.store, processEnv: io.env, ...(jobs ? { concurrency: jobs } : {}), onEvent });
+  lines?.end();
+  if (io.stderr.isTTY && !lines) io.stderr.write('\r\x1b[K');
   if (!r.ok) return r;
   const v = r.value;
-  if (args.options['json']) io.stdout.write(json({ env: env.name, ...v }));
+  if (lines) lines.summary({ subject: envSubject(env), data: { env: env.name, ...v } });
   else io.stdout.write(`${env.name}: ${v.debs} debs (${mib(v.bytes)}) in the store; downloaded ${v.downloaded}, ${v.debs - v.downloaded} already there; ${secs(t0)}\n`);
   return ok(undefined);
 }
@@ -157,8 +170,10 @@ async function compose(m: Metadata, env: Env, args: ParsedArgs, io: CliIO): Outc
   const store = opened.value.store;
   const { composeEnv } = await import('../env/compose.js');
   const t0 = performance.now();
-  const r = await composeEnv({ env, store, force: args.options['force'] === true, onEvent: reporter(io, args.options['json'] === true) });
-  if (io.stderr.isTTY) io.stderr.write('\r\x1b[K');
+  const { onEvent, lines } = reporter(io, args);
+  const r = await composeEnv({ env, store, force: args.options['force'] === true, onEvent });
+  lines?.end();
+  if (io.stderr.isTTY && !lines) io.stderr.write('\r\x1b[K');
   if (!r.ok) return r;
   const composeTime = secs(t0);
   let loaded: boolean | undefined;
@@ -174,8 +189,8 @@ async function compose(m: Metadata, env: Env, args: ParsedArgs, io: CliIO): Outc
     loadTime = secs(t1);
   }
   const rec = r.value.record;
-  if (args.options['json']) {
-    io.stdout.write(json({ env: env.name, tag: r.value.tag, image: rec.manifest, config: rec.config, layers: rec.layers, reused: r.value.reused, loaded: loaded ?? null }));
+  if (lines) {
+    lines.summary({ subject: envSubject(env), data: { env: env.name, tag: r.value.tag, image: rec.manifest, config: rec.config, layers: rec.layers, reused: r.value.reused, loaded: loaded ?? null } });
     return ok(undefined);
   }
   io.stdout.write(`${env.name}: image ${rec.manifest} (${r.value.reused ? 'already in the store' : `composed in ${composeTime}`})\n`);

@@ -1,10 +1,14 @@
 import { UsageError, WeldError } from '../core/errors.js';
-import { err, ok } from '../core/result.js';
+import { err, ok, type Result } from '../core/result.js';
+import type { Metadata } from '../metadata/model.js';
+import type { MirrorOptions } from '../mirror/mirror.js';
+import type { ParsedArgs } from './args.js';
+import { eventLines, type EventLines } from './event-lines.js';
 import type { MirrorEvent } from '../mirror/events.js';
 import { nextLock, readLockNow, writeLockFile } from '../mirror/lock-writer.js';
 import { checkLock, mirrorPackages, mirrorsDirFor } from '../mirror/mirror.js';
 import type { VerbModule } from './commands.js';
-import { json, plural } from './format.js';
+import { plural } from './format.js';
 import type { CliIO } from './io.js';
 import { openFromArgs } from './metadata-args.js';
 import { packageNames } from './package-names.js';
@@ -59,13 +63,14 @@ class LockStaleError extends WeldError {
 function renderer(io: CliIO): (e: MirrorEvent) => void {
   const shown = new Map<string, number>();
   return (e) => {
-    if (e.type === 'phase') io.stderr.write(`${e.pkg}: ${e.phase} ${e.detail}\n`);
-    else if (e.type === 'warning') io.stderr.write(`${e.pkg}: warning: ${e.message}\n`);
-    else if (e.type === 'progress' && e.unit === 'bytes' && e.total) {
-      const tenth = Math.floor((e.done / e.total) * 10);
-      if (tenth > (shown.get(e.pkg) ?? 0) && tenth < 10) {
-        shown.set(e.pkg, tenth);
-        io.stderr.write(`${e.pkg}: ${e.phase} ${tenth * 10}% of ${(e.total / 1e6).toFixed(1)} MB\n`);
+    const pkg = e.subject.name;
+    if (e.type === 'phase') io.stderr.write(`${pkg}: ${e.data.phase} ${e.data.detail}\n`);
+    else if (e.type === 'warning') io.stderr.write(`${pkg}: warning: ${e.data.message}\n`);
+    else if (e.type === 'progress' && e.data.unit === 'bytes' && e.data.total) {
+      const tenth = Math.floor((e.data.done / e.data.total) * 10);
+      if (tenth > (shown.get(pkg) ?? 0) && tenth < 10) {
+        shown.set(pkg, tenth);
+        io.stderr.write(`${pkg}: ${e.data.phase} ${tenth * 10}% of ${(e.data.total / 1e6).toFixed(1)} MB\n`);
       }
     }
   };
@@ -91,7 +96,7 @@ export const run: VerbModule['run'] = async (args, io) => {
     const bad = report.filter((r) => r.status !== 'ok');
     if (!args.options['json']) for (const r of report) io.stdout.write(`${r.pkg.padEnd(24)} ${r.status.padEnd(12)} ${r.detail}\n`);
     if (bad.length) return err(new MirrorFailedError(bad.map((b) => ({ pkg: b.pkg, error: new LockStaleError(b.status, b.detail) })), report, 'need `weld mirror`'));
-    if (args.options['json']) io.stdout.write(json(report));
+    if (args.options['json']) eventLines(io).summary({ data: { packages: report } });
     return ok(undefined);
   }
 
@@ -101,6 +106,25 @@ export const run: VerbModule['run'] = async (args, io) => {
     const r = await (opening ??= openStoreFromArgs(args, io, { create: true, metadata }));
     return r.ok ? ok(r.value.store) : r;
   };
+  const lines = args.options['json'] ? eventLines(io) : undefined;
+  try {
+    return await mirror({ args, io, metadata, names, mirrorsDir, jobs, lines, store });
+  } finally {
+    lines?.end();
+  }
+};
+
+async function mirror(o: {
+  args: ParsedArgs;
+  io: CliIO;
+  metadata: Metadata;
+  names: string[];
+  mirrorsDir: string;
+  jobs: number;
+  lines: EventLines | undefined;
+  store: MirrorOptions['store'];
+}): Promise<Result<undefined, WeldError>> {
+  const { args, io, metadata, names, mirrorsDir, jobs, lines, store } = o;
   const outcome = await mirrorPackages({
     metadata,
     packages: names,
@@ -109,7 +133,7 @@ export const run: VerbModule['run'] = async (args, io) => {
     jobs,
     env: io.env,
     ...(args.options['refresh'] ? { refresh: true } : {}),
-    ...(args.options['json'] ? {} : { onEvent: renderer(io) }),
+    onEvent: lines ? lines.write : renderer(io),
   });
   // Merged into the lock as it is now, not as it was read at the start: runs may overlap.
   const lock = writeLockFile({ metadata, entries: nextLock({ metadata, outcome, current: readLockNow(metadata) }) });
@@ -135,6 +159,6 @@ export const run: VerbModule['run'] = async (args, io) => {
     io.stdout.write(`${plural(mirrored, 'package')} mirrored, ${rows.length - mirrored} up to date, ${failures.length} failed; ${lock.value.changed ? 'lock updated' : 'lock unchanged'}: ${lock.value.file}\n`);
   }
   if (failures.length) return err(new MirrorFailedError(failures, summary));
-  if (args.options['json']) io.stdout.write(json(summary));
+  lines?.summary({ data: summary });
   return ok(undefined);
-};
+}

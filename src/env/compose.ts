@@ -15,7 +15,8 @@ import { tmpName } from '../store/layout.js';
 import type { Store } from '../store/store.js';
 import { readDeb, type DebEntry } from './deb.js';
 import { DebDigestMismatchError, DebNotFetchedError } from './errors.js';
-import type { EnvListener } from './events.js';
+import type { EnvEvent, EnvListener } from './events.js';
+import { emitterFor } from '../core/events.js';
 import { requireFreshLock } from './fresh.js';
 import { planLayer } from './layer.js';
 import { formatEnvLock } from './lock-file.js';
@@ -50,7 +51,8 @@ export const imageRecordId = (env: string, lock: Digest) => `${env}@${lock.slice
  */
 export async function composeEnv(opts: ComposeEnvOptions): Promise<Result<ComposedImage, WeldError>> {
   const { env, store } = opts;
-  const emit = (detail: string) => opts.onEvent?.({ type: 'phase', env: env.name, detail });
+  const event = emitterFor<EnvEvent>({ subject: { kind: 'env', name: env.name }, listener: opts.onEvent });
+  const emit = (detail: string) => event('phase', { detail });
   const fresh = requireFreshLock(env);
   if (!fresh.ok) return fresh;
   const lock = fresh.value;
@@ -66,10 +68,10 @@ export async function composeEnv(opts: ComposeEnvOptions): Promise<Result<Compos
   if (missing.length) return err(new DebNotFetchedError(env.name, missing));
 
   emit(`unpacking ${lock.debs.length} debs`);
-  const read = await readAll({ store, debs: lock.debs, concurrency: opts.concurrency ?? Math.max(2, cpus().length), onDone: (done) => opts.onEvent?.({ type: 'progress', env: env.name, what: 'debs', done, total: lock.debs.length }) });
+  const read = await readAll({ store, debs: lock.debs, concurrency: opts.concurrency ?? Math.max(2, cpus().length), onDone: (done) => event('progress', { unit: 'debs', done, total: lock.debs.length }) });
   if (!read.ok) return read;
   const plan = planLayer({ debs: read.value });
-  for (const message of plan.warnings) opts.onEvent?.({ type: 'warning', env: env.name, message });
+  for (const message of plan.warnings) event('warning', { message });
 
   emit(`writing the layer (${plan.entries.length} entries)`);
   const layer = await store.put(tarChunks(plan.entries), { label: `${env.name} layer` });

@@ -1,9 +1,11 @@
-// What the env verbs report while they work; the CLI renders these, the library never prints.
-export type EnvEvent =
-  | { type: 'phase'; env: string; detail: string }
-  | { type: 'download'; env: string; deb: string; done: number; total: number }
-  | { type: 'fetched'; env: string; deb: string; downloaded: boolean; bytes: number }
-  | { type: 'progress'; env: string; what: 'debs' | 'bytes'; done: number; total: number }
-  | { type: 'warning'; env: string; message: string };
+import type { Listener, PhaseEvent, ProgressEvent, SubjectEvent, WarningEvent } from '../core/events.js';
 
-export type EnvListener = (e: EnvEvent) => void;
+// What the env verbs report while they work, in the one event shape of src/core/events.ts
+// (subject: the env); the CLI renders these, the library never prints.
+export type EnvEvent =
+  | PhaseEvent<'env'>
+  | SubjectEvent<'fetched', { deb: string; downloaded: boolean; bytes: number }, 'env'>
+  | ProgressEvent<'env', 'debs' | 'bytes'>
+  | (WarningEvent & { subject: { kind: 'env'; name: string } });
+
+export type EnvListener = Listener<EnvEvent>;

@@ -7,7 +7,8 @@ import { download } from '../mirror/download.js';
 import type { Digest } from '../store/digest.js';
 import type { Store } from '../store/store.js';
 import { DebianMirrorUnknownError } from './errors.js';
-import type { EnvListener } from './events.js';
+import type { EnvEvent, EnvListener } from './events.js';
+import { emitterFor } from '../core/events.js';
 import { requireFreshLock } from './fresh.js';
 
 export interface FetchEnvOptions {
@@ -36,6 +37,7 @@ export async function fetchEnv(opts: FetchEnvOptions): Promise<Result<FetchEnvRe
   const lock: EnvLock = fresh.value;
   const mirror = debianMirrorFor({ suite: lock.suite, env: opts.processEnv ?? process.env });
   if (!mirror) return err(new DebianMirrorUnknownError(lock.suite));
+  const event = emitterFor<EnvEvent>({ subject: { kind: 'env', name: env.name }, listener: opts.onEvent });
   const limit = pLimit(opts.concurrency ?? 6);
   const total = lock.debs.reduce((n, d) => n + d.size, 0);
   let doneBytes = 0;
@@ -54,7 +56,7 @@ export async function fetchEnv(opts: FetchEnvOptions): Promise<Result<FetchEnvRe
           onProgress: (done) => {
             doneBytes += done - seen;
             seen = done;
-            opts.onEvent?.({ type: 'progress', env: env.name, what: 'bytes', done: doneBytes, total });
+            event('progress', { unit: 'bytes', done: doneBytes, total });
           },
         });
         if (!r.ok) {
@@ -64,8 +66,8 @@ export async function fetchEnv(opts: FetchEnvOptions): Promise<Result<FetchEnvRe
         doneBytes += d.size - seen;
         doneDebs++;
         if (r.value.downloaded) downloaded++;
-        opts.onEvent?.({ type: 'fetched', env: env.name, deb: d.name, downloaded: r.value.downloaded, bytes: d.size });
-        opts.onEvent?.({ type: 'progress', env: env.name, what: 'debs', done: doneDebs, total: lock.debs.length });
+        event('fetched', { deb: d.name, downloaded: r.value.downloaded, bytes: d.size });
+        event('progress', { unit: 'debs', done: doneDebs, total: lock.debs.length });
       }),
     ),
   );

@@ -5,7 +5,8 @@ import type { Env, LockedDeb } from '../metadata/model.js';
 import { debianMirrorFor } from '../mirror/debian/apt-sources.js';
 import { aptContext, parsePackages, parsePrintUris, runApt } from './apt.js';
 import { AptResolveError, DebianMirrorUnknownError } from './errors.js';
-import type { EnvListener } from './events.js';
+import type { EnvEvent, EnvListener } from './events.js';
+import { emitterFor } from '../core/events.js';
 import { envInputsDigest } from './inputs.js';
 import { formatEnvLock, sortDebs, writeEnvLock } from './lock-file.js';
 
@@ -31,7 +32,8 @@ export interface LockEnvResult {
  */
 export async function lockEnv(opts: LockEnvOptions): Promise<Result<LockEnvResult, WeldError>> {
   const { env } = opts;
-  const emit = (detail: string) => opts.onEvent?.({ type: 'phase', env: env.name, detail });
+  const event = emitterFor<EnvEvent>({ subject: { kind: 'env', name: env.name }, listener: opts.onEvent });
+  const emit = (detail: string) => event('phase', { detail });
   const mirror = debianMirrorFor({ suite: env.suite, env: opts.processEnv ?? process.env });
   if (!mirror) return err(new DebianMirrorUnknownError(env.suite));
   const ctx = aptContext({ dir: path.join(opts.root, '.weld', 'apt', `${env.suite}-${env.arch}`), env, mirror });

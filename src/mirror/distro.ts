@@ -1,6 +1,6 @@
 import { err, ok, type Result } from '../core/result.js';
 import type { WeldError } from '../core/errors.js';
-import type { MirrorListener } from './events.js';
+import { mirrorEvent, type MirrorListener } from './events.js';
 import { DISTRO_IDENTITY } from './identity.js';
 import { applyPatchSeries, type PatchInput } from './patches/series.js';
 import type { RefUpdate } from './refs.js';
@@ -21,7 +21,7 @@ export async function buildDistroBranch(opts: {
   patches: PatchInput[];
   onEvent?: MirrorListener;
 }): Promise<Result<{ commit: string; tree: string; refs: RefUpdate[] }, WeldError>> {
-  if (opts.patches.length) opts.onEvent?.({ type: 'phase', pkg: opts.pkg, phase: 'patch', detail: `${opts.patches.length} patch${opts.patches.length === 1 ? '' : 'es'}` });
+  if (opts.patches.length) opts.onEvent?.(mirrorEvent(opts.pkg, 'phase', { phase: 'patch', detail: `${opts.patches.length} patch${opts.patches.length === 1 ? '' : 'es'}` }));
   const series = await applyPatchSeries({ gitdir: opts.repo.gitdir, base: opts.upstream, baseName: upstreamTag(opts.version), patches: opts.patches, committer: DISTRO_IDENTITY });
   if (!series.ok) return err(series.error);
   const commit = series.value.head;

@@ -5,7 +5,7 @@ import { err, ok, type Result } from '../core/result.js';
 import type { WeldError } from '../core/errors.js';
 import { closest } from '../util/suggest.js';
 import { UpstreamRefError, UpstreamUnreachableError } from './errors.js';
-import type { MirrorListener } from './events.js';
+import { mirrorEvent, type MirrorListener } from './events.js';
 import { nativeGit, pickGitBackend, type GitBackend } from './git-backend.js';
 import type { RefUpdate } from './refs.js';
 import { peel, readRef, type MirrorRepo } from './repo.js';
@@ -74,7 +74,7 @@ async function fetchUpstream(opts: GitUpstreamOptions, backend: GitBackend): Pro
       remote: 'upstream',
       tags: true,
       singleBranch: false,
-      onProgress: (p) => opts.onEvent?.({ type: 'progress', pkg: opts.pkg, phase: 'fetch', done: p.loaded, ...(p.total ? { total: p.total } : {}), unit: 'files' }),
+      onProgress: (p) => opts.onEvent?.(mirrorEvent(opts.pkg, 'progress', { phase: 'fetch', done: p.loaded, ...(p.total ? { total: p.total } : {}), unit: 'files' })),
     });
     return ok(undefined);
   } catch (e: unknown) {
@@ -123,7 +123,7 @@ export async function mirrorGitUpstream(opts: GitUpstreamOptions): Promise<Resul
   let backend: GitBackend | undefined;
   if (!commit || opts.refresh) {
     backend = await pickGitBackend(opts.env);
-    opts.onEvent?.({ type: 'phase', pkg: opts.pkg, phase: 'fetch', detail: `${opts.url} (${backend === 'native' ? 'git' : 'isomorphic-git'})` });
+    opts.onEvent?.(mirrorEvent(opts.pkg, 'phase', { phase: 'fetch', detail: `${opts.url} (${backend === 'native' ? 'git' : 'isomorphic-git'})` }));
     const f = await fetchUpstream(opts, backend);
     if (!f.ok) return f;
     fetched = true;

@@ -11,6 +11,7 @@ import type { PatchInput } from './patches/series.js';
 import type { RefUpdate } from './refs.js';
 import { discardStage, openStage, publishStage, type Stage } from './stage.js';
 import { mirrorTarballUpstream } from './tarball-upstream.js';
+import { mirrorEvent } from './events.js';
 
 export { DebianArchive };
 
@@ -60,7 +61,7 @@ function unexpected(opts: { pkg: string; gitdir: string; error: unknown }): Mirr
 async function mirrorOneUnguarded(opts: MirrorOptions & { archive: DebianArchive; pkg: Package; inputs: string; stage: Stage }): Promise<Result<PackageMirror, WeldError>> {
   const started = performance.now();
   const { metadata, pkg, inputs } = opts;
-  opts.onEvent?.({ type: 'start', pkg: pkg.name });
+  opts.onEvent?.(mirrorEvent(pkg.name, 'mirroring', {}));
   const repo = opts.stage.repo;
   const seconds = () => (performance.now() - started) / 1000;
   const common = { repo, pkg: pkg.name, version: pkg.version, ...(opts.onEvent ? { onEvent: opts.onEvent } : {}), ...(metadata.distro.mirror ? { limits: metadata.distro.mirror } : {}) };

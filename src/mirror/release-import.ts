@@ -2,7 +2,7 @@ import type { Readable } from 'node:stream';
 import { err, ok, type Result } from '../core/result.js';
 import type { WeldError } from '../core/errors.js';
 import type { BlobStore, Digest } from './blob-store.js';
-import type { MirrorListener } from './events.js';
+import { mirrorEvent, type MirrorListener } from './events.js';
 import { IMPORT_IDENTITY, TRAILER_SHA256, TRAILER_SOURCE } from './identity.js';
 import type { RefUpdate } from './refs.js';
 import { peel, readCommit, readRef, trailers, writeCommit, type MirrorRepo } from './repo.js';
@@ -49,16 +49,16 @@ export async function importRelease(opts: ReleaseImportOptions): Promise<Result<
   if (existing) return ok({ commit: existing, imported: false, refs: [] });
   const blob = await opts.store.get(opts.digest);
   if (!blob.ok) return blob;
-  opts.onEvent?.({ type: 'phase', pkg: opts.pkg, phase: 'import', detail: opts.source });
+  opts.onEvent?.(mirrorEvent(opts.pkg, 'phase', { phase: 'import', detail: opts.source }));
   const imported = await importTarball({
     gitdir: opts.repo.gitdir,
     input: blob.value as Readable,
     source: opts.source,
     ...(opts.limits ? { limits: opts.limits } : {}),
-    onProgress: (p) => opts.onEvent?.({ type: 'progress', pkg: opts.pkg, phase: 'import', done: p.files, unit: 'files' }),
+    onProgress: (p) => opts.onEvent?.(mirrorEvent(opts.pkg, 'progress', { phase: 'import', done: p.files, unit: 'files' })),
   });
   if (!imported.ok) return err(imported.error);
-  for (const s of imported.value.skipped) opts.onEvent?.({ type: 'warning', pkg: opts.pkg, message: `skipped ${s.path}: ${s.reason}` });
+  for (const s of imported.value.skipped) opts.onEvent?.(mirrorEvent(opts.pkg, 'warning', { message: `skipped ${s.path}: ${s.reason}` }));
   const previous = await readRef(opts.repo, 'refs/heads/upstream');
   const commit = await writeCommit(opts.repo, {
     tree: imported.value.tree,

@@ -2,7 +2,7 @@ import { ok, type Result } from '../core/result.js';
 import type { WeldError } from '../core/errors.js';
 import type { BlobStore, Digest } from './blob-store.js';
 import { download } from './download.js';
-import type { MirrorListener } from './events.js';
+import { mirrorEvent, type MirrorListener } from './events.js';
 import { importedRelease, importRelease, type ImportedRelease } from './release-import.js';
 import type { MirrorRepo } from './repo.js';
 import type { TarballLimits } from './tarball/import.js';
@@ -27,13 +27,13 @@ export async function mirrorTarballUpstream(opts: {
   const digest = `sha256:${opts.sha256}` as Digest;
   const done = await importedRelease({ repo: opts.repo, version: opts.version, digest });
   if (done) return ok({ commit: done, imported: false, refs: [] });
-  opts.onEvent?.({ type: 'phase', pkg: opts.pkg, phase: 'download', detail: opts.url });
+  opts.onEvent?.(mirrorEvent(opts.pkg, 'phase', { phase: 'download', detail: opts.url }));
   const got = await download({
     url: opts.url,
     expected: digest,
     store: opts.store,
     ...(opts.localRoots ? { localRoots: opts.localRoots } : {}),
-    onProgress: (n, total) => opts.onEvent?.({ type: 'progress', pkg: opts.pkg, phase: 'download', done: n, ...(total ? { total } : {}), unit: 'bytes' }),
+    onProgress: (n, total) => opts.onEvent?.(mirrorEvent(opts.pkg, 'progress', { phase: 'download', done: n, ...(total ? { total } : {}), unit: 'bytes' })),
   });
   if (!got.ok) return got;
   return importRelease({ ...opts, digest, source: opts.url });

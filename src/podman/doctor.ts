@@ -1,4 +1,6 @@
 import { spawn } from 'node:child_process';
+import { hostname } from 'node:os';
+import { emitterFor, type SubjectEvent } from '../core/events.js';
 import { archInfo } from './arch.js';
 import { decideContainersConf } from './containers-conf.js';
 import { detectHost, type HostFacts } from './host.js';
@@ -14,10 +16,12 @@ export interface Check {
   info?: boolean;
 }
 
+/** What `weld doctor --fix` reports as it runs the fixes, in the one event shape of
+ *  src/core/events.ts (subject: the host being fixed, by its host name). */
 export type DoctorEvent =
-  | { type: 'fix-start'; check: string; command: string }
-  | { type: 'fix-output'; check: string; line: string }
-  | { type: 'fix-done'; check: string; command: string; ok: boolean };
+  | SubjectEvent<'fix-start', { check: string; command: string }, 'host'>
+  | SubjectEvent<'fix-output', { check: string; line: string }, 'host'>
+  | SubjectEvent<'fix-done', { check: string; command: string; ok: boolean }, 'host'>;
 
 const MIN_FREE = 5 * 1024 ** 3;
 export const APT_INSTALL = ['env', 'DEBIAN_FRONTEND=noninteractive', 'apt-get', 'install', '-y', '-q'];
@@ -122,14 +126,15 @@ export async function fixAndRecheck(opts: { look: Look; fix: boolean; env: NodeJ
 
 function runFix(opts: { check: string; cmd: string[]; env: NodeJS.ProcessEnv; onEvent?: (e: DoctorEvent) => void }): Promise<boolean> {
   const command = opts.cmd.join(' ');
-  opts.onEvent?.({ type: 'fix-start', check: opts.check, command });
+  const event = emitterFor<DoctorEvent>({ subject: { kind: 'host', name: hostname() }, listener: opts.onEvent });
+  event('fix-start', { check: opts.check, command });
   return new Promise((resolve) => {
     const child = spawn(opts.cmd[0]!, opts.cmd.slice(1), { env: opts.env, stdio: ['ignore', 'pipe', 'pipe'] });
     let rest = '';
     const onData = (s: string) => {
       const lines = (rest + s).split('\n');
       rest = lines.pop() ?? '';
-      for (const line of lines) opts.onEvent?.({ type: 'fix-output', check: opts.check, line });
+      for (const line of lines) event('fix-output', { check: opts.check, line });
     };
     child.stdout.setEncoding('utf8').on('data', onData);
     child.stderr.setEncoding('utf8').on('data', onData);
@@ -138,8 +143,8 @@ function runFix(opts: { check: string; cmd: string[]; env: NodeJS.ProcessEnv; on
       // 'error' (could not spawn) may be followed by 'close'; report once
       if (finished) return;
       finished = true;
-      if (rest) opts.onEvent?.({ type: 'fix-output', check: opts.check, line: rest });
-      opts.onEvent?.({ type: 'fix-done', check: opts.check, command, ok });
+      if (rest) event('fix-output', { check: opts.check, line: rest });
+      event('fix-done', { check: opts.check, command, ok });
       resolve(ok);
     };
     child.on('error', (e) => {

@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { summaryData } from '../helpers/event-lines.js';
 import { HostNotReadyError } from '../../src/podman/errors.js';
 import { checkTestTools, TEST_PYTHON, type TestToolFacts } from '../../src/podman/test-tools.js';
 import { which } from '../../src/util/which.js';
@@ -32,7 +33,7 @@ describe('weld doctor --profile test', () => {
 
   it('reports this host as it is: python modules by asking the tests\' python, tools by PATH', async () => {
     const r = await weld(['doctor', '--profile', 'test', '--json'], { cwd: empty, env: process.env });
-    const report = JSON.parse(r.stdout) as { ok: boolean; profile: string; checks: Array<{ id: string; ok: boolean }> };
+    const report = summaryData(r.stdout) as { ok: boolean; profile: string; checks: Array<{ id: string; ok: boolean }> };
     const state = Object.fromEntries(report.checks.map((c) => [c.id, c.ok]));
     const imports = spawnSync(TEST_PYTHON, ['-c', 'import elftools'], { stdio: 'ignore' }).status === 0;
     expect(state).toMatchObject({ pyelftools: imports, patchelf: which({ name: 'patchelf', env: process.env }) !== undefined, gcc: which({ name: 'gcc', env: process.env }) !== undefined });

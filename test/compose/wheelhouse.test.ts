@@ -6,6 +6,7 @@ import path from 'node:path';
 import { Ajv } from 'ajv';
 import addFormats from 'ajv-formats';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { eventStream, summaryData } from '../helpers/event-lines.js';
 import { openStore } from '../../src/store/store.js';
 import type { ComposeRecord } from '../../src/store/records.js';
 import type { BuildProject } from '../helpers/build-project.js';
@@ -75,7 +76,7 @@ describe('weld compose wheelhouse', () => {
     expect((await cli(['build', 'markupsafe'])).code).toBe(0);
     const again = await cli(['compose', 'wheelhouse', 'web', '--json']);
     expect(again.code).toBe(1);
-    const error = (JSON.parse(again.stdout) as { error: { code: string; missing: Array<{ package: string }>; command: string } }).error;
+    const error = eventStream(again.stdout).error as unknown as { code: string; missing: Array<{ package: string }>; command: string };
     expect(error.code).toBe('E_COMPOSE_NOT_BUILT');
     expect(error.missing.map((m) => m.package)).toEqual(['jinja2']);
     expect(error.command).toBe('weld build jinja2');
@@ -83,7 +84,7 @@ describe('weld compose wheelhouse', () => {
 
   it('with --build builds what is missing, then writes wheels, the index, metadata, manifest and SBOM', async () => {
     const r = await cli(['compose', 'wheelhouse', 'web', '--build']);
-    expect(r.stderr).toBe('');
+    expect(r.stderr).toBe('web: Jinja2-3.1.2-py3-none-any.whl: hard-linked from the store\nweb: MarkupSafe-2.1.2-py3-none-any.whl: hard-linked from the store\n');
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/^jinja2: built Jinja2-3\.1\.2-py3-none-any\.whl/m);
     expect(r.stdout).toMatch(/^web: 2 wheels of 2 projects → out\/wheelhouse\/web \(hard-linked from the store; [\d.]+ s\)$/m);
@@ -260,15 +261,21 @@ describe('weld compose wheelhouse', () => {
   it.skipIf(!shm || statSync(shm).dev === statSync(os.tmpdir()).dev)('copies the wheels when the store is on another file system, same bytes', async () => {
     const r = await cli(['compose', 'wheelhouse', 'web', '--out', path.join(shm!, 'web'), '--json']);
     expect(r.code, r.stderr).toBe(0);
-    expect(JSON.parse(r.stdout)).toMatchObject({ linked: 0, copied: 2 });
+    expect(summaryData(r.stdout)).toMatchObject({ linked: 0, copied: 2 });
     expect(tree(path.join(shm!, 'web'))).toEqual(tree(out('web')));
   });
 
   it('default: every wheel package, with or without a default.toml', async () => {
     const r = await cli(['compose', 'wheelhouse', '--build', '--json']);
     expect(r.code).toBe(0);
-    const lines = r.stdout.trim().split('\n');
-    const result = JSON.parse(lines.slice(lines.findIndex((l) => l === '{')).join('\n')) as { compose: string; wheels: Array<{ project: string }> };
+    const result = summaryData<{ compose: string; wheels: Array<{ project: string }> }>(r.stdout);
+    // one stream: the build's events about packages, then the wheelhouse's about the compose
+    const { events } = eventStream(r.stdout);
+    const kinds = events.map((e) => `${e.subject?.kind}:${e.type}`);
+    expect(kinds.indexOf('compose:placed')).toBeGreaterThan(kinds.lastIndexOf('package:done'));
+    expect(new Set(kinds.filter((k) => k.startsWith('package:')))).toEqual(new Set(['package:started', 'package:log', 'package:done', 'package:cached']));
+    expect(events.filter((e) => e.type === 'placed').map((e) => (e.data as { package: string }).package)).toEqual(['jinja2', 'markupsafe', 'plain']);
+    expect(events.at(-1)).toMatchObject({ type: 'written', subject: { kind: 'compose', name: 'default' }, data: { wheels: 3, projects: 3 } });
     expect(result.compose).toBe('default');
     expect(result.wheels.map((w) => w.project)).toEqual(['jinja2', 'markupsafe', 'plain']);
     // No Requires-Python: no attribute, no JSON key.
@@ -285,7 +292,7 @@ describe('weld compose wheelhouse', () => {
     git(project.root, 'checkout', '-q', 'main');
     const r = await cli(['compose', 'wheelhouse', 'web', '--ref', 'respin', '--out', 'out/respin', '--json']);
     expect(r.code, r.stderr).toBe(0);
-    expect((JSON.parse(r.stdout) as { wheels: Array<{ project: string }> }).wheels.map((w) => w.project)).toEqual(['markupsafe']);
+    expect(summaryData<{ wheels: Array<{ project: string }> }>(r.stdout).wheels.map((w) => w.project)).toEqual(['markupsafe']);
     expect(readFileSync(path.join(project.root, 'metadata/composes/web.toml'), 'utf8')).toContain('"jinja2"');
   }, 60_000);
 

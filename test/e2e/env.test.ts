@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { summaryData } from '../helpers/event-lines.js';
 import { Podman } from '../../src/podman/podman.js';
 import { REPO_ROOT, sampleProject, weld } from '../helpers/project.js';
 
@@ -35,10 +36,10 @@ describe('bookworm-s390x end to end', () => {
     const fetch = await weld(['env', 'fetch', 'bookworm-s390x'], { cwd: root, env });
     expect(fetch.code, fetch.stderr).toBe(0);
     const again = await weld(['env', 'fetch', 'bookworm-s390x', '--json'], { cwd: root, env });
-    expect(JSON.parse(again.stdout)).toMatchObject({ downloaded: 0 });
+    expect(summaryData(again.stdout)).toMatchObject({ downloaded: 0 });
     const compose = await weld(['env', 'compose', 'bookworm-s390x', '--json'], { cwd: root, env });
     expect(compose.code, compose.stdout + compose.stderr).toBe(0);
-    const out = JSON.parse(compose.stdout) as { tag: string; image: string };
+    const out = summaryData<{ tag: string; image: string }>(compose.stdout);
     tag = out.tag;
     expect(tag).toBe(`weld-env/bookworm-s390x:${out.image.slice(7, 19)}`);
     const ls = await weld(['env', 'ls'], { cwd: root, env });
@@ -71,7 +72,7 @@ describe('bookworm-s390x end to end', () => {
       const e2 = { ...env, WELD_STORE: other };
       expect((await weld(['env', 'fetch', 'bookworm-s390x'], { cwd: root, env: e2 })).code).toBe(0);
       const c = await weld(['env', 'compose', 'bookworm-s390x', '--no-load', '--json'], { cwd: root, env: e2 });
-      expect((JSON.parse(c.stdout) as { tag: string }).tag).toBe(tag);
+      expect(summaryData<{ tag: string }>(c.stdout).tag).toBe(tag);
     } finally {
       rmSync(other, { recursive: true, force: true });
     }

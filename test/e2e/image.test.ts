@@ -3,6 +3,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { summaryData } from '../helpers/event-lines.js';
 import { Podman } from '../../src/podman/podman.js';
 import { sampleProject, weld } from '../helpers/project.js';
 import { sharedEnv } from './shared.js';
@@ -32,7 +33,7 @@ describe('weld compose image python-runtime (s390x)', () => {
   const compose = async (...argv: string[]) => {
     const r = await weld(['compose', 'image', 'python-runtime', '--runner', 'podman', '--json', ...argv], { cwd: root, env });
     expect(r.code, r.stderr).toBe(0);
-    return JSON.parse(r.stdout) as ImageJson;
+    return summaryData<ImageJson>(r.stdout);
   };
   const podman = () => {
     const p = Podman.open({ root, arch: 's390x', env });

@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { summaryData } from '../helpers/event-lines.js';
 import { Podman } from '../../src/podman/podman.js';
 import { REPO_ROOT, sampleProject, weld } from '../helpers/project.js';
 import { sharedEnv } from './shared.js';
@@ -28,7 +29,7 @@ describe('wheelhouse + pip in the s390x runtime image', () => {
       for (const step of ['fetch', 'compose']) {
         const r = await weld(['env', step, envName, '--json'], { cwd: root, env });
         expect(r.code, r.stderr).toBe(0);
-        if (step === 'compose' && envName.endsWith('-runtime')) runtimeTag = (JSON.parse(r.stdout) as { tag: string }).tag;
+        if (step === 'compose' && envName.endsWith('-runtime')) runtimeTag = summaryData<{ tag: string }>(r.stdout).tag;
       }
     }
     const mirrored = await weld(['mirror', 'markupsafe', 'jinja2'], { cwd: root, env });

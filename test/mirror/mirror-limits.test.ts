@@ -4,6 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import * as tar from 'tar';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { eventStream } from '../helpers/event-lines.js';
 import { git } from '../helpers/git.js';
 import { REPO_ROOT, weld } from '../helpers/project.js';
 import { fileServer, type TestServer } from '../helpers/servers.js';
@@ -51,7 +52,7 @@ describe('weld mirror: [mirror] limits in weld.toml', () => {
     weldToml('[mirror]\nmax_unpacked_size = "4KiB"\n');
     const r = await weld(['mirror', 'lim', '--json'], { cwd: root, env });
     expect(r.code).toBe(1);
-    const failure = JSON.parse(r.stdout).error.failures[0];
+    const failure = (eventStream(r.stdout).error as { failures: Array<Record<string, unknown>> }).failures[0];
     expect(failure).toMatchObject({ package: 'lim', code: 'E_TARBALL_LIMIT', limit: 'max_unpacked_size', value: 4096, entry: 'lim-1.0/lim/__init__.py' });
     expect(failure.hint).toContain('[mirror] max_unpacked_size = "8KiB"');
     expect(mirrorDirs()).toEqual([]);
@@ -61,7 +62,7 @@ describe('weld mirror: [mirror] limits in weld.toml', () => {
     weldToml('[mirror]\nmax_entries = 2\n');
     const r = await weld(['mirror', 'lim', '--json'], { cwd: root, env });
     expect(r.code).toBe(1);
-    expect(JSON.parse(r.stdout).error.failures[0]).toMatchObject({ code: 'E_TARBALL_LIMIT', limit: 'max_entries', value: 2 });
+    expect((eventStream(r.stdout).error as { failures: unknown[] }).failures[0]).toMatchObject({ code: 'E_TARBALL_LIMIT', limit: 'max_entries', value: 2 });
     expect(mirrorDirs()).toEqual([]);
   });
 

@@ -5,6 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import * as tar from 'tar';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { eventStream } from '../helpers/event-lines.js';
 import { writeDebianArchive } from '../helpers/debian-archive.js';
 import { git } from '../helpers/git.js';
 import { REPO_ROOT, weld } from '../helpers/project.js';
@@ -205,9 +206,26 @@ describe('weld mirror', () => {
     pkgFile('gone', `tarball = "${url}"\nsha256 = "${'1'.repeat(64)}"`);
     const r = await run('gone', '--json');
     expect(r.code).toBe(1);
-    const out = JSON.parse(r.stdout);
+    const out = eventStream(r.stdout) as { error: { code: string; failures: unknown[] } };
     expect(out.error.code).toBe('E_MIRROR_FAILED');
     expect(out.error.failures[0]).toMatchObject({ package: 'gone', code: 'E_UPSTREAM_UNREACHABLE', url, cause: 'connection refused (is the server up?)' });
     rmSync(path.join(root, 'metadata/packages/gone.toml'));
+  });
+  it('--json: every line is an event of the core shape about its package, the summary last', async () => {
+    pkgFile('jsondeb', 'debian = "python-debpkg"');
+    const r = await run('jsondeb', '--json');
+    expect(r.code, r.stdout).toBe(0);
+    expect(r.stderr).toBe('');
+    const first = eventStream(r.stdout);
+    expect(first.events.every((e) => e.subject?.kind === 'package' && e.subject.name === 'jsondeb')).toBe(true);
+    expect(first.events[0]!.type).toBe('mirroring');
+    const phases = first.events.filter((e) => e.type === 'phase').map((e) => (e.data as { phase: string }).phase);
+    expect([...new Set(phases)]).toEqual(['resolve', 'download', 'import']);
+    expect(first.summary?.data).toMatchObject({ packages: [{ package: 'jsondeb', status: 'mirrored' }], lock: { changed: true } });
+    // the no-op: nothing happens, so only the summary
+    const again = eventStream((await run('jsondeb', '--json')).stdout);
+    expect(again.events).toEqual([]);
+    expect(again.summary?.data).toMatchObject({ packages: [{ package: 'jsondeb', status: 'up-to-date' }], lock: { changed: false } });
+    rmSync(path.join(root, 'metadata/packages/jsondeb.toml'));
   });
 });

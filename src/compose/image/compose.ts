@@ -17,7 +17,8 @@ import { metadataEpoch } from './epoch.js';
 import { composePackages, findCompose, selectBuilds, type BuildsSource } from '../select.js';
 import { wheelOutputs } from '../wheel/outputs.js';
 import { ImageWriteError, RuntimeImageMissingError, WheelIncompatibleError } from './errors.js';
-import type { ImageListener } from './events.js';
+import type { ImageEvent, ImageListener } from './events.js';
+import { emitterFor } from '../../core/events.js';
 import { installWheel, mergeInstalls, type InstalledFile } from './install.js';
 import { installLayerEntries } from './layer.js';
 import { wheelManifest, type ManifestWheel } from './manifest.js';
@@ -68,7 +69,8 @@ export async function composeImage(opts: ComposeImageOptions): Promise<Result<Co
   if (!found.ok) return found;
   const compose = found.value;
   const name = compose.name;
-  const emit = (detail: string) => opts.onEvent?.({ type: 'phase', compose: name, detail });
+  const event = emitterFor<ImageEvent>({ subject: { kind: 'compose', name }, listener: opts.onEvent });
+  const emit = (detail: string) => event('phase', { detail });
   const picked = composePackages({ metadata, compose });
   if (!picked.ok) return picked;
   const packages = picked.value.packages;
@@ -108,7 +110,7 @@ export async function composeImage(opts: ComposeImageOptions): Promise<Result<Co
       if (!files.ok) return files;
       installs.push(files.value);
       wheels.push({ package: pkg, version: record.version, file: o.name, digest: o.digest, size: o.size, buildKey: record.cacheKey });
-      opts.onEvent?.({ type: 'wheel', compose: name, package: pkg, file: o.name, files: files.value.length });
+      event('installed', { package: pkg, file: o.name, files: files.value.length });
     }
   }
   const merged = mergeInstalls(installs);

@@ -1,6 +1,10 @@
-/** What `weld compose image` reports while it works; the CLI renders these, the library never prints. */
-export type ImageEvent =
-  | { type: 'phase'; compose: string; detail: string }
-  | { type: 'wheel'; compose: string; package: string; file: string; files: number };
+import type { Listener, PhaseEvent, SubjectEvent } from '../../core/events.js';
 
-export type ImageListener = (e: ImageEvent) => void;
+// What `weld compose image` reports while it works, in the one event shape of
+// src/core/events.ts (subject: the compose); the CLI renders these, the library never prints.
+export type ImageEvent =
+  | PhaseEvent<'compose'>
+  /** a wheel is unpacked into the layer's site-packages */
+  | SubjectEvent<'installed', { package: string; file: string; files: number }, 'compose'>;
+
+export type ImageListener = Listener<ImageEvent>;

@@ -13,7 +13,7 @@ import { WheelInvalidError } from '../errors.js';
 import type { WheelName } from '../wheel/name.js';
 import { wheelOutputs, type BuildOutput } from '../wheel/outputs.js';
 import { WheelhouseOutError } from './errors.js';
-import type { WheelhouseEvent } from './events.js';
+import type { WheelhouseListener } from './events.js';
 import { renderIndex } from './index-pages.js';
 import { renderManifest, type WheelEntry } from './manifest.js';
 import { cachedMetadata, metadataCacheOps, readComposeIndex } from './metadata-cache.js';
@@ -42,7 +42,7 @@ export interface ComposeWheelhouseOptions {
   out: string;
   builds: WheelhouseBuild[];
   tool: { name: string; version: string };
-  onEvent?: (e: WheelhouseEvent) => void;
+  onEvent?: WheelhouseListener;
   /** files placed, read and written at once (default 16) */
   concurrency?: number;
 }
@@ -108,7 +108,7 @@ async function writeAll(o: ComposeWheelhouseOptions & { out: string; tmp: string
   const cache = learned.filter((l) => inStore.has(l.metadata));
   const [recorded] = await Promise.all([record({ store: o.store, name: o.name, manifest: manifestDigest, blobs, cache }), swapped.value.removeOld()]);
   if (!recorded.ok) return recorded;
-  o.onEvent?.({ type: 'written', out, wheels: wheels.length, projects: new Set(wheels.map((w) => w.project)).size });
+  o.onEvent?.({ type: 'written', subject: { kind: 'compose', name: o.name }, at: Date.now(), data: { out, wheels: wheels.length, projects: new Set(wheels.map((w) => w.project)).size } });
   return ok({ out, manifest: manifestDigest, recordId: recorded.value, wheels, linked, copied });
 }
 
@@ -182,7 +182,7 @@ async function placeWheels(o: ComposeWheelhouseOptions & { tmp: string; limit: L
     if (placed === 'copied-exdev') canLink = false;
     if (placed === 'linked') linked++;
     else copied++;
-    o.onEvent?.({ type: 'wheel', file: output.name, placed: placed === 'linked' ? 'linked' : 'copied' });
+    o.onEvent?.({ type: 'placed', subject: { kind: 'compose', name: o.name }, at: Date.now(), data: { file: output.name, package: build.package, how: placed === 'linked' ? 'linked' : 'copied' } });
     const remembered = o.cached.get(output.digest);
     const bytes = remembered && cachedMetadata(o.store, remembered);
     if (!remembered || !bytes) {

@@ -3,7 +3,7 @@ import type { WeldError } from '../../core/errors.js';
 import type { BlobStore, Digest } from '../blob-store.js';
 import { download } from '../download.js';
 import { DebianSourceError } from '../errors.js';
-import type { MirrorListener } from '../events.js';
+import { mirrorEvent, type MirrorListener } from '../events.js';
 import { TRAILER_SOURCE } from '../identity.js';
 import { importRelease, type ImportedRelease } from '../release-import.js';
 import { peel, readCommit, readRef, trailers, type MirrorRepo } from '../repo.js';
@@ -91,7 +91,7 @@ export async function mirrorDebianUpstream(opts: DebianUpstreamOptions): Promise
     const commit = tagged && (await peel(opts.repo, tagged));
     if (commit && trailers((await readCommit(opts.repo, commit)).message).get(TRAILER_SOURCE)?.startsWith(`${label} `)) return ok({ commit, imported: false, refs: [], patches: [] });
   }
-  opts.onEvent?.({ type: 'phase', pkg: opts.pkg, phase: 'resolve', detail: `${opts.source} in ${opts.suite}` });
+  opts.onEvent?.(mirrorEvent(opts.pkg, 'phase', { phase: 'resolve', detail: `${opts.source} in ${opts.suite}` }));
   const found = await opts.archive.find(opts);
   if (!found.ok) return found;
   const entry = pick(found.value.entries, opts.version);
@@ -122,13 +122,13 @@ export async function mirrorDebianUpstream(opts: DebianUpstreamOptions): Promise
     entry.files.find((f) => /\.tar\.[a-z0-9]+$/.test(f.name) && !/\.debian\.tar\./.test(f.name) && !/\.orig-/.test(f.name));
   if (!orig) return err(new DebianSourceError(`${opts.source} ${entry.version} lists no source tarball in ${opts.suite}'s index`));
   const url = `${found.value.base}/${entry.directory}/${orig.name}`;
-  opts.onEvent?.({ type: 'phase', pkg: opts.pkg, phase: 'download', detail: orig.name });
+  opts.onEvent?.(mirrorEvent(opts.pkg, 'phase', { phase: 'download', detail: orig.name }));
   const digest = `sha256:${orig.sha256}` as Digest;
   const got = await download({
     url,
     expected: digest,
     store: opts.store,
-    onProgress: (done) => opts.onEvent?.({ type: 'progress', pkg: opts.pkg, phase: 'download', done, total: orig.size, unit: 'bytes' }),
+    onProgress: (done) => opts.onEvent?.(mirrorEvent(opts.pkg, 'progress', { phase: 'download', done, total: orig.size, unit: 'bytes' })),
   });
   if (!got.ok) return got;
   // The label names the Debian source and version, never the mirror host: commit ids stay the same everywhere.
@@ -140,7 +140,7 @@ export async function mirrorDebianUpstream(opts: DebianUpstreamOptions): Promise
     return err(new DebianSourceError(`${opts.source} ${entry.version} has no .debian.tar in ${opts.suite} (a native or 1.0-format package), so there are no Debian patches to apply`, 'set debian_patches = false'));
   }
   const packagingDigest = `sha256:${packaging.sha256}` as Digest;
-  opts.onEvent?.({ type: 'phase', pkg: opts.pkg, phase: 'download', detail: packaging.name });
+  opts.onEvent?.(mirrorEvent(opts.pkg, 'phase', { phase: 'download', detail: packaging.name }));
   const got2 = await download({ url: `${found.value.base}/${entry.directory}/${packaging.name}`, expected: packagingDigest, store: opts.store });
   if (!got2.ok) return got2;
   const patches = await readDebianPatches({ store: opts.store, digest: packagingDigest, label: packaging.name });

@@ -3,6 +3,7 @@ import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readd
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { eventStream, summaryData } from '../../helpers/event-lines.js';
 import { composeImage, type ComposedImage } from '../../../src/compose/image/compose.js';
 import { composePackages } from '../../../src/compose/select.js';
 import { imageRecordId } from '../../../src/env/compose.js';
@@ -209,7 +210,11 @@ describe('weld compose image', () => {
     it('composes to out/images/<name>.oci.tar by default and prints JSON', async () => {
       const r = await cli(['app', '--no-load', '--json']);
       expect(r.code, r.stderr).toBe(0);
-      const j = JSON.parse(r.stdout) as { tag: string; manifest: string; out: string; loaded: null };
+      const j = summaryData<{ tag: string; manifest: string; out: string; loaded: null }>(r.stdout);
+      const { events } = eventStream(r.stdout);
+      expect(events.every((e) => e.subject?.kind === 'compose' && e.subject.name === 'app')).toBe(true);
+      expect(events.filter((e) => e.type === 'installed').map((e) => (e.data as { file: string }).file)).toEqual(expect.arrayContaining(['alpha-1.0-py3-none-any.whl']));
+      expect(events.at(-1)).toMatchObject({ type: 'phase', data: { detail: `writing ${j.out}` } });
       expect(j).toMatchObject({ tag: first.tag, manifest: first.manifest, out: path.join(project.root, 'out/images/app.oci.tar'), loaded: null });
       expect(readFileSync(j.out).equals(readFileSync(first.out))).toBe(true);
       const text = await cli(['app', '--no-load', '--out', 'elsewhere/x.tar']);
