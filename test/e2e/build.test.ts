@@ -106,8 +106,9 @@ describe('podman runner, s390x', () => {
     const tarFile = path.join(scratch, 'prefix.tar');
     writeFileSync(tarFile, execFileSync(process.execPath, ['bin/weld', 'store', 'cat', prefix.digest, '--store', storeDir], { cwd: path.resolve(import.meta.dirname, '../..'), maxBuffer: 1 << 26 }));
     const names = execFileSync('tar', ['-tf', tarFile], { encoding: 'utf8' }).split('\n');
-    expect(names).toContain('./include/yaml.h');
-    const lib = names.find((n) => /^\.\/lib\/libyaml-0\.so\.2\.\d+\.\d+$/.test(n))!;
+    // weld's own tar writer names members without GNU tar's ./ prefix
+    expect(names).toContain('include/yaml.h');
+    const lib = names.find((n) => /^lib\/libyaml-0\.so\.2\.\d+\.\d+$/.test(n))!;
     const elf = execFileSync('tar', ['-xOf', tarFile, lib]);
     expect(elf.readUInt16BE(18)).toBe(22);
   });
