@@ -2,7 +2,7 @@ import path from 'node:path';
 import { ok } from '../core/result.js';
 import type { ImageEvent } from '../compose/image/events.js';
 import { METADATA_OPTIONS } from './args.js';
-import { buildFlags, mirrorsFromArgs, RUNNER_OPTION, runnerAndMetadata } from './build-args.js';
+import { buildFlags, metadataForRunner, mirrorsFromArgs, RUNNER_OPTION, runnerFromArgs } from './build-args.js';
 import type { VerbModule } from './commands.js';
 import { json } from './format.js';
 import type { CliIO } from './io.js';
@@ -45,9 +45,9 @@ function reporter(io: CliIO, quiet: boolean) {
 
 export const run: VerbModule['run'] = async (args, io) => {
   const t0 = performance.now();
-  const picked = await runnerAndMetadata(args, io);
-  if (!picked.ok) return picked;
-  const { metadata } = picked.value;
+  const loaded = await metadataForRunner(args, io);
+  if (!loaded.ok) return loaded;
+  const metadata = loaded.value;
   const { findCompose } = await import('../compose/select.js');
   // Found here too (composeImage checks again) so a wrong name fails before the store opens.
   const compose = asArgument(findCompose({ metadata, name: args.positionals[0], kind: 'image' }));
@@ -56,13 +56,14 @@ export const run: VerbModule['run'] = async (args, io) => {
   const opened = await openStoreFromArgs(args, io, { create: true, metadata });
   if (!opened.ok) return opened;
   const store = opened.value.store;
-  picked.value.attach({ metadata, store, env: io.env });
+  const runner = await runnerFromArgs({ args, io, metadata, store });
+  if (!runner.ok) return runner;
   const flag = args.options['out'];
   const out = typeof flag === 'string' ? path.resolve(io.cwd, flag) : path.join(metadata.root, 'out', 'images', `${name}.oci.tar`);
   const asJson = args.options['json'] === true;
   const { composeImage } = await import('../compose/image/compose.js');
   const { openSession } = await import('../session/session.js');
-  const session = openSession({ metadata, store, runner: picked.value.runner, mirrorsDir: mirrorsFromArgs({ args, io, metadata }) });
+  const session = openSession({ metadata, store, runner: runner.value, mirrorsDir: mirrorsFromArgs({ args, io, metadata }) });
   const r = await composeImage({ metadata, store, session, name, buildFlags: buildFlags(args), out, onEvent: reporter(io, asJson) });
   if (!r.ok) return r;
   const image = r.value;

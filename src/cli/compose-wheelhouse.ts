@@ -3,7 +3,7 @@ import { UsageError } from '../core/errors.js';
 import { err, ok } from '../core/result.js';
 import type { Metadata } from '../metadata/model.js';
 import { METADATA_OPTIONS, type ParsedArgs } from './args.js';
-import { buildFlags, mirrorsFromArgs, RUNNER_OPTION, runnerAndMetadata } from './build-args.js';
+import { buildFlags, metadataForRunner, mirrorsFromArgs, RUNNER_OPTION, runnerFromArgs } from './build-args.js';
 import { jobsFromArgs, runBuild } from './build-run.js';
 import type { VerbModule } from './commands.js';
 import { json, plural } from './format.js';
@@ -32,9 +32,9 @@ export const run: VerbModule['run'] = async (args, io) => {
   if (args.options['jobs'] !== undefined && !args.options['build']) return err(new UsageError('weld compose wheelhouse: --jobs goes with --build'));
   const jobs = jobsFromArgs(args, 'compose wheelhouse');
   if (!jobs.ok) return jobs;
-  const picked = await runnerAndMetadata(args, io);
-  if (!picked.ok) return picked;
-  const { runner, metadata } = picked.value;
+  const loaded = await metadataForRunner(args, io);
+  if (!loaded.ok) return loaded;
+  const metadata = loaded.value;
   const { composePackages, findCompose, selectBuilds } = await import('../compose/select.js');
   const { ComposePackagesError, MissingBuildsError } = await import('../compose/errors.js');
   const compose = asArgument(findCompose({ metadata, name: args.positionals[0], kind: 'wheelhouse' }));
@@ -53,11 +53,12 @@ export const run: VerbModule['run'] = async (args, io) => {
     return err(new MissingBuildsError(name, packages.map((p) => ({ package: p, reason: `never built (${opened.error.message})` })), flags, true));
   }
   const store = opened.value.store;
-  picked.value.attach({ metadata, store, env: io.env });
+  const runner = await runnerFromArgs({ args, io, metadata, store });
+  if (!runner.ok) return runner;
   const quiet = args.options['json'] === true;
   // One session: --build's plan and preparation are the compose's too.
   const { openSession } = await import('../session/session.js');
-  const session = openSession({ metadata, store, runner, mirrorsDir: mirrorsFromArgs({ args, io, metadata }), weldVersion: weldVersion() });
+  const session = openSession({ metadata, store, runner: runner.value, mirrorsDir: mirrorsFromArgs({ args, io, metadata }), weldVersion: weldVersion() });
   if (build) {
     const built = await runBuild({ io, session, targets: packages, jobs: jobs.value, json: quiet });
     if (!built.ok) return built;
