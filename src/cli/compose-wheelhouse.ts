@@ -1,6 +1,7 @@
 import path from 'node:path';
-import { UsageError } from '../core/errors.js';
-import { err, ok } from '../core/result.js';
+import { UsageError, type WeldError } from '../core/errors.js';
+import { err, ok, type Result } from '../core/result.js';
+import type { BuildSession } from '../session/session.js';
 import type { Metadata } from '../metadata/model.js';
 import { METADATA_OPTIONS, type ParsedArgs } from './args.js';
 import { buildFlags, metadataForRunner, mirrorsFromArgs, RUNNER_OPTION, runnerFromArgs } from './build-args.js';
@@ -35,7 +36,7 @@ export const run: VerbModule['run'] = async (args, io) => {
   const loaded = await metadataForRunner(args, io);
   if (!loaded.ok) return loaded;
   const metadata = loaded.value;
-  const { composePackages, findCompose, selectBuilds } = await import('../compose/select.js');
+  const { composePackages, findCompose } = await import('../compose/select.js');
   const { ComposePackagesError, MissingBuildsError } = await import('../compose/errors.js');
   const compose = asArgument(findCompose({ metadata, name: args.positionals[0], kind: 'wheelhouse' }));
   if (!compose.ok) return compose;
@@ -63,17 +64,36 @@ export const run: VerbModule['run'] = async (args, io) => {
     const built = await runBuild({ io, session, targets: packages, jobs: jobs.value, json: quiet });
     if (!built.ok) return built;
   }
-  const builds = await selectBuilds({ metadata, store, session, compose: name, packages, buildFlags: flags, offerBuild: true });
+  return wheelhouseStep({ io, session, name, packages, out: outDir({ args, io, metadata, name }), json: quiet, buildFlags: flags, offerBuild: true });
+};
+
+/** What `weld up` reports of a wheelhouse. */
+export interface WheelhouseStepResult {
+  dir: string;
+  manifest: string;
+  wheels: number;
+}
+
+/**
+ * The wheelhouse of a compose from the session's current builds (after a build in the same
+ * session, its records: nothing is planned again), printed as `weld compose wheelhouse` prints it.
+ */
+export async function wheelhouseStep(o: { io: CliIO; session: BuildSession; name: string; packages: string[]; out: string; json: boolean; buildFlags: string[]; offerBuild?: boolean }): Promise<Result<WheelhouseStepResult, WeldError>> {
+  const { io, session, name, out } = o;
+  const { metadata, store } = session.o;
+  if (!store) throw new Error('bug: a wheelhouse from a session without a store');
+  const quiet = o.json;
+  const { selectBuilds } = await import('../compose/select.js');
+  const builds = await selectBuilds({ metadata, store, session, compose: name, packages: o.packages, buildFlags: o.buildFlags, ...(o.offerBuild ? { offerBuild: true } : {}) });
   if (!builds.ok) return builds;
   const { composeWheelhouse } = await import('../compose/wheelhouse/compose.js');
   const { wheelhouseBuilds } = await import('../compose/wheelhouse/inputs.js');
-  const out = outDir({ args, io, metadata, name });
   const t0 = performance.now();
   const r = await composeWheelhouse({ store, name, out, builds: wheelhouseBuilds({ metadata, builds: builds.value }), tool: { name: 'weld', version: weldVersion() } });
   if (!r.ok) return r;
   const v = r.value;
   // What `weld up` reports of this step.
-  const result = { dir: v.out, manifest: v.manifest, wheels: v.wheels.length };
+  const result: WheelhouseStepResult = { dir: v.out, manifest: v.manifest, wheels: v.wheels.length };
   if (quiet) {
     io.stdout.write(json({ compose: name, out: v.out, manifest: v.manifest, record: v.recordId, linked: v.linked, copied: v.copied, wheels: v.wheels.map((w) => ({ file: w.file, project: w.project, version: w.version, digest: w.digest, package: w.package })) }));
     return ok(result);
@@ -84,7 +104,7 @@ export const run: VerbModule['run'] = async (args, io) => {
   io.stdout.write(`${name}: ${plural(v.wheels.length, 'wheel')} of ${plural(projects, 'project')} → ${rel} (${placed}; ${((performance.now() - t0) / 1000).toFixed(1)} s)\n`);
   io.stdout.write(`  pip install --index-url file://${v.out}/simple <project>    or    weld serve --wheelhouse ${rel}\n`);
   return ok(result);
-};
+}
 
 function outDir(o: { args: ParsedArgs; io: CliIO; metadata: Metadata; name: string }): string {
   const flag = o.args.options['out'];

@@ -13,6 +13,7 @@ import type { CliIO } from './io.js';
 import { openFromArgs } from './metadata-args.js';
 import { ArgumentError } from './package-names.js';
 import { openStoreFromArgs, STORE_OPTION } from './store-args.js';
+import type { Store } from '../store/store.js';
 
 const SUBVERBS = ['lock', 'fetch', 'compose', 'ls', 'shell'] as const;
 type SubVerb = (typeof SUBVERBS)[number];
@@ -82,10 +83,19 @@ export const run: VerbModule['run'] = async (args, io) => {
   switch (verb) {
     case 'lock':
       return lock(metadata.value, env.value, args, io);
-    case 'fetch':
-      return fetch(metadata.value, env.value, args, io);
-    case 'compose':
-      return compose(metadata.value, env.value, args, io);
+    case 'fetch': {
+      const jobsArg = args.options['jobs'];
+      const jobs = typeof jobsArg === 'string' ? Number(jobsArg) : undefined;
+      if (jobs !== undefined && !(Number.isInteger(jobs) && jobs > 0)) return err(new UsageError(`weld env fetch: --jobs ${jobsArg} is not a positive whole number`));
+      const opened = await openStoreFromArgs(args, io, { create: true, metadata: metadata.value });
+      if (!opened.ok) return opened;
+      return fetchStep({ env: env.value, store: opened.value.store, io, json: args.options['json'] === true, ...(jobs ? { jobs } : {}) });
+    }
+    case 'compose': {
+      const opened = await openStoreFromArgs(args, io, { create: true, metadata: metadata.value });
+      if (!opened.ok) return opened;
+      return composeStep({ metadata: metadata.value, env: env.value, store: opened.value.store, io, json: args.options['json'] === true, force: args.options['force'] === true, load: !args.options['no-load'] });
+    }
     case 'shell':
       return shell(metadata.value, env.value, rest.slice(1), args, io);
   }
@@ -134,36 +144,32 @@ async function lock(m: Metadata, env: Env, args: ParsedArgs, io: CliIO): Outcome
   return ok(undefined);
 }
 
-async function fetch(m: Metadata, env: Env, args: ParsedArgs, io: CliIO): Outcome {
-  const jobsArg = args.options['jobs'];
-  const jobs = typeof jobsArg === 'string' ? Number(jobsArg) : undefined;
-  if (jobs !== undefined && !(Number.isInteger(jobs) && jobs > 0)) return err(new UsageError(`weld env fetch: --jobs ${jobsArg} is not a positive whole number`));
-  const opened = await openStoreFromArgs(args, io, { create: true, metadata: m });
-  if (!opened.ok) return opened;
+/** `weld env fetch <env>` once its arguments are checked; `weld up` calls it for each env. */
+export async function fetchStep(o: { env: Env; store: Store; io: CliIO; json: boolean; jobs?: number }): Outcome {
+  const { env, io } = o;
   const { fetchEnv } = await import('../env/fetch.js');
   const t0 = performance.now();
-  const r = await fetchEnv({ env, store: opened.value.store, processEnv: io.env, ...(jobs ? { concurrency: jobs } : {}), onEvent: reporter(io, args.options['json'] === true) });
+  const r = await fetchEnv({ env, store: o.store, processEnv: io.env, ...(o.jobs ? { concurrency: o.jobs } : {}), onEvent: reporter(io, o.json) });
   if (io.stderr.isTTY) io.stderr.write('\r\x1b[K');
   if (!r.ok) return r;
   const v = r.value;
-  if (args.options['json']) io.stdout.write(json({ env: env.name, ...v }));
+  if (o.json) io.stdout.write(json({ env: env.name, ...v }));
   else io.stdout.write(`${env.name}: ${v.debs} debs (${mib(v.bytes)}) in the store; downloaded ${v.downloaded}, ${v.debs - v.downloaded} already there; ${secs(t0)}\n`);
   return ok(undefined);
 }
 
-async function compose(m: Metadata, env: Env, args: ParsedArgs, io: CliIO): Outcome {
-  const opened = await openStoreFromArgs(args, io, { create: true, metadata: m });
-  if (!opened.ok) return opened;
-  const store = opened.value.store;
+/** `weld env compose <env>` once its arguments are checked; `weld up` calls it for each env. */
+export async function composeStep(o: { metadata: Metadata; env: Env; store: Store; io: CliIO; json: boolean; force: boolean; load: boolean }): Outcome {
+  const { metadata: m, env, store, io } = o;
   const { composeEnv } = await import('../env/compose.js');
   const t0 = performance.now();
-  const r = await composeEnv({ env, store, force: args.options['force'] === true, onEvent: reporter(io, args.options['json'] === true) });
+  const r = await composeEnv({ env, store, force: o.force, onEvent: reporter(io, o.json) });
   if (io.stderr.isTTY) io.stderr.write('\r\x1b[K');
   if (!r.ok) return r;
   const composeTime = secs(t0);
   let loaded: boolean | undefined;
   let loadTime = '';
-  if (!args.options['no-load']) {
+  if (o.load) {
     const podman = await openPodman(m, env, io);
     if (!podman.ok) return podman;
     const { loadEnvImage } = await import('../env/compose.js');
@@ -174,7 +180,7 @@ async function compose(m: Metadata, env: Env, args: ParsedArgs, io: CliIO): Outc
     loadTime = secs(t1);
   }
   const rec = r.value.record;
-  if (args.options['json']) {
+  if (o.json) {
     io.stdout.write(json({ env: env.name, tag: r.value.tag, image: rec.manifest, config: rec.config, layers: rec.layers, reused: r.value.reused, loaded: loaded ?? null }));
     return ok(undefined);
   }

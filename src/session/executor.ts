@@ -38,6 +38,8 @@ export interface ExecuteOptions {
   weldVersion: string;
   signal?: AbortSignal;
   onEvent?: BuildListener;
+  /** filled with each package's record once it is cached or built: what a compose after the build uses */
+  current?: Map<string, BuildRecord>;
 }
 
 export interface BuildSummary {
@@ -111,6 +113,7 @@ export async function executeBuild(o: ExecuteOptions): Promise<BuildSummary> {
       case 'cached': {
         const outputs = entry.record.outputs;
         summary.cached.push(name);
+        o.current?.set(name, entry.record);
         emit(packageEvent('cached', name, { key: entry.key, outputs }));
         return { ok: true, outputs };
       }
@@ -158,6 +161,7 @@ export async function executeBuild(o: ExecuteOptions): Promise<BuildSummary> {
     });
     if (!r.ok) return fail(name, r.error, { emitted: true });
     summary.built.push(name);
+    o.current?.set(name, r.record);
     if (o.check) summary.checks[name] = r.check ?? { compared: false, match: true, differences: [] };
     return { ok: true, outputs: r.outputs };
   };

@@ -47,6 +47,8 @@ export type BuildPlan = Map<string, PlanEntry<BuildRecord>>;
  */
 export class BuildSession {
   private prepared: { packages: Set<string>; value: Promise<Prepared> } | undefined;
+  /** records this session's builds ended with: the metadata is fixed for a session, so they stay current */
+  private readonly current = new Map<string, BuildRecord>();
 
   constructor(readonly o: SessionOptions) {}
 
@@ -60,6 +62,8 @@ export class BuildSession {
 
   /** For each package, the record whose cache key matches the metadata now — what composes are made of. */
   async currentBuilds(packages: string[]): Promise<Result<Map<string, CurrentBuild>, WeldError>> {
+    // After a build of them (compose --build, weld up), no second plan: the build said what is current.
+    if (packages.every((p) => this.current.has(p))) return ok(new Map(packages.map((p) => [p, { state: 'built', record: this.current.get(p)! }])));
     const planned = await this.plan({ targets: packages });
     if (!planned.ok) return planned;
     const out = new Map<string, CurrentBuild>();
@@ -93,6 +97,7 @@ export class BuildSession {
       mirrorsDir: this.o.mirrorsDir,
       logsDir: logsDirOf(this.o.metadata),
       weldVersion: this.o.weldVersion ?? 'unknown',
+      current: this.current,
     });
     return ok(summary);
   }
