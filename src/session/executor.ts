@@ -8,7 +8,6 @@ import { decideReady, type PlanContext, type PlanEntry, type RecordsLookup } fro
 import type { Runner } from '../runner/runner.js';
 import type { BuildOutput, BuildRecord } from '../store/records.js';
 import type { Store } from '../store/store.js';
-import { buildOne } from './build-one.js';
 import { packageEvent, type BuildListener, type CheckResult } from './events.js';
 import { BuildCancelledError, DependencyFailedError, type BuildFailure, type SkipReason } from './failures.js';
 import { NotBuildableError } from '../plan/problems.js';
@@ -138,6 +137,8 @@ export async function executeBuild(o: ExecuteOptions): Promise<BuildSummary> {
       return fail(name, new NotBuildableError('E_NO_RECIPE', `recipe "${b.pkg.recipe}" was not found in recipes/`));
     }
     const reqs = o.metadata.graph.requires(name);
+    // Loaded on the first build: a no-op never needs it, nor the tar writer and the rest it brings.
+    const { buildOne } = await import('./build-one.js');
     const r = await buildOne({
       pkg: b.pkg,
       key: b.key,

@@ -49,6 +49,7 @@ export class BuildSession {
   private prepared: { packages: Set<string>; value: Promise<Prepared> } | undefined;
   /** records this session's builds ended with: the metadata is fixed for a session, so they stay current */
   private readonly current = new Map<string, BuildRecord>();
+  private lastTargets: { targets: string[]; packages: string[] } | undefined;
 
   constructor(readonly o: SessionOptions) {}
 
@@ -110,7 +111,9 @@ export class BuildSession {
 
   /** Prepared once per session; a later call for packages outside the first set prepares the union. */
   private prepare(targets: string[]): Promise<Prepared> {
-    const packages = this.o.metadata.graph.subgraph(targets).order();
+    // build() asks three times with the same array: the closure walk is done once.
+    if (this.lastTargets?.targets !== targets) this.lastTargets = { targets, packages: this.o.metadata.graph.subgraph(targets).order() };
+    const packages = this.lastTargets.packages;
     if (this.prepared && packages.every((p) => this.prepared!.packages.has(p))) return this.prepared.value;
     const all = [...new Set([...(this.prepared?.packages ?? []), ...packages])];
     const value = preparePlan({ metadata: this.o.metadata, runner: this.o.runner, mirrorsDir: this.o.mirrorsDir, packages: all, ...(this.o.repairPolicy ? { repairPolicy: this.o.repairPolicy } : {}) });
