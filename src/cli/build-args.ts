@@ -3,7 +3,7 @@ import { ok, type Result } from '../core/result.js';
 import type { Metadata } from '../metadata/model.js';
 import { mirrorsDirFor } from '../mirror/mirror.js';
 import type { Runner } from '../runner/runner.js';
-import type { RunnerContext } from '../runner/select.js';
+import type { Store } from '../store/store.js';
 import type { OptionSpec, ParsedArgs } from './args.js';
 import type { CliIO } from './io.js';
 import { packageNames } from './package-names.js';
@@ -31,23 +31,10 @@ export function runnerName(args: ParsedArgs, env: NodeJS.ProcessEnv): string {
   return typeof r === 'string' ? r : (env['WELD_RUNNER'] ?? 'podman');
 }
 
-/**
- * The runner named by the arguments, and `attach` to give it the metadata and store
- * once they are open (runners read them on first use, not before).
- */
-export async function runnerFromArgs(args: ParsedArgs, io: CliIO): Promise<Result<{ runner: Runner; attach: (ctx: RunnerContext) => void }, UsageError>> {
+/** The runner named by the arguments, made with the metadata and store it builds with (open them first). */
+export async function runnerFromArgs(o: { args: ParsedArgs; io: CliIO; metadata: Metadata; store?: Store }): Promise<Result<Runner, UsageError>> {
   const { selectRunner } = await import('../runner/select.js');
-  let context: RunnerContext | undefined;
-  const runner = await selectRunner({
-    name: runnerName(args, io.env),
-    context: () => {
-      if (!context) throw new Error('bug: runner used before the metadata and store were opened');
-      return context;
-    },
-  });
-  if (!runner.ok) return runner;
-  runner.value.warmUp?.();
-  return ok({ runner: runner.value, attach: (ctx) => (context = ctx) });
+  return selectRunner({ name: runnerName(o.args, o.io.env), context: { metadata: o.metadata, env: o.io.env, ...(o.store ? { store: o.store } : {}) } });
 }
 
 /** The flags that pick the same metadata, runner and store, for the `weld build` an error suggests. */
@@ -61,14 +48,13 @@ export function buildFlags(args: ParsedArgs): string[] {
 }
 
 /**
- * The runner, then the metadata: what every verb that computes cache keys starts with.
- * The runner comes first so its slow probes overlap loading the metadata.
+ * The metadata, for a verb that will make a runner: a runner name that does not exist is
+ * refused first, so a typo costs no metadata load.
  */
-export async function runnerAndMetadata(args: ParsedArgs, io: CliIO): Promise<Result<{ runner: Runner; attach: (ctx: RunnerContext) => void; metadata: Metadata }, WeldError>> {
-  const picked = await runnerFromArgs(args, io);
-  if (!picked.ok) return picked;
+export async function metadataForRunner(args: ParsedArgs, io: CliIO): Promise<Result<Metadata, WeldError>> {
+  const { checkRunnerName } = await import('../runner/select.js');
+  const name = checkRunnerName(runnerName(args, io.env));
+  if (!name.ok) return name;
   const { openFromArgs } = await import('./metadata-args.js');
-  const loaded = await openFromArgs(args, io);
-  if (!loaded.ok) return loaded;
-  return ok({ ...picked.value, metadata: loaded.value });
+  return openFromArgs(args, io);
 }

@@ -3,7 +3,7 @@ import { UsageError } from '../core/errors.js';
 import { err, ok } from '../core/result.js';
 import { repairPolicyProblem } from '../metadata/repair-policy.js';
 import { METADATA_OPTIONS } from './args.js';
-import { mirrorsFromArgs, packagesFromArgs, RUNNER_OPTION, runnerAndMetadata } from './build-args.js';
+import { metadataForRunner, mirrorsFromArgs, packagesFromArgs, RUNNER_OPTION, runnerFromArgs } from './build-args.js';
 import { weldVersion } from './version.js';
 import { BuildFailedError, jobsFromArgs, runBuild } from './build-run.js';
 import type { VerbModule } from './commands.js';
@@ -41,17 +41,18 @@ export const run: VerbModule['run'] = async (args, io) => {
   const repairPolicy = args.options['repair-policy'] as string | undefined;
   const badPolicy = repairPolicy === undefined ? undefined : repairPolicyProblem(repairPolicy);
   if (badPolicy) return err(new UsageError(`weld build: --repair-policy: ${badPolicy}`));
-  const picked = await runnerAndMetadata(args, io);
-  if (!picked.ok) return picked;
-  const { runner, metadata } = picked.value;
+  const loaded = await metadataForRunner(args, io);
+  if (!loaded.ok) return loaded;
+  const metadata = loaded.value;
   const targets = packagesFromArgs({ verb: 'build', args, metadata, all });
   if (!targets.ok) return targets;
   const opened = await openStoreFromArgs(args, io, { create: true, metadata });
   if (!opened.ok) return opened;
-  picked.value.attach({ metadata, store: opened.value.store, env: io.env });
+  const runner = await runnerFromArgs({ args, io, metadata, store: opened.value.store });
+  if (!runner.ok) return runner;
   const json = args.options['json'] === true;
   const { openSession } = await import('../session/session.js');
-  const session = openSession({ metadata, store: opened.value.store, runner, mirrorsDir: mirrorsFromArgs({ args, io, metadata }), weldVersion: weldVersion(), ...(repairPolicy ? { repairPolicy } : {}) });
+  const session = openSession({ metadata, store: opened.value.store, runner: runner.value, mirrorsDir: mirrorsFromArgs({ args, io, metadata }), weldVersion: weldVersion(), ...(repairPolicy ? { repairPolicy } : {}) });
   const built = await runBuild({
     io,
     session,

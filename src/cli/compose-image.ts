@@ -1,8 +1,10 @@
 import path from 'node:path';
-import { ok } from '../core/result.js';
+import type { WeldError } from '../core/errors.js';
+import { ok, type Result } from '../core/result.js';
+import type { BuildSession } from '../session/session.js';
 import type { ImageEvent } from '../compose/image/events.js';
 import { METADATA_OPTIONS } from './args.js';
-import { buildFlags, mirrorsFromArgs, RUNNER_OPTION, runnerAndMetadata } from './build-args.js';
+import { buildFlags, metadataForRunner, mirrorsFromArgs, RUNNER_OPTION, runnerFromArgs } from './build-args.js';
 import type { VerbModule } from './commands.js';
 import { eventLines } from './event-lines.js';
 import type { CliIO } from './io.js';
@@ -44,9 +46,9 @@ function plainReporter(io: CliIO) {
 
 export const run: VerbModule['run'] = async (args, io) => {
   const t0 = performance.now();
-  const picked = await runnerAndMetadata(args, io);
-  if (!picked.ok) return picked;
-  const { metadata } = picked.value;
+  const loaded = await metadataForRunner(args, io);
+  if (!loaded.ok) return loaded;
+  const metadata = loaded.value;
   const { findCompose } = await import('../compose/select.js');
   // Found here too (composeImage checks again) so a wrong name fails before the store opens.
   const compose = asArgument(findCompose({ metadata, name: args.positionals[0], kind: 'image' }));
@@ -55,21 +57,42 @@ export const run: VerbModule['run'] = async (args, io) => {
   const opened = await openStoreFromArgs(args, io, { create: true, metadata });
   if (!opened.ok) return opened;
   const store = opened.value.store;
-  picked.value.attach({ metadata, store, env: io.env });
+  const runner = await runnerFromArgs({ args, io, metadata, store });
+  if (!runner.ok) return runner;
   const flag = args.options['out'];
   const out = typeof flag === 'string' ? path.resolve(io.cwd, flag) : path.join(metadata.root, 'out', 'images', `${name}.oci.tar`);
   const asJson = args.options['json'] === true;
-  const { composeImage } = await import('../compose/image/compose.js');
   const { openSession } = await import('../session/session.js');
-  const session = openSession({ metadata, store, runner: picked.value.runner, mirrorsDir: mirrorsFromArgs({ args, io, metadata }) });
+  const session = openSession({ metadata, store, runner: runner.value, mirrorsDir: mirrorsFromArgs({ args, io, metadata }) });
+  return imageStep({ io, session, name, out, json: asJson, load: !args.options['no-load'], buildFlags: buildFlags(args), started: t0 });
+};
+
+/** What `weld up` reports of an image. */
+export interface ImageStepResult {
+  tag: string;
+  file: string;
+  manifest: string;
+}
+
+/** The image of a compose from the session's current builds, loaded into podman unless `load` is false; printed as `weld compose image` prints it. */
+export async function imageStep(o: { io: CliIO; session: BuildSession; name: string; out: string; json: boolean; load: boolean; buildFlags: string[]; started?: number }): Promise<Result<ImageStepResult, WeldError>> {
+  const { io, session, name, out } = o;
+  const { metadata, store } = session.o;
+  if (!store) throw new Error('bug: an image from a session without a store');
+  const asJson = o.json;
+  const t0 = o.started ?? performance.now();
+  const { findCompose } = await import('../compose/select.js');
+  const compose = findCompose({ metadata, name, kind: 'image' });
+  if (!compose.ok) return compose;
+  const { composeImage } = await import('../compose/image/compose.js');
   const lines = asJson ? eventLines(io) : undefined;
-  const r = await composeImage({ metadata, store, session, name, buildFlags: buildFlags(args), out, onEvent: lines ? lines.write : plainReporter(io) });
+  const r = await composeImage({ metadata, store, session, name, buildFlags: o.buildFlags, out, onEvent: lines ? lines.write : plainReporter(io) });
   lines?.end();
   if (!r.ok) return r;
   const image = r.value;
   const composeTime = secs(t0);
   let load: { loaded: boolean; time: string } | undefined;
-  if (!args.options['no-load']) {
+  if (o.load) {
     const env = metadata.envs.get(compose.value.env!)!;
     const { Podman } = await import('../podman/podman.js');
     const podman = Podman.open({ root: metadata.root, arch: env.arch, env: io.env });
@@ -81,7 +104,7 @@ export const run: VerbModule['run'] = async (args, io) => {
     load = { loaded: l.value.loaded, time: secs(t1) };
   }
   // What `weld up` reports of this step.
-  const result = { tag: image.tag, file: image.out, manifest: image.manifest };
+  const result: ImageStepResult = { tag: image.tag, file: image.out, manifest: image.manifest };
   if (lines) {
     lines.summary({ subject: { kind: 'compose', name }, data: { ...image, loaded: load ? load.loaded : null, seconds: Number(((performance.now() - t0) / 1000).toFixed(2)) } });
     return ok(result);
@@ -90,4 +113,4 @@ export const run: VerbModule['run'] = async (args, io) => {
   io.stdout.write(`${image.compose}: ${path.relative(io.cwd, image.out) || image.out}\n`);
   if (load) io.stdout.write(`${image.compose}: ${image.tag} ${load.loaded ? `loaded into podman in ${load.time}` : 'already in podman'}\n`);
   return ok(result);
-};
+}

@@ -1,9 +1,10 @@
 import path from 'node:path';
-import { UsageError } from '../core/errors.js';
-import { err, ok } from '../core/result.js';
+import { UsageError, type WeldError } from '../core/errors.js';
+import { err, ok, type Result } from '../core/result.js';
+import type { BuildSession } from '../session/session.js';
 import type { Metadata } from '../metadata/model.js';
 import { METADATA_OPTIONS, type ParsedArgs } from './args.js';
-import { buildFlags, mirrorsFromArgs, RUNNER_OPTION, runnerAndMetadata } from './build-args.js';
+import { buildFlags, metadataForRunner, mirrorsFromArgs, RUNNER_OPTION, runnerFromArgs } from './build-args.js';
 import { jobsFromArgs, runBuild } from './build-run.js';
 import type { VerbModule } from './commands.js';
 import { plural } from './format.js';
@@ -34,10 +35,10 @@ export const run: VerbModule['run'] = async (args, io) => {
   if (args.options['jobs'] !== undefined && !args.options['build']) return err(new UsageError('weld compose wheelhouse: --jobs goes with --build'));
   const jobs = jobsFromArgs(args, 'compose wheelhouse');
   if (!jobs.ok) return jobs;
-  const picked = await runnerAndMetadata(args, io);
-  if (!picked.ok) return picked;
-  const { runner, metadata } = picked.value;
-  const { composePackages, findCompose, selectBuilds } = await import('../compose/select.js');
+  const loaded = await metadataForRunner(args, io);
+  if (!loaded.ok) return loaded;
+  const metadata = loaded.value;
+  const { composePackages, findCompose } = await import('../compose/select.js');
   const { ComposePackagesError, MissingBuildsError } = await import('../compose/errors.js');
   const compose = asArgument(findCompose({ metadata, name: args.positionals[0], kind: 'wheelhouse' }));
   if (!compose.ok) return compose;
@@ -55,20 +56,40 @@ export const run: VerbModule['run'] = async (args, io) => {
     return err(new MissingBuildsError(name, packages.map((p) => ({ package: p, reason: `never built (${opened.error.message})` })), flags, true));
   }
   const store = opened.value.store;
-  picked.value.attach({ metadata, store, env: io.env });
+  const runner = await runnerFromArgs({ args, io, metadata, store });
+  if (!runner.ok) return runner;
   const quiet = args.options['json'] === true;
   // One session: --build's plan and preparation are the compose's too.
   const { openSession } = await import('../session/session.js');
-  const session = openSession({ metadata, store, runner, mirrorsDir: mirrorsFromArgs({ args, io, metadata }), weldVersion: weldVersion() });
+  const session = openSession({ metadata, store, runner: runner.value, mirrorsDir: mirrorsFromArgs({ args, io, metadata }), weldVersion: weldVersion() });
   if (build) {
     const built = await runBuild({ io, session, targets: packages, jobs: jobs.value, json: quiet });
     if (!built.ok) return built;
   }
-  const builds = await selectBuilds({ metadata, store, session, compose: name, packages, buildFlags: flags, offerBuild: true });
+  return wheelhouseStep({ io, session, name, packages, out: outDir({ args, io, metadata, name }), json: quiet, buildFlags: flags, offerBuild: true });
+};
+
+/** What `weld up` reports of a wheelhouse. */
+export interface WheelhouseStepResult {
+  dir: string;
+  manifest: string;
+  wheels: number;
+}
+
+/**
+ * The wheelhouse of a compose from the session's current builds (after a build in the same
+ * session, its records: nothing is planned again), printed as `weld compose wheelhouse` prints it.
+ */
+export async function wheelhouseStep(o: { io: CliIO; session: BuildSession; name: string; packages: string[]; out: string; json: boolean; buildFlags: string[]; offerBuild?: boolean }): Promise<Result<WheelhouseStepResult, WeldError>> {
+  const { io, session, name, out } = o;
+  const { metadata, store } = session.o;
+  if (!store) throw new Error('bug: a wheelhouse from a session without a store');
+  const quiet = o.json;
+  const { selectBuilds } = await import('../compose/select.js');
+  const builds = await selectBuilds({ metadata, store, session, compose: name, packages: o.packages, buildFlags: o.buildFlags, ...(o.offerBuild ? { offerBuild: true } : {}) });
   if (!builds.ok) return builds;
   const { composeWheelhouse } = await import('../compose/wheelhouse/compose.js');
   const { wheelhouseBuilds } = await import('../compose/wheelhouse/inputs.js');
-  const out = outDir({ args, io, metadata, name });
   const t0 = performance.now();
   const lines = quiet ? eventLines(io) : undefined;
   const onEvent = lines ? lines.write : plainReporter(io);
@@ -77,7 +98,7 @@ export const run: VerbModule['run'] = async (args, io) => {
   if (!r.ok) return r;
   const v = r.value;
   // What `weld up` reports of this step.
-  const result = { dir: v.out, manifest: v.manifest, wheels: v.wheels.length };
+  const result: WheelhouseStepResult = { dir: v.out, manifest: v.manifest, wheels: v.wheels.length };
   if (lines) {
     lines.summary({ subject: { kind: 'compose', name }, data: { compose: name, out: v.out, manifest: v.manifest, record: v.recordId, linked: v.linked, copied: v.copied, wheels: v.wheels.map((w) => ({ file: w.file, project: w.project, version: w.version, digest: w.digest, package: w.package })) } });
     return ok(result);
@@ -88,7 +109,7 @@ export const run: VerbModule['run'] = async (args, io) => {
   io.stdout.write(`${name}: ${plural(v.wheels.length, 'wheel')} of ${plural(projects, 'project')} → ${rel} (${placed}; ${((performance.now() - t0) / 1000).toFixed(1)} s)\n`);
   io.stdout.write(`  pip install --index-url file://${v.out}/simple <project>    or    weld serve --wheelhouse ${rel}\n`);
   return ok(result);
-};
+}
 
 /** A line on stderr per wheel placed, as `compose image` has per wheel installed. */
 function plainReporter(io: CliIO): WheelhouseListener {

@@ -1,4 +1,5 @@
-import { err, ok } from '../core/result.js';
+import { err, ok, type Result } from '../core/result.js';
+import type { CliIO } from './io.js';
 import { UsageError } from '../core/errors.js';
 import { ARCHES } from '../metadata/names.js';
 import { HostNotReadyError } from '../podman/errors.js';
@@ -13,7 +14,7 @@ const PROFILES = {
   build: { purpose: 'builds', load: async () => (await import('../podman/doctor.js')).doctor },
   test: { purpose: 'the tests', load: async () => (await import('../podman/test-tools.js')).doctorTests },
 } as const;
-type Profile = keyof typeof PROFILES;
+export type Profile = keyof typeof PROFILES;
 const NAMES = Object.keys(PROFILES) as Profile[];
 
 export const spec: VerbModule['spec'] = {
@@ -44,15 +45,19 @@ export const run: VerbModule['run'] = async (args, io) => {
   const arch = typeof args.options['arch'] === 'string' ? args.options['arch'] : 's390x';
   if (profile === 'test' && args.options['arch'] !== undefined) return err(new UsageError('weld doctor: --arch goes with the build profile, not --profile test', 'the tests run on the host arch'));
   if (!(ARCHES as readonly string[]).includes(arch)) return err(new UsageError(`weld doctor: unknown arch "${arch}"`, `one of: ${ARCHES.join(', ')}`));
-  const asJson = args.options['json'] === true;
-  const fix = args.options['fix'] === true;
-  const lines = asJson ? eventLines(io) : undefined;
+  return checkHost({ profile: profile as Profile, arch, fix: args.options['fix'] === true, json: args.options['json'] === true, io });
+};
+
+/** The doctor's checks, printed as `weld doctor` prints them: what `weld up` runs first. */
+export async function checkHost(o: { profile: Profile; arch: string; fix: boolean; json: boolean; io: CliIO }): Promise<Result<DoctorReport, HostNotReadyError>> {
+  const { profile, arch, fix, io } = o;
+  const lines = o.json ? eventLines(io) : undefined;
   const plain = (e: DoctorEvent) => {
     if (e.type === 'fix-start') io.stderr.write(`weld doctor: fixing ${e.data.check}: ${e.data.command}\n`);
     else if (e.type === 'fix-output') io.stderr.write(`  | ${e.data.line}\n`);
     else if (!e.data.ok) io.stderr.write(`weld doctor: ${e.data.command} failed\n`);
   };
-  const { purpose, load } = PROFILES[profile as Profile];
+  const { purpose, load } = PROFILES[profile];
   const report: DoctorReport = await (await load())({ target: arch, dir: io.cwd, fix, env: io.env, onEvent: lines ? lines.write : plain });
   const failing = report.checks.filter((c) => !c.ok && !c.info);
   if (lines) {
@@ -65,7 +70,7 @@ export const run: VerbModule['run'] = async (args, io) => {
     }
     if (fix && !report.root && failing.some((c) => c.fix)) io.stdout.write('not root: --fix applied nothing; run it as root (sudo)\n');
   }
-  if (!failing.length) return ok(undefined);
+  if (!failing.length) return ok(report);
   const fixCommand = ['weld doctor', ...(profile === 'build' ? [] : [`--profile ${profile}`]), '--fix'].join(' ');
   return err(new HostNotReadyError({ failing: failing.map((c) => c.id), fixable: failing.some((c) => c.fix), purpose, fixCommand }));
-};
+}

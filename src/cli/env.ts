@@ -15,6 +15,7 @@ import type { CliIO } from './io.js';
 import { openFromArgs } from './metadata-args.js';
 import { ArgumentError } from './package-names.js';
 import { openStoreFromArgs, STORE_OPTION } from './store-args.js';
+import type { Store } from '../store/store.js';
 
 const SUBVERBS = ['lock', 'fetch', 'compose', 'ls', 'shell'] as const;
 type SubVerb = (typeof SUBVERBS)[number];
@@ -84,10 +85,19 @@ export const run: VerbModule['run'] = async (args, io) => {
   switch (verb) {
     case 'lock':
       return lock(metadata.value, env.value, args, io);
-    case 'fetch':
-      return fetch(metadata.value, env.value, args, io);
-    case 'compose':
-      return compose(metadata.value, env.value, args, io);
+    case 'fetch': {
+      const jobsArg = args.options['jobs'];
+      const jobs = typeof jobsArg === 'string' ? Number(jobsArg) : undefined;
+      if (jobs !== undefined && !(Number.isInteger(jobs) && jobs > 0)) return err(new UsageError(`weld env fetch: --jobs ${jobsArg} is not a positive whole number`));
+      const opened = await openStoreFromArgs(args, io, { create: true, metadata: metadata.value });
+      if (!opened.ok) return opened;
+      return fetchStep({ env: env.value, store: opened.value.store, io, json: args.options['json'] === true, ...(jobs ? { jobs } : {}) });
+    }
+    case 'compose': {
+      const opened = await openStoreFromArgs(args, io, { create: true, metadata: metadata.value });
+      if (!opened.ok) return opened;
+      return composeStep({ metadata: metadata.value, env: env.value, store: opened.value.store, io, json: args.options['json'] === true, force: args.options['force'] === true, load: !args.options['no-load'] });
+    }
     case 'shell':
       return shell(metadata.value, env.value, rest.slice(1), args, io);
   }
@@ -122,8 +132,8 @@ function plainReporter(io: CliIO): (e: EnvEvent) => void {
 }
 
 /** Plain progress on stderr, or (--json) every event as a line on stdout, then the summary line. */
-function reporter(io: CliIO, args: ParsedArgs): { onEvent: (e: EnvEvent) => void; lines: EventLines | undefined } {
-  const lines = args.options['json'] === true ? eventLines(io) : undefined;
+function reporter(io: CliIO, json: boolean): { onEvent: (e: EnvEvent) => void; lines: EventLines | undefined } {
+  const lines = json ? eventLines(io) : undefined;
   return { onEvent: lines ? lines.write : plainReporter(io), lines };
 }
 
@@ -134,7 +144,7 @@ const secs = (t0: number) => `${((performance.now() - t0) / 1000).toFixed(1)} s`
 async function lock(m: Metadata, env: Env, args: ParsedArgs, io: CliIO): Outcome {
   const { lockEnv } = await import('../env/lock.js');
   const file = path.join(m.root, m.metaDir, 'envs', `${env.name}.lock.toml`);
-  const { onEvent, lines } = reporter(io, args);
+  const { onEvent, lines } = reporter(io, args.options['json'] === true);
   const r = await lockEnv({ env, root: m.root, file, processEnv: io.env, onEvent });
   lines?.end();
   if (!r.ok) return r;
@@ -145,16 +155,13 @@ async function lock(m: Metadata, env: Env, args: ParsedArgs, io: CliIO): Outcome
   return ok(undefined);
 }
 
-async function fetch(m: Metadata, env: Env, args: ParsedArgs, io: CliIO): Outcome {
-  const jobsArg = args.options['jobs'];
-  const jobs = typeof jobsArg === 'string' ? Number(jobsArg) : undefined;
-  if (jobs !== undefined && !(Number.isInteger(jobs) && jobs > 0)) return err(new UsageError(`weld env fetch: --jobs ${jobsArg} is not a positive whole number`));
-  const opened = await openStoreFromArgs(args, io, { create: true, metadata: m });
-  if (!opened.ok) return opened;
+/** `weld env fetch <env>` once its arguments are checked; `weld up` calls it for each env. */
+export async function fetchStep(o: { env: Env; store: Store; io: CliIO; json: boolean; jobs?: number }): Outcome {
+  const { env, io } = o;
   const { fetchEnv } = await import('../env/fetch.js');
   const t0 = performance.now();
-  const { onEvent, lines } = reporter(io, args);
-  const r = await fetchEnv({ env, store: opened.value.store, processEnv: io.env, ...(jobs ? { concurrency: jobs } : {}), onEvent });
+  const { onEvent, lines } = reporter(io, o.json);
+  const r = await fetchEnv({ env, store: o.store, processEnv: io.env, ...(o.jobs ? { concurrency: o.jobs } : {}), onEvent });
   lines?.end();
   if (io.stderr.isTTY && !lines) io.stderr.write('\r\x1b[K');
   if (!r.ok) return r;
@@ -164,21 +171,20 @@ async function fetch(m: Metadata, env: Env, args: ParsedArgs, io: CliIO): Outcom
   return ok(undefined);
 }
 
-async function compose(m: Metadata, env: Env, args: ParsedArgs, io: CliIO): Outcome {
-  const opened = await openStoreFromArgs(args, io, { create: true, metadata: m });
-  if (!opened.ok) return opened;
-  const store = opened.value.store;
+/** `weld env compose <env>` once its arguments are checked; `weld up` calls it for each env. */
+export async function composeStep(o: { metadata: Metadata; env: Env; store: Store; io: CliIO; json: boolean; force: boolean; load: boolean }): Outcome {
+  const { metadata: m, env, store, io } = o;
   const { composeEnv } = await import('../env/compose.js');
   const t0 = performance.now();
-  const { onEvent, lines } = reporter(io, args);
-  const r = await composeEnv({ env, store, force: args.options['force'] === true, onEvent });
+  const { onEvent, lines } = reporter(io, o.json);
+  const r = await composeEnv({ env, store, force: o.force, onEvent });
   lines?.end();
   if (io.stderr.isTTY && !lines) io.stderr.write('\r\x1b[K');
   if (!r.ok) return r;
   const composeTime = secs(t0);
   let loaded: boolean | undefined;
   let loadTime = '';
-  if (!args.options['no-load']) {
+  if (o.load) {
     const podman = await openPodman(m, env, io);
     if (!podman.ok) return podman;
     const { loadEnvImage } = await import('../env/compose.js');

@@ -1,8 +1,7 @@
 import { UsageError, WeldError } from '../core/errors.js';
 import { err, ok, type Result } from '../core/result.js';
 import type { Metadata } from '../metadata/model.js';
-import type { MirrorOptions } from '../mirror/mirror.js';
-import type { ParsedArgs } from './args.js';
+import type { Store } from '../store/store.js';
 import { eventLines, type EventLines } from './event-lines.js';
 import type { MirrorEvent } from '../mirror/events.js';
 import { nextLock, readLockNow, writeLockFile } from '../mirror/lock-writer.js';
@@ -106,33 +105,37 @@ export const run: VerbModule['run'] = async (args, io) => {
     const r = await (opening ??= openStoreFromArgs(args, io, { create: true, metadata }));
     return r.ok ? ok(r.value.store) : r;
   };
-  const lines = args.options['json'] ? eventLines(io) : undefined;
+  const r = await mirrorStep({ metadata, names, mirrorsDir, store, jobs, refresh: args.options['refresh'] === true, json: args.options['json'] === true, io });
+  return r.ok ? ok(undefined) : r;
+};
+
+/** What a mirror run did, per package, and the lock it wrote. */
+export interface MirrorSummary {
+  packages: Array<Record<string, unknown>>;
+  lock: { file: string; changed: boolean };
+}
+
+/** `weld mirror` once its arguments are checked: mirrors, writes the lock, prints; `weld up` calls it. */
+export async function mirrorStep(o: { metadata: Metadata; names: string[]; mirrorsDir: string; store: () => Promise<Result<Store, WeldError>>; jobs: number; refresh: boolean; json: boolean; io: CliIO }): Promise<Result<MirrorSummary, WeldError>> {
+  const lines = o.json ? eventLines(o.io) : undefined;
   try {
-    return await mirror({ args, io, metadata, names, mirrorsDir, jobs, lines, store });
+    return await mirrorAndLock({ ...o, lines });
   } finally {
     lines?.end();
   }
-};
+}
 
-async function mirror(o: {
-  args: ParsedArgs;
-  io: CliIO;
-  metadata: Metadata;
-  names: string[];
-  mirrorsDir: string;
-  jobs: number;
-  lines: EventLines | undefined;
-  store: MirrorOptions['store'];
-}): Promise<Result<undefined, WeldError>> {
-  const { args, io, metadata, names, mirrorsDir, jobs, lines, store } = o;
+async function mirrorAndLock(o: Parameters<typeof mirrorStep>[0] & { lines: EventLines | undefined }): Promise<Result<MirrorSummary, WeldError>> {
+  const { metadata, io, lines } = o;
+  const asJson = lines !== undefined;
   const outcome = await mirrorPackages({
     metadata,
-    packages: names,
-    mirrorsDir,
-    store,
-    jobs,
+    packages: o.names,
+    mirrorsDir: o.mirrorsDir,
+    store: o.store,
+    jobs: o.jobs,
     env: io.env,
-    ...(args.options['refresh'] ? { refresh: true } : {}),
+    ...(o.refresh ? { refresh: true } : {}),
     onEvent: lines ? lines.write : renderer(io),
   });
   // Merged into the lock as it is now, not as it was read at the start: runs may overlap.
@@ -144,21 +147,21 @@ async function mirror(o: {
   for (const [pkg, r] of outcome) {
     if (!r.ok) {
       failures.push({ pkg, error: r.error });
-      if (!args.options['json']) io.stderr.write(`${pkg}: failed: ${r.error.message}\n${r.error.hint ? `${pkg}: hint: ${r.error.hint}\n` : ''}`);
+      if (!asJson) io.stderr.write(`${pkg}: failed: ${r.error.message}\n${r.error.hint ? `${pkg}: hint: ${r.error.hint}\n` : ''}`);
       continue;
     }
     const m = r.value;
     rows.push({ package: pkg, status: m.upToDate ? 'up-to-date' : 'mirrored', ...m.lock, fetched: m.fetched, seconds: Number(m.seconds.toFixed(3)) });
-    if (!args.options['json']) {
+    if (!asJson) {
       io.stdout.write(`${pkg}: ${m.upToDate ? 'up to date' : 'mirrored'}  upstream ${m.lock.upstream.slice(0, 12)}  distro ${m.lock.distro.slice(0, 12)}  (${m.seconds.toFixed(1)} s)\n`);
     }
   }
-  const summary = { packages: rows, lock: { file: lock.value.file, changed: lock.value.changed } };
-  if (!args.options['json']) {
+  const summary: MirrorSummary = { packages: rows, lock: { file: lock.value.file, changed: lock.value.changed } };
+  if (!asJson) {
     const mirrored = rows.filter((r) => r.status === 'mirrored').length;
     io.stdout.write(`${plural(mirrored, 'package')} mirrored, ${rows.length - mirrored} up to date, ${failures.length} failed; ${lock.value.changed ? 'lock updated' : 'lock unchanged'}: ${lock.value.file}\n`);
   }
   if (failures.length) return err(new MirrorFailedError(failures, summary));
   lines?.summary({ data: summary });
-  return ok(undefined);
+  return ok(summary);
 }

@@ -1,6 +1,6 @@
 import { ok } from '../core/result.js';
 import { METADATA_OPTIONS } from './args.js';
-import { mirrorsFromArgs, packagesFromArgs, RUNNER_OPTION, runnerAndMetadata } from './build-args.js';
+import { metadataForRunner, mirrorsFromArgs, packagesFromArgs, RUNNER_OPTION, runnerFromArgs } from './build-args.js';
 import type { VerbModule } from './commands.js';
 import { json, table } from './format.js';
 import { openStoreFromArgs, STORE_OPTION } from './store-args.js';
@@ -16,17 +16,18 @@ export const spec: VerbModule['spec'] = {
 };
 
 export const run: VerbModule['run'] = async (args, io) => {
-  const picked = await runnerAndMetadata(args, io);
-  if (!picked.ok) return picked;
-  const { runner, metadata } = picked.value;
+  const loaded = await metadataForRunner(args, io);
+  if (!loaded.ok) return loaded;
+  const metadata = loaded.value;
   const names = packagesFromArgs({ verb: 'status', args, metadata, all: args.positionals.length === 0 });
   if (!names.ok) return names;
   const opened = await openStoreFromArgs(args, io, { create: false, metadata });
   // No store yet just means nothing was built; any other store problem is reported.
   if (!opened.ok && opened.error.code !== 'E_STORE_NOT_FOUND') return opened;
-  picked.value.attach({ metadata, env: io.env, ...(opened.ok ? { store: opened.value.store } : {}) });
+  const runner = await runnerFromArgs({ args, io, metadata, ...(opened.ok ? { store: opened.value.store } : {}) });
+  if (!runner.ok) return runner;
   const { openSession } = await import('../session/session.js');
-  const session = openSession({ metadata, runner, mirrorsDir: mirrorsFromArgs({ args, io, metadata }), ...(opened.ok ? { store: opened.value.store } : {}) });
+  const session = openSession({ metadata, runner: runner.value, mirrorsDir: mirrorsFromArgs({ args, io, metadata }), ...(opened.ok ? { store: opened.value.store } : {}) });
   const planned = await session.plan({ targets: names.value });
   if (!planned.ok) return planned;
   const plan = planned.value;

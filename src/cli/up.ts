@@ -2,16 +2,22 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { UsageError, WeldError } from '../core/errors.js';
 import { err, ok, type Result } from '../core/result.js';
-import type { BuildSummary } from '../session/executor.js';
+import { EnvNotFoundError } from '../env/errors.js';
 import type { Metadata } from '../metadata/model.js';
-import { METADATA_OPTIONS, parseCommandArgs, type ParsedArgs } from './args.js';
-import { RUNNER_OPTION, runnerName } from './build-args.js';
-import { jobsFromArgs } from './build-run.js';
-import { VERBS, type VerbModule } from './commands.js';
+import type { BuildSummary } from '../session/executor.js';
+import type { BuildSession } from '../session/session.js';
+import type { Store } from '../store/store.js';
+import { METADATA_OPTIONS, type ParsedArgs } from './args.js';
+import { buildFlags, mirrorsFromArgs, RUNNER_OPTION, runnerFromArgs, runnerName } from './build-args.js';
+import { jobsFromArgs, runBuild } from './build-run.js';
+import type { VerbModule } from './commands.js';
+import type { ImageStepResult } from './compose-image.js';
+import type { WheelhouseStepResult } from './compose-wheelhouse.js';
 import { plural } from './format.js';
 import type { CliIO } from './io.js';
 import { openFromArgs } from './metadata-args.js';
-import { STORE_OPTION } from './store-args.js';
+import { openStoreFromArgs, STORE_OPTION } from './store-args.js';
+import { weldVersion } from './version.js';
 import { RUNNER_NAMES } from '../runner/select.js';
 import { closest } from '../util/suggest.js';
 
@@ -33,17 +39,19 @@ export const spec: VerbModule['spec'] = {
   examples: ['weld up', 'sudo weld up', 'weld up --no-fix --jobs 2'],
 };
 
-/** One step of the job: a verb and its arguments. */
+/** One step of the job: the command it stands for (shown, never parsed) and the call that does it. */
 interface Step {
-  verb: string;
-  argv: string[];
+  command: string;
+  run: () => Promise<Result<StepValue, WeldError>>;
 }
+
+type StepValue = { kind: 'build'; summary: BuildSummary } | { kind: 'wheelhouse'; name: string; value: WheelhouseStepResult } | { kind: 'image'; name: string; value: ImageStepResult } | { kind: 'other' };
 
 /** What `weld up` tells at the end; also its result, for callers. */
 export interface UpSummary {
   steps: Array<{ command: string; seconds: number }>;
   build?: BuildSummary;
-  composes: Array<{ name: string; kind: 'wheelhouse' | 'image'; value: unknown }>;
+  composes: Array<{ name: string; kind: 'wheelhouse'; value: WheelhouseStepResult } | { name: string; kind: 'image'; value: ImageStepResult }>;
   seconds: number;
 }
 
@@ -67,28 +75,27 @@ export const run: VerbModule['run'] = async (args, io) => {
   const started = performance.now();
   const loaded = await openFromArgs(args, io);
   if (!loaded.ok) return loaded;
-  const metadata = loaded.value;
-  const steps = plan(metadata, args.options);
+  const steps = plan({ metadata: loaded.value, args, io, jobs: early.value });
   const summary: UpSummary = { steps: [], composes: [], seconds: 0 };
   for (const [i, step] of steps.entries()) {
-    const command = ['weld', step.verb, ...step.argv].join(' ');
-    io.stderr.write(`\n== [${i + 1}/${steps.length}] ${command}\n`);
+    io.stderr.write(`\n== [${i + 1}/${steps.length}] ${step.command}\n`);
     const t0 = performance.now();
-    const r = await runVerb(step, io);
+    const r = await step.run();
     const seconds = (performance.now() - t0) / 1000;
-    summary.steps.push({ command, seconds });
-    if (!r.ok) return err(new UpStepError(command, r.error));
-    io.stderr.write(`== ${command}: ${seconds.toFixed(1)} s\n`);
-    if (step.verb === 'build') summary.build = r.value as BuildSummary;
-    if (step.verb === 'compose') summary.composes.push({ kind: step.argv[0] as 'wheelhouse' | 'image', name: step.argv[1]!, value: r.value });
+    summary.steps.push({ command: step.command, seconds });
+    if (!r.ok) return err(new UpStepError(step.command, r.error));
+    io.stderr.write(`== ${step.command}: ${seconds.toFixed(1)} s\n`);
+    const v = r.value;
+    if (v.kind === 'build') summary.build = v.summary;
+    else if (v.kind === 'wheelhouse' || v.kind === 'image') summary.composes.push({ kind: v.kind, name: v.name, value: v.value } as UpSummary['composes'][number]);
   }
   summary.seconds = (performance.now() - started) / 1000;
-  io.stdout.write(describe(summary, podmanPrefix(metadata, io)));
+  io.stdout.write(describe(summary, podmanPrefix(loaded.value, io)));
   return ok(summary);
 };
 
-/** What the steps would refuse later, refused now. */
-function checkOptions(args: ParsedArgs, io: CliIO): Result<void, UsageError> {
+/** What the steps would refuse later, refused now; the number of jobs. */
+function checkOptions(args: ParsedArgs, io: CliIO): Result<number, UsageError> {
   if (args.options['fix'] && args.options['no-fix']) return err(new UsageError('weld up: --fix and --no-fix exclude each other; pick one'));
   const jobs = jobsFromArgs(args, 'up');
   if (!jobs.ok) return jobs;
@@ -97,37 +104,122 @@ function checkOptions(args: ParsedArgs, io: CliIO): Result<void, UsageError> {
     const guess = closest(runner, RUNNER_NAMES);
     return err(new UsageError(`weld up: unknown runner "${runner}"${guess ? `; did you mean "${guess}"?` : ''}`, `known runners: ${RUNNER_NAMES.join(', ')} (--runner or WELD_RUNNER)`));
   }
-  return ok(undefined);
+  return jobs;
 }
 
-/** The job for this distro: its envs, then mirror, build and each compose, with the caller's options passed on. */
-function plan(metadata: Metadata, options: Record<string, string | boolean | undefined>): Step[] {
-  const pass = (...names: string[]) => names.flatMap((n) => (typeof options[n] === 'string' ? [`--${n}`, options[n] as string] : []));
-  const meta = pass('metadata');
-  const store = pass('store');
+/**
+ * The job for this distro: doctor, its envs, mirror, build and each compose, as library
+ * calls. The store is opened once, at the first step that needs it; the metadata is read
+ * again after the mirror (which rewrites its lock), and the build and the composes are one
+ * build session on it, so a compose takes the build's records as they are.
+ */
+function plan(o: { metadata: Metadata; args: ParsedArgs; io: CliIO; jobs: number }): Step[] {
+  const { args, io } = o;
+  const options = args.options;
+  const flag = (...names: string[]) => names.flatMap((n) => (typeof options[n] === 'string' ? [`--${n} ${options[n] as string}`] : []));
+  const shown = (...words: string[]) => ['weld', ...words].join(' ');
+  const meta = flag('metadata');
+  const storeFlag = flag('store');
   const mayFix = options['no-fix'] !== true && (options['fix'] === true || process.getuid?.() === 0);
+  const first = o.metadata;
+  let opening: Promise<Result<Store, WeldError>> | undefined;
+  const store = () => (opening ??= openStoreFromArgs(args, io, { create: true, metadata: first }).then((r) => (r.ok ? ok(r.value.store) : r)));
+  let session: BuildSession | undefined;
   const envs = new Set<string>();
-  for (const p of metadata.packages.values()) envs.add(p.env);
-  const composes = [...metadata.composes.values()].sort((a, b) => (a.name < b.name ? -1 : 1));
+  for (const p of first.packages.values()) envs.add(p.env);
+  const composes = [...first.composes.values()].sort((a, b) => (a.name < b.name ? -1 : 1));
   for (const c of composes) if (c.kind === 'image' && c.env) envs.add(c.env);
-  const steps: Step[] = [{ verb: 'doctor', argv: [...(mayFix ? ['--fix'] : []), '--arch', metadata.distro.arch] }];
-  for (const env of [...envs].sort()) {
-    steps.push({ verb: 'env', argv: ['fetch', env, ...meta, ...store] });
-    steps.push({ verb: 'env', argv: ['compose', env, ...meta, ...store] });
+  const other = { kind: 'other' } as const;
+
+  const steps: Step[] = [
+    {
+      command: shown('doctor', ...(mayFix ? ['--fix'] : []), '--arch', first.distro.arch),
+      run: async () => {
+        const { checkHost } = await import('./doctor.js');
+        const r = await checkHost({ profile: 'build', arch: first.distro.arch, fix: mayFix, json: false, io });
+        return r.ok ? ok(other) : r;
+      },
+    },
+  ];
+  for (const name of [...envs].sort()) {
+    const env = first.envs.get(name);
+    steps.push({
+      command: shown('env', 'fetch', name, ...meta, ...storeFlag),
+      run: async () => {
+        if (!env) return err(envMissing(first, name));
+        const s = await store();
+        if (!s.ok) return s;
+        const { fetchStep } = await import('./env.js');
+        const r = await fetchStep({ env, store: s.value, io, json: false });
+        return r.ok ? ok(other) : r;
+      },
+    });
+    steps.push({
+      command: shown('env', 'compose', name, ...meta, ...storeFlag),
+      run: async () => {
+        if (!env) return err(envMissing(first, name));
+        const s = await store();
+        if (!s.ok) return s;
+        const { composeStep } = await import('./env.js');
+        const r = await composeStep({ metadata: first, env, store: s.value, io, json: false, force: false, load: true });
+        return r.ok ? ok(other) : r;
+      },
+    });
   }
-  steps.push({ verb: 'mirror', argv: ['--all', ...meta, ...store, ...pass('mirrors')] });
-  steps.push({ verb: 'build', argv: ['--all', ...meta, ...store, ...pass('mirrors', 'runner', 'jobs')] });
-  for (const c of composes) steps.push({ verb: 'compose', argv: [c.kind, c.name, ...meta, ...store, ...pass('mirrors', 'runner')] });
+  steps.push({
+    command: shown('mirror', '--all', ...meta, ...storeFlag, ...flag('mirrors')),
+    run: async () => {
+      const { mirrorStep } = await import('./mirror.js');
+      const r = await mirrorStep({ metadata: first, names: [...first.packages.keys()], mirrorsDir: mirrorsFromArgs({ args, io, metadata: first }), store, jobs: 4, refresh: false, json: false, io });
+      return r.ok ? ok(other) : r;
+    },
+  });
+  steps.push({
+    command: shown('build', '--all', ...meta, ...storeFlag, ...flag('mirrors', 'runner', 'jobs')),
+    run: async () => {
+      // The mirror rewrote the lock: builds key on the lock as it is now.
+      const metadata = await openFromArgs(args, io);
+      if (!metadata.ok) return metadata;
+      const s = await store();
+      if (!s.ok) return s;
+      const runner = await runnerFromArgs({ args, io, metadata: metadata.value, store: s.value });
+      if (!runner.ok) return runner;
+      const { openSession } = await import('../session/session.js');
+      session = openSession({ metadata: metadata.value, store: s.value, runner: runner.value, mirrorsDir: mirrorsFromArgs({ args, io, metadata: metadata.value }), weldVersion: weldVersion() });
+      const built = await runBuild({ io, session, targets: [...metadata.value.packages.keys()].sort(), jobs: o.jobs, json: false });
+      return built.ok ? ok({ kind: 'build', summary: built.value }) : built;
+    },
+  });
+  const flags = buildFlags(args);
+  for (const c of composes) {
+    steps.push({
+      command: shown('compose', c.kind, c.name, ...meta, ...storeFlag, ...flag('mirrors', 'runner')),
+      run: async () => {
+        if (!session) throw new Error('bug: a weld up compose ran before its build');
+        const { metadata } = session.o;
+        if (c.kind === 'wheelhouse') {
+          const { findCompose, composePackages } = await import('../compose/select.js');
+          const found = findCompose({ metadata, name: c.name, kind: 'wheelhouse' });
+          if (!found.ok) return found;
+          const closure = composePackages({ metadata, compose: found.value });
+          if (!closure.ok) return closure;
+          const { ComposePackagesError } = await import('../compose/errors.js');
+          if (closure.value.packages.length === 0) return err(new ComposePackagesError(c.name, found.value.file, ['has no wheel packages'], 'name wheel packages in packages = […], or add some to the distro'));
+          const { wheelhouseStep } = await import('./compose-wheelhouse.js');
+          const r = await wheelhouseStep({ io, session, name: c.name, packages: closure.value.packages, out: path.join(metadata.root, 'out', 'wheelhouse', c.name), json: false, buildFlags: flags });
+          return r.ok ? ok({ kind: 'wheelhouse', name: c.name, value: r.value }) : r;
+        }
+        const { imageStep } = await import('./compose-image.js');
+        const r = await imageStep({ io, session, name: c.name, out: path.join(metadata.root, 'out', 'images', `${c.name}.oci.tar`), json: false, load: true, buildFlags: flags });
+        return r.ok ? ok({ kind: 'image', name: c.name, value: r.value }) : r;
+      },
+    });
+  }
   return steps;
 }
 
-async function runVerb(step: Step, io: CliIO): Promise<Result<unknown, WeldError>> {
-  const entry = VERBS.find((v) => v.name === step.verb);
-  if (!entry) throw new Error(`bug: weld up names the verb "${step.verb}", which does not exist`);
-  const mod = await entry.load();
-  const parsed = parseCommandArgs({ name: entry.name, summary: entry.summary, ...mod.spec }, step.argv);
-  if (!parsed.ok) return parsed;
-  return mod.run(parsed.value, io);
+function envMissing(m: Metadata, name: string): WeldError {
+  return new EnvNotFoundError(name, [...m.envs.keys()].sort(), closest(name, [...m.envs.keys()]));
 }
 
 /** How to call podman by hand on this host: with weld's containers.conf when weld needs one. */
@@ -144,12 +236,10 @@ function describe(s: UpSummary, podman: string): string {
 }
 
 function describeCompose(c: UpSummary['composes'][number], podman: string): string[] {
-  const v = (c.value ?? {}) as { dir?: string; file?: string; tag?: string };
-  if (c.kind === 'wheelhouse' && v.dir) {
-    return [`  wheelhouse ${c.name}: ${v.dir}`, `    pip install --index-url file://${v.dir}/simple <package>`, `    or serve it: weld serve --wheelhouse ${v.dir}`];
+  if (c.kind === 'wheelhouse') {
+    const dir = c.value.dir;
+    return [`  wheelhouse ${c.name}: ${dir}`, `    pip install --index-url file://${dir}/simple <package>`, `    or serve it: weld serve --wheelhouse ${dir}`];
   }
-  if (c.kind === 'image' && v.tag) {
-    return [`  image ${c.name}: ${v.tag}${v.file ? ` (${v.file})` : ''}`, `    ${podman} run --arch s390x --rm -it ${v.tag}`];
-  }
-  return [`  ${c.kind} ${c.name}: composed`];
+  const v = c.value;
+  return [`  image ${c.name}: ${v.tag}${v.file ? ` (${v.file})` : ''}`, `    ${podman} run --arch s390x --rm -it ${v.tag}`];
 }

@@ -3,6 +3,8 @@
 export class PackageGraph {
   private readonly deps: Map<string, readonly string[]>;
   private readonly rdeps = new Map<string, string[]>();
+  /** steps(), computed once: the graph never changes, and a no-op build asks for them several times */
+  private stepsMemo: string[][] | undefined;
 
   constructor(edges: Map<string, readonly string[]>) {
     this.deps = edges;
@@ -30,6 +32,11 @@ export class PackageGraph {
    * Packages on a cycle are left out (call `cycles()` first).
    */
   steps(): string[][] {
+    this.stepsMemo ??= this.computeSteps();
+    return this.stepsMemo.map((s) => [...s]);
+  }
+
+  private computeSteps(): string[][] {
     const depth = new Map<string, number>();
     const pending = new Map<string, number>();
     const ready: string[] = [];
@@ -81,6 +88,8 @@ export class PackageGraph {
       keep.add(n);
       stack.push(...this.requires(n));
     }
+    // The whole graph (`--all`, `weld status`): itself, with the steps it already knows.
+    if (keep.size === this.deps.size) return this;
     return new PackageGraph(new Map([...keep].sort().map((n) => [n, this.requires(n)])));
   }
 

@@ -50,14 +50,18 @@ export function cacheKey(inputs: KeyInputs): Digest {
  * appears here; cache-key.test.ts checks the text equals canonicalJson's.
  */
 function keyDocument(i: KeyInputs): unknown {
-  const sorted = <T>(o: Record<string, T>, f: (v: T) => unknown = (v) => v) => {
+  // Most objects here are empty or one entry long (no vars, one output per dependency):
+  // the copies and sorts are skipped for them, which a no-op plan of 1,000 keys notices.
+  const sorted = <T>(o: Record<string, T>, f?: (v: T) => unknown) => {
+    const keys = Object.keys(o);
+    if (keys.length === 0) return o;
     const out: Record<string, unknown> = {};
-    for (const k of Object.keys(o).sort()) out[k] = f(o[k]!);
+    for (const k of keys.length > 1 ? keys.sort() : keys) out[k] = f ? f(o[k]!) : o[k];
     return out;
   };
   return {
     arch: i.arch,
-    deps: sorted(i.deps, (ds) => [...ds].sort()),
+    deps: sorted(i.deps, (ds) => (ds.length > 1 ? [...ds].sort() : ds)),
     envImage: i.envImage,
     kind: i.kind,
     package: i.package,

@@ -196,7 +196,10 @@ function undecided<R extends RecordView>(opts: { ctx: PlanContext; plan: Map<str
   if (!ctx.metadata.lock[name]) return { state: 'unmirrored', reason: notLockedReason(name), code: 'E_NOT_MIRRORED' };
   if (ctx.staleLocks?.has(name)) return { state: 'unmirrored', reason: staleReason(name), code: 'E_LOCK_STALE' };
   const reqs = ctx.metadata.graph.requires(name);
-  const blocked = reqs.filter((r) => ['unmirrored', 'blocked'].includes(plan.get(r)?.state ?? 'unmirrored'));
+  const blocked = reqs.filter((r) => {
+    const state = plan.get(r)?.state;
+    return state === undefined || state === 'unmirrored' || state === 'blocked';
+  });
   if (blocked.length) return { state: 'blocked', by: blocked };
   const waitingOn = reqs.filter((r) => plan.get(r)?.state !== 'cached');
   if (waitingOn.length) return { state: 'pending', waitingOn };

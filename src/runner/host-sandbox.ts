@@ -14,6 +14,11 @@ export interface Sandbox {
 
 let detected: Promise<Sandbox> | undefined;
 
+/** PATH is the one part of the environment a probe reads: it picks the `unshare` that builds use. */
+export interface ProbeOptions {
+  path?: string;
+}
+
 // Tried in order: a user namespace (unprivileged hosts) first, then plain namespaces (root
 // without user namespaces). The probe does exactly what builds do, so a yes here holds later.
 const CANDIDATES: Array<{ flags: string[]; mounts: boolean }> = [
@@ -28,12 +33,13 @@ export function detectSandbox(): Promise<Sandbox> {
   return (detected ??= probeSandbox());
 }
 
-async function probeSandbox(): Promise<Sandbox> {
+/** The probe itself, uncached: the same answer on the same host, however slow the host is today. */
+export async function probeSandbox(opts: ProbeOptions = {}): Promise<Sandbox> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'weld-probe-'));
   try {
     for (const c of CANDIDATES) {
       const probe = c.mounts ? `${MOUNT_SETUP}\n! ( : > "$WELD_SRC/x" ) 2>/dev/null` : 'true';
-      if (await succeeds('unshare', [...c.flags, '/bin/sh', '-c', probe], { PATH: process.env['PATH'] ?? '/usr/bin:/bin', WELD_SRC: dir })) {
+      if (await succeeds('unshare', [...c.flags, '/bin/sh', '-c', probe], { PATH: opts.path ?? process.env['PATH'] ?? '/usr/bin:/bin', WELD_SRC: dir })) {
         return { prefix: ['unshare', ...c.flags], net: true, mounts: c.mounts };
       }
     }
@@ -43,9 +49,12 @@ async function probeSandbox(): Promise<Sandbox> {
   }
 }
 
+// No deadline: the answer is part of the local runner's cache key, and a deadline turned a
+// loaded host's slow "yes" into a "no" (a weaker sandbox, so every key changed). unshare,
+// sh and mount do kernel work only; nothing here waits on the network or a user.
 function succeeds(cmd: string, args: string[], env: NodeJS.ProcessEnv): Promise<boolean> {
   return new Promise((resolve) => {
-    const child = spawn(cmd, args, { env, stdio: 'ignore', timeout: 10_000 });
+    const child = spawn(cmd, args, { env, stdio: 'ignore' });
     child.once('error', () => resolve(false));
     child.once('exit', (code) => resolve(code === 0));
   });

@@ -1,10 +1,11 @@
-import { execFile, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { err, ok, type Result } from '../core/result.js';
-import { detectSandbox, MOUNT_SETUP, type Sandbox } from './host-sandbox.js';
+import { describeHost } from './host-description.js';
+import { MOUNT_SETUP, type Sandbox } from './host-sandbox.js';
 import { contractEnv, RunFailedError, type RunOutcome, type Runner, type RunnerInfo, type RunSpec } from './runner.js';
 
 // The local runner: the host's arch and tools, for tests and quick host builds. It cuts
@@ -15,36 +16,35 @@ const DEBIAN_ARCH: Record<string, string> = { x64: 'amd64', arm64: 'arm64', s390
 /** How long a recipe gets between SIGTERM and SIGKILL once aborted. */
 const GRACE_MS = 2000;
 
-/** A tool's version line, or null when it is missing; async so several probes overlap. */
-function firstLine(cmd: string, args: string[]): Promise<string | null> {
-  return new Promise((resolve) => {
-    execFile(cmd, args, { encoding: 'utf8', timeout: 10_000 }, (e, stdout, stderr) => resolve(e ? null : `${stdout}${stderr}`.split('\n')[0]!.trim()));
-  });
+export interface LocalRunnerOptions {
+  /** the sandbox to use instead of the probed one (tests of a host without unshare) */
+  sandbox?: Sandbox;
+  /** where the host description is cached (see host-description.ts); none: probed every run */
+  cacheDir?: string;
 }
 
 export class LocalRunner implements Runner {
   readonly name = 'local';
-  private hostInfo: Promise<RunnerInfo> | undefined;
+  private host: Promise<{ info: RunnerInfo; sandbox: Sandbox }> | undefined;
 
-  constructor(private readonly opts: { sandbox?: Sandbox } = {}) {}
+  constructor(private readonly opts: LocalRunnerOptions = {}) {}
 
   private sandbox(): Promise<Sandbox> {
-    return this.opts.sandbox ? Promise.resolve(this.opts.sandbox) : detectSandbox();
-  }
-
-  /** Starts the host probes now (a version manager's shim can take 100 ms), so they overlap other start-up work. */
-  warmUp(): void {
-    void this.info();
+    return this.describe().then((h) => h.sandbox);
   }
 
   info(): Promise<RunnerInfo> {
-    return (this.hostInfo ??= this.probe());
+    return this.describe().then((h) => h.info);
   }
 
-  private async probe(): Promise<RunnerInfo> {
-    // patchelf rewrites repaired wheels on the host, so its version is part of what builds them.
-    const [python3, cc, patchelf, sb] = await Promise.all([firstLine('python3', ['--version']), firstLine('cc', ['--version']), firstLine('patchelf', ['--version']), this.sandbox()]);
+  private describe(): Promise<{ info: RunnerInfo; sandbox: Sandbox }> {
+    return (this.host ??= this.probe());
+  }
+
+  private async probe(): Promise<{ info: RunnerInfo; sandbox: Sandbox }> {
     const warnings: string[] = [];
+    const host = await describeHost({ path: process.env['PATH'] ?? '/usr/bin:/bin', ...(this.opts.cacheDir ? { cacheDir: this.opts.cacheDir } : {}), onWarning: (w) => warnings.push(w) });
+    const sb = this.opts.sandbox ?? host.sandbox;
     if (!sb.net) warnings.push('local runner: `unshare` cannot cut the network on this host; recipes run with network access');
     if (!sb.mounts) warnings.push('local runner: no private mount namespace; WELD_SRC is a throw-away copy but not read-only, and /tmp/weld-build is shared');
     // The toolchain is what makes host builds differ, so it is what the digest describes.
@@ -52,12 +52,10 @@ export class LocalRunner implements Runner {
       runner: 'local',
       arch: this.arch(),
       os: `${os.type()} ${os.release()}`,
-      python3,
-      cc,
-      patchelf,
+      ...host.toolchain,
       sandbox: { net: sb.net, mounts: sb.mounts },
     };
-    return { arch: this.arch(), envImage, warnings };
+    return { info: { arch: this.arch(), envImage, warnings }, sandbox: sb };
   }
 
   private arch(): string {

@@ -4,18 +4,9 @@ import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { err, ok, type Result } from '../core/result.js';
 import { findComposed, loadEnvImage, type ComposedImage } from '../env/compose.js';
-import type { Metadata } from '../metadata/model.js';
-import type { Store } from '../store/store.js';
-import { contractEnv, RunFailedError, type RunOutcome, type Runner, type RunnerInfo, type RunSpec } from './runner.js';
+import { contractEnv, RunFailedError, type RunOutcome, type Runner, type RunnerContext, type RunnerInfo, type RunSpec } from './runner.js';
 import { Podman } from '../podman/podman.js';
 
-/** What the podman runner needs from the command that picked it; read on first use. */
-export interface RunnerContext {
-  metadata: Metadata;
-  /** absent when there is no store yet (weld status before any build) */
-  store?: Store;
-  env: NodeJS.ProcessEnv;
-}
 
 // Where the contract's directories appear inside the container: fixed, so logs and
 // outputs do not depend on the host's temp paths.
@@ -37,13 +28,13 @@ export class PodmanBuildRunner implements Runner {
   private readonly images = new Map<string, Promise<Image>>();
   private readonly loaded = new Map<string, Promise<string | undefined>>();
 
-  constructor(private readonly context: () => RunnerContext) {}
+  constructor(private readonly context: RunnerContext) {}
 
   private image(env: string): Promise<Image> {
     let p = this.images.get(env);
     if (!p) {
       p = (async (): Promise<Image> => {
-        const { metadata, store } = this.context();
+        const { metadata, store } = this.context;
         const e = metadata.envs.get(env);
         if (!e) return { ok: false, arch: metadata.distro.arch, problem: `env "${env}" is not in the metadata` };
         const composed = store ? await findComposed({ env: e, store }) : undefined;
@@ -66,7 +57,7 @@ export class PodmanBuildRunner implements Runner {
   private ensureLoaded(podman: Podman, composed: ComposedImage): Promise<string | undefined> {
     let p = this.loaded.get(composed.tag);
     if (!p) {
-      const store = this.context().store!; // an image was found, so there is a store
+      const store = this.context.store!; // an image was found, so there is a store
       p = loadEnvImage({ image: composed, store, podman }).then((r) => (r.ok ? undefined : r.error.message));
       this.loaded.set(composed.tag, p);
     }
@@ -77,7 +68,7 @@ export class PodmanBuildRunner implements Runner {
     if (spec.signal?.aborted) return err(new RunFailedError('aborted', 'cancelled before it started'));
     const img = await this.image(spec.envName);
     if (!img.ok) return err(new RunFailedError('spawn', img.problem));
-    const { metadata, env } = this.context();
+    const { metadata, env } = this.context;
     const podman = Podman.open({ root: metadata.root, arch: img.composed.arch, env });
     if (!podman.ok) return err(new RunFailedError('spawn', `${podman.error.message}${podman.error.hint ? ` (${podman.error.hint})` : ''}`));
     const problem = await this.ensureLoaded(podman.value, img.composed);

@@ -1,5 +1,7 @@
 import { WeldError } from '../core/errors.js';
 import type { Result } from '../core/result.js';
+import type { Metadata } from '../metadata/model.js';
+import type { Store } from '../store/store.js';
 
 // A small backend interface, picked in one place (select.ts), after melange's
 // pkg/container/runner.go: the executor says what to run, the runner decides where.
@@ -37,11 +39,17 @@ export interface RunnerInfo {
   warnings: string[];
 }
 
+/** What a runner is made with: the command opens the metadata and the store first. */
+export interface RunnerContext {
+  metadata: Metadata;
+  /** absent when there is no store yet (weld status before any build) */
+  store?: Store;
+  env: NodeJS.ProcessEnv;
+}
+
 export interface Runner {
   readonly name: string;
   info(opts: { env: string }): Promise<RunnerInfo>;
-  /** optional: start slow probes early, so they overlap loading the metadata and the records */
-  warmUp?(): void;
   run(spec: RunSpec): Promise<Result<RunOutcome, RunFailedError>>;
 }
 

@@ -45,7 +45,8 @@ export interface BuildOneOptions {
   onEvent: BuildListener;
 }
 
-export type BuildOneResult = { ok: true; outputs: BuildOutput[]; check?: CheckResult } | { ok: false; error: BuildFailure };
+/** `record`: the key's record now (under --check, the one that was already there) */
+export type BuildOneResult = { ok: true; outputs: BuildOutput[]; record: BuildRecord; check?: CheckResult } | { ok: false; error: BuildFailure };
 
 const TAIL = 25;
 
@@ -178,7 +179,7 @@ async function buildOneUnguarded(o: BuildOneOptions): Promise<BuildOneResult> {
       if (!written.ok) return await fail(new BuildStepError('record', `could not write the build record: ${written.error.message}`, written.error.hint));
     }
     o.onEvent(packageEvent('done', name, { key: o.key, outputs: stored.outputs, durationMs: record.timings.durationMs, ...(check ? { check } : {}) }));
-    return { ok: true, outputs: stored.outputs, ...(check ? { check } : {}) };
+    return { ok: true, outputs: stored.outputs, record: o.existing ?? record, ...(check ? { check } : {}) };
   } finally {
     if (!log.closed) await new Promise<void>((r) => log.end(r));
     await rename(liveFile, logFile).catch(() => undefined);

@@ -8,7 +8,6 @@ import { decideReady, type PlanContext, type PlanEntry, type RecordsLookup } fro
 import type { Runner } from '../runner/runner.js';
 import type { BuildOutput, BuildRecord } from '../store/records.js';
 import type { Store } from '../store/store.js';
-import { buildOne } from './build-one.js';
 import { packageEvent, type BuildListener, type CheckResult } from './events.js';
 import { BuildCancelledError, DependencyFailedError, type BuildFailure, type SkipReason } from './failures.js';
 import { NotBuildableError } from '../plan/problems.js';
@@ -38,6 +37,8 @@ export interface ExecuteOptions {
   weldVersion: string;
   signal?: AbortSignal;
   onEvent?: BuildListener;
+  /** filled with each package's record once it is cached or built: what a compose after the build uses */
+  current?: Map<string, BuildRecord>;
 }
 
 export interface BuildSummary {
@@ -111,6 +112,7 @@ export async function executeBuild(o: ExecuteOptions): Promise<BuildSummary> {
       case 'cached': {
         const outputs = entry.record.outputs;
         summary.cached.push(name);
+        o.current?.set(name, entry.record);
         emit(packageEvent('cached', name, { key: entry.key, outputs }));
         return { ok: true, outputs };
       }
@@ -135,6 +137,8 @@ export async function executeBuild(o: ExecuteOptions): Promise<BuildSummary> {
       return fail(name, new NotBuildableError('E_NO_RECIPE', `recipe "${b.pkg.recipe}" was not found in recipes/`));
     }
     const reqs = o.metadata.graph.requires(name);
+    // Loaded on the first build: a no-op never needs it, nor the tar writer and the rest it brings.
+    const { buildOne } = await import('./build-one.js');
     const r = await buildOne({
       pkg: b.pkg,
       key: b.key,
@@ -158,6 +162,7 @@ export async function executeBuild(o: ExecuteOptions): Promise<BuildSummary> {
     });
     if (!r.ok) return fail(name, r.error, { emitted: true });
     summary.built.push(name);
+    o.current?.set(name, r.record);
     if (o.check) summary.checks[name] = r.check ?? { compared: false, match: true, differences: [] };
     return { ok: true, outputs: r.outputs };
   };

@@ -110,13 +110,20 @@ async function commitTimes(opts: { metadata: Metadata; mirrorsDir: string; packa
   const out = new Map<string, number>();
   const limit = pLimit(8);
   let added = false;
+  // Known commits are answered here; only the others queue for git (a task each costs, at 1,000).
+  const unknown: string[] = [];
+  for (const pkg of opts.packages) {
+    const commit = opts.metadata.lock[pkg]?.distro;
+    if (!commit) continue;
+    const known = cached[commit];
+    if (known !== undefined) out.set(commit, known);
+    else unknown.push(pkg);
+  }
   await Promise.all(
-    opts.packages.map((pkg) =>
+    unknown.map((pkg) =>
       limit(async () => {
-        const commit = opts.metadata.lock[pkg]?.distro;
-        if (!commit) return;
-        const known = cached[commit];
-        if (known !== undefined) return void out.set(commit, known);
+        const commit = opts.metadata.lock[pkg]!.distro;
+        if (out.has(commit)) return;
         const t = await committerTime({ gitdir: mirrorPath(opts.mirrorsDir, pkg), commit });
         if (!t.ok) return;
         out.set(commit, t.value);

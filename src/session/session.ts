@@ -47,6 +47,9 @@ export type BuildPlan = Map<string, PlanEntry<BuildRecord>>;
  */
 export class BuildSession {
   private prepared: { packages: Set<string>; value: Promise<Prepared> } | undefined;
+  /** records this session's builds ended with: the metadata is fixed for a session, so they stay current */
+  private readonly current = new Map<string, BuildRecord>();
+  private lastTargets: { targets: string[]; packages: string[] } | undefined;
 
   constructor(readonly o: SessionOptions) {}
 
@@ -60,6 +63,8 @@ export class BuildSession {
 
   /** For each package, the record whose cache key matches the metadata now — what composes are made of. */
   async currentBuilds(packages: string[]): Promise<Result<Map<string, CurrentBuild>, WeldError>> {
+    // After a build of them (compose --build, weld up), no second plan: the build said what is current.
+    if (packages.every((p) => this.current.has(p))) return ok(new Map(packages.map((p) => [p, { state: 'built', record: this.current.get(p)! }])));
     const planned = await this.plan({ targets: packages });
     if (!planned.ok) return planned;
     const out = new Map<string, CurrentBuild>();
@@ -93,6 +98,7 @@ export class BuildSession {
       mirrorsDir: this.o.mirrorsDir,
       logsDir: logsDirOf(this.o.metadata),
       weldVersion: this.o.weldVersion ?? 'unknown',
+      current: this.current,
     });
     return ok(summary);
   }
@@ -105,7 +111,9 @@ export class BuildSession {
 
   /** Prepared once per session; a later call for packages outside the first set prepares the union. */
   private prepare(targets: string[]): Promise<Prepared> {
-    const packages = this.o.metadata.graph.subgraph(targets).order();
+    // build() asks three times with the same array: the closure walk is done once.
+    if (this.lastTargets?.targets !== targets) this.lastTargets = { targets, packages: this.o.metadata.graph.subgraph(targets).order() };
+    const packages = this.lastTargets.packages;
     if (this.prepared && packages.every((p) => this.prepared!.packages.has(p))) return this.prepared.value;
     const all = [...new Set([...(this.prepared?.packages ?? []), ...packages])];
     const value = preparePlan({ metadata: this.o.metadata, runner: this.o.runner, mirrorsDir: this.o.mirrorsDir, packages: all, ...(this.o.repairPolicy ? { repairPolicy: this.o.repairPolicy } : {}) });

@@ -23,7 +23,7 @@ describe('podman runner, s390x', () => {
   let env: NodeJS.ProcessEnv;
   let metadata: Metadata;
   let store: Store;
-  const runner = () => new PodmanBuildRunner(() => ({ metadata, store, env }));
+  const runner = () => new PodmanBuildRunner({ metadata, store, env });
 
   beforeAll(async () => {
     ({ root, cleanup } = sampleProject());
