@@ -3,8 +3,8 @@ import { UsageError, WeldError } from '../core/errors.js';
 import type { Subject } from '../core/events.js';
 import { eventLines, type EventLines } from './event-lines.js';
 import { err, ok, type Result } from '../core/result.js';
-import type { EnvEvent } from '../env/events.js';
-import { EnvNotFoundError } from '../env/errors.js';
+import type { EnvEvent } from '../envs/events.js';
+import { EnvNotFoundError } from '../envs/errors.js';
 import type { Env, Metadata } from '../metadata/model.js';
 import { closest } from '../util/suggest.js';
 import type { ParsedArgs } from './args.js';
@@ -142,7 +142,7 @@ const mib = (n: number) => `${(n / 1024 ** 2).toFixed(1)} MiB`;
 const secs = (t0: number) => `${((performance.now() - t0) / 1000).toFixed(1)} s`;
 
 async function lock(m: Metadata, env: Env, args: ParsedArgs, io: CliIO): Outcome {
-  const { lockEnv } = await import('../env/lock.js');
+  const { lockEnv } = await import('../envs/lock.js');
   const file = path.join(m.root, m.metaDir, 'envs', `${env.name}.lock.toml`);
   const { onEvent, lines } = reporter(io, args.options['json'] === true);
   const r = await lockEnv({ env, root: m.root, file, processEnv: io.env, onEvent });
@@ -158,7 +158,7 @@ async function lock(m: Metadata, env: Env, args: ParsedArgs, io: CliIO): Outcome
 /** `weld env fetch <env>` once its arguments are checked; `weld up` calls it for each env. */
 export async function fetchStep(o: { env: Env; store: Store; io: CliIO; json: boolean; jobs?: number }): Outcome {
   const { env, io } = o;
-  const { fetchEnv } = await import('../env/fetch.js');
+  const { fetchEnv } = await import('../envs/fetch.js');
   const t0 = performance.now();
   const { onEvent, lines } = reporter(io, o.json);
   const r = await fetchEnv({ env, store: o.store, processEnv: io.env, ...(o.jobs ? { concurrency: o.jobs } : {}), onEvent });
@@ -174,7 +174,7 @@ export async function fetchStep(o: { env: Env; store: Store; io: CliIO; json: bo
 /** `weld env compose <env>` once its arguments are checked; `weld up` calls it for each env. */
 export async function composeStep(o: { metadata: Metadata; env: Env; store: Store; io: CliIO; json: boolean; force: boolean; load: boolean }): Outcome {
   const { metadata: m, env, store, io } = o;
-  const { composeEnv } = await import('../env/compose.js');
+  const { composeEnv } = await import('../envs/compose.js');
   const t0 = performance.now();
   const { onEvent, lines } = reporter(io, o.json);
   const r = await composeEnv({ env, store, force: o.force, onEvent });
@@ -187,7 +187,7 @@ export async function composeStep(o: { metadata: Metadata; env: Env; store: Stor
   if (o.load) {
     const podman = await openPodman(m, env, io);
     if (!podman.ok) return podman;
-    const { loadEnvImage } = await import('../env/compose.js');
+    const { loadEnvImage } = await import('../envs/compose.js');
     const t1 = performance.now();
     const l = await loadEnvImage({ image: r.value, store, podman: podman.value });
     if (!l.ok) return l;
@@ -210,8 +210,8 @@ async function openPodman(m: Metadata, env: Env, io: CliIO) {
 }
 
 async function ls(m: Metadata, args: ParsedArgs, io: CliIO): Outcome {
-  const { requireFreshLock } = await import('../env/fresh.js');
-  const { findComposed } = await import('../env/compose.js');
+  const { requireFreshLock } = await import('../envs/fresh.js');
+  const { findComposed } = await import('../envs/compose.js');
   const opened = await openStoreFromArgs(args, io, { create: false, metadata: m });
   const rows = [];
   for (const env of [...m.envs.values()].sort((a, b) => (a.name < b.name ? -1 : 1))) {
@@ -228,16 +228,16 @@ async function ls(m: Metadata, args: ParsedArgs, io: CliIO): Outcome {
 async function shell(m: Metadata, env: Env, cmd: string[], args: ParsedArgs, io: CliIO): Outcome {
   const opened = await openStoreFromArgs(args, io, { create: false, metadata: m });
   if (!opened.ok) return opened;
-  const { findComposed } = await import('../env/compose.js');
+  const { findComposed } = await import('../envs/compose.js');
   const image = await findComposed({ env, store: opened.value.store });
   if (!image) return err(new EnvNotComposedError(env.name));
   const podman = await openPodman(m, env, io);
   if (!podman.ok) return podman;
-  const { loadEnvImage } = await import('../env/compose.js');
+  const { loadEnvImage } = await import('../envs/compose.js');
   const loaded = await loadEnvImage({ image, store: opened.value.store, podman: podman.value });
   if (!loaded.ok) return loaded;
   const code = await podman.value.runInteractive({ image: image.tag, cmd: cmd.length ? cmd : ['/bin/bash'], tty: process.stdin.isTTY === true });
   if (code === 0) return ok(undefined);
-  const { ShellExitError } = await import('../env/errors.js');
+  const { ShellExitError } = await import('../envs/errors.js');
   return err(new ShellExitError(env.name, code));
 }

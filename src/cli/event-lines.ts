@@ -1,7 +1,7 @@
 import type { ImageEvent } from '../compose/image/events.js';
 import type { WheelhouseEvent } from '../compose/wheelhouse/events.js';
 import type { Subject, WeldEvent } from '../core/events.js';
-import type { EnvEvent } from '../env/events.js';
+import type { EnvEvent } from '../envs/events.js';
 import type { MirrorEvent } from '../mirror/events.js';
 import type { DoctorEvent } from '../podman/doctor.js';
 import type { BuildEvent } from '../session/events.js';

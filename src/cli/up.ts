@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { UsageError, WeldError } from '../core/errors.js';
 import { err, ok, type Result } from '../core/result.js';
-import { EnvNotFoundError } from '../env/errors.js';
+import { EnvNotFoundError } from '../envs/errors.js';
 import type { Metadata } from '../metadata/model.js';
 import type { BuildSummary } from '../session/executor.js';
 import type { BuildSession } from '../session/session.js';

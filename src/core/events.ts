@@ -6,7 +6,7 @@
 // 1,000 of them.
 //
 // Each verb declares its events as a union of these (src/session/events.ts, src/mirror/events.ts,
-// src/env/events.ts, src/compose/*/events.ts, src/podman/doctor.ts); the kinds every verb
+// src/envs/events.ts, src/compose/*/events.ts, src/podman/doctor.ts); the kinds every verb
 // shares — `phase`, `progress`, `warning` — are declared here once so that a front end can
 // render them without knowing the verb.
 

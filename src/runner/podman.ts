@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { err, ok, type Result } from '../core/result.js';
-import { findComposed, loadEnvImage, type ComposedImage } from '../env/compose.js';
+import { findComposed, loadEnvImage, type ComposedImage } from '../envs/compose.js';
 import { contractEnv, RunFailedError, type RunOutcome, type Runner, type RunnerContext, type RunnerInfo, type RunSpec } from './runner.js';
 import { Podman } from '../podman/podman.js';
 

@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readDeb, safeRelative } from '../../src/env/deb.js';
+import { readDeb, safeRelative } from '../../src/envs/deb.js';
 import { padding, TAR_END, tarHeader } from '../../src/archive/tar-write.js';
 import { arArchive, buildDeb } from '../helpers/debs.js';
 import { tempDir } from '../helpers/store-temp.js';

@@ -1,10 +1,10 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { fetchEnv } from '../../src/env/fetch.js';
-import { envInputsDigest } from '../../src/env/inputs.js';
-import { formatEnvLock } from '../../src/env/lock-file.js';
-import { parsePackages, parsePrintUris } from '../../src/env/apt.js';
+import { fetchEnv } from '../../src/envs/fetch.js';
+import { envInputsDigest } from '../../src/envs/inputs.js';
+import { formatEnvLock } from '../../src/envs/lock-file.js';
+import { parsePackages, parsePrintUris } from '../../src/envs/apt.js';
 import type { Env, LockedDeb } from '../../src/metadata/model.js';
 import { openMetadata } from '../../src/metadata/open.js';
 import { buildDeb } from '../helpers/debs.js';

@@ -1,8 +1,8 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { envInputsDigest } from '../../src/env/inputs.js';
-import { formatEnvLock } from '../../src/env/lock-file.js';
+import { envInputsDigest } from '../../src/envs/inputs.js';
+import { formatEnvLock } from '../../src/envs/lock-file.js';
 import type { LockedDeb } from '../../src/metadata/model.js';
 import { openMetadata } from '../../src/metadata/open.js';
 import { buildDeb } from '../helpers/debs.js';
