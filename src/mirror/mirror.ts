@@ -9,6 +9,7 @@ import type { MirrorListener } from './events.js';
 import { inputsDigest } from './inputs.js';
 import { readRefFile } from './refs.js';
 import { distroTagRef, upstreamTagRef } from '../metadata/names.js';
+import { mirrorPath } from './location.js';
 
 export interface MirrorOptions {
   metadata: Metadata;
@@ -38,11 +39,6 @@ export interface PackageMirror {
 }
 
 export type MirrorOutcome = Map<string, Result<PackageMirror, WeldError>>;
-
-/** A package's bare mirror repository, `<mirrors>/<pkg>.git`. */
-export function mirrorPath(mirrorsDir: string, pkg: string): string {
-  return path.join(mirrorsDir, `${pkg}.git`);
-}
 
 /** Where the mirrors live: a flag, WELD_MIRRORS, `[paths] mirrors`, then <root>/mirrors. */
 export function mirrorsDirFor(opts: { metadata: Metadata; flag?: string; env?: NodeJS.ProcessEnv; cwd: string }): string {

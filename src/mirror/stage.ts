@@ -4,7 +4,7 @@ import path from 'node:path';
 import git from 'isomorphic-git';
 import { err, ok, type Result } from '../core/result.js';
 import { MirrorBusyError, MirrorRepoError, RefNameError } from './errors.js';
-import { mirrorPath } from './mirror.js';
+import { mirrorPath } from './location.js';
 import { checkRefName, listRefs, readRefFile, type RefUpdate } from './refs.js';
 import type { MirrorRepo } from './repo.js';
 

@@ -2,7 +2,7 @@ import { createWriteStream } from 'node:fs';
 import { copyFile, mkdir, mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Package } from '../metadata/model.js';
-import { mirrorPath } from '../mirror/mirror.js';
+import { mirrorPath } from '../mirror/location.js';
 import type { KeyInputs } from '../plan/cache-key.js';
 import type { Runner } from '../runner/runner.js';
 import type { Digest } from '../store/digest.js';

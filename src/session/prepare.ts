@@ -5,7 +5,7 @@ import path from 'node:path';
 import pLimit from 'p-limit';
 import type { Metadata } from '../metadata/model.js';
 import { inputsDigest } from '../mirror/inputs.js';
-import { mirrorPath } from '../mirror/mirror.js';
+import { mirrorPath } from '../mirror/location.js';
 import { canonicalJson, sha256Of, type Digest } from '../core/digest.js';
 import type { PlanContext } from '../plan/plan.js';
 import type { Runner } from '../runner/runner.js';

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mirrorGitUpstream } from '../../src/mirror/git-upstream.js';
 import { readRef } from '../../src/mirror/repo.js';
 import { discardStage, openStage, publishStage } from '../../src/mirror/stage.js';
-import { mirrorPath } from '../../src/mirror/mirror.js';
+import { mirrorPath } from '../../src/mirror/location.js';
 import { git } from '../helpers/git.js';
 import { deadUrl, gitHttpServer, type TestServer } from '../helpers/servers.js';
 

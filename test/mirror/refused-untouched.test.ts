@@ -2,7 +2,7 @@ import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mirrorPath } from '../../src/mirror/mirror.js';
+import { mirrorPath } from '../../src/mirror/location.js';
 import { discardStage, openStage, publishStage } from '../../src/mirror/stage.js';
 import { git } from '../helpers/git.js';
 import { fileServer, type TestServer } from '../helpers/servers.js';
