@@ -61,7 +61,9 @@ export async function checkHost(o: { profile: Profile; arch: string; fix: boolea
   const report: DoctorReport = await (await load())({ target: arch, dir: io.cwd, fix, env: io.env, onEvent: lines ? lines.write : plain });
   const failing = report.checks.filter((c) => !c.ok && !c.info);
   if (lines) {
-    lines.summary({ subject: { kind: 'host', name: hostname() }, data: { ok: failing.length === 0, profile, checks: report.checks, applied: report.applied } });
+    // one last line: the summary, or (not ready) the error line, which carries the checks
+    if (failing.length === 0) lines.summary({ subject: { kind: 'host', name: hostname() }, data: { ok: true, profile, checks: report.checks, applied: report.applied } });
+    else lines.end();
   } else {
     const width = Math.max(...report.checks.map((c) => c.id.length));
     for (const c of report.checks) {
@@ -72,5 +74,5 @@ export async function checkHost(o: { profile: Profile; arch: string; fix: boolea
   }
   if (!failing.length) return ok(report);
   const fixCommand = ['weld doctor', ...(profile === 'build' ? [] : [`--profile ${profile}`]), '--fix'].join(' ');
-  return err(new HostNotReadyError({ failing: failing.map((c) => c.id), fixable: failing.some((c) => c.fix), purpose, fixCommand }));
+  return err(new HostNotReadyError({ failing: failing.map((c) => c.id), fixable: failing.some((c) => c.fix), purpose, fixCommand, checks: report.checks }));
 }

@@ -17,11 +17,17 @@ export function allowedRoots(opts: { root: string; allowPaths?: string[]; env?: 
 
 /** The absolute path a git or tarball upstream reads, or undefined when it is not local. */
 export function localPathOf(opts: { url: string; root: string }): string | undefined {
-  if (opts.url.startsWith('file:')) {
+  if (/^file:/i.test(opts.url)) {
     try {
       return fileURLToPath(opts.url);
     } catch {
-      return undefined; // not a usable file URL: the shape checks report it
+      // A host Node will not map (file://evil/tmp/x) is still local to git, which ignores
+      // it and reads the path: fence the path, never wave the URL through.
+      try {
+        return path.resolve('/', decodeURIComponent(new URL(opts.url).pathname));
+      } catch {
+        return path.resolve('/', opts.url.replace(/^file:\/*[^/]*/i, ''));
+      }
     }
   }
   if (/^[a-z][a-z0-9+.-]*:/i.test(opts.url)) return undefined;

@@ -1,3 +1,4 @@
+import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -29,11 +30,15 @@ export interface Stage {
 }
 
 const STAGE_PREFIX = '.weld-stage-';
+// A pid means something only on the host (and pid namespace) that made it: a stage in a
+// mirrors directory shared with other machines or containers names its maker's host, and
+// only stages of this host are ever judged dead.
+const HOST_TAG = hostname().replace(/[^A-Za-z0-9]/g, '_');
 
 /** Makes the stage: a copy of the mirror's refs and config, its object files hard-linked (objects never change). */
 export async function openStage(opts: { mirrorsDir: string; pkg: string }): Promise<Result<Stage, MirrorRepoError>> {
   const target = mirrorPath(opts.mirrorsDir, opts.pkg);
-  const dir = path.join(opts.mirrorsDir, `${STAGE_PREFIX}${opts.pkg}-${process.pid}-${randomBytes(4).toString('hex')}`);
+  const dir = path.join(opts.mirrorsDir, `${STAGE_PREFIX}${opts.pkg}-${HOST_TAG}-${process.pid}-${randomBytes(4).toString('hex')}`);
   try {
     fs.mkdirSync(opts.mirrorsDir, { recursive: true });
     removeDeadStages(opts.mirrorsDir);
@@ -177,7 +182,7 @@ function moveObjects(from: string, to: string): void {
 /** Stages of weld processes that died (kill -9, power loss) on this host. */
 function removeDeadStages(mirrorsDir: string): void {
   for (const name of fs.readdirSync(mirrorsDir)) {
-    const pid = new RegExp(`^${STAGE_PREFIX.replace('.', '\\.')}.*-(\\d+)-[0-9a-f]{8}$`).exec(name)?.[1];
+    const pid = new RegExp(`^${STAGE_PREFIX.replace('.', '\\.')}.*-${HOST_TAG}-(\\d+)-[0-9a-f]{8}$`).exec(name)?.[1];
     if (pid && !alive(Number(pid))) fs.rmSync(path.join(mirrorsDir, name), { recursive: true, force: true });
   }
 }

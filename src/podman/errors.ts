@@ -24,11 +24,17 @@ export class PodmanFailedError extends WeldError {
 /** `weld doctor` found something builds need that is missing. */
 export class HostNotReadyError extends WeldError {
   readonly code = 'E_HOST_NOT_READY';
-  constructor(opts: { failing: string[]; fixable: boolean; purpose?: string; fixCommand?: string }) {
+  readonly failing: string[];
+  /** every check, so `--json` has in its one error line what the text shows above it */
+  readonly checks: unknown[];
+  constructor(opts: { failing: string[]; fixable: boolean; purpose?: string; fixCommand?: string; checks?: unknown[] }) {
     super(`the host is not ready for ${opts.purpose ?? 'builds'}: ${opts.failing.join(', ')}`);
     this.failing = opts.failing;
+    this.checks = opts.checks ?? [];
     // Without a fix command there is nothing to add to the checks' own details.
     if (opts.fixable) this.hint = `run the fix commands above as root, or \`${opts.fixCommand ?? 'weld doctor --fix'}\` as root`;
   }
-  readonly failing: string[];
+  override toJSON(): Record<string, unknown> {
+    return { ...super.toJSON(), failing: this.failing, ...(this.checks.length ? { checks: this.checks } : {}) };
+  }
 }

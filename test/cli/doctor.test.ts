@@ -33,7 +33,10 @@ describe('weld doctor --profile test', () => {
 
   it('reports this host as it is: python modules by asking the tests\' python, tools by PATH', async () => {
     const r = await weld(['doctor', '--profile', 'test', '--json'], { cwd: empty, env: process.env });
-    const report = summaryData(r.stdout) as { ok: boolean; profile: string; checks: Array<{ id: string; ok: boolean }> };
+    // the one last line: the summary when the host is ready, else the error line with the checks
+    const last = JSON.parse(r.stdout.trim().split('\n').at(-1)!) as { type?: string; error?: { checks: Array<{ id: string; ok: boolean }> } };
+    const report = (last.error ? { ok: false, profile: 'test', checks: last.error.checks } : summaryData(r.stdout)) as { ok: boolean; profile: string; checks: Array<{ id: string; ok: boolean }> };
+    expect(r.stdout.trim().split('\n').filter((l) => l.includes('"summary"') || l.startsWith('{"error"'))).toHaveLength(1);
     const state = Object.fromEntries(report.checks.map((c) => [c.id, c.ok]));
     const imports = spawnSync(TEST_PYTHON, ['-c', 'import elftools'], { stdio: 'ignore' }).status === 0;
     expect(state).toMatchObject({ pyelftools: imports, patchelf: which({ name: 'patchelf', env: process.env }) !== undefined, gcc: which({ name: 'gcc', env: process.env }) !== undefined });
@@ -54,6 +57,17 @@ describe('weld doctor --profile test', () => {
     expect(r.stdout).toContain('not root: --fix applied nothing; run it as root (sudo)\n');
     expect(r.stderr).not.toContain('weld doctor: fixing');
     expect(r.stderr).toMatch(/^weld: error: the host is not ready for the tests: (\S+, )*patchelf, gcc, git\nweld: hint: run the fix commands above as root, or `weld doctor --profile test --fix` as root\n$/);
+  });
+
+  it('under --json, a host that is not ready ends in the error line alone, which names every check', async () => {
+    const r = await weld(['doctor', '--profile', 'test', '--json'], { cwd: empty, env: { PATH: empty } });
+    expect(r.code).toBe(1);
+    const lines = r.stdout.trim().split('\n');
+    expect(lines).toHaveLength(1);
+    const e = (JSON.parse(lines[0]!) as { error: { code: string; failing: string[]; checks: Array<{ id: string; ok: boolean }> } }).error;
+    expect(e.code).toBe('E_HOST_NOT_READY');
+    expect(e.failing).toEqual(expect.arrayContaining(['patchelf', 'gcc', 'git']));
+    expect(e.checks.find((c) => c.id === 'patchelf')).toMatchObject({ ok: false });
   });
 
   it('adds no hint when nothing it knows would fix the host', () => {

@@ -90,6 +90,13 @@ describe('local upstreams and version tags', () => {
     expect(g.stderr).toMatch(/^metadata\/packages\/lib\.toml:7:7: error: local upstream ".*\/etc-link" \(really "\/etc"\) is outside the project/);
   });
 
+  it('fences a file:// URL with a host, which git ignores and reads the path of', async () => {
+    pack('1.0', `git = "file://evilhost${tmp}/outside-repo"\ntag = "v1"`);
+    const r = await weld(['check'], { cwd: root, env });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(new RegExp(`^metadata/packages/lib\\.toml:7:7: error: local upstream "${tmp}/outside-repo" is outside the project`));
+  });
+
   it('download refuses a file that became a symlink to outside after weld check', async () => {
     const bytes = tarball(path.join(root, 'upstreams/lib.tar.gz'), 'lib-1.0');
     const store = await openStore({ path: path.join(tmp, 'store') });

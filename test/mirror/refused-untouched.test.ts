@@ -147,6 +147,10 @@ describe('a refused mirror changes nothing', () => {
       { directory: 'pool/../../outside', name: 'debpkg_1.0.orig.tar.gz', field: 'Directory', value: 'pool/../../outside' },
       { directory: 'pool/main/d/debpkg', name: '../../../../../outside/debpkg_1.0.orig.tar.gz', field: 'Checksums-Sha256', value: '../../../../../outside/debpkg_1.0.orig.tar.gz' },
       { directory: 'pool/main/d/debpkg', name: 'sub/debpkg_1.0.orig.tar.gz', field: 'Checksums-Sha256', value: 'sub/debpkg_1.0.orig.tar.gz' },
+      // a URL decodes %2e%2e to `..`: weld joins these fields into URLs
+      { directory: 'pool/main/%2e%2e/%2e%2e/%2e%2e/outside', name: 'debpkg_1.0.orig.tar.gz', field: 'Directory', value: 'pool/main/%2e%2e/%2e%2e/%2e%2e/outside' },
+      { directory: 'pool/main/d/debpkg', name: '%2e%2e%2fdebpkg_1.0.orig.tar.gz', field: 'Checksums-Sha256', value: '%2e%2e%2fdebpkg_1.0.orig.tar.gz' },
+      { directory: 'pool/main/d/debpkg', name: 'debpkg_1.0.orig.tar.gz?x', field: 'Checksums-Sha256', value: 'debpkg_1.0.orig.tar.gz?x' },
     ];
     for (const h of hostile) {
       sources(archive, [stanza({ pkg: 'debpkg', version: '1.1-1', directory: h.directory, files: [{ name: h.name.replace('1.0', '1.1'), bytes: orig }] })]);

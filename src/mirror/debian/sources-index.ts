@@ -80,6 +80,12 @@ export async function fetchSourcesIndex(opts: { base: string; suite: string; com
  * archive, `..` would read any file on the host).
  */
 export function unsafeEntryPath(entry: SourceEntry): { field: string; value: string; why: string } | undefined {
+  // These are joined into URLs, which decode %2e%2e to `..` and cut at ? and #; Debian's
+  // pool paths never hold them.
+  const urlish = /[%?#]/;
+  if (urlish.test(entry.directory)) return { field: 'Directory', value: entry.directory, why: 'holds %, ? or #, which a URL would decode or cut' };
+  const bad = entry.files.find((f) => urlish.test(f.name));
+  if (bad) return { field: 'Checksums-Sha256', value: bad.name, why: 'names a file with %, ? or #, which a URL would decode or cut' };
   const dir = splitPath(entry.directory);
   if (!dir.ok) return { field: 'Directory', value: entry.directory, why: dir.why };
   if (dir.components.length === 0) return { field: 'Directory', value: entry.directory, why: 'names the archive root itself' };

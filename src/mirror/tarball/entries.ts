@@ -249,6 +249,11 @@ export class EntryReader {
     if (node.mode === '120000' && isDotGitmodules(rest[rest.length - 1]!)) {
       return void this.#skip(entry, rest.join('/'), 'git refuses .gitmodules as a symbolic link');
     }
+    if (node.mode !== '120000') {
+      // git stores a hard link as a second copy, and every checkout writes it again
+      this.#unpacked += node.size;
+      if (this.#unpacked > this.opts.limits.maxUnpackedBytes) return new TarballLimitError(source, entry.path, 'max_unpacked_size', this.opts.limits.maxUnpackedBytes);
+    }
     this.tree.setLeaf(rest, { ...node });
     entry.resume();
     this.#progress(node.mode === '120000' ? 0 : node.size);

@@ -265,6 +265,15 @@ describe('importTarball: limits', () => {
     expect(fits.ok).toBe(true);
   });
 
+  it('unpacked size counts hard links: git stores each as another copy, and a checkout writes it again', async () => {
+    const gitdir = repo();
+    const links = Array.from({ length: 5 }, (_, i) => entry({ name: `h-1/l${i}`, type: '1', linkname: 'h-1/a' }));
+    const data = tar(entry({ name: 'h-1/a', data: 'x'.repeat(600) }), ...links);
+    const r = await importTarball({ gitdir, input: streamOf(data), source: 'h.tar', limits: { maxUnpackedBytes: 1000 } });
+    expect(r.ok ? undefined : { code: r.error.code, entry: r.error.entry }).toEqual({ code: 'E_TARBALL_LIMIT', entry: 'h-1/l0' });
+    expect(objectStore(gitdir).filter((f) => !f.startsWith('info'))).toEqual([]);
+  });
+
   it('entry count: refused at the first entry past it, nothing written', async () => {
     const gitdir = repo();
     const before = objectStore(gitdir);
