@@ -52,7 +52,18 @@ export async function describeHost(o: DescribeOptions): Promise<HostDescription>
 export function identityKey(searchPath: string): string {
   const binaries = [...TOOLS, 'unshare'].map((name) => ({ name, file: identify(which(name, searchPath)) }));
   const kernel = ['/proc/sys/user/max_user_namespaces', '/proc/sys/kernel/unprivileged_userns_clone', '/proc/sys/kernel/apparmor_restrict_unprivileged_userns'].map((f) => [f, readOrNull(f)]);
-  return sha256Of(canonicalJson({ v: 1, binaries, kernel, os: `${os.type()} ${os.release()}`, arch: process.arch, uid: process.getuid?.() ?? null }));
+  return sha256Of(canonicalJson({ v: 1, binaries, kernel, versionManagers: versionManagerState(), os: `${os.type()} ${os.release()}`, arch: process.arch, uid: process.getuid?.() ?? null }));
+}
+
+// A version manager's shim stays the same file while the python it runs changes (`pyenv
+// global`, PYENV_VERSION, an activated venv): what picks the python is part of the key.
+function versionManagerState(): Record<string, string | null> {
+  const env = process.env;
+  const picked: Record<string, string | null> = {};
+  for (const [k, v] of Object.entries(env)) if (/^(PYENV_VERSION|PYENV_ROOT|ASDF_PYTHON_VERSION|VIRTUAL_ENV|CONDA_PREFIX)$/.test(k)) picked[k] = v ?? null;
+  const pyenvRoot = env['PYENV_ROOT'] ?? path.join(os.homedir(), '.pyenv');
+  picked['pyenv global'] = readOrNull(path.join(pyenvRoot, 'version'));
+  return picked;
 }
 
 function readCache(file: string, key: string): HostDescription | undefined {

@@ -45,6 +45,21 @@ describe('the local runner host description', () => {
     expect(second.sandbox).toEqual(await probeSandbox({ path: hostPath() }));
   });
 
+  it('probes again when a version manager would pick another python behind the same shim', async () => {
+    const cacheDir = path.join(dir, 'cache');
+    const saved = process.env['PYENV_VERSION'];
+    try {
+      await describeHost({ cacheDir, path: hostPath() });
+      writeFileSync(log, '');
+      process.env['PYENV_VERSION'] = 'some-other-python';
+      await describeHost({ cacheDir, path: hostPath() });
+      expect(runs()).toContain('python3');
+    } finally {
+      if (saved === undefined) delete process.env['PYENV_VERSION'];
+      else process.env['PYENV_VERSION'] = saved;
+    }
+  });
+
   it('probes again when a probed binary changes (mtime), or another one comes first on PATH', async () => {
     const cacheDir = path.join(dir, 'cache');
     await describeHost({ cacheDir, path: hostPath() });
