@@ -47,16 +47,18 @@ describe('the local runner host description', () => {
 
   it('probes again when a version manager would pick another python behind the same shim', async () => {
     const cacheDir = path.join(dir, 'cache');
-    const saved = process.env['PYENV_VERSION'];
+    // VIRTUAL_ENV stands for them all: a PYENV_VERSION here would send pyenv's fallback
+    // search back into this test's own python3 shim.
+    const saved = process.env['VIRTUAL_ENV'];
     try {
       await describeHost({ cacheDir, path: hostPath() });
       writeFileSync(log, '');
-      process.env['PYENV_VERSION'] = 'some-other-python';
+      process.env['VIRTUAL_ENV'] = path.join(dir, 'venv');
       await describeHost({ cacheDir, path: hostPath() });
       expect(runs()).toContain('python3');
     } finally {
-      if (saved === undefined) delete process.env['PYENV_VERSION'];
-      else process.env['PYENV_VERSION'] = saved;
+      if (saved === undefined) delete process.env['VIRTUAL_ENV'];
+      else process.env['VIRTUAL_ENV'] = saved;
     }
   });
 
