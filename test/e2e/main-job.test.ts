@@ -58,6 +58,8 @@ describe('the main job on the sample distro (s390x, podman)', () => {
     const seconds = (performance.now() - t0) / 1000;
     expect(r.code, r.stdout.slice(-4000) + r.stderr.slice(-4000)).toBe(0);
     console.log(`weld up, first run: ${seconds.toFixed(1)} s; store ${(duBytes(storeDir()) / 2 ** 20).toFixed(1)} MiB`);
+    // where the time went, step by step, for the CI log
+    console.log(r.stderr.split('\n').filter((l) => /^== .*: [\d.]+ s$/.test(l)).join('\n'));
     expect(r.stdout).toMatch(/^weld up: done in [\d.]+ s$/m);
     // the first file of the e2e run (vitest.e2e.config.ts), so the shared store is empty
     expect(r.stdout).toMatch(/^ {2}packages: 6 packages built, 0 reused from the store$/m);
