@@ -3,7 +3,7 @@ import path from 'node:path';
 import { UsageError, WeldError } from '../core/errors.js';
 import { err, ok, type Result } from '../core/result.js';
 import { EnvNotFoundError } from '../envs/errors.js';
-import type { Metadata } from '../metadata/model.js';
+import type { Env, Metadata } from '../metadata/model.js';
 import type { BuildSummary } from '../session/executor.js';
 import type { BuildSession } from '../session/session.js';
 import type { Store } from '../store/store.js';
@@ -141,30 +141,21 @@ function plan(o: { metadata: Metadata; args: ParsedArgs; io: CliIO; jobs: number
       },
     },
   ];
+  // Both env steps need the env and the store; only the call differs.
+  const envStep = (name: string, verb: 'fetch' | 'compose', call: (env: Env, s: Store) => Promise<Result<unknown, WeldError>>): Step => ({
+    command: shown('env', verb, name, ...meta, ...storeFlag),
+    run: async () => {
+      const env = first.envs.get(name);
+      if (!env) return err(envMissing(first, name));
+      const s = await store();
+      if (!s.ok) return s;
+      const r = await call(env, s.value);
+      return r.ok ? ok(other) : r;
+    },
+  });
   for (const name of [...envs].sort()) {
-    const env = first.envs.get(name);
-    steps.push({
-      command: shown('env', 'fetch', name, ...meta, ...storeFlag),
-      run: async () => {
-        if (!env) return err(envMissing(first, name));
-        const s = await store();
-        if (!s.ok) return s;
-        const { fetchStep } = await import('./env.js');
-        const r = await fetchStep({ env, store: s.value, io, json: false });
-        return r.ok ? ok(other) : r;
-      },
-    });
-    steps.push({
-      command: shown('env', 'compose', name, ...meta, ...storeFlag),
-      run: async () => {
-        if (!env) return err(envMissing(first, name));
-        const s = await store();
-        if (!s.ok) return s;
-        const { composeStep } = await import('./env.js');
-        const r = await composeStep({ metadata: first, env, store: s.value, io, json: false, force: false, load: true });
-        return r.ok ? ok(other) : r;
-      },
-    });
+    steps.push(envStep(name, 'fetch', async (env, s) => (await import('./env.js')).fetchStep({ env, store: s, io, json: false })));
+    steps.push(envStep(name, 'compose', async (env, s) => (await import('./env.js')).composeStep({ metadata: first, env, store: s, io, json: false, force: false, load: true })));
   }
   steps.push({
     command: shown('mirror', '--all', ...meta, ...storeFlag, ...flag('mirrors')),
