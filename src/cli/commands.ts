@@ -24,6 +24,7 @@ export const VERBS: VerbEntry[] = [
   { name: 'graph', summary: 'Print the build order (optionally of some packages and what they need)', load: () => import('./graph.js') },
   { name: 'mirror', summary: 'Mirror upstream sources into git: upstream and distro branches, and the lock', load: () => import('./mirror.js') },
   { name: 'build', summary: 'Build packages and what they require, reusing cached builds; --check verifies reproducibility', load: () => import('./build.js') },
+  { name: 'test', summary: "Test the wheels' current builds on their arch (imports, commands), building nothing", load: () => import('./test.js') },
   { name: 'status', summary: 'Show which packages are up to date, which need a build and why', load: () => import('./status.js') },
   { name: 'log', summary: "Print the log of a package's newest build (--follow while it runs)", load: () => import('./log.js') },
   { name: 'store', summary: 'Inspect and maintain the content store: info, ls, cat, put, verify, gc', load: () => import('./store.js') },
