@@ -11,6 +11,17 @@ export interface SourceEntry {
   version: string;
   directory: string;
   files: Array<{ name: string; sha256: string; size: number }>;
+  /** the binary packages built from it (`Binary:`) */
+  binaries: string[];
+  /** `Build-Depends:` (and `-Arch`, `-Indep`), as written, joined with ", " */
+  buildDepends: string;
+  homepage?: string;
+}
+
+/** A field's value, continuation lines joined with a space. */
+function multiline(text: string, key: string): string | undefined {
+  const m = new RegExp(`^${key}:(.*(?:\n[ \t].*)*)`, 'm').exec(text);
+  return m?.[1]!.replace(/\n[ \t]+/g, ' ').trim();
 }
 
 function parseStanza(text: string): SourceEntry | undefined {
@@ -19,20 +30,24 @@ function parseStanza(text: string): SourceEntry | undefined {
   const version = field('Version');
   const directory = field('Directory');
   if (!pkg || !version || !directory) return undefined;
+  const binaries = (multiline(text, 'Binary') ?? '').split(/[\s,]+/).filter(Boolean);
+  const buildDepends = ['Build-Depends', 'Build-Depends-Arch', 'Build-Depends-Indep'].map((k) => multiline(text, k)).filter((v): v is string => !!v).join(', ');
+  const homepage = field('Homepage');
   const block = /^Checksums-Sha256:\s*\n((?:[ \t].*\n?)*)/m.exec(text)?.[1] ?? '';
   const files = block
     .split('\n')
     .map((l) => l.trim().split(/\s+/))
     .filter((w) => w.length === 3 && /^[0-9a-f]{64}$/.test(w[0]!))
     .map(([sha256, size, name]) => ({ name: name!, sha256: sha256!, size: Number(size) }));
-  return { package: pkg, version, directory, files };
+  return { package: pkg, version, directory, files, binaries, buildDepends, ...(homepage ? { homepage } : {}) };
 }
 
 /**
  * Reads `dists/<suite>/<component>/source/Sources.{xz,gz}` from the archive and keeps
- * the stanzas of the wanted source packages (streamed: the index is tens of MB).
+ * the stanzas of the wanted source packages, or every stanza without `wanted` (`weld
+ * import` maps binary packages to sources); streamed: the index is tens of MB.
  */
-export async function fetchSourcesIndex(opts: { base: string; suite: string; component: string; wanted: Set<string> }): Promise<Result<Map<string, SourceEntry[]>, UpstreamUnreachableError>> {
+export async function fetchSourcesIndex(opts: { base: string; suite: string; component: string; wanted?: Set<string> }): Promise<Result<Map<string, SourceEntry[]>, UpstreamUnreachableError>> {
   const dir = `${opts.base}/dists/${opts.suite}/${opts.component}/source`;
   let body: AsyncGenerator<Buffer, void, undefined> | undefined;
   let lastError: UpstreamUnreachableError | undefined;
@@ -56,7 +71,7 @@ export async function fetchSourcesIndex(opts: { base: string; suite: string; com
   const decoder = new StringDecoder('utf8');
   const take = (stanza: string) => {
     const name = /^Package: *(\S+)/m.exec(stanza)?.[1];
-    if (!name || !opts.wanted.has(name)) return;
+    if (!name || (opts.wanted && !opts.wanted.has(name))) return;
     const entry = parseStanza(stanza);
     if (entry) found.set(name, [...(found.get(name) ?? []), entry]);
   };
