@@ -20,6 +20,8 @@ import { resolve, type Chosen, type RootDemand } from './resolve.js';
 import { DebianSource, type DebianSuite } from './sources/debian.js';
 import { SimpleIndexSource } from './sources/simple-index.js';
 import { buildTargets } from './targets.js';
+import { readProjectInfo } from './project-info.js';
+import { readSourceTree } from './source-tree.js';
 
 export type SourceKind = 'debian' | 'index';
 
@@ -115,9 +117,16 @@ export async function importProjects(opts: ImportOptions): Promise<Result<Import
       unresolvedRoots.push({ project: src, wanted: '', by: [`debian ${src}`], why: found.value.skipped.length ? `no usable version: ${found.value.skipped.join('; ')}` : `no source package "${src}" in ${suites.map((s) => s.suite).join(', ')}` });
       continue;
     }
-    // the project's own name: PKG-INFO's when the .orig says, else the binary python3-<name>
+    // the project's own name: its metadata's when the .orig says, else the binary python3-<name>
+    const bytes = await debian.fetch(best);
+    const tree = bytes.ok ? await readSourceTree({ bytes: bytes.value, label: describeCandidate(best) }) : bytes;
+    if (!tree.ok) {
+      unresolvedRoots.push({ project: src, wanted: `==${best.version}`, by: [`debian ${src}`], why: tree.error.message });
+      continue;
+    }
+    const named = readProjectInfo(tree.value).name;
     const binary = found.value.binaries.find((b) => b.startsWith('python3-'));
-    const key = normalizeName(binary ? binary.slice('python3-'.length) : src);
+    const key = normalizeName(named && isValidProjectName(named) ? named : binary ? binary.slice('python3-'.length) : src);
     roots.push({ key, name: key, specifier: `==${best.version}`, extras: [], by: `debian ${src}`, hashes: [], constraint: false, debianSource: src });
   }
 

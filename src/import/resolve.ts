@@ -3,6 +3,7 @@ import type { WeldError } from '../core/errors.js';
 import type { Result } from '../core/result.js';
 import { ChecksumMismatchError } from '../mirror/errors.js';
 import type { Package } from '../metadata/model.js';
+import { normalizeName } from '../metadata/names.js';
 import { describeCandidate, type Candidate, type ProjectSource, type SourceOffer } from './candidate.js';
 import type { Unresolved } from './errors.js';
 import { evaluateMarker, exactPin, isPrerelease, parseRequirement, satisfies, sortVersions } from './pep508.js';
@@ -260,6 +261,13 @@ export async function resolve(opts: ResolveOptions): Promise<Resolution> {
         return;
       }
       const { info, tree } = content.value;
+      // a Debian binary name is a guess at the project (python3-zap may be PyZap): the tree's own metadata decides
+      if (info.name && normalizeName(info.name) !== key) {
+        const b = bad.get(key) ?? new Map<Candidate, string>();
+        b.set(candidate, `its metadata names another project, "${info.name.slice(0, 80)}"`);
+        bad.set(key, b);
+        return;
+      }
       if (info.requiresPython && !opts.targets.every((t) => satisfies({ version: t.python, specifier: info.requiresPython!, prereleases: true }))) {
         const b = bad.get(key) ?? new Map<Candidate, string>();
         b.set(candidate, `it requires Python ${info.requiresPython}, and ${opts.targets.map((t) => `${t.env.name} has ${t.python}`).join(', ')}`);
