@@ -22,7 +22,19 @@ export interface Requirement {
 /** The values PEP 508's marker variables take on one build target. */
 export type MarkerEnvironment = Record<string, string>;
 
-export function parseRequirement(text: string): { ok: true; value: Requirement } | { ok: false; message: string } {
+type Parsed = { ok: true; value: Requirement } | { ok: false; message: string };
+
+// The grammar is exact but not quick (~0.5 ms a string): the same strings come back often
+// (every requirer of a project spells it alike), so each is parsed once per process.
+const memo = new Map<string, Parsed>();
+
+export function parseRequirement(text: string): Parsed {
+  let hit = memo.get(text);
+  if (!hit) memo.set(text, (hit = parseOnce(text)));
+  return hit;
+}
+
+function parseOnce(text: string): Parsed {
   let parsed;
   try {
     parsed = parsePipRequirementsLine(text);
