@@ -165,8 +165,14 @@ export function readProjectInfo(tree: SourceTree): ProjectInfo {
     }
     requiresFrom = 'pyproject.toml';
   }
-  // PKG-INFO 2.2+ says exactly what it leaves out: no Requires-Dist and none dynamic means none
-  if (!requiresFrom && pkgInfoText && Number(one('metadata-version') ?? 0) >= 2.2 && !(h.get('dynamic') ?? []).some((d) => d.toLowerCase() === 'requires-dist')) requiresFrom = 'PKG-INFO';
+  // A PKG-INFO of Metadata-Version 2.1+ lists Requires-Dist whenever there are any (2.2+ says
+  // when it leaves them dynamic); an older one next to an .egg-info without requires.txt has none.
+  if (!requiresFrom && pkgInfoText) {
+    const mv = Number(one('metadata-version') ?? 0);
+    const dynamicRequires = (h.get('dynamic') ?? []).some((d) => d.toLowerCase() === 'requires-dist');
+    const eggInfo = [...tree.paths].some((p) => /^(src\/)?[^/]+\.egg-info$/.test(p));
+    if ((mv >= 2.1 && !dynamicRequires) || eggInfo) requiresFrom = 'PKG-INFO';
+  }
 
   const requiresPython = one('requires-python') ?? str(project?.['requires-python']);
   const backend = str(buildSystem?.['build-backend']) ?? 'setuptools.build_meta:__legacy__';

@@ -6,7 +6,7 @@ import type { Package } from '../metadata/model.js';
 import { normalizeName } from '../metadata/names.js';
 import { describeCandidate, type Candidate, type ProjectSource, type SourceOffer } from './candidate.js';
 import type { Unresolved } from './errors.js';
-import { evaluateMarker, exactPin, isPrerelease, parseRequirement, satisfies, sortVersions } from './pep508.js';
+import { evaluateMarker, exactPin, isPrerelease, parseRequirement, satisfies, sortVersions, validVersion } from './pep508.js';
 import { readProjectInfo, type ProjectInfo } from './project-info.js';
 import { readSourceTree, type SourceTree } from './source-tree.js';
 import type { Target } from './targets.js';
@@ -265,6 +265,13 @@ export async function resolve(opts: ResolveOptions): Promise<Resolution> {
       if (info.name && normalizeName(info.name) !== key) {
         const b = bad.get(key) ?? new Map<Candidate, string>();
         b.set(candidate, `its metadata names another project, "${info.name.slice(0, 80)}"`);
+        bad.set(key, b);
+        return;
+      }
+      // a Debian version can say more than its tree (8.2.0+0.really.8.1.8 holds 8.1.8): the tree's metadata decides
+      if (info.version && validVersion(info.version) && !satisfies({ version: info.version, specifier: `==${candidate.version}`, prereleases: true })) {
+        const b = bad.get(key) ?? new Map<Candidate, string>();
+        b.set(candidate, `its metadata says version ${info.version.slice(0, 40)}`);
         bad.set(key, b);
         return;
       }

@@ -71,7 +71,11 @@ export class DebianSource implements ProjectSource {
     const candidates: Candidate[] = [];
     const skipped: string[] = [];
     for (const idx of loaded.value) {
-      const entries = DebianSource.binaryNames(key).map((b) => idx.byBinary.get(b) ?? []).find((e) => e.length > 0) ?? [];
+      // by the binary it builds; else a source named after the project that builds a python3-* (python-attrs builds python3-attr)
+      const entries =
+        DebianSource.binaryNames(key).map((b) => idx.byBinary.get(b) ?? []).find((e) => e.length > 0) ??
+        [`python-${key}`, key].map((src) => (idx.bySource.get(src) ?? []).filter((e) => e.binaries.some((b) => b.startsWith('python3-')))).find((e) => e.length > 0) ??
+        [];
       for (const e of entries) {
         const c = this.candidate(idx, e);
         if (c.ok) candidates.push(c.value);
