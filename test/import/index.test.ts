@@ -24,6 +24,9 @@ const PROJECTS = () => [
   // a cycle among run-time requirements
   project({ name: 'zeta', version: '0.2', requires: ['epsilon'] }),
   project({ name: 'Py.Mixed_Case', version: '2.0', packages: ['mixed'] }),
+  // 2.0 needs a newer Python than the builder env's 3.11; 1.9 is yanked; 1.8 fits
+  { key: 'picky', files: [...project({ name: 'picky', version: '1.8' }).files, { ...project({ name: 'picky', version: '1.9' }).files[0]!, yanked: true }, { ...project({ name: 'picky', version: '2.0' }).files[0]!, requiresPython: '>=3.12' }] },
+  project({ name: 'rusty', version: '1.0', backend: 'maturin' }),
 ];
 
 let index: SimpleIndex;
@@ -200,6 +203,23 @@ describe('weld import from a simple index', () => {
     } finally {
       await html.close();
     }
+  });
+
+  it('skips what requires a newer Python and what is yanked (unless pinned), and names a backend the env lacks', async () => {
+    req('picky\nrusty\n');
+    const r = await weld(['import', '--json', '--index-url', index.url, 'requirements.txt'], { cwd: proj.root, env: env() });
+    expect(r.code).toBe(0);
+    const lines = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as { type: string; subject?: { name: string }; data: Record<string, unknown> });
+    const summary = lines.at(-1)!;
+    expect(summary.type).toBe('summary');
+    expect(summary.data).toMatchObject({ imported: 2, updated: 0, unchanged: 0, present: [], unresolved: [], dryRun: false });
+    expect((summary.data['files'] as Array<{ package: string; version: string }>).map((f) => `${f.package} ${f.version}`)).toEqual(['picky 1.8', 'rusty 1.0']);
+    expect(summary.data['warnings']).toContain('rusty: builder env bookworm-s390x lacks the build backend maturin: add Debian package python3-maturin to metadata/envs/bookworm-s390x.toml');
+    expect(lines.some((l) => l.type === 'phase' && l.subject?.name === 'picky')).toBe(true);
+    expect(pkgFile('rusty')).toContain('# Note: builder env bookworm-s390x lacks the build backend maturin: add Debian package python3-maturin to metadata/envs/bookworm-s390x.toml.\n[package]');
+    req('picky==1.9\n');
+    expect((await weld(['import', '--update', '--index-url', index.url, 'requirements.txt'], { cwd: proj.root, env: env() })).code).toBe(0);
+    expect(pkgFile('picky')).toMatch(/^version = "1.9"$/m);
   });
 
   it('reports a bad requirements line with its file and line', async () => {
