@@ -88,7 +88,7 @@ export const run: VerbModule['run'] = async (args, io) => {
       update: args.options['update'] === true,
       dryRun: args.options['dry-run'] === true,
       ...(jobs ? { jobs } : {}),
-      onEvent: lines ? lines.write : (e: ImportEvent) => io.stderr.write(`${e.subject?.name === '*' || !e.subject ? 'weld import' : e.subject.name}: ${'detail' in e.data ? e.data.detail : e.data.message}\n`),
+      onEvent: lines ? lines.write : (e: ImportEvent) => io.stderr.write(`${e.subject ? e.subject.name : 'weld import'}: ${'detail' in e.data ? e.data.detail : e.data.message}\n`),
     });
     if (!r.ok) {
       if (r.error instanceof ImportUnresolvedError && !json) printSummary(r.error.summary as ImportSummary, io);

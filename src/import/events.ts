@@ -1,7 +1,7 @@
-import type { PhaseEvent, WarningEvent } from '../core/events.js';
+import type { PhaseEvent, WarningEvent, WeldEvent } from '../core/events.js';
 
 /**
- * What `weld import` tells as it works: a phase per project (looked up, read, chosen) and
- * for the whole run (subject name `*`); warnings are gathered into the summary instead.
+ * What `weld import` tells as it works: a phase per project (read, chosen) and phases of
+ * the whole run (no subject); warnings are gathered into the summary instead.
  */
-export type ImportEvent = PhaseEvent<'package'> | WarningEvent;
+export type ImportEvent = PhaseEvent<'package'> | WeldEvent<'phase', { detail: string }> | WarningEvent;

@@ -70,7 +70,7 @@ export interface ImportSummary {
 /** `weld import`: resolve, plan the package files, check them as `weld check` would, then write them. */
 export async function importProjects(opts: ImportOptions): Promise<Result<ImportSummary, WeldError>> {
   const { metadata } = opts;
-  const emitRun = (detail: string) => opts.onEvent?.({ type: 'phase', subject: { kind: 'package', name: '*' }, at: Date.now(), data: { detail } });
+  const emitRun = (detail: string) => opts.onEvent?.({ type: 'phase', at: Date.now(), data: { detail } });
   const targets = buildTargets(metadata);
   if (!targets.ok) return targets;
   const defaultEnv = metadata.envs.get(metadata.distro.defaultEnv) ?? targets.value[0]!.env;

@@ -2,6 +2,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { writeDebianArchive } from '../helpers/debian-archive.js';
+import { eventStream } from '../helpers/event-lines.js';
 import { sampleProject, weld } from '../helpers/project.js';
 import { makeSdist, project, sha256, simpleIndex, type SimpleIndex } from '../helpers/sdists.js';
 import { fileServer, type TestServer } from '../helpers/servers.js';
@@ -209,6 +210,8 @@ describe('weld import from a simple index', () => {
     req('picky\nrusty\n');
     const r = await weld(['import', '--json', '--index-url', index.url, 'requirements.txt'], { cwd: proj.root, env: env() });
     expect(r.code).toBe(0);
+    // every line is an event of the one shape (eventStream throws on one that is not)
+    expect(eventStream(r.stdout).summary?.type).toBe('summary');
     const lines = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as { type: string; subject?: { name: string }; data: Record<string, unknown> });
     const summary = lines.at(-1)!;
     expect(summary.type).toBe('summary');
