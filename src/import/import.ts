@@ -112,6 +112,10 @@ export async function importProjects(opts: ImportOptions): Promise<Result<Import
     emitRun(`looking up Debian source ${src}`);
     const found = await debian.bySource(src);
     if (!found.ok) return found;
+    if (found.value.binaries.length && !found.value.binaries.some((b) => b.startsWith('python3-'))) {
+      unresolvedRoots.push({ project: src, wanted: '', by: [`debian ${src}`], why: `it builds no python3-* package (${found.value.binaries.slice(0, 5).join(', ')}): weld import debian takes the sources of Python projects; a library becomes a pack when a wheel's Build-Depends names it` });
+      continue;
+    }
     const best = found.value.candidates.at(-1);
     if (!best) {
       unresolvedRoots.push({ project: src, wanted: '', by: [`debian ${src}`], why: found.value.skipped.length ? `no usable version: ${found.value.skipped.join('; ')}` : `no source package "${src}" in ${suites.map((s) => s.suite).join(', ')}` });
@@ -177,6 +181,10 @@ export async function importProjects(opts: ImportOptions): Promise<Result<Import
     plans.set(key, { chosen: { ...c, name }, requires, runtime: [...runtime].sort(), notes });
   }
   for (const p of res.present.values()) if (p.note) warnings.push(p.note);
+  for (const r of roots) {
+    const c = plans.get(r.key)?.chosen;
+    if (r.hashes.length && c?.candidate.origin.kind === 'debian') warnings.push(`${r.by}: --hash is not checked for ${c.name}: it comes from Debian's ${c.candidate.origin.orig}, verified against the Sources index instead`);
+  }
   // A project whose requirement could not be imported cannot be written: its file would name a package that does not exist.
   for (let changed = true; changed; ) {
     changed = false;

@@ -68,7 +68,7 @@ const has = (name: string) => existsSync(path.join(proj.root, 'metadata/packages
 
 describe('weld import from Debian', () => {
   it('maps python3-<name> to its source, wires native Build-Depends to packs, and passes weld check', async () => {
-    writeFileSync(path.join(proj.root, 'requirements.txt'), 'foo>=1\n');
+    writeFileSync(path.join(proj.root, 'requirements.txt'), `foo>=1 --hash=sha256:${'0'.repeat(64)}\n`);
     const r = await weld(['import', '--index-url', index.url, 'requirements.txt'], { cwd: proj.root, env: env() });
     expect(r.stderr).not.toMatch(/error/);
     expect(r.code).toBe(0);
@@ -126,6 +126,7 @@ describe('weld import from Debian', () => {
     expect(pkgFile('qux')).toMatch(/^recipe = "cmake-pack"$/m);
     expect(pkgFile('qux')).toContain('# Note: builder env bookworm-s390x lacks cmake, which recipe cmake-pack needs: add it to metadata/envs/bookworm-s390x.toml.');
     expect(r.stdout).toMatch(/^4 packages imported, 0 updated, 0 unchanged, 0 already present, 0 unresolved$/m);
+    expect(r.stderr).toContain("weld import: warning: requirements.txt:1: --hash is not checked for foo: it comes from Debian's python-foo_1.2.0.orig.tar.gz, verified against the Sources index instead");
     const check = await weld(['check'], { cwd: proj.root });
     expect(check.stdout).toMatch(/^ok: weld-sample: 10 packages \(7 wheels, 3 packs\)/);
     const graph = await weld(['graph', 'foo'], { cwd: proj.root });
@@ -153,6 +154,8 @@ describe('weld import from Debian', () => {
     const none = await weld(['import', 'debian', 'no-such-source'], { cwd: proj.root, env: env() });
     expect(none.code).toBe(1);
     expect(none.stdout).toContain('no-such-source: unresolved: no source package "no-such-source" in bookworm');
+    const lib = await weld(['import', 'debian', 'libbaz'], { cwd: proj.root, env: env() });
+    expect(lib.stdout).toContain('libbaz: unresolved: it builds no python3-* package (libbaz-dev, libbaz2)');
     expect((await weld(['check'], { cwd: proj.root })).code).toBe(0);
   });
 });
