@@ -37,24 +37,31 @@ export class DebianSource implements ProjectSource {
 
   private load(): Promise<Result<SuiteIndex[], WeldError>> {
     return (this.loading ??= (async () => {
+      // every suite's index at once: each is a download and an xz stream of tens of MB
+      const loaded = await Promise.all(this.opts.suites.map((suite) => this.loadSuite(suite)));
       const out: SuiteIndex[] = [];
-      for (const suite of this.opts.suites) {
-        const base = debianMirrorFor({ suite: suite.suite, anyRelease: true, ...(this.opts.env ? { env: this.opts.env } : {}), ...(this.opts.aptDir ? { aptDir: this.opts.aptDir } : {}) });
-        if (!base) return err(new DebianSourceError(`no Debian mirror for suite "${suite.suite}": apt has no source for it`, 'set WELD_DEBIAN_MIRROR to the archive root, or import with --sources index'));
-        const bySource = new Map<string, SourceEntry[]>();
-        const byBinary = new Map<string, SourceEntry[]>();
-        for (const component of suite.components) {
-          const got = await fetchSourcesIndex({ base, suite: suite.suite, component });
-          if (!got.ok) return got;
-          for (const [name, entries] of got.value) {
-            bySource.set(name, [...(bySource.get(name) ?? []), ...entries]);
-            for (const e of entries) for (const b of e.binaries) byBinary.set(b, [...(byBinary.get(b) ?? []), e]);
-          }
-        }
-        out.push({ suite, base, bySource, byBinary });
+      for (const l of loaded) {
+        if (!l.ok) return l;
+        out.push(l.value);
       }
       return ok(out);
     })());
+  }
+
+  private async loadSuite(suite: DebianSuite): Promise<Result<SuiteIndex, WeldError>> {
+    const base = debianMirrorFor({ suite: suite.suite, anyRelease: true, ...(this.opts.env ? { env: this.opts.env } : {}), ...(this.opts.aptDir ? { aptDir: this.opts.aptDir } : {}) });
+    if (!base) return err(new DebianSourceError(`no Debian mirror for suite "${suite.suite}": apt has no source for it`, 'set WELD_DEBIAN_MIRROR to the archive root, or import with --sources index'));
+    const bySource = new Map<string, SourceEntry[]>();
+    const byBinary = new Map<string, SourceEntry[]>();
+    for (const component of suite.components) {
+      const got = await fetchSourcesIndex({ base, suite: suite.suite, component });
+      if (!got.ok) return got;
+      for (const [name, entries] of got.value) {
+        bySource.set(name, [...(bySource.get(name) ?? []), ...entries]);
+        for (const e of entries) for (const b of e.binaries) byBinary.set(b, [...(byBinary.get(b) ?? []), e]);
+      }
+    }
+    return ok({ suite, base, bySource, byBinary });
   }
 
   /** The binary package names a Python project is packaged under, most likely first. */
