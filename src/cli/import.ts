@@ -37,7 +37,7 @@ function printSummary(s: ImportSummary, io: CliIO): void {
   }
   for (const f of s.files) io.stdout.write(`${f.package} ${f.version}: ${s.dryRun ? 'would be ' : ''}${f.status === 'new' ? 'imported' : f.status === 'updated' ? 'updated' : 'unchanged'} from ${f.from} (${f.file})\n`);
   for (const p of s.present) io.stdout.write(`${p.package} ${p.version}: already present${p.note ? ` (${p.note})` : ''}\n`);
-  for (const u of s.unresolved) io.stdout.write(`${u.project}${u.wanted}: unresolved: ${u.why}${u.by.length ? ` [asked by ${u.by.join(', ')}]` : ''}\n`);
+  for (const u of s.unresolved) io.stdout.write(`${u.project}${u.wanted}: unresolved: ${u.why}${u.by.length ? ` [${u.by.join('; ')}]` : ''}\n`);
   for (const w of s.warnings) io.stderr.write(`weld import: warning: ${w}\n`);
   io.stdout.write(
     `${s.dryRun ? 'dry run: ' : ''}${plural(s.imported, 'package')} imported, ${s.updated} updated, ${s.unchanged} unchanged, ${s.present.length} already present, ${s.unresolved.length} unresolved\n`,

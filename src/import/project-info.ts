@@ -78,6 +78,7 @@ const CLASSIFIER_SPDX: Record<string, string> = {
 /** Directories and modules that are not what a project installs. */
 const NOT_MODULES = new Set(['test', 'tests', 'testing', 'doc', 'docs', 'example', 'examples', 'benchmark', 'benchmarks', 'bench', 'tools', 'scripts', 'build', 'dist', 'setup', 'conftest', 'noxfile', 'fabfile', 'tasks', 'ez_setup', 'versioneer', 'runtests', 'bootstrap', 'dodo', 'manage']);
 const IDENT = /^[A-Za-z_][A-Za-z0-9_]*$/;
+const MAX_REQUIRES = 1000;
 
 /** One line, no control characters, at most `max` characters: fit for a one-line TOML field. */
 export function oneLine(s: string | undefined, max = 200): string | undefined {
@@ -174,6 +175,8 @@ export function readProjectInfo(tree: SourceTree): ProjectInfo {
     if ((mv >= 2.1 && !dynamicRequires) || eggInfo) requiresFrom = 'PKG-INFO';
   }
 
+  // no real project has thousands; a tree that does is not worth parsing them all
+  if (requiresDist.length > MAX_REQUIRES) requiresDist = requiresDist.slice(0, MAX_REQUIRES);
   const requiresPython = one('requires-python') ?? str(project?.['requires-python']);
   const backend = str(buildSystem?.['build-backend']) ?? 'setuptools.build_meta:__legacy__';
   const buildRequires = ((buildSystem?.['requires'] as unknown[] | undefined) ?? (buildSystem ? [] : ['setuptools'])).filter((d): d is string => typeof d === 'string');

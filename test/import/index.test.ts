@@ -28,6 +28,14 @@ const PROJECTS = () => [
   // 2.0 needs a newer Python than the builder env's 3.11; 1.9 is yanked; 1.8 fits
   { key: 'picky', files: [...project({ name: 'picky', version: '1.8' }).files, { ...project({ name: 'picky', version: '1.9' }).files[0]!, yanked: true }, { ...project({ name: 'picky', version: '2.0' }).files[0]!, requiresPython: '>=3.12' }] },
   project({ name: 'rusty', version: '1.0', backend: 'maturin' }),
+  // top needs b>=2, but the newest a needs b<2: a conflict, reported with both
+  project({ name: 'top', version: '1.0', requires: ['a', 'b>=2'] }),
+  project({ name: 'a', version: '2.0', requires: ['b<2'] }),
+  project({ name: 'b', version: '1.0' }, { name: 'b', version: '2.0' }),
+  // q takes p back to 1.x: what p 2.0 asked for (r) is not imported
+  project({ name: 'p', version: '1.0' }, { name: 'p', version: '2.0', requires: ['r'] }),
+  project({ name: 'q', version: '1.0', requires: ['p<2'] }),
+  project({ name: 'r', version: '1.0' }),
 ];
 
 let index: SimpleIndex;
@@ -223,6 +231,21 @@ describe('weld import from a simple index', () => {
     req('picky==1.9\n');
     expect((await weld(['import', '--update', '--index-url', index.url, 'requirements.txt'], { cwd: proj.root, env: env() })).code).toBe(0);
     expect(pkgFile('picky')).toMatch(/^version = "1.9"$/m);
+  });
+
+  it('reports a conflict with every requirer, and drops what an abandoned choice asked for', async () => {
+    req('top\n');
+    const c = await weld(['import', '--index-url', index.url, 'requirements.txt'], { cwd: proj.root, env: env() });
+    expect(c.code).toBe(1);
+    expect(c.stdout).toContain('b>=2,<2: unresolved: no source has a version that fits: >=2 (required by top 1.0), <2 (required by a 2.0);');
+    // a needs b, top needs a: none is written
+    expect(c.stdout).toMatch(/^top==1\.0: unresolved: it requires a, which could not be imported$/m);
+    expect(has('top') || has('a') || has('b')).toBe(false);
+    req('p\nq\n');
+    const r = await weld(['import', '--index-url', index.url, 'requirements.txt'], { cwd: proj.root, env: env() });
+    expect(r.code).toBe(0);
+    expect(pkgFile('p')).toMatch(/^version = "1.0"$/m);
+    expect(has('r')).toBe(false);
   });
 
   it('reports a bad requirements line with its file and line', async () => {
