@@ -213,6 +213,10 @@ export async function importProjects(opts: ImportOptions): Promise<Result<Import
     const c = p.chosen;
     const o = c.candidate.origin;
     const from = describeCandidate(c.candidate);
+    // --update of a version the distro already has keeps what the distro made of it:
+    // its release (a lower one would reuse tag names), env, build vars and repair policy
+    const old = metadata.packages.get(key);
+    const kept = old && old.kind === 'wheel' && old.version === c.candidate.version ? { release: old.release, ...(old.env !== metadata.distro.defaultEnv ? { env: old.env } : {}), vars: old.vars, ...(old.repair ? { repair: old.repair } : {}) } : {};
     add({
       key,
       name: c.name,
@@ -229,6 +233,7 @@ export async function importProjects(opts: ImportOptions): Promise<Result<Import
         ...(c.info.homepage ? { homepage: c.info.homepage } : o.kind === 'debian' && o.entry.homepage && /^https?:\/\/[^\s"]+$/.test(o.entry.homepage) ? { homepage: o.entry.homepage } : {}),
         upstream: o.kind === 'debian' ? { kind: 'debian', source: o.source, ...(o.otherSuite ? { suite: o.suite } : {}) } : { kind: 'tarball', url: o.url, sha256: c.candidate.sha256 },
         recipe: 'python-wheel',
+        ...kept,
         buildRequires: p.requires,
         runtimeRequires: p.runtime,
         imports: c.info.modules,

@@ -32,6 +32,11 @@ export interface PackageFileSpec {
   homepage?: string;
   upstream: { kind: 'debian'; source: string; suite?: string } | { kind: 'tarball'; url: string; sha256: string };
   recipe: string;
+  /** kept from the distro's file on --update when the version stays */
+  release?: number;
+  env?: string;
+  vars?: Record<string, string>;
+  repair?: string;
   buildRequires: string[];
   runtimeRequires: string[];
   imports: string[];
@@ -39,7 +44,7 @@ export interface PackageFileSpec {
 
 export function renderPackageFile(p: PackageFileSpec): string {
   const lines: string[] = p.comments.map((c) => `# ${c.replace(/[\r\n]+/g, ' ')}`);
-  lines.push('[package]', `name = ${tomlString(p.name)}`, `version = ${tomlString(p.version)}`, 'release = 1');
+  lines.push('[package]', `name = ${tomlString(p.name)}`, `version = ${tomlString(p.version)}`, `release = ${p.release ?? 1}`);
   if (p.kind === 'pack') lines.push('kind = "pack"');
   if (p.summary) lines.push(`summary = ${tomlString(p.summary)}`);
   if (p.license) lines.push(`license = ${tomlString(p.license)}`);
@@ -52,7 +57,12 @@ export function renderPackageFile(p: PackageFileSpec): string {
     lines.push(`tarball = ${tomlString(p.upstream.url)}`, `sha256 = ${tomlString(p.upstream.sha256)}`);
   }
   lines.push('', '[build]', `recipe = ${tomlString(p.recipe)}`);
+  if (p.env) lines.push(`env = ${tomlString(p.env)}`);
   if (p.buildRequires.length) lines.push(`requires = ${list([...p.buildRequires].sort())}`);
+  const vars = Object.entries(p.vars ?? {}).sort(([a], [b]) => (a < b ? -1 : 1));
+  // build var names are environment variable names: bare TOML keys
+  if (vars.length) lines.push(`vars = { ${vars.map(([k, v]) => `${k} = ${tomlString(v)}`).join(', ')} }`);
+  if (p.repair) lines.push(`repair = ${tomlString(p.repair)}`);
   if (p.kind === 'wheel') {
     if (p.runtimeRequires.length) lines.push('', '[runtime]', `requires = ${list([...p.runtimeRequires].sort())}`);
     if (p.imports.length) lines.push('', '[test]', `imports = ${list([...p.imports].sort())}`);

@@ -199,6 +199,14 @@ describe('weld import from a simple index', () => {
     expect(u.stdout).toMatch(/^beta 2\.2: updated from/m);
     const again = await weld(['import', '--update', '--index-url', index.url, 'requirements.txt'], { cwd: proj.root, env: env() });
     expect(again.stdout).toMatch(/^beta 2\.2: unchanged from/m);
+    // what the distro made of the same version survives --update: release and build vars
+    const edited = pkgFile('beta').replace('release = 1', 'release = 4').replace('recipe = "python-wheel"', 'recipe = "python-wheel"\nvars = { B_FLAG = "1", A_FLAG = "x" }');
+    writeFileSync(path.join(proj.root, 'metadata/packages/beta.toml'), edited);
+    const kept = await weld(['import', '--update', '--index-url', index.url, 'requirements.txt'], { cwd: proj.root, env: env() });
+    expect(kept.stdout).toMatch(/^beta 2\.2: updated from/m);
+    expect(pkgFile('beta')).toMatch(/^release = 4$/m);
+    expect(pkgFile('beta')).toMatch(/^vars = \{ A_FLAG = "x", B_FLAG = "1" \}$/m);
+    expect((await weld(['check'], { cwd: proj.root })).code).toBe(0);
   });
 
   it('reads PEP 503 HTML pages too, and keeps the project name as its metadata spells it', async () => {
