@@ -1,6 +1,6 @@
 import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import type { WeldError } from '../core/errors.js';
+import { UsageError, type WeldError } from '../core/errors.js';
 import { emitterFor, type Listener } from '../core/events.js';
 import { err, ok, type Result } from '../core/result.js';
 import { loadMetadata } from '../metadata/load.js';
@@ -96,6 +96,7 @@ export async function importProjects(opts: ImportOptions): Promise<Result<Import
     }
   }
   const kinds = opts.sources ?? (indexUrl ? ['debian', 'index'] : ['debian']);
+  if (kinds.includes('index') && !indexUrl) return err(new UsageError('weld import: --sources names index, but there is no index URL', 'pass --index-url <url> (or put -i <url> in the requirements file)'));
   const suites: DebianSuite[] = [];
   for (const t of targets.value) if (!suites.some((s) => s.suite === t.env.suite)) suites.push({ suite: t.env.suite, components: t.env.components, otherSuite: false });
   for (const s of opts.extraSuites ?? []) if (!suites.some((x) => x.suite === s)) suites.push({ suite: s, components: ['main'], otherSuite: true });

@@ -256,6 +256,18 @@ describe('weld import from a simple index', () => {
     expect(has('r')).toBe(false);
   });
 
+  it('refuses a command line that names no source or no file (exit status 2)', async () => {
+    req('gamma\n');
+    const noIndex = await weld(['import', '--sources', 'index', 'requirements.txt'], { cwd: proj.root, env: env() });
+    expect([noIndex.code, noIndex.stderr]).toEqual([2, 'weld: error: weld import: --sources names index, but there is no index URL\nweld: hint: pass --index-url <url> (or put -i <url> in the requirements file)\n']);
+    expect((await weld(['import'], { cwd: proj.root, env: env() })).code).toBe(2);
+    expect((await weld(['import', '--sources', 'pypi', 'requirements.txt'], { cwd: proj.root, env: env() })).stderr).toBe('weld: error: weld import: --sources takes debian and index, comma-separated, not "pypi"\n');
+    // -i in the file is an index URL too
+    req(`-i ${index.url}\ngamma\n`);
+    expect((await weld(['import', '--sources', 'index', 'requirements.txt'], { cwd: proj.root, env: env() })).code).toBe(0);
+    expect(has('gamma')).toBe(true);
+  });
+
   it('reports a bad requirements line with its file and line', async () => {
     req('alpha==1.0\nbeta >>= 2\n');
     const r = await weld(['import', '--index-url', index.url, 'requirements.txt'], { cwd: proj.root, env: env() });
