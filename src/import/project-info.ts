@@ -14,7 +14,7 @@ export interface ProjectInfo {
   /** PEP 508 strings */
   requiresDist: string[];
   /** where requiresDist came from, or undefined when the tree does not say */
-  requiresFrom?: 'PKG-INFO' | 'requires.txt' | 'pyproject.toml';
+  requiresFrom?: 'PKG-INFO' | 'requires.txt' | 'pyproject.toml' | 'setup.cfg';
   requiresPython?: string;
   /** PEP 517 backend; setuptools' legacy one when the tree has no [build-system] */
   backend: string;
@@ -58,6 +58,33 @@ export function parseRequiresTxt(text: string): string[] {
       continue;
     }
     out.push(marker ? `${line}; ${marker}` : line);
+  }
+  return out;
+}
+
+/** setuptools' declarative setup.cfg (INI): section → key → value, continuation lines joined with newlines. */
+export function parseSetupCfg(text: string): Map<string, Map<string, string>> {
+  const out = new Map<string, Map<string, string>>();
+  let section: Map<string, string> | undefined;
+  let key: string | undefined;
+  for (const raw of text.split(/\r?\n/)) {
+    if (/^\s*[#;]/.test(raw) || !raw.trim()) continue;
+    const head = /^\[([^\]]+)\]\s*$/.exec(raw);
+    if (head) {
+      section = out.get(head[1]!.trim()) ?? new Map<string, string>();
+      out.set(head[1]!.trim(), section);
+      key = undefined;
+      continue;
+    }
+    if (/^\s/.test(raw) && section && key !== undefined) {
+      section.set(key, `${section.get(key)}\n${raw.trim()}`.replace(/^\n/, ''));
+      continue;
+    }
+    const kv = /^([^=:\s][^=:]*?)\s*[=:]\s*(.*)$/.exec(raw);
+    if (kv && section) {
+      key = kv[1]!.toLowerCase().replace(/-/g, '_');
+      section.set(key, kv[2]!.trim());
+    }
   }
   return out;
 }
@@ -136,17 +163,23 @@ export function readProjectInfo(tree: SourceTree): ProjectInfo {
   const buildSystem = pyproject?.['build-system'] as TomlTable | undefined;
 
   const str = (v: unknown) => (typeof v === 'string' ? v : undefined);
-  const name = one('name') ?? str(project?.['name']);
-  const version = one('version') ?? str(project?.['version']);
-  const summary = oneLine(one('summary') ?? str(project?.['description']));
+  const cfgText = tree.texts.get('setup.cfg');
+  const cfg = cfgText !== undefined ? parseSetupCfg(cfgText) : undefined;
+  const cfgMeta = cfg?.get('metadata');
+  const cfgOptions = cfg?.get('options');
+  /** a setup.cfg value, unless it points elsewhere (attr:, file:) */
+  const literal = (v: string | undefined) => (v && !/^(attr|file):/.test(v) ? v : undefined);
+  const name = one('name') ?? str(project?.['name']) ?? literal(cfgMeta?.get('name'));
+  const version = one('version') ?? str(project?.['version']) ?? literal(cfgMeta?.get('version'));
+  const summary = oneLine(one('summary') ?? str(project?.['description']) ?? literal(cfgMeta?.get('description')));
   const projectLicense = project?.['license'];
-  const licenseField = one('license-expression') ?? str(projectLicense) ?? one('license') ?? str((projectLicense as TomlTable | undefined)?.['text']);
-  const classifiers = [...(h.get('classifier') ?? []), ...((project?.['classifiers'] as unknown[] | undefined) ?? []).filter((c): c is string => typeof c === 'string')];
+  const licenseField = one('license-expression') ?? str(projectLicense) ?? one('license') ?? str((projectLicense as TomlTable | undefined)?.['text']) ?? literal(cfgMeta?.get('license'));
+  const classifiers = [...(h.get('classifier') ?? []), ...((project?.['classifiers'] as unknown[] | undefined) ?? []).filter((c): c is string => typeof c === 'string'), ...(cfgMeta?.get('classifiers') ?? '').split('\n').map((c) => c.trim())];
   // a License field holding a whole licence text is not a licence name
   const license = (licenseField && !licenseField.includes('\n') && licenseField.length <= 100 ? oneLine(licenseField) : undefined) ?? classifiers.map((c) => CLASSIFIER_SPDX[c]).find((x) => x !== undefined);
   const urls = [...(h.get('project-url') ?? [])].map((u) => u.split(',', 2).map((x) => x.trim()) as [string, string?]);
   const projectUrls = (project?.['urls'] as Record<string, unknown> | undefined) ?? {};
-  const homepage = [one('home-page'), ...urls.filter(([k]) => /^home ?page$/i.test(k)).map(([, v]) => v), str(projectUrls['Homepage'] ?? projectUrls['homepage']), ...urls.filter(([k]) => /^(source|repository|documentation)$/i.test(k)).map(([, v]) => v)].find(
+  const homepage = [one('home-page'), literal(cfgMeta?.get('url')), ...urls.filter(([k]) => /^home ?page$/i.test(k)).map(([, v]) => v), str(projectUrls['Homepage'] ?? projectUrls['homepage']), ...urls.filter(([k]) => /^(source|repository|documentation)$/i.test(k)).map(([, v]) => v)].find(
     (u) => u !== undefined && /^https?:\/\/[^\s"]+$/.test(u),
   );
 
@@ -166,6 +199,19 @@ export function readProjectInfo(tree: SourceTree): ProjectInfo {
     }
     requiresFrom = 'pyproject.toml';
   }
+  // setuptools' declarative config: an [options] section lists install_requires when there are any
+  if (!requiresFrom && cfgOptions) {
+    // setuptools' "list-semi": one per line, or on one line separated by semicolons
+    const lines = (v: string | undefined) => {
+      const t = literal(v) ?? '';
+      return (t.includes('\n') ? t.split('\n') : t.split(';')).map((l) => l.trim()).filter((l) => l && !l.startsWith('#'));
+    };
+    requiresDist = lines(cfgOptions.get('install_requires'));
+    for (const [extra, deps] of [...(cfg?.get('options.extras_require') ?? new Map<string, string>())].sort(([a], [b]) => (a < b ? -1 : 1))) {
+      for (const d of lines(deps)) requiresDist.push(`${d}; extra == "${extra}"`);
+    }
+    requiresFrom = 'setup.cfg';
+  }
   // A PKG-INFO of Metadata-Version 2.1+ lists Requires-Dist whenever there are any (2.2+ says
   // when it leaves them dynamic); an older one next to an .egg-info without requires.txt has none.
   if (!requiresFrom && pkgInfoText) {
@@ -177,7 +223,7 @@ export function readProjectInfo(tree: SourceTree): ProjectInfo {
 
   // no real project has thousands; a tree that does is not worth parsing them all
   if (requiresDist.length > MAX_REQUIRES) requiresDist = requiresDist.slice(0, MAX_REQUIRES);
-  const requiresPython = one('requires-python') ?? str(project?.['requires-python']);
+  const requiresPython = one('requires-python') ?? str(project?.['requires-python']) ?? literal(cfgOptions?.get('python_requires'));
   const backend = str(buildSystem?.['build-backend']) ?? 'setuptools.build_meta:__legacy__';
   const buildRequires = ((buildSystem?.['requires'] as unknown[] | undefined) ?? (buildSystem ? [] : ['setuptools'])).filter((d): d is string => typeof d === 'string');
   return {

@@ -321,7 +321,7 @@ function expand(o: { key: string; name: string; candidate: Candidate; source: Pr
   const requires = new Map<string, string[]>();
   const extraRequires = new Map<string, Map<string, string[]>>();
   const demands: Array<{ key: string; name: string; specifier: string; extras: string[] }> = [];
-  if (!o.info.requiresFrom) warnings.push('its run-time requirements are unknown: the tree has no Requires-Dist, requires.txt or [project] dependencies (check setup.py by hand)');
+  if (!o.info.requiresFrom) warnings.push('its run-time requirements are unknown: the tree has no Requires-Dist, requires.txt, [project] dependencies or setup.cfg [options] (check setup.py by hand)');
   const holds = (marker: Parameters<typeof evaluateMarker>[0]['marker'] | undefined, ex: string[]) => marker === undefined || o.targets.some((t) => evaluateMarker({ marker, env: t.markers, extras: ex }));
   for (const text of o.info.requiresDist) {
     const parsed = parseRequirement(text);

@@ -109,6 +109,38 @@ describe('sdist metadata', () => {
     expect(info).toMatchObject({ name: 'srcy', version: '0.3', backend: 'hatchling.build', modules: ['srcy'], requiresFrom: 'pyproject.toml', requiresDist: [] });
   });
 
+  it("reads setuptools' declarative setup.cfg when the tree has no PKG-INFO", async () => {
+    const cfg = [
+      '[metadata]',
+      'name = cfgproj',
+      'version = attr: cfgproj.__version__',
+      'description = From setup.cfg',
+      'url = https://cfg.example/',
+      'classifiers =',
+      '    License :: OSI Approved :: MIT License',
+      '',
+      '[options]',
+      'python_requires = >= 3.7',
+      'install_requires =',
+      '    six >= 1.5',
+      '    tomli; python_version < "3.11"',
+      '',
+      '[options.extras_require]',
+      'fast = speedy',
+      '',
+      '[flake8]',
+      'max-line-length = 80',
+    ].join('\n');
+    // a pyproject.toml with no [project]: setuptools reads its metadata from setup.cfg
+    const bytes = makeSdist({ name: 'cfgproj', version: '0.1', noPkgInfo: true, extra: { 'setup.cfg': cfg, 'pyproject.toml': '[build-system]\nrequires = ["setuptools"]\nbuild-backend = "setuptools.build_meta"\n' } });
+    const tree = await readSourceTree({ bytes, label: 'cfgproj' });
+    expect(tree.ok).toBe(true);
+    if (!tree.ok) return;
+    // the version is attr: (known only by running code), so it is not taken
+    expect(readProjectInfo(tree.value).version).toBeUndefined();
+    expect(readProjectInfo(tree.value)).toMatchObject({ name: 'cfgproj', summary: 'From setup.cfg', license: 'MIT', homepage: 'https://cfg.example/', requiresPython: '>= 3.7', requiresDist: ['six >= 1.5', 'tomli; python_version < "3.11"', 'speedy; extra == "fast"'], requiresFrom: 'setup.cfg' });
+  });
+
   it('refuses what is not one source tarball', async () => {
     const r = await readSourceTree({ bytes: Buffer.from('PK\u0003\u0004 a zip'), label: 'x.zip' });
     expect(!r.ok && r.error.message).toBe('x.zip: not a tarball weld can read (zip)');
