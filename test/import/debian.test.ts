@@ -129,6 +129,10 @@ describe('weld import from Debian', () => {
     expect(r.stderr).toContain("weld import: warning: requirements.txt:1: --hash is not checked for foo: it comes from Debian's python-foo_1.2.0.orig.tar.gz, verified against the Sources index instead");
     const check = await weld(['check'], { cwd: proj.root });
     expect(check.stdout).toMatch(/^ok: weld-sample: 10 packages \(7 wheels, 3 packs\)/);
+    // weld mirror takes what was written: the same .origs, found the same way
+    const m = await weld(['mirror', 'foo', 'pyzap', 'libbaz', 'qux'], { cwd: proj.root, env: env() });
+    expect(m.stderr).not.toMatch(/failed/);
+    expect(m.stdout).toMatch(/^4 packages mirrored, 0 up to date, 0 failed/m);
     const graph = await weld(['graph', 'foo'], { cwd: proj.root });
     expect(graph.stdout).toMatch(/1\s+libyaml[\s\S]*1\s+qux[\s\S]*2\s+libbaz[\s\S]*3\s+foo/);
   });

@@ -151,6 +151,11 @@ describe('weld import from a simple index', () => {
     const ok = await weld(['import', '--index-url', index.url, 'requirements.txt'], { cwd: proj.root, env: env() });
     expect(ok.code).toBe(0);
     expect(pkgFile('gamma')).toContain(`sha256 = "${good}"`);
+    // the written upstream is one weld mirror takes: the sdist, verified, into git
+    const m = await weld(['mirror', 'gamma'], { cwd: proj.root, env: env() });
+    expect(m.stderr).not.toMatch(/failed/);
+    expect(m.code).toBe(0);
+    expect(m.stdout).toMatch(/^gamma: mirrored {2}upstream [0-9a-f]{12}/m);
   });
 
   it('refuses a file whose bytes are not what the index promised', async () => {
