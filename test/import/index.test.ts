@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { writeDebianArchive } from '../helpers/debian-archive.js';
@@ -259,6 +259,15 @@ describe('weld import from a simple index', () => {
     expect(r.code).toBe(0);
     expect(pkgFile('p')).toMatch(/^version = "1.0"$/m);
     expect(has('r')).toBe(false);
+  });
+
+  it("writes a new distro's first packages (no packages/ directory yet)", async () => {
+    for (const d of ['metadata/packages', 'metadata/composes', 'metadata/weld.lock']) rmSync(path.join(proj.root, d), { recursive: true, force: true });
+    req('zeta\n');
+    const r = await weld(['import', '--index-url', index.url, 'requirements.txt'], { cwd: proj.root, env: env() });
+    expect(r.code).toBe(0);
+    expect(has('zeta') && has('epsilon')).toBe(true);
+    expect((await weld(['check'], { cwd: proj.root })).stdout).toMatch(/^ok: weld-sample: 2 packages/);
   });
 
   it('refuses a command line that names no source or no file (exit status 2)', async () => {
