@@ -9,6 +9,7 @@ import { libraryDevs, planPacks, type NewPack, type PackMemo } from './native.js
 import { renderPackageFile } from './render.js';
 import type { Chosen, Resolution, RootDemand } from './resolve.js';
 import type { DebianSource } from './sources/debian.js';
+import { upstreamVersion } from '../mirror/debian/sources-index.js';
 
 // From a resolution to the package files: each chosen project's file (its native build
 // dependencies planned as packs), the packs they need, and what cannot be written because
@@ -50,6 +51,9 @@ export async function planFiles(opts: {
   const plans = new Map<string, { chosen: Chosen; requires: string[]; runtime: string[]; notes: string[] }>();
   for (const [key, c] of [...res.chosen].sort(([a], [b]) => (a < b ? -1 : 1))) {
     const notes: string[] = [...c.warnings];
+    // +dfsg, +ds, +repack: Debian took files out of upstream's release (certifi+ds has no cacert.pem)
+    const repack = c.candidate.origin.kind === 'debian' ? /\+([a-z][a-z0-9.]*)/i.exec(upstreamVersion(c.candidate.origin.debianVersion))?.[1] : undefined;
+    if (repack) notes.push(`Debian's .orig is a repack (+${repack}): files of upstream's release may be missing from it; check the wheel, or take the sdist from an index`);
     const name = c.info.name && isValidProjectName(c.info.name) && normalizeName(c.info.name) === key ? c.info.name : key;
     if (c.info.name && normalizeName(c.info.name) !== key) notes.push(`its metadata names it "${c.info.name.slice(0, 80)}", not ${key}`);
     for (const m of missingBuildDebs({ backend: c.info.backend, buildRequires: c.info.buildRequires, env: defaultEnv })) notes.push(`builder env ${defaultEnv.name} lacks the ${m.what}: add Debian package ${m.deb} to ${defaultEnv.file}`);

@@ -103,6 +103,7 @@ describe('weld import from Debian', () => {
     expect(pkgFile('pyzap')).toMatch(/^name = "PyZap"\nversion = "1.4"$/m);
     expect(pkgFile('pyzap')).toMatch(/^debian = "pyzap"$/m);
     expect(pkgFile('pyzap')).toMatch(/^imports = \["zap"\]$/m);
+    expect(pkgFile('pyzap')).toContain("# Note: Debian's .orig is a repack (+dfsg): files of upstream's release may be missing from it; check the wheel, or take the sdist from an index.");
     expect(pkgFile('libbaz')).toBe(
       [
         '# Imported by weld import from debian:bookworm/libbaz 2.1-3 (libbaz_2.1.orig.tar.gz), a native build dependency.',
