@@ -118,7 +118,10 @@ export async function planFiles(opts: {
     // --update of a version the distro already has keeps what the distro made of it:
     // its release (a lower one would reuse tag names), env, build vars and repair policy
     const old = metadata.packages.get(key);
-    const kept = old && old.kind === 'wheel' && old.version === c.candidate.version ? { release: old.release, ...(old.env !== metadata.distro.defaultEnv ? { env: old.env } : {}), vars: old.vars, ...(old.repair ? { repair: old.repair } : {}) } : {};
+    // setuptools-scm and hatch-vcs take the version from git, which a release tarball has not: tell them (as Debian does)
+    const scm = c.info.buildRequires.some((r) => /^(setuptools[-_.]scm|hatch[-_.]vcs|flit[-_.]scm)\b/i.test(r.trim()));
+    const vars: Record<string, string> = scm ? { SETUPTOOLS_SCM_PRETEND_VERSION: c.candidate.version } : {};
+    const kept = old && old.kind === 'wheel' && old.version === c.candidate.version ? { release: old.release, ...(old.env !== metadata.distro.defaultEnv ? { env: old.env } : {}), vars: { ...vars, ...old.vars }, ...(old.repair ? { repair: old.repair } : {}) } : {};
     add({
       key,
       name: c.name,
@@ -135,6 +138,7 @@ export async function planFiles(opts: {
         ...(c.info.homepage ? { homepage: c.info.homepage } : o.kind === 'debian' && o.entry.homepage && /^https?:\/\/[^\s"]+$/.test(o.entry.homepage) ? { homepage: o.entry.homepage } : {}),
         upstream: o.kind === 'debian' ? { kind: 'debian', source: o.source, ...(o.otherSuite ? { suite: o.suite } : {}) } : { kind: 'tarball', url: o.url, sha256: c.candidate.sha256 },
         recipe: 'python-wheel',
+        vars,
         ...kept,
         buildRequires: p.requires,
         runtimeRequires: p.runtime,

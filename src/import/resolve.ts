@@ -268,6 +268,13 @@ export async function resolve(opts: ResolveOptions): Promise<Resolution> {
         bad.set(key, b);
         return;
       }
+      // recipes/python-wheel.sh builds the tree's root with pip: it must be a project there
+      if (!['setup.py', 'pyproject.toml', 'setup.cfg'].some((f) => tree.paths.has(f))) {
+        const b = bad.get(key) ?? new Map<Candidate, string>();
+        b.set(candidate, 'its tree has no setup.py, setup.cfg or pyproject.toml at the root, so pip cannot build it');
+        bad.set(key, b);
+        return;
+      }
       // a Debian version can say more than its tree (8.2.0+0.really.8.1.8 holds 8.1.8): the tree's metadata decides
       if (info.version && validVersion(info.version) && !satisfies({ version: info.version, specifier: `==${candidate.version}`, prereleases: true })) {
         const b = bad.get(key) ?? new Map<Candidate, string>();

@@ -6,7 +6,8 @@ import { eventStream } from '../helpers/event-lines.js';
 import { sampleProject, weld } from '../helpers/project.js';
 import { makeSdist, project, sha256, simpleIndex, type SimpleIndex } from '../helpers/sdists.js';
 import { fileServer, type TestServer } from '../helpers/servers.js';
-import { tempDir } from '../helpers/tar.js';
+import { entry, tar, tempDir } from '../helpers/tar.js';
+import { gzipSync } from 'node:zlib';
 
 // `weld import` against a loopback PEP 503/691 index of real sdists, with an (empty)
 // fake Debian archive first in the source order.
@@ -28,6 +29,10 @@ const PROJECTS = () => [
   // 2.0 needs a newer Python than the builder env's 3.11; 1.9 is yanked; 1.8 fits
   { key: 'picky', files: [...project({ name: 'picky', version: '1.8' }).files, { ...project({ name: 'picky', version: '1.9' }).files[0]!, yanked: true }, { ...project({ name: 'picky', version: '2.0' }).files[0]!, requiresPython: '>=3.12' }] },
   project({ name: 'rusty', version: '1.0', backend: 'maturin' }),
+  // its version comes from git at build time; a release tarball needs it told
+  project({ name: 'scm-based', version: '3.1', extra: { 'pyproject.toml': '[build-system]\nrequires = ["setuptools>=64", "setuptools_scm[toml]>=8"]\nbuild-backend = "setuptools.build_meta"\n' } }),
+  // no setup.py, setup.cfg or pyproject.toml at its root: pip could not build it
+  { key: 'nested', files: [{ filename: 'nested-1.0.tar.gz', bytes: nestedTree() }] },
   // top needs b>=2, but the newest a needs b<2: a conflict, reported with both
   project({ name: 'top', version: '1.0', requires: ['a', 'b>=2'] }),
   project({ name: 'a', version: '2.0', requires: ['b<2'] }),
@@ -37,6 +42,11 @@ const PROJECTS = () => [
   project({ name: 'q', version: '1.0', requires: ['p<2'] }),
   project({ name: 'r', version: '1.0' }),
 ];
+
+/** An sdist whose project sits one directory down. */
+function nestedTree(): Buffer {
+  return gzipSync(tar(entry({ name: 'nested-1.0/', type: '5' }), entry({ name: 'nested-1.0/PKG-INFO', data: 'Metadata-Version: 2.1\nName: nested\nVersion: 1.0\n' }), entry({ name: 'nested-1.0/src/setup.py', data: '' })));
+}
 
 let index: SimpleIndex;
 let archive: TestServer;
@@ -280,6 +290,15 @@ describe('weld import from a simple index', () => {
     req(`-i ${index.url}\ngamma\n`);
     expect((await weld(['import', '--sources', 'index', 'requirements.txt'], { cwd: proj.root, env: env() })).code).toBe(0);
     expect(has('gamma')).toBe(true);
+  });
+
+  it('tells setuptools-scm the version, and passes over a tree pip could not build', async () => {
+    req('scm-based\nnested\n');
+    const r = await weld(['import', '--index-url', index.url, 'requirements.txt'], { cwd: proj.root, env: env() });
+    expect(r.code).toBe(1);
+    expect(pkgFile('scm-based')).toMatch(/^vars = \{ SETUPTOOLS_SCM_PRETEND_VERSION = "3.1" \}$/m);
+    expect(r.stdout).toContain('nested: unresolved: no source has a version that fits: any version (requirements.txt:2); debian bookworm has no version of it; index');
+    expect(r.stdout).toContain('(unusable: 1.0: its tree has no setup.py, setup.cfg or pyproject.toml at the root, so pip cannot build it)');
   });
 
   it('reports a bad requirements line with its file and line', async () => {
