@@ -38,6 +38,11 @@ describe('PEP 508 markers', () => {
     expect(parseRequirement('Foo.Bar_baz[Security,socks] >=2.0, <3 ; python_version > "3"')).toMatchObject({ ok: true, value: { name: 'Foo.Bar_baz', key: 'foo-bar-baz', specifier: '>=2.0,<3', extras: ['security', 'socks'] } });
     expect(parseRequirement('foo @ https://example.org/foo.tar.gz')).toMatchObject({ ok: false, message: expect.stringContaining('a direct URL requirement') });
     expect(parseRequirement('foo >>= 1').ok).toBe(false);
+    // the plain shape is read without the grammar; it must read the same as the grammar does
+    expect(parseRequirement('g >= 1, < 2')).toMatchObject({ ok: true, value: { key: 'g', specifier: '>=1,<2', extras: [] } });
+    expect(parseRequirement('l (>=1)')).toMatchObject({ ok: true, value: { key: 'l', specifier: '>=1' } });
+    expect(parseRequirement('k ==1.0 ,').ok).toBe(false);
+    expect(parseRequirement('m==notaversion!').ok).toBe(false);
   });
 });
 
