@@ -45,8 +45,3 @@ export class ImportUnresolvedError extends WeldError {
     return { ...super.toJSON(), unresolved: this.unresolved, summary: this.summary };
   }
 }
-
-/** The files the importer would write do not pass `weld check`: a bug, or hostile metadata that slipped through. */
-export class ImportInvalidError extends WeldError {
-  readonly code = 'E_IMPORT_INVALID';
-}

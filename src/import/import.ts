@@ -115,7 +115,10 @@ export async function importProjects(opts: ImportOptions): Promise<Result<Import
   if (texts.size) {
     emitRun(`checking ${texts.size} file${texts.size === 1 ? '' : 's'} as weld check does`);
     const checked = await loadMetadata({ source: new OverlaySource(new WorkTreeSource(metadata.root, opts.cwd), texts), metaDir: metadata.metaDir, cacheDir: false, ...(opts.env ? { env: opts.env } : {}) });
-    if (!checked.ok) return checked;
+    if (!checked.ok) {
+      checked.error.hint = 'these are problems of the files weld import would write, checked before writing: nothing was written (weld import should write only valid files: please report this with the requirements)';
+      return checked;
+    }
   }
   if (!opts.dryRun) {
     for (const [file, text] of [...texts].sort(([a], [b]) => (a < b ? -1 : 1))) {
