@@ -141,6 +141,9 @@ export async function resolve(opts: ResolveOptions): Promise<Resolution> {
       const source = opts.sources[i]!;
       if (!offer.ok) {
         have.push(`${source.name}: ${offer.error.message}`);
+        // the next source may have it; the user should still know this one was not asked
+        const w = `${source.name} could not be read, so the next source was asked instead: ${offer.error.message}`;
+        if (!warnings.includes(w)) warnings.push(w);
         continue;
       }
       const only = debianOnly.get(key);

@@ -280,6 +280,14 @@ describe('weld import from a simple index', () => {
     expect((await weld(['check'], { cwd: proj.root })).stdout).toMatch(/^ok: weld-sample: 2 packages/);
   });
 
+  it('says so when a source cannot be read, and takes the next', async () => {
+    req('gamma\n');
+    const r = await weld(['import', '--index-url', index.url, 'requirements.txt'], { cwd: proj.root, env: { WELD_DEBIAN_MIRROR: `${archive.url}/no-such-archive` } });
+    expect(r.code).toBe(0);
+    expect(has('gamma')).toBe(true);
+    expect(r.stderr).toContain(`weld import: warning: debian bookworm could not be read, so the next source was asked instead: cannot fetch ${archive.url}/no-such-archive/dists/bookworm/main/source/Sources.gz: HTTP 404 Not Found`);
+  });
+
   it('refuses a command line that names no source or no file (exit status 2)', async () => {
     req('gamma\n');
     const noIndex = await weld(['import', '--sources', 'index', 'requirements.txt'], { cwd: proj.root, env: env() });
