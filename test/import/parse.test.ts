@@ -156,6 +156,7 @@ describe('sdist metadata', () => {
     expect(sdistVersion('foo-bar-1.0.tar.gz', 'foo')).toBe('bar-1.0');
     expect(sdistVersion('foo-bar-1.0.tar.gz', 'foo-bar')).toBe('1.0');
     expect(sdistVersion('other-1.0.tar.gz', 'foo')).toBeUndefined();
+    expect(sdistVersion('PyYAML-3.10.tar.bz2', 'pyyaml')).toBe('3.10');
   });
 });
 

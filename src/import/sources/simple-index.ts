@@ -11,7 +11,8 @@ import { validVersion } from '../pep508.js';
 // loopback index in tests. Only sdists are offered: weld builds wheels itself.
 
 const ACCEPT = 'application/vnd.pypi.simple.v1+json, application/vnd.pypi.simple.v1+html;q=0.2, text/html;q=0.01';
-const SDIST = /\.tar\.gz$/;
+// PEP 625 names .tar.gz; older sdists on PyPI are also .tar.bz2, .tar.xz or .tgz (all read by sniffing)
+const SDIST = /\.(tar\.gz|tar\.bz2|tar\.xz|tgz)$/;
 
 interface IndexFile {
   filename: string;
@@ -109,7 +110,11 @@ export class SimpleIndexSource implements ProjectSource {
     const candidates: Candidate[] = [];
     const skipped: string[] = [];
     for (const f of files) {
-      if (!SDIST.test(f.filename)) continue;
+      if (/\.zip$/.test(f.filename)) {
+        skipped.push(`${f.filename}: a .zip sdist, which weld does not read`);
+        continue;
+      }
+      if (!SDIST.test(f.filename)) continue; // wheels, eggs, installers
       const version = sdistVersion(f.filename, key);
       if (!version || !validVersion(version)) {
         skipped.push(`${f.filename}: not <name>-<PEP 440 version>.tar.gz for ${key}`);
