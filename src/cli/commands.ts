@@ -22,6 +22,7 @@ export const VERBS: VerbEntry[] = [
   { name: 'list', summary: 'List the packages of the distro', load: () => import('./list.js') },
   { name: 'show', summary: 'Show one package: metadata, requirements, dependents, patches', load: () => import('./show.js') },
   { name: 'graph', summary: 'Print the build order (optionally of some packages and what they need)', load: () => import('./graph.js') },
+  { name: 'import', summary: 'Write package files for a requirements.txt (or Debian source packages) and what they need at run time', load: () => import('./import.js') },
   { name: 'mirror', summary: 'Mirror upstream sources into git: upstream and distro branches, and the lock', load: () => import('./mirror.js') },
   { name: 'build', summary: 'Build packages and what they require, reusing cached builds; --check verifies reproducibility', load: () => import('./build.js') },
   { name: 'test', summary: "Test the wheels' current builds on their arch (imports, commands), building nothing", load: () => import('./test.js') },
