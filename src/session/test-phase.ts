@@ -14,8 +14,9 @@ export type TestPhaseResult = (TestOneResult & { ok: false }) | { ok: true; reco
 
 /** What testing needs that a session gathers once: the step, and each test env's image. */
 export interface TestContext {
-  step: RecipeBundle;
-  program: Digest;
+  /** the step and its digest; absent when recipes/lib/ lacks it (every env then says so) */
+  step?: RecipeBundle;
+  program?: Digest;
   /** test env → its image digest, or why it has none */
   envs: Map<string, { digest: Digest } | { problem: string }>;
   /** the test record of a key (undefined: none, or unreadable) */
@@ -44,6 +45,7 @@ export function testInputs(o: { tests: TestContext; pkg: Package; build: BuildRe
   const env = o.tests.envs.get(o.pkg.test.env);
   if (!env) return { problem: `test env "${o.pkg.test.env}" was not prepared` };
   if ('problem' in env) return env;
+  if (!o.tests.program) return { problem: 'the test step is missing from recipes/lib' };
   return {
     package: o.pkg.name,
     wheels: o.build.outputs.map((x) => x.digest),
@@ -65,6 +67,7 @@ export async function runTestPhase(o: TestPhaseOptions): Promise<TestPhaseResult
     return { ok: false, error };
   }
   const key = testKey(inputs);
+  const step = o.tests.step!; // a key was made, so the step was found
   const found = await o.tests.lookup(key);
   if (found?.passed) {
     o.onEvent(packageEvent('tested', o.pkg.name, { testKey: key, reused: true, durationMs: 0 }));
@@ -75,7 +78,7 @@ export async function runTestPhase(o: TestPhaseOptions): Promise<TestPhaseResult
     build: o.build,
     key,
     inputs,
-    step: o.tests.step,
+    step,
     requirements: o.requirements.map((r) => ({ name: r.name, outputs: r.record.outputs })),
     store: o.store,
     runner: o.runner,

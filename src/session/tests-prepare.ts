@@ -37,7 +37,8 @@ export async function prepareTests(o: { metadata: Metadata; runner: Runner; pack
     const mismatch = pythonMismatch({ metadata: o.metadata, env, runnerPython: info.python });
     if (mismatch) warnings.push(`${o.runner.name} runner: tests run with Python ${info.python}, but env "${env}" has Python ${mismatch}; a wheel that passes here may still fail there (test in podman: --runner podman)`);
   }
-  if (!step) return { ctx: { step: { name: 'test-step', files: {}, json: '' }, program: sha256Of(''), envs }, warnings, blobs };
+  // Without the step every env carries the problem above, and no test key is ever made.
+  if (!step) return { ctx: { envs }, warnings, blobs };
   blobs.push(step.json);
   return { ctx: { step, program: sha256Of(step.json), envs }, warnings, blobs };
 }
