@@ -12,6 +12,7 @@ import { packageEvent, type BuildListener, type CheckResult } from './events.js'
 import { BuildCancelledError, DependencyFailedError, type BuildFailure, type SkipReason } from './failures.js';
 import { NotBuildableError } from '../plan/problems.js';
 import type { RecipeBundle } from './recipes.js';
+import type { BuildLeases } from './leases.js';
 
 export interface ExecuteOptions {
   metadata: Metadata;
@@ -39,6 +40,8 @@ export interface ExecuteOptions {
   onEvent?: BuildListener;
   /** filled with each package's record once it is cached or built: what a compose after the build uses */
   current?: Map<string, BuildRecord>;
+  /** shared with other sessions (the build service's jobs): one build per cache key at a time */
+  leases?: BuildLeases;
 }
 
 export interface BuildSummary {
@@ -120,12 +123,34 @@ export async function executeBuild(o: ExecuteOptions): Promise<BuildSummary> {
         const pkg = o.metadata.packages.get(name)!;
         const outcomes = await Promise.all(o.metadata.graph.requires(name).map(visit));
         if (outcomes.some((r) => !r.ok)) throw new Error(`bug: ${name} planned to build behind a failed dependency`);
-        return limit(() => runOne({ pkg, key: entry.key, inputs: entry.inputs, changed: entry.changed, ...(entry.existing ? { existing: entry.existing } : {}) }, outcomes));
+        const b: ToBuild = { pkg, key: entry.key, inputs: entry.inputs, changed: entry.changed, ...(entry.existing ? { existing: entry.existing } : {}) };
+        if (!o.leases) return limit(() => runOne(b, outcomes));
+        return leased(b, () => limit(() => runOne(b, outcomes)));
       }
       case 'unmirrored':
         return fail(name, new NotBuildableError(entry.code, entry.reason));
       default:
         throw new Error(`bug: decideReady gave ${entry.state}`);
+    }
+  };
+
+  // Another session may have built the key while this one waited for its lease: its record is a hit.
+  const leased = async (b: ToBuild, build: () => Promise<Outcome>): Promise<Outcome> => {
+    const release = await o.leases!.acquire(b.key);
+    try {
+      if (!(o.check && targets.has(b.pkg.name))) {
+        let found: BuildRecord | undefined;
+        try {
+          [found] = await o.records.byKeys([b.key]);
+        } catch (e: unknown) {
+          if (!(e instanceof LookupFailed)) throw e;
+          return fail(b.pkg.name, e.error);
+        }
+        if (found) return settle(b.pkg.name, { state: 'cached', key: b.key, inputs: b.inputs, record: found });
+      }
+      return await build();
+    } finally {
+      release();
     }
   };
 

@@ -8,6 +8,7 @@ import type { BuildRecord } from '../store/records.js';
 import type { Store } from '../store/store.js';
 import { warningEvent, type BuildListener } from './events.js';
 import { executeBuild, LookupFailed, type BuildSummary } from './executor.js';
+import type { BuildLeases } from './leases.js';
 import { logsDirOf } from './logs.js';
 import { preparePlan, storeInputs, type Prepared } from './prepare.js';
 
@@ -32,6 +33,8 @@ export interface SessionBuildOptions {
   workRoot?: string;
   signal?: AbortSignal;
   onEvent?: BuildListener;
+  /** shared by the build service's jobs: one build per cache key at a time */
+  leases?: BuildLeases;
 }
 
 /** A package's build as the metadata asks for it now: in the store, or why it is not. */
