@@ -15,6 +15,7 @@ import type { RecipeBundle } from './recipes.js';
 import { hasTest } from '../metadata/test-env.js';
 import { testClosure } from '../plan/test-key.js';
 import { runTestPhase, type TestContext } from './test-phase.js';
+import type { BuildLeases } from './leases.js';
 
 export interface ExecuteOptions {
   metadata: Metadata;
@@ -46,6 +47,8 @@ export interface ExecuteOptions {
   noBuild?: boolean;
   /** wheels with a [test] are tested after their build; absent (`--no-test`): none is */
   tests?: TestContext;
+  /** shared with other sessions (the build service's jobs): one build per cache key at a time */
+  leases?: BuildLeases;
 }
 
 export interface BuildSummary {
@@ -184,12 +187,34 @@ export async function executeBuild(o: ExecuteOptions): Promise<BuildSummary> {
         const pkg = o.metadata.packages.get(name)!;
         const outcomes = await Promise.all(o.metadata.graph.requires(name).map(visit));
         if (outcomes.some((r) => !r.ok)) throw new Error(`bug: ${name} planned to build behind a failed dependency`);
-        return limit(() => runOne({ pkg, key: entry.key, inputs: entry.inputs, changed: entry.changed, ...(entry.existing ? { existing: entry.existing } : {}) }, outcomes));
+        const b: ToBuild = { pkg, key: entry.key, inputs: entry.inputs, changed: entry.changed, ...(entry.existing ? { existing: entry.existing } : {}) };
+        if (!o.leases) return limit(() => runOne(b, outcomes));
+        return leased(b, () => limit(() => runOne(b, outcomes)));
       }
       case 'unmirrored':
         return fail(name, new NotBuildableError(entry.code, entry.reason));
       default:
         throw new Error(`bug: decideReady gave ${entry.state}`);
+    }
+  };
+
+  // Another session may have built the key while this one waited for its lease: its record is a hit.
+  const leased = async (b: ToBuild, build: () => Promise<Outcome>): Promise<Outcome> => {
+    const release = await o.leases!.acquire(b.key);
+    try {
+      if (!(o.check && targets.has(b.pkg.name))) {
+        let found: BuildRecord | undefined;
+        try {
+          [found] = await o.records.byKeys([b.key]);
+        } catch (e: unknown) {
+          if (!(e instanceof LookupFailed)) throw e;
+          return fail(b.pkg.name, e.error);
+        }
+        if (found) return settle(b.pkg.name, { state: 'cached', key: b.key, inputs: b.inputs, record: found });
+      }
+      return await build();
+    } finally {
+      release();
     }
   };
 

@@ -8,6 +8,7 @@ import type { BuildRecord } from '../store/records.js';
 import type { Store } from '../store/store.js';
 import { warningEvent, type BuildListener } from './events.js';
 import { executeBuild, LookupFailed, type BuildSummary } from './executor.js';
+import type { BuildLeases } from './leases.js';
 import { logsDirOf } from './logs.js';
 import { preparePlan, storeInputs, type Prepared } from './prepare.js';
 import { hasTest } from '../metadata/test-env.js';
@@ -39,6 +40,8 @@ export interface SessionBuildOptions {
   workRoot?: string;
   signal?: AbortSignal;
   onEvent?: BuildListener;
+  /** shared by the build service's jobs: one build per cache key at a time */
+  leases?: BuildLeases;
 }
 
 /** A wheel's test as the metadata and the store have it now. */

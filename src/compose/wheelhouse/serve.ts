@@ -57,7 +57,16 @@ export async function serveWheelhouse(o: { dir: string; host?: string; port?: nu
 
 type Head = (status: number, headers: http.OutgoingHttpHeaders) => void;
 
-async function respond(o: { root: string; req: http.IncomingMessage; res: http.ServerResponse; head: Head }): Promise<number> {
+/**
+ * Answers one request for a file of the wheelhouse at `root` (its real path): what
+ * `weld serve` does per request, and what the build service does under
+ * `/wheelhouses/<job>/<compose>/` (`prefix`, with `url` the path below it).
+ */
+export function answerWheelhouseRequest(o: { root: string; req: http.IncomingMessage; res: http.ServerResponse; url: string; prefix: string }): Promise<number> {
+  return respond({ ...o, head: (status, headers) => o.res.writeHead(status, headers) });
+}
+
+async function respond(o: { root: string; req: http.IncomingMessage; res: http.ServerResponse; head: Head; url?: string; prefix?: string }): Promise<number> {
   const { req, res } = o;
   const send = (status: number, text: string, headers: Record<string, string> = {}) => {
     o.head(status, { 'content-type': 'text/plain; charset=utf-8', ...headers });
@@ -65,7 +74,7 @@ async function respond(o: { root: string; req: http.IncomingMessage; res: http.S
     return status;
   };
   if (req.method !== 'GET' && req.method !== 'HEAD') return send(405, 'only GET and HEAD', { allow: 'GET, HEAD' });
-  const url = new URL(req.url ?? '/', 'http://x');
+  const url = new URL(o.url ?? req.url ?? '/', 'http://x');
   let rel: string;
   try {
     rel = decodeURIComponent(url.pathname);
@@ -79,7 +88,7 @@ async function respond(o: { root: string; req: http.IncomingMessage; res: http.S
   if (st?.isDirectory()) {
     // Relative links in the pages resolve against the directory only with the slash.
     // Built from the checked parts: `/.//simple` must not become `//simple/`, a URL of another host.
-    if (!url.pathname.endsWith('/')) return send(301, 'moved', { location: `/${parts.map(encodeURIComponent).join('/')}/${url.search}` });
+    if (!url.pathname.endsWith('/')) return send(301, 'moved', { location: `${o.prefix ?? ''}/${parts.map(encodeURIComponent).join('/')}/${url.search}` });
     const type = negotiate(req.headers.accept);
     if (!type) return send(406, `this index speaks ${JSON_TYPE}, ${HTML_V1} and text/html`);
     file = path.join(file, type === JSON_TYPE ? 'index.json' : 'index.html');

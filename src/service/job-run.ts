@@ -1,0 +1,151 @@
+import path from 'node:path';
+import { ok } from '../core/result.js';
+import type { Metadata } from '../metadata/model.js';
+import type { MirrorEvent } from '../mirror/events.js';
+import { nextLock } from '../mirror/lock-writer.js';
+import { mirrorPackages, type MirrorOutcome } from '../mirror/mirror.js';
+import { openSession, type BuildSession } from '../session/session.js';
+import { transition, type Job } from './job.js';
+import type { JobService } from './jobs.js';
+import { applyBuildEvent, initialStates, type Change } from './package-states.js';
+import { metadataAt } from './sources.js';
+
+// One job's build, from `wait` to `done`/`failed` and `ready`: mirror its packages into the
+// server's mirrors, build them through the same build session as `weld build` (sharing
+// build leases with the other jobs), then write its composes. Cancel and shutdown arrive
+// through the signal; a shutdown leaves the job `build` so the next start resumes it.
+
+export interface RunJobOptions {
+  service: JobService;
+  job: Job;
+  /** read at submission; a resumed job reads it again from the cache repository */
+  metadata?: Metadata;
+  signal: AbortSignal;
+  canceledBy: () => string | undefined;
+  interrupted: () => boolean;
+}
+
+export async function runJob(o: RunJobOptions): Promise<void> {
+  const { service: s, job } = o;
+  const t = transition(job, 'build', job.transitions.some((x) => x.state === 'build') ? 'resumed' : 'building');
+  if (!t.ok) return;
+  s.o.jobStore.save(job);
+  s.publishJob(job);
+
+  const metadata = o.metadata ?? (await reopen(o));
+  if (!metadata) return;
+  const targets = job.all ? [...metadata.packages.keys()].sort() : job.packages;
+  const closure = metadata.graph.subgraph(targets).order();
+  job.packageStates = initialStates({ metadata, packages: closure, previous: job.packageStates });
+  s.o.jobStore.save(job);
+
+  // Mirrors: one package mirrored by one job at a time (two jobs may share a package).
+  s.appendLog(job, { text: `mirroring ${closure.length} package${closure.length === 1 ? '' : 's'} at ${job.commit.slice(0, 12)}` });
+  const outcome: MirrorOutcome = new Map();
+  await Promise.all(
+    closure.map(async (pkg) => {
+      const release = await s.leases.acquire(`mirror:${pkg}`);
+      try {
+        const r = await mirrorPackages({ metadata, packages: [pkg], mirrorsDir: s.o.mirrorsDir, store: async () => ok(s.o.store), env: s.o.env, onEvent: (e) => mirrorLine(s, job, e) });
+        for (const [k, v] of r) outcome.set(k, v);
+      } finally {
+        release();
+      }
+    }),
+  );
+  const broken = new Set<string>();
+  const changes: Change[] = [];
+  for (const [pkg, r] of outcome) {
+    if (r.ok) continue;
+    broken.add(pkg);
+    job.packageStates[pkg] = { state: 'failed', error: { code: r.error.code, message: `mirror: ${r.error.message}` }, endedAt: Date.now() };
+    changes.push({ pkg, status: job.packageStates[pkg]! });
+  }
+  const buildable = targets.filter((t2) => !metadata.graph.subgraph([t2]).order().some((p) => broken.has(p)));
+  for (const pkg of closure) {
+    if (broken.has(pkg) || metadata.graph.subgraph(buildable).order().includes(pkg)) continue;
+    job.packageStates[pkg] = { state: 'skipped', error: { code: 'E_DEPENDENCY_FAILED', message: 'a package it needs could not be mirrored' }, endedAt: Date.now() };
+    changes.push({ pkg, status: job.packageStates[pkg]! });
+  }
+  s.apply(job, changes);
+  // The mirrors now hold the distro commits; builds key on them as `weld up` does after its mirror.
+  const mirrored: Metadata = { ...metadata, lock: nextLock({ metadata, outcome, current: metadata.lock }) };
+
+  const runner = await s.o.makeRunner(mirrored);
+  if (!runner.ok) return failJob(o, `cannot make the runner: ${runner.error.message}`, runner.error.toJSON());
+  const session = openSession({ metadata: mirrored, store: s.o.store, runner: runner.value, mirrorsDir: s.o.mirrorsDir, weldVersion: s.o.weldVersion });
+  let summary;
+  if (buildable.length) {
+    const built = await session.build({
+      targets: buildable,
+      jobs: job.jobs,
+      signal: o.signal,
+      leases: s.leases,
+      onEvent: (e) => s.apply(job, applyBuildEvent({ job, metadata: mirrored, event: e, canceled: o.signal.aborted })),
+    });
+    if (!built.ok) return failJob(o, built.error.message, built.error.toJSON());
+    summary = built.value;
+  }
+  if (o.interrupted()) {
+    s.appendLog(job, { text: 'the server is shutting down: this job resumes at its next start' });
+    await s.o.jobStore.flush();
+    return;
+  }
+  const who = o.canceledBy();
+  if (who) return failJob(o, `canceled by ${who}`, { code: 'E_CANCELED', message: `canceled by ${who}` });
+  const failed = Object.entries(job.packageStates).filter(([, st]) => st.state === 'failed').map(([p]) => p);
+  const skipped = Object.entries(job.packageStates).filter(([, st]) => st.state === 'skipped' || st.state === 'canceled').map(([p]) => p);
+  if (failed.length || skipped.length) {
+    const why = [failed.length ? `failed: ${failed.join(', ')}` : '', skipped.length ? `skipped: ${skipped.join(', ')}` : ''].filter(Boolean).join('; ');
+    return failJob(o, why, { code: 'E_BUILD_FAILED', message: why });
+  }
+  s.end(job, 'done', `${summary?.built.length ?? 0} built, ${summary?.cached.length ?? 0} cached`);
+  await compose({ ...o, session, metadata: mirrored });
+}
+
+async function reopen(o: RunJobOptions): Promise<Metadata | undefined> {
+  const { service: s, job } = o;
+  const source = await s.o.sources.known({ repository: job.repository, commit: job.commit });
+  if (!source) {
+    failJob(o, `commit ${job.commit} is no longer in the server's copy of ${job.repository}`, { code: 'E_SOURCE_LOST', message: 'the cache repository lost the commit' });
+    return undefined;
+  }
+  const m = await metadataAt({ source, env: s.o.env });
+  if (!m.ok) {
+    failJob(o, m.error.message, m.error.toJSON());
+    return undefined;
+  }
+  return m.value;
+}
+
+function failJob(o: RunJobOptions, reason: string, error: Record<string, unknown>): void {
+  o.service.end(o.job, 'failed', reason, error as Job['error']);
+}
+
+function mirrorLine(s: JobService, job: Job, e: MirrorEvent): void {
+  if (e.type === 'phase') s.appendLog(job, { pkg: e.subject.name, text: `mirror: ${e.data.detail}` });
+  else if (e.type === 'warning') s.appendLog(job, { pkg: e.subject.name, text: `mirror: warning: ${e.data.message}` });
+}
+
+/** Writes the job's composes from the records its build ended with; then the job is ready. */
+async function compose(o: RunJobOptions & { session: BuildSession; metadata: Metadata }): Promise<void> {
+  const { service: s, job, metadata, session } = o;
+  if (job.composes.length === 0) return s.end(job, 'ready', 'no composes asked for');
+  const { composePackages, findCompose, selectBuilds } = await import('../compose/select.js');
+  const { composeWheelhouse } = await import('../compose/wheelhouse/compose.js');
+  const { wheelhouseBuilds } = await import('../compose/wheelhouse/inputs.js');
+  for (const name of job.composes) {
+    const c = findCompose({ metadata, name, kind: 'wheelhouse' });
+    if (!c.ok) return failJob(o, `compose ${name}: ${c.error.message}`, c.error.toJSON());
+    const closure = composePackages({ metadata, compose: c.value });
+    if (!closure.ok) return failJob(o, `compose ${name}: ${closure.error.message}`, closure.error.toJSON());
+    const builds = await selectBuilds({ metadata, store: s.o.store, session, compose: name, packages: closure.value.packages });
+    if (!builds.ok) return failJob(o, `compose ${name}: ${builds.error.message}`, builds.error.toJSON());
+    const out = path.join(s.o.composesDir, job.id, name);
+    const r = await composeWheelhouse({ store: s.o.store, name, out, builds: wheelhouseBuilds({ metadata, builds: builds.value }), tool: { name: 'weld', version: s.o.weldVersion } });
+    if (!r.ok) return failJob(o, `compose ${name}: ${r.error.message}`, r.error.toJSON());
+    job.composed[name] = { dir: r.value.out, manifest: r.value.manifest, wheels: r.value.wheels.length };
+    s.appendLog(job, { text: `composed wheelhouse ${name}: ${r.value.wheels.length} wheels, manifest ${r.value.manifest}` });
+  }
+  s.end(job, 'ready', `composed ${job.composes.join(', ')}`);
+}

@@ -1,0 +1,97 @@
+import { createHash } from 'node:crypto';
+import { canonicalJson } from '../core/digest.js';
+import { JobStateError } from './errors.js';
+import { err, ok, type Result } from '../core/result.js';
+
+// A job and the rules of its life, after Fedora's Module Build Service: init (the ref is
+// resolved and the metadata checked) → wait (queued) → build → done | failed, then ready
+// once its composes are written. Every transition is kept with its time and reason.
+
+export const JOB_STATES = ['init', 'wait', 'build', 'done', 'failed', 'ready'] as const;
+export type JobState = (typeof JOB_STATES)[number];
+
+export const PACKAGE_STATES = ['waiting', 'blocked', 'building', 'cached', 'built', 'failed', 'skipped', 'canceled'] as const;
+export type PackageState = (typeof PACKAGE_STATES)[number];
+
+/** The states a job leaves only by a restart's resume (or never). */
+export const FINAL_STATES: ReadonlySet<JobState> = new Set(['failed', 'ready']);
+/** Waiting or building: what an identical submission collides with, and what a restart resumes. */
+export const ACTIVE_STATES: ReadonlySet<JobState> = new Set(['init', 'wait', 'build']);
+
+const NEXT: Record<JobState, readonly JobState[]> = {
+  init: ['wait', 'failed'],
+  wait: ['build', 'failed'],
+  // build → wait: a restart found it building and queued it again
+  build: ['done', 'failed', 'wait'],
+  done: ['ready', 'failed'],
+  failed: [],
+  ready: [],
+};
+
+export interface Transition {
+  state: JobState;
+  at: number;
+  reason: string;
+}
+
+export interface PackageStatus {
+  state: PackageState;
+  /** the cache key of its build, once planned */
+  key?: string;
+  outputs?: Array<{ name: string; digest: string; size: number }>;
+  /** why it failed, was skipped or canceled */
+  error?: { code: string; message: string };
+  startedAt?: number;
+  endedAt?: number;
+}
+
+export interface JobSpec {
+  /** the repository as the server normalised it (a URL, or an absolute path) */
+  repository: string;
+  ref: string;
+  /** the packages asked for; empty with `all` */
+  packages: string[];
+  all: boolean;
+  composes: string[];
+  /** builds at once inside this job */
+  jobs: number;
+}
+
+export interface Job extends JobSpec {
+  id: string;
+  /** the commit the ref named when the job was submitted */
+  commit: string;
+  submitter: string;
+  submittedAt: number;
+  state: JobState;
+  transitions: Transition[];
+  /** every package the job builds (its targets and what they require) */
+  packageStates: Record<string, PackageStatus>;
+  composed: Record<string, { dir: string; manifest: string; wheels: number }>;
+  /** why the job failed: the first error that stopped it */
+  error?: { code: string; message: string; [k: string]: unknown };
+  /** how many log lines the job has: the next line's sequence number */
+  logLines: number;
+}
+
+/** What makes two jobs identical: the same commit, packages and options (the 409 rule). */
+export function jobIdentity(o: { commit: string } & JobSpec): string {
+  const packages = o.all ? ['*'] : [...o.packages].sort();
+  return createHash('sha256')
+    .update(canonicalJson({ repository: o.repository, commit: o.commit, packages, composes: [...o.composes].sort(), jobs: o.jobs }))
+    .digest('hex');
+}
+
+/** Moves the job to `to`, or says why it cannot. Mutates the job: callers persist it next. */
+export function transition(job: Job, to: JobState, reason: string, at: number = Date.now()): Result<Transition, JobStateError> {
+  if (!NEXT[job.state].includes(to)) return err(new JobStateError(`job ${job.id} is ${job.state}; it cannot become ${to}`));
+  const t = { state: to, at, reason };
+  job.state = to;
+  job.transitions.push(t);
+  return ok(t);
+}
+
+/** A package state that no later event of the same build changes. */
+export function packageEnded(s: PackageState): boolean {
+  return s === 'cached' || s === 'built' || s === 'failed' || s === 'skipped' || s === 'canceled';
+}

@@ -1,0 +1,145 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import type { WeldError } from '../core/errors.js';
+import { err, ok, type Result } from '../core/result.js';
+import { selectRunner } from '../runner/select.js';
+import { openStore } from '../store/store.js';
+import { buildApi } from './api.js';
+import { isLoopback, type ServiceConfig } from './config.js';
+import { ServiceConfigError } from './errors.js';
+import { JobStore } from './job-store.js';
+import { JobService } from './jobs.js';
+import { ServiceMetrics } from './metrics.js';
+import { normaliseRepository, projectRepository, SourceCache } from './sources.js';
+import { TokenBook } from './tokens.js';
+
+// The build service, put together: the content store, the job store, the sources, the job
+// service and the HTTP API on one listener. `weld server` is a thin verb around this; the
+// tests start it in-process on 127.0.0.1 port 0.
+
+export interface StartServiceOptions {
+  stateDir: string;
+  storePath: string;
+  mirrorsDir: string;
+  runnerName: string;
+  host: string;
+  port: number;
+  /** where the server was started: its repository is the allow-list when none is configured */
+  cwd: string;
+  env: NodeJS.ProcessEnv;
+  config: ServiceConfig;
+  weldVersion: string;
+  /** one JSON log line's fields (the verb writes them to stderr) */
+  log: (fields: Record<string, unknown>) => void;
+}
+
+export interface RunningService {
+  url: string;
+  port: number;
+  jobs: JobService;
+  /** SIGTERM: no new jobs, running builds get `timeoutMs` to finish, then are stopped (they resume at the next start) */
+  drain(timeoutMs: number): Promise<void>;
+  close(): Promise<void>;
+}
+
+const DEFAULT_MAX_BODY = 64 * 1024;
+
+export async function startService(o: StartServiceOptions): Promise<Result<RunningService, WeldError>> {
+  const c = o.config;
+  const tokens = new TokenBook(o.stateDir);
+  if (!isLoopback(o.host) && !tokens.enforced()) {
+    return err(new ServiceConfigError(`weld server will not listen on ${o.host} without API tokens: anyone who reaches it could run builds`, `add one first: weld server token add NAME --role admin --state ${o.stateDir}`));
+  }
+  const allow = await allowList({ configured: c.repositories, cwd: o.cwd });
+  if (!allow.ok) return allow;
+  let https: { cert: Buffer; key: Buffer } | undefined;
+  if (c.tlsCert && c.tlsKey) {
+    try {
+      https = { cert: readFileSync(c.tlsCert), key: readFileSync(c.tlsKey) };
+    } catch (e: unknown) {
+      return err(new ServiceConfigError(`cannot read the TLS certificate or key: ${(e as Error).message}`));
+    }
+  }
+  const store = await openStore({ path: o.storePath, create: true });
+  if (!store.ok) return err(store.error);
+  const jobStore = await JobStore.open({ stateDir: o.stateDir });
+  if (!jobStore.ok) return jobStore;
+  const allowPaths = [...(o.env['WELD_ALLOW_PATHS'] ?? '').split(':'), ...(c.allowPaths ?? [])].filter(Boolean);
+  const env = { ...o.env, ...(allowPaths.length ? { WELD_ALLOW_PATHS: allowPaths.join(':') } : {}) };
+  const jobs = new JobService({
+    jobStore: jobStore.value,
+    sources: new SourceCache({ stateDir: o.stateDir }),
+    store: store.value,
+    mirrorsDir: o.mirrorsDir,
+    makeRunner: (metadata) => selectRunner({ name: o.runnerName, context: { metadata, store: store.value, env } }),
+    allow: allow.value,
+    env,
+    composesDir: path.join(o.stateDir, 'composes'),
+    concurrentJobs: c.concurrentJobs ?? 1,
+    buildJobs: c.buildJobs ?? 2,
+    weldVersion: o.weldVersion,
+    log: o.log,
+  });
+  const metrics = new ServiceMetrics({ jobs, jobStore: jobStore.value, store: store.value });
+  const app = buildApi({
+    jobs,
+    jobStore: jobStore.value,
+    tokens,
+    metrics,
+    read: c.read ?? 'open',
+    maxBody: c.maxBody ?? DEFAULT_MAX_BODY,
+    log: o.log,
+    ...(https ? { https } : {}),
+    about: () => ({
+      name: 'weld',
+      version: o.weldVersion,
+      api: 'v1',
+      auth: { mutations: tokens.enforced() ? 'bearer token' : 'open (loopback, no tokens yet)', reads: c.read === 'token' && tokens.enforced() ? 'bearer token' : 'open' },
+      store: store.value.path,
+      runner: o.runnerName,
+      repositories: allow.value,
+      concurrentJobs: c.concurrentJobs ?? 1,
+      tls: https !== undefined,
+    }),
+  });
+  try {
+    await app.listen({ host: o.host, port: o.port });
+  } catch (e: unknown) {
+    await jobStore.value.close();
+    return err(new ServiceConfigError(`cannot listen on ${o.host}:${o.port}: ${(e as Error).message}`, (e as NodeJS.ErrnoException).code === 'EADDRINUSE' ? 'another process has that port; pick another with --listen' : undefined));
+  }
+  const address = app.server.address();
+  const port = typeof address === 'object' && address ? address.port : o.port;
+  const shown = o.host.includes(':') ? `[${o.host}]` : o.host;
+  const url = `${https ? 'https' : 'http'}://${shown}:${port}`;
+  jobs.resume();
+  o.log({ msg: 'listening', url, state: o.stateDir, store: store.value.path, runner: o.runnerName, repositories: allow.value, auth: tokens.enforced() });
+  let closed: Promise<void> | undefined;
+  return ok({
+    url,
+    port,
+    jobs,
+    drain: (timeoutMs) => jobs.drain(timeoutMs),
+    close: () =>
+      (closed ??= (async () => {
+        await jobs.drain(0);
+        await app.close();
+        await jobStore.value.close();
+      })()),
+  });
+}
+
+async function allowList(o: { configured: string[] | undefined; cwd: string }): Promise<Result<string[], ServiceConfigError>> {
+  if (o.configured === undefined) {
+    const own = await projectRepository(o.cwd);
+    return ok(own ? [own] : []);
+  }
+  const out: string[] = [];
+  for (const entry of o.configured) {
+    const prefix = entry.endsWith('/*') ? '/*' : entry.endsWith('/') ? '/' : '';
+    const n = normaliseRepository(prefix ? entry.slice(0, -prefix.length) : entry);
+    if (!n.ok) return err(new ServiceConfigError(`repositories: ${n.error.message}`));
+    out.push(prefix ? `${n.value}/` : n.value);
+  }
+  return ok(out);
+}
