@@ -222,7 +222,19 @@ export class JobService {
   apply(job: Job, changes: Change[]): void {
     for (const c of changes) {
       if ('pkg' in c) {
-        this.bus.publish({ type: 'package', job: job.id, package: c.pkg, state: c.status.state, at: Date.now(), ...(c.status.key ? { key: c.status.key } : {}), ...(c.status.error ? { error: c.status.error } : {}) });
+        const st = c.status;
+        const durationMs = st.startedAt !== undefined && st.endedAt !== undefined ? st.endedAt - st.startedAt : undefined;
+        this.bus.publish({
+          type: 'package',
+          job: job.id,
+          package: c.pkg,
+          state: st.state,
+          at: Date.now(),
+          ...(st.key ? { key: st.key } : {}),
+          ...(st.outputs ? { outputs: st.outputs } : {}),
+          ...(durationMs !== undefined ? { durationMs } : {}),
+          ...(st.error ? { error: st.error } : {}),
+        });
         if (c.status.endedAt !== undefined) this.metrics?.onBuildEnded({ state: c.status.state, ...(c.status.startedAt !== undefined && c.status.state === 'built' ? { seconds: (c.status.endedAt - c.status.startedAt) / 1000 } : {}) });
       } else if ('log' in c) this.appendLog(job, c.log);
       else this.appendLog(job, { text: `(event "${c.unknown}" not shown by this server)` });
