@@ -1,6 +1,7 @@
 import { MetadataInvalidError, WeldError } from '../core/errors.js';
 import { err, ok, type Result } from '../core/result.js';
 import type { Metadata } from '../metadata/model.js';
+import { normalizeName } from '../metadata/names.js';
 import type { Runner } from '../runner/runner.js';
 import { KeyLeases } from '../session/leases.js';
 import type { Store } from '../store/store.js';
@@ -102,7 +103,8 @@ export class JobService {
     const ref = checkRef(req.ref);
     if (!ref.ok) return ref;
     const all = req.all === true;
-    const packages = [...new Set(req.packages ?? [])];
+    // As the CLI does: "MarkupSafe" and "markupsafe" name one package (PEP 503).
+    const packages = [...new Set((req.packages ?? []).map(normalizeName))];
     if (all === packages.length > 0) return err(new BadRequestError(all ? 'name packages or ask for all, not both' : 'name the packages to build, or set "all": true', 'packages'));
     const jobs = req.jobs ?? this.o.buildJobs;
     const resolved = await this.o.sources.resolve({ repository: repository.value, ref: ref.value });
