@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -6,7 +6,8 @@ import { isLoopback, parseListen, readServiceConfig } from '../../src/service/co
 import { isJobId, jobIdTime, newJobId } from '../../src/service/ids.js';
 import { jobIdentity, transition, type Job } from '../../src/service/job.js';
 import { JobStore } from '../../src/service/job-store.js';
-import { checkRef, normaliseRepository, repositoryAllowed } from '../../src/service/sources.js';
+import { checkRef, normaliseRepository, repositoryAllowed, SourceCache } from '../../src/service/sources.js';
+import { git, initRepo } from '../helpers/git.js';
 
 // The service's small parts, each against the real thing: ids, the state machine, the
 // LevelDB job store across a reopen, the config file, and the source checks.
@@ -105,6 +106,29 @@ describe('sources', () => {
   it('takes branch, tag and commit names, and nothing git would read as an option or a range', () => {
     for (const ok of ['main', 'respin/2024-1', 'v1.0', 'a'.repeat(40)]) expect(checkRef(ok).ok, ok).toBe(true);
     for (const bad of ['-x', 'a..b', 'a b', 'a~1', 'a^', 'x.lock', '/x', 'x/', '.x', 'a:b', '']) expect(checkRef(bad).ok, bad).toBe(false);
+  });
+});
+
+describe('the source cache', () => {
+  it('resolves many submissions at once through shared fetches, and a later one sees a new commit', async () => {
+    const repo = path.join(tmp, 'meta');
+    mkdirSync(repo);
+    writeFileSync(path.join(repo, 'README'), 'one\n');
+    const c1 = initRepo(repo);
+    git(repo, 'tag', 'v1');
+    const cache = new SourceCache({ stateDir: path.join(tmp, 'state-sources') });
+    const many = await Promise.all(Array.from({ length: 20 }, (_, i) => cache.resolve({ repository: repo, ref: i % 2 ? 'main' : 'v1' })));
+    expect(many.map((r) => r.ok && r.value.commit)).toEqual(Array.from({ length: 20 }, () => c1));
+    writeFileSync(path.join(repo, 'README'), 'two\n');
+    git(repo, 'commit', '-qam', 'two');
+    const c2 = git(repo, 'rev-parse', 'HEAD');
+    const later = await cache.resolve({ repository: repo, ref: 'main' });
+    expect(later.ok && later.value.commit).toBe(c2);
+    expect((await cache.resolve({ repository: repo, ref: c1.slice(0, 10) })).ok).toBe(true);
+    const missing = await cache.resolve({ repository: repo, ref: 'nope' });
+    expect(!missing.ok && missing.error.code).toBe('E_REF_NOT_FOUND');
+    const gone = await cache.resolve({ repository: path.join(tmp, 'no-such-repo'), ref: 'main' });
+    expect(!gone.ok && gone.error.code).toBe('E_FETCH_FAILED');
   });
 });
 
