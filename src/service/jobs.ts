@@ -12,7 +12,7 @@ import { ACTIVE_STATES, jobIdentity, transition, type Job, type JobSpec, type Jo
 import type { JobStore, LogLine } from './job-store.js';
 import { runJob } from './job-run.js';
 import { initialStates, settleLeftovers, type Change } from './package-states.js';
-import { metadataAt, normaliseRepository, repositoryAllowed, checkRef, type SourceCache } from './sources.js';
+import { metadataAt, normaliseRepository, repositoryAllowed, checkRef, type ResolvedSource, type SourceCache } from './sources.js';
 import type { Caller } from './tokens.js';
 
 // The jobs of one server: submission (the ref resolved, the metadata checked, the 409
@@ -109,7 +109,7 @@ export class JobService {
     const jobs = req.jobs ?? this.o.buildJobs;
     const resolved = await this.o.sources.resolve({ repository: repository.value, ref: ref.value });
     if (!resolved.ok) return resolved;
-    const metadata = await metadataAt({ source: resolved.value, env: this.o.env });
+    const metadata = await this.metadataFor(resolved.value);
     if (!metadata.ok) return metadata;
     const m = metadata.value;
     const unknown = packages.filter((p) => !m.packages.has(p));
@@ -151,6 +151,28 @@ export class JobService {
     this.o.log({ msg: 'job submitted', job: job.id, repository: job.repository, ref: job.ref, commit, submitter: caller.name });
     this.pump();
     return ok(job);
+  }
+
+  /**
+   * The metadata at a commit, validated once: a commit never changes, so the last few are
+   * kept (a burst of jobs at one commit reads and checks it once). Failures are not kept.
+   */
+  private readonly atCommit = new Map<string, Promise<Result<Metadata, WeldError>>>();
+  private metadataFor(source: ResolvedSource): Promise<Result<Metadata, WeldError>> {
+    const key = `${source.dir}:${source.commit}`;
+    let m = this.atCommit.get(key);
+    if (m) {
+      this.atCommit.delete(key);
+      this.atCommit.set(key, m);
+      return m;
+    }
+    m = metadataAt({ source, env: this.o.env });
+    this.atCommit.set(key, m);
+    void m.then((r) => {
+      if (!r.ok) this.atCommit.delete(key);
+    });
+    while (this.atCommit.size > 8) this.atCommit.delete(this.atCommit.keys().next().value!);
+    return m;
   }
 
   /** Cancel: a waiting job fails at once; a building one has its builds stopped (nothing recorded for them). */
