@@ -48,7 +48,7 @@ describe('the build service across kill -9', () => {
   }, 120_000);
   afterAll(() => {
     for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
-    fx.cleanup();
+    return fx.cleanup();
   });
 
   it('resumes the job after a restart: done, no record twice, the log goes on', { timeout: 180_000 }, async () => {
