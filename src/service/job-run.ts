@@ -144,7 +144,7 @@ async function compose(o: RunJobOptions & { session: BuildSession; metadata: Met
     const out = path.join(s.o.composesDir, job.id, name);
     const r = await composeWheelhouse({ store: s.o.store, name, out, builds: wheelhouseBuilds({ metadata, builds: builds.value }), tool: { name: 'weld', version: s.o.weldVersion } });
     if (!r.ok) return failJob(o, `compose ${name}: ${r.error.message}`, r.error.toJSON());
-    job.composed[name] = { dir: r.value.out, manifest: r.value.manifest, wheels: r.value.wheels.length };
+    job.composed[name] = { dir: r.value.out, manifest: r.value.manifest, record: r.value.recordId, wheels: r.value.wheels.length };
     s.appendLog(job, { text: `composed wheelhouse ${name}: ${r.value.wheels.length} wheels, manifest ${r.value.manifest}` });
   }
   s.end(job, 'ready', `composed ${job.composes.join(', ')}`);
