@@ -13,6 +13,7 @@ import * as tar from 'tar';
 //     option), so none is a 409; the same figures, and how long the queue takes to drain.
 //  3. SSE fan-out: BENCH_FOLLOWERS (default 200) clients follow one job's log of
 //     BENCH_LINES (default 1,000) lines; every client must get every line; server CPU per 1,000 lines.
+// BENCH_PACKAGES (default 20) sets the distro size; each package is mirrored for real first.
 // The reference is measured side by side: `weld build` of the same cached packages by the
 // CLI (a no-op), against a no-op job's time from POST to ready.
 
@@ -22,7 +23,7 @@ const SECONDS = Number(process.env['BENCH_SECONDS'] ?? 20);
 const CONNECTIONS = Number(process.env['BENCH_CONNECTIONS'] ?? 50);
 const FOLLOWERS = Number(process.env['BENCH_FOLLOWERS'] ?? 200);
 const LINES = Number(process.env['BENCH_LINES'] ?? 1000);
-const PACKAGES = 20;
+const PACKAGES = Number(process.env['BENCH_PACKAGES'] ?? 20);
 
 const gitEnv = { ...process.env, GIT_AUTHOR_NAME: 'b', GIT_AUTHOR_EMAIL: 'b@b', GIT_COMMITTER_NAME: 'b', GIT_COMMITTER_EMAIL: 'b@b' };
 const git = (cwd: string, ...args: string[]) => execFileSync('git', args, { cwd, encoding: 'utf8', env: gitEnv }).trim();
