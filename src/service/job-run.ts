@@ -39,20 +39,17 @@ export async function runJob(o: RunJobOptions): Promise<void> {
   job.packageStates = initialStates({ metadata, packages: closure, previous: job.packageStates });
   s.o.jobStore.save(job);
 
-  // Mirrors: one package mirrored by one job at a time (two jobs may share a package).
+  // Mirrors: a package is mirrored by one job at a time (two jobs may share it). The leases
+  // are taken in name order, so two jobs waiting for each other's packages cannot deadlock.
   s.appendLog(job, { text: `mirroring ${closure.length} package${closure.length === 1 ? '' : 's'} at ${job.commit.slice(0, 12)}` });
-  const outcome: MirrorOutcome = new Map();
-  await Promise.all(
-    closure.map(async (pkg) => {
-      const release = await s.leases.acquire(`mirror:${pkg}`);
-      try {
-        const r = await mirrorPackages({ metadata, packages: [pkg], mirrorsDir: s.o.mirrorsDir, store: async () => ok(s.o.store), env: s.o.env, onEvent: (e) => mirrorLine(s, job, e) });
-        for (const [k, v] of r) outcome.set(k, v);
-      } finally {
-        release();
-      }
-    }),
-  );
+  const releases: Array<() => void> = [];
+  let outcome: MirrorOutcome;
+  try {
+    for (const pkg of [...closure].sort()) releases.push(await s.leases.acquire(`mirror:${pkg}`));
+    outcome = await mirrorPackages({ metadata, packages: closure, mirrorsDir: s.o.mirrorsDir, store: async () => ok(s.o.store), env: s.o.env, jobs: 4, onEvent: (e) => mirrorLine(s, job, e) });
+  } finally {
+    for (const release of releases) release();
+  }
   const broken = new Set<string>();
   const changes: Change[] = [];
   for (const [pkg, r] of outcome) {
