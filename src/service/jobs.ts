@@ -1,5 +1,6 @@
 import { MetadataInvalidError, WeldError } from '../core/errors.js';
 import { err, ok, type Result } from '../core/result.js';
+import type { LockEntry } from '../metadata/lock-file.js';
 import type { Metadata } from '../metadata/model.js';
 import { normalizeName } from '../metadata/names.js';
 import type { Runner } from '../runner/runner.js';
@@ -173,6 +174,17 @@ export class JobService {
     });
     while (this.atCommit.size > 8) this.atCommit.delete(this.atCommit.keys().next().value!);
     return m;
+  }
+
+  /** What jobs at a commit mirrored, by repository and commit (this process's; a restart mirrors once again). */
+  private readonly locks = new Map<string, Record<string, LockEntry>>();
+  mirroredLock(job: Job): Record<string, LockEntry> {
+    return this.locks.get(`${job.repository} ${job.commit}`) ?? {};
+  }
+  rememberLock(job: Job, lock: Record<string, LockEntry>): void {
+    const key = `${job.repository} ${job.commit}`;
+    this.locks.set(key, { ...this.locks.get(key), ...lock });
+    while (this.locks.size > 64) this.locks.delete(this.locks.keys().next().value!);
   }
 
   /** Cancel: a waiting job fails at once; a building one has its builds stopped (nothing recorded for them). */
