@@ -32,6 +32,8 @@ export const VERBS: VerbEntry[] = [
   { name: 'doctor', summary: 'Check (and with --fix set up) the host for s390x builds: podman, runtime, qemu, binfmt', load: () => import('./doctor.js') },
   { name: 'up', summary: 'The main job: doctor, envs, mirror, build and every compose, reusing what is done', load: () => import('./up.js') },
   { name: 'compose', summary: 'Make what users consume from the current builds: a wheelhouse (pip index + SBOM) or an image', load: () => import('./compose.js') },
-  { name: 'serve', summary: 'Serve a composed wheelhouse over HTTP on loopback for pip', load: () => import('./serve.js') },
+  { name: 'serve', summary: 'Serve one composed wheelhouse directory over HTTP for pip (static; `weld server` is the build service)', load: () => import('./serve.js') },
+  { name: 'server', summary: 'Run the build service: jobs over a REST API, live logs, auth tokens, metrics (and `server token`)', load: () => import('./server.js') },
+  { name: 'remote', summary: 'Talk to a weld server: submit, status, wait, cancel, logs, list', load: () => import('./remote.js') },
   { name: 'env', summary: 'Build environments from the store: lock, fetch, compose, ls, shell', load: () => import('./env.js') },
 ];

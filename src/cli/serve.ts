@@ -8,7 +8,9 @@ export const spec: VerbModule['spec'] = {
     'Serves a wheelhouse written by `weld compose wheelhouse` over HTTP, read-only: the simple\n' +
     'index (HTML, or PEP 691 JSON when the client asks for it), the wheels and their PEP 658\n' +
     'metadata, so `pip install --index-url http://127.0.0.1:<port>/simple <project>` works.\n' +
-    'Binds loopback unless told otherwise; prints each request on stderr; Ctrl-C stops it.',
+    'Binds loopback unless told otherwise; prints each request on stderr; Ctrl-C stops it.\n' +
+    '(`weld server` is different: the build service, which takes jobs over a REST API and serves\n' +
+    'the wheelhouses its jobs compose under /wheelhouses/<job>/<compose>/.)',
   options: {
     wheelhouse: { type: 'string', value: '<dir>', description: 'the wheelhouse directory (e.g. out/wheelhouse/default)' },
     port: { type: 'string', value: '<n>', description: 'the TCP port (default 8000; 0 picks a free one)' },

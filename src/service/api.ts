@@ -47,12 +47,19 @@ export function buildApi(o: ApiOptions): FastifyInstance {
     ...(o.https ? { https: o.https } : {}),
   }).withTypeProvider<TypeBoxTypeProvider>();
 
-  const started = new WeakMap<FastifyRequest, number>();
-  app.addHook('onRequest', async (req) => void started.set(req, performance.now()));
   app.addHook('onResponse', async (req, reply) => {
-    const t0 = started.get(req);
-    o.metrics.onRequest({ method: req.method, route: req.routeOptions.url ?? 'unmatched', status: reply.statusCode, seconds: t0 === undefined ? 0 : (performance.now() - t0) / 1000 });
+    o.metrics.onRequest({ method: req.method, route: req.routeOptions.url ?? 'unmatched', status: reply.statusCode, seconds: reply.elapsedTime / 1000 });
   });
+  // GET /jobs/{id} is what CI polls: the JSON of a job is made once per change of it.
+  const viewCache = new Map<string, { version: number; body: string }>();
+  const viewJson = (job: Job): string => {
+    const version = o.jobStore.version(job.id);
+    const hit = viewCache.get(job.id);
+    if (hit && hit.version === version) return hit.body;
+    const body = JSON.stringify(jobView(job));
+    viewCache.set(job.id, { version, body });
+    return body;
+  };
 
   app.setErrorHandler((error: Error & { validation?: Array<{ instancePath: string; message?: string; params?: Record<string, unknown> }>; validationContext?: string; code?: string; statusCode?: number }, req, reply) => {
     if (error.validation) {
@@ -112,7 +119,7 @@ export function buildApi(o: ApiOptions): FastifyInstance {
 
   app.get(`${PREFIX}/jobs/:id`, { schema: { params: JobParams, querystring: NoQuery }, preHandler: guard('read') }, async (req, reply) => {
     const job = findJob(req.params.id);
-    return job instanceof ServiceError ? sendError(reply, job) : jobView(job);
+    return job instanceof ServiceError ? sendError(reply, job) : reply.type('application/json; charset=utf-8').send(viewJson(job));
   });
 
   app.get(`${PREFIX}/jobs/:id/packages/:name`, { schema: { params: PackageParams, querystring: NoQuery }, preHandler: guard('read') }, async (req, reply) => {

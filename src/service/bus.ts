@@ -6,7 +6,17 @@ import type { JobState, PackageState } from './job.js';
 
 export type ServiceEvent =
   | { type: 'job'; job: string; state: JobState; reason: string; at: number }
-  | { type: 'package'; job: string; package: string; state: PackageState; at: number; key?: string; error?: { code: string; message: string } }
+  | {
+      type: 'package';
+      job: string;
+      package: string;
+      state: PackageState;
+      at: number;
+      key?: string;
+      outputs?: Array<{ name: string; digest: string; size: number }>;
+      durationMs?: number;
+      error?: { code: string; message: string };
+    }
   | { type: 'log'; job: string; seq: number; package?: string; text: string; at: number };
 
 export type BusListener = (e: ServiceEvent) => void;

@@ -39,20 +39,19 @@ export async function runJob(o: RunJobOptions): Promise<void> {
   job.packageStates = initialStates({ metadata, packages: closure, previous: job.packageStates });
   s.o.jobStore.save(job);
 
-  // Mirrors: one package mirrored by one job at a time (two jobs may share a package).
+  // Mirrors: a package is mirrored by one job at a time (two jobs may share it). The leases
+  // are taken in name order, so two jobs waiting for each other's packages cannot deadlock.
   s.appendLog(job, { text: `mirroring ${closure.length} package${closure.length === 1 ? '' : 's'} at ${job.commit.slice(0, 12)}` });
-  const outcome: MirrorOutcome = new Map();
-  await Promise.all(
-    closure.map(async (pkg) => {
-      const release = await s.leases.acquire(`mirror:${pkg}`);
-      try {
-        const r = await mirrorPackages({ metadata, packages: [pkg], mirrorsDir: s.o.mirrorsDir, store: async () => ok(s.o.store), env: s.o.env, onEvent: (e) => mirrorLine(s, job, e) });
-        for (const [k, v] of r) outcome.set(k, v);
-      } finally {
-        release();
-      }
-    }),
-  );
+  const releases: Array<() => void> = [];
+  let outcome: MirrorOutcome;
+  try {
+    for (const pkg of [...closure].sort()) releases.push(await s.leases.acquire(`mirror:${pkg}`));
+    // A commit without (or with an older) weld.lock: what an earlier job mirrored from the same inputs counts.
+    const known: Metadata = { ...metadata, lock: { ...metadata.lock, ...s.mirroredLock(job) } };
+    outcome = await mirrorPackages({ metadata: known, packages: closure, mirrorsDir: s.o.mirrorsDir, store: async () => ok(s.o.store), env: s.o.env, jobs: 4, onEvent: (e) => mirrorLine(s, job, e) });
+  } finally {
+    for (const release of releases) release();
+  }
   const broken = new Set<string>();
   const changes: Change[] = [];
   for (const [pkg, r] of outcome) {
@@ -70,6 +69,7 @@ export async function runJob(o: RunJobOptions): Promise<void> {
   s.apply(job, changes);
   // The mirrors now hold the distro commits; builds key on them as `weld up` does after its mirror.
   const mirrored: Metadata = { ...metadata, lock: nextLock({ metadata, outcome, current: metadata.lock }) };
+  s.rememberLock(job, mirrored.lock);
 
   const runner = await s.o.makeRunner(mirrored);
   if (!runner.ok) return failJob(o, `cannot make the runner: ${runner.error.message}`, runner.error.toJSON());
@@ -144,7 +144,7 @@ async function compose(o: RunJobOptions & { session: BuildSession; metadata: Met
     const out = path.join(s.o.composesDir, job.id, name);
     const r = await composeWheelhouse({ store: s.o.store, name, out, builds: wheelhouseBuilds({ metadata, builds: builds.value }), tool: { name: 'weld', version: s.o.weldVersion } });
     if (!r.ok) return failJob(o, `compose ${name}: ${r.error.message}`, r.error.toJSON());
-    job.composed[name] = { dir: r.value.out, manifest: r.value.manifest, wheels: r.value.wheels.length };
+    job.composed[name] = { dir: r.value.out, manifest: r.value.manifest, record: r.value.recordId, wheels: r.value.wheels.length };
     s.appendLog(job, { text: `composed wheelhouse ${name}: ${r.value.wheels.length} wheels, manifest ${r.value.manifest}` });
   }
   s.end(job, 'ready', `composed ${job.composes.join(', ')}`);

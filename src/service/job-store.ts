@@ -30,6 +30,8 @@ const logKey = (id: string, seq: number) => `log!${id}!${String(seq).padStart(SE
 export class JobStore {
   private readonly jobs = new Map<string, Job>();
   private readonly dirty = new Set<string>();
+  /** bumped on every change of a job: readers cache what they derive from it (its JSON) */
+  private readonly versions = new Map<string, number>();
   private pendingLogs: Array<{ key: string; value: string }> = [];
   private flushing: Promise<void> | undefined;
   private scheduled = false;
@@ -76,6 +78,7 @@ export class JobStore {
   /** Keeps the job (new or changed); written with the next flush. */
   save(job: Job): void {
     this.jobs.set(job.id, job);
+    this.bump(job.id);
     this.dirty.add(job.id);
     this.schedule();
   }
@@ -84,10 +87,20 @@ export class JobStore {
   appendLog(job: Job, line: { pkg?: string; text: string; at?: number }): LogLine {
     const out: LogLine = { seq: job.logLines, text: line.text, at: line.at ?? Date.now(), ...(line.pkg !== undefined ? { pkg: line.pkg } : {}) };
     job.logLines += 1;
+    this.bump(job.id);
     this.pendingLogs.push({ key: logKey(job.id, out.seq), value: JSON.stringify({ t: out.text, at: out.at, ...(out.pkg !== undefined ? { p: out.pkg } : {}) }) });
     this.dirty.add(job.id);
     this.schedule();
     return out;
+  }
+
+  /** How many times the job has changed in this process: equal numbers, equal job. */
+  version(id: string): number {
+    return this.versions.get(id) ?? 0;
+  }
+
+  private bump(id: string): void {
+    this.versions.set(id, (this.versions.get(id) ?? 0) + 1);
   }
 
   /** The job's log lines from `from` on (sequence numbers), optionally one package's only. */

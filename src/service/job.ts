@@ -69,7 +69,8 @@ export interface Job extends JobSpec {
   transitions: Transition[];
   /** every package the job builds (its targets and what they require) */
   packageStates: Record<string, PackageStatus>;
-  composed: Record<string, { dir: string; manifest: string; wheels: number }>;
+  /** per compose: where it is, its manifest blob, its compose record in the store, and how many wheels */
+  composed: Record<string, { dir: string; manifest: string; record: string; wheels: number }>;
   /** why the job failed: the first error that stopped it */
   error?: { code: string; message: string; [k: string]: unknown };
   /** how many log lines the job has: the next line's sequence number */

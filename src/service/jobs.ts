@@ -1,6 +1,8 @@
 import { MetadataInvalidError, WeldError } from '../core/errors.js';
 import { err, ok, type Result } from '../core/result.js';
+import type { LockEntry } from '../metadata/lock-file.js';
 import type { Metadata } from '../metadata/model.js';
+import { normalizeName } from '../metadata/names.js';
 import type { Runner } from '../runner/runner.js';
 import { KeyLeases } from '../session/leases.js';
 import type { Store } from '../store/store.js';
@@ -11,7 +13,7 @@ import { ACTIVE_STATES, jobIdentity, transition, type Job, type JobSpec, type Jo
 import type { JobStore, LogLine } from './job-store.js';
 import { runJob } from './job-run.js';
 import { initialStates, settleLeftovers, type Change } from './package-states.js';
-import { metadataAt, normaliseRepository, repositoryAllowed, checkRef, type SourceCache } from './sources.js';
+import { metadataAt, normaliseRepository, repositoryAllowed, checkRef, type ResolvedSource, type SourceCache } from './sources.js';
 import type { Caller } from './tokens.js';
 
 // The jobs of one server: submission (the ref resolved, the metadata checked, the 409
@@ -102,12 +104,13 @@ export class JobService {
     const ref = checkRef(req.ref);
     if (!ref.ok) return ref;
     const all = req.all === true;
-    const packages = [...new Set(req.packages ?? [])];
+    // As the CLI does: "MarkupSafe" and "markupsafe" name one package (PEP 503).
+    const packages = [...new Set((req.packages ?? []).map(normalizeName))];
     if (all === packages.length > 0) return err(new BadRequestError(all ? 'name packages or ask for all, not both' : 'name the packages to build, or set "all": true', 'packages'));
     const jobs = req.jobs ?? this.o.buildJobs;
     const resolved = await this.o.sources.resolve({ repository: repository.value, ref: ref.value });
     if (!resolved.ok) return resolved;
-    const metadata = await metadataAt({ source: resolved.value, env: this.o.env });
+    const metadata = await this.metadataFor(resolved.value);
     if (!metadata.ok) return metadata;
     const m = metadata.value;
     const unknown = packages.filter((p) => !m.packages.has(p));
@@ -149,6 +152,39 @@ export class JobService {
     this.o.log({ msg: 'job submitted', job: job.id, repository: job.repository, ref: job.ref, commit, submitter: caller.name });
     this.pump();
     return ok(job);
+  }
+
+  /**
+   * The metadata at a commit, validated once: a commit never changes, so the last few are
+   * kept (a burst of jobs at one commit reads and checks it once). Failures are not kept.
+   */
+  private readonly atCommit = new Map<string, Promise<Result<Metadata, WeldError>>>();
+  private metadataFor(source: ResolvedSource): Promise<Result<Metadata, WeldError>> {
+    const key = `${source.dir}:${source.commit}`;
+    let m = this.atCommit.get(key);
+    if (m) {
+      this.atCommit.delete(key);
+      this.atCommit.set(key, m);
+      return m;
+    }
+    m = metadataAt({ source, env: this.o.env });
+    this.atCommit.set(key, m);
+    void m.then((r) => {
+      if (!r.ok) this.atCommit.delete(key);
+    });
+    while (this.atCommit.size > 8) this.atCommit.delete(this.atCommit.keys().next().value!);
+    return m;
+  }
+
+  /** What jobs at a commit mirrored, by repository and commit (this process's; a restart mirrors once again). */
+  private readonly locks = new Map<string, Record<string, LockEntry>>();
+  mirroredLock(job: Job): Record<string, LockEntry> {
+    return this.locks.get(`${job.repository} ${job.commit}`) ?? {};
+  }
+  rememberLock(job: Job, lock: Record<string, LockEntry>): void {
+    const key = `${job.repository} ${job.commit}`;
+    this.locks.set(key, { ...this.locks.get(key), ...lock });
+    while (this.locks.size > 64) this.locks.delete(this.locks.keys().next().value!);
   }
 
   /** Cancel: a waiting job fails at once; a building one has its builds stopped (nothing recorded for them). */
@@ -222,7 +258,19 @@ export class JobService {
   apply(job: Job, changes: Change[]): void {
     for (const c of changes) {
       if ('pkg' in c) {
-        this.bus.publish({ type: 'package', job: job.id, package: c.pkg, state: c.status.state, at: Date.now(), ...(c.status.key ? { key: c.status.key } : {}), ...(c.status.error ? { error: c.status.error } : {}) });
+        const st = c.status;
+        const durationMs = st.startedAt !== undefined && st.endedAt !== undefined ? st.endedAt - st.startedAt : undefined;
+        this.bus.publish({
+          type: 'package',
+          job: job.id,
+          package: c.pkg,
+          state: st.state,
+          at: Date.now(),
+          ...(st.key ? { key: st.key } : {}),
+          ...(st.outputs ? { outputs: st.outputs } : {}),
+          ...(durationMs !== undefined ? { durationMs } : {}),
+          ...(st.error ? { error: st.error } : {}),
+        });
         if (c.status.endedAt !== undefined) this.metrics?.onBuildEnded({ state: c.status.state, ...(c.status.startedAt !== undefined && c.status.state === 'built' ? { seconds: (c.status.endedAt - c.status.startedAt) / 1000 } : {}) });
       } else if ('log' in c) this.appendLog(job, c.log);
       else this.appendLog(job, { text: `(event "${c.unknown}" not shown by this server)` });

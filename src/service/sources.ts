@@ -97,9 +97,16 @@ export interface ResolvedSource {
   commit: string;
 }
 
-/** The cache repositories of one server; fetches into one repository run one at a time. */
+type Fetched = Result<string, string>;
+
+/**
+ * The cache repositories of one server. Fetches into one repository are coalesced: a
+ * request that arrives while a fetch runs shares the next one (which starts after it
+ * arrived, so it sees what was pushed before it), so fifty submissions at once cost two
+ * fetches, not fifty in a row.
+ */
 export class SourceCache {
-  private readonly locks = new Map<string, Promise<unknown>>();
+  private readonly fetches = new Map<string, { current?: Promise<Fetched>; next?: Promise<Fetched> }>();
 
   constructor(private readonly o: { stateDir: string }) {}
 
@@ -110,23 +117,24 @@ export class SourceCache {
   /** Fetches the repository's branches and tags and resolves the ref to a commit. */
   async resolve(o: { repository: string; ref: string }): Promise<Result<ResolvedSource, FetchFailedError | RefNotFoundError>> {
     const dir = this.dirOf(o.repository);
-    return this.serialised(dir, async () => {
+    const url = o.repository.startsWith('/') ? `file://${o.repository}` : o.repository;
+    const fetched = await this.fetchShared(dir, async () => {
       if (!existsSync(path.join(dir, '.git'))) {
         mkdirSync(dir, { recursive: true });
-        await git(dir, ['init', '-q']);
+        const init = await git(dir, ['init', '-q']);
+        if (!init.ok) return init;
       }
-      const url = o.repository.startsWith('/') ? `file://${o.repository}` : o.repository;
-      const fetched = await git(dir, ['fetch', '-q', '--prune', '--no-recurse-submodules', '--', url, '+refs/heads/*:refs/remotes/source/*', '+refs/tags/*:refs/tags/*']);
-      if (!fetched.ok) {
-        // A commit id may already be here from an earlier fetch (a branch force-pushed since).
-        const known = await this.revParse(dir, o.ref);
-        if (known) return ok({ dir, commit: known });
-        return err(new FetchFailedError(`cannot fetch ${o.repository}: ${fetched.error.split('\n').filter(Boolean).slice(-2).join('; ')}`, 'check that the repository exists and the server can reach it'));
-      }
-      const commit = await this.revParse(dir, o.ref);
-      if (!commit) return err(new RefNotFoundError(`no branch, tag or commit "${o.ref}" in ${o.repository}`, 'push it first, or name an existing branch, tag or commit'));
-      return ok({ dir, commit });
+      return git(dir, ['fetch', '-q', '--prune', '--no-recurse-submodules', '--', url, '+refs/heads/*:refs/remotes/source/*', '+refs/tags/*:refs/tags/*']);
     });
+    if (!fetched.ok) {
+      // A commit id may already be here from an earlier fetch (a branch force-pushed since).
+      const known = /^[0-9a-f]{40}$/.test(o.ref) ? await this.revParse(dir, o.ref) : undefined;
+      if (known) return ok({ dir, commit: known });
+      return err(new FetchFailedError(`cannot fetch ${o.repository}: ${fetched.error.split('\n').filter(Boolean).slice(-2).join('; ')}`, 'check that the repository exists and the server can reach it'));
+    }
+    const commit = await this.revParse(dir, o.ref);
+    if (!commit) return err(new RefNotFoundError(`no branch, tag or commit "${o.ref}" in ${o.repository}`, 'push it first, or name an existing branch, tag or commit'));
+    return ok({ dir, commit });
   }
 
   /** The commit of a ref fetched before (a restart resumes jobs without fetching again). */
@@ -145,14 +153,24 @@ export class SourceCache {
     return undefined;
   }
 
-  private async serialised<T>(key: string, fn: () => Promise<T>): Promise<T> {
-    const before = this.locks.get(key) ?? Promise.resolve();
-    const mine = before.then(fn, fn);
-    this.locks.set(
-      key,
-      mine.catch(() => {}),
-    );
-    return mine;
+  private fetchShared(dir: string, run: () => Promise<Fetched>): Promise<Fetched> {
+    let f = this.fetches.get(dir);
+    if (!f) this.fetches.set(dir, (f = {}));
+    const slot = f;
+    if (slot.next) return slot.next;
+    const start = (): Promise<Fetched> => {
+      const p = run().finally(() => {
+        if (slot.current === p) slot.current = undefined;
+      });
+      slot.current = p;
+      return p;
+    };
+    if (!slot.current) return start();
+    slot.next = slot.current.then(() => {
+      slot.next = undefined;
+      return start();
+    });
+    return slot.next;
   }
 }
 

@@ -131,4 +131,18 @@ describe('the build service: tokens and roles', () => {
     expect(open.ok).toBe(false);
     if (!open.ok) expect(open.error.message).toMatch(/will not listen on 0\.0\.0\.0 without API tokens/);
   });
+
+  it('serves HTTPS with a certificate and key', { timeout: 60_000 }, async () => {
+    const { execFileSync } = await import('node:child_process');
+    const { readFileSync } = await import('node:fs');
+    const dir = path.join(fx.tmp, 'tls');
+    execFileSync('mkdir', ['-p', dir]);
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', path.join(dir, 'key.pem'), '-out', path.join(dir, 'cert.pem'), '-days', '1', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1'], { stdio: 'ignore' });
+    const s = await fx.start({ stateDir: path.join(fx.tmp, 'state-tls'), storePath: path.join(fx.tmp, 'store-tls'), config: { tlsCert: path.join(dir, 'cert.pem'), tlsKey: path.join(dir, 'key.pem') } });
+    expect(s.url).toMatch(/^https:\/\/127\.0\.0\.1:\d+$/);
+    const { Agent, request } = await import('undici');
+    const r = await request(`${s.url}/api/v1/about`, { dispatcher: new Agent({ connect: { ca: readFileSync(path.join(dir, 'cert.pem')) } }) });
+    expect(r.statusCode).toBe(200);
+    expect(((await r.body.json()) as { tls: boolean }).tls).toBe(true);
+  });
 });

@@ -26,7 +26,7 @@ export interface ServiceFixture {
   /** where local upstream tarballs live (the server's WELD_ALLOW_PATHS) */
   releases: string;
   start(o?: { config?: ServiceConfig; stateDir?: string; storePath?: string }): Promise<RunningService>;
-  cleanup(): void;
+  cleanup(): Promise<void>;
 }
 
 function wheelDir(tmp: string, dist: string): { dir: string } {
@@ -82,11 +82,10 @@ export async function serviceFixture(o: { slowLines?: number; slowPause?: number
       servers.push(r.value);
       return r.value;
     },
-    cleanup: () => {
-      void Promise.all(servers.map((x) => x.close())).finally(() => {
-        project.cleanup();
-        rmSync(tmp, { recursive: true, force: true });
-      });
+    cleanup: async () => {
+      await Promise.all(servers.map((x) => x.close()));
+      project.cleanup();
+      rmSync(tmp, { recursive: true, force: true });
     },
   };
 }

@@ -48,8 +48,12 @@ describe('the build service: a job from submission to ready', () => {
     // one package's state, and the wheelhouse served for pip
     const one = (await (await fetch(`${server.url}/api/v1/jobs/${id}/packages/beta`)).json()) as Record<string, unknown>;
     expect(one['state']).toBe('built');
-    const composed = job['composed'] as Record<string, { dir: string; wheels: number }>;
+    const composed = job['composed'] as Record<string, { dir: string; wheels: number; record: string; manifest: string }>;
     expect(composed['good']!.wheels).toBe(2);
+    // recorded: the compose record in the store names the manifest
+    const rec = await store.value.getRecord('compose', composed['good']!.record);
+    expect(rec.ok && rec.value !== undefined).toBe(true);
+    expect(await store.value.has(composed['good']!.manifest as `sha256:${string}`)).toBe(true);
     expect(existsSync(path.join(composed['good']!.dir, 'simple', 'index.html'))).toBe(true);
     const index = await fetch(`${server.url}/wheelhouses/${id}/good/simple/beta/`);
     expect(index.status).toBe(200);

@@ -117,6 +117,9 @@ describe('the build service refuses bad requests', () => {
     const twin = await submit({ url: server.url, body: { repository: `file://${fx.repo}`, ref: fx.commit, packages: ['slow'] } });
     const e = expectError(twin, 409, 'E_DUPLICATE_JOB') as unknown as { job: string };
     expect(e.job).toBe(first.body['id']);
+    // two identical submissions at the same moment: one job, one 409
+    const [x, y] = await Promise.all([0, 1].map(() => submit({ url: server.url, body: { repository: fx.repo, ref: 'main', packages: ['slow'], composes: [], jobs: 3 } })));
+    expect([x!.status, y!.status].sort()).toEqual([201, 409]);
     // other options make another job
     const other = await submit({ url: server.url, body: { repository: fx.repo, ref: 'main', packages: ['slow'], jobs: 1 } });
     expect(other.status).toBe(201);

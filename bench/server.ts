@@ -1,0 +1,190 @@
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import autocannon from 'autocannon';
+import * as tar from 'tar';
+
+// bench:server (issue 16), loopback only, a fixed count and time; it stops by itself.
+//  1. GET /api/v1/jobs/{id}: 50 clients for BENCH_SECONDS (default 20) — requests/s,
+//     p50/p99 latency, errors (goal 0), server RSS before and after. Goal ≥ 5,000 req/s, p99 < 10 ms.
+//  2. POST /api/v1/jobs: no-op jobs (every package cached) — distinct jobs (package × jobs
+//     option), so none is a 409; the same figures, and how long the queue takes to drain.
+//  3. SSE fan-out: BENCH_FOLLOWERS (default 200) clients follow one job's log of
+//     BENCH_LINES (default 1,000) lines; every client must get every line; server CPU per 1,000 lines.
+// BENCH_PACKAGES (default 20) sets the distro size; each package is mirrored for real first.
+// The reference is measured side by side: `weld build` of the same cached packages by the
+// CLI (a no-op), against a no-op job's time from POST to ready.
+
+const repoRoot = path.resolve(import.meta.dirname, '../..');
+const weldBin = path.join(repoRoot, 'bin/weld');
+const SECONDS = Number(process.env['BENCH_SECONDS'] ?? 20);
+const CONNECTIONS = Number(process.env['BENCH_CONNECTIONS'] ?? 50);
+const FOLLOWERS = Number(process.env['BENCH_FOLLOWERS'] ?? 200);
+const LINES = Number(process.env['BENCH_LINES'] ?? 1000);
+const PACKAGES = Number(process.env['BENCH_PACKAGES'] ?? 20);
+
+const gitEnv = { ...process.env, GIT_AUTHOR_NAME: 'b', GIT_AUTHOR_EMAIL: 'b@b', GIT_COMMITTER_NAME: 'b', GIT_COMMITTER_EMAIL: 'b@b' };
+const git = (cwd: string, ...args: string[]) => execFileSync('git', args, { cwd, encoding: 'utf8', env: gitEnv }).trim();
+
+/** A committed project of PACKAGES pack packages with an instant recipe, and one that prints LINES lines. */
+function writeProject(tmp: string): string {
+  const root = path.join(tmp, 'project');
+  const releases = path.join(tmp, 'releases');
+  mkdirSync(path.join(root, 'metadata/packages'), { recursive: true });
+  mkdirSync(path.join(root, 'recipes'), { recursive: true });
+  mkdirSync(releases, { recursive: true });
+  execFileSync('cp', ['-r', path.join(repoRoot, 'recipes/.'), path.join(root, 'recipes')]);
+  execFileSync('cp', ['-r', path.join(repoRoot, 'metadata/envs'), path.join(root, 'metadata/envs')]);
+  writeFileSync(path.join(root, 'recipes/instant.sh'), '#!/bin/sh\nset -e\nmkdir -p "$WELD_OUT/prefix"\necho "$WELD_PACKAGE" > "$WELD_OUT/prefix/out.txt"\n');
+  writeFileSync(path.join(root, 'recipes/lines.sh'), `#!/bin/sh\nset -e\ni=1\nwhile [ "$i" -le ${LINES} ]; do echo "line $i"; i=$((i+1)); done\nmkdir -p "$WELD_OUT/prefix"\necho ok > "$WELD_OUT/prefix/out.txt"\n`);
+  writeFileSync(path.join(root, 'metadata/weld.toml'), '[distro]\nname = "bench"\narch = "s390x"\nenv = "bookworm-s390x"\n');
+  const pkg = (name: string, recipe: string) => {
+    const src = mkdtempSync(path.join(tmp, 'src-'));
+    mkdirSync(path.join(src, `${name}-1.0`));
+    writeFileSync(path.join(src, `${name}-1.0`, 'README'), `${name}\n`);
+    const file = path.join(releases, `${name}-1.0.tar.gz`);
+    tar.c({ gzip: true, file, cwd: src, sync: true, portable: true, mtime: new Date('2023-03-01T12:00:00Z') }, [`${name}-1.0`]);
+    const sha = createHash('sha256').update(readFileSync(file)).digest('hex');
+    writeFileSync(path.join(root, 'metadata/packages', `${name}.toml`), `[package]\nname = "${name}"\nversion = "1.0"\nkind = "pack"\n\n[upstream]\ntarball = "file://${file}"\nsha256 = "${sha}"\n\n[build]\nrecipe = "${recipe}"\n`);
+  };
+  for (let i = 0; i < PACKAGES; i++) pkg(`p${i}`, 'instant');
+  pkg('lines', 'lines');
+  writeFileSync(path.join(root, '.gitignore'), 'store/\nmirrors/\n.weld/\n');
+  git(root, 'init', '-q', '-b', 'main');
+  git(root, 'add', '-A');
+  git(root, 'commit', '-q', '-m', 'bench metadata');
+  return root;
+}
+
+function rssKiB(pid: number): number {
+  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m ? Number(m[1]) : NaN;
+}
+
+function cpuSeconds(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
+async function startServer(o: { root: string; tmp: string; env: NodeJS.ProcessEnv }): Promise<{ proc: ChildProcess; url: string }> {
+  const proc = spawn(process.execPath, [weldBin, 'server', '--listen', '127.0.0.1:0', '--state', path.join(o.tmp, 'state'), '--store', path.join(o.tmp, 'store'), '--mirrors', path.join(o.tmp, 'mirrors'), '--runner', 'local'], { cwd: o.root, env: o.env, stdio: ['ignore', 'ignore', 'pipe'] });
+  let err = '';
+  const url = await new Promise<string>((resolve, reject) => {
+    proc.stderr!.on('data', (d: Buffer) => {
+      err += d.toString();
+      const m = /"msg":"listening","url":"([^"]+)"/.exec(err);
+      if (m) resolve(m[1]!);
+    });
+    proc.on('exit', (code) => reject(new Error(`weld server exited ${code}: ${err}`)));
+  });
+  return { proc, url };
+}
+
+async function post(url: string, body: unknown): Promise<Record<string, unknown>> {
+  const r = await fetch(`${url}/api/v1/jobs`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  const j = (await r.json()) as Record<string, unknown>;
+  if (r.status !== 201) throw new Error(`POST /jobs: ${r.status} ${JSON.stringify(j)}`);
+  return j;
+}
+
+async function until(url: string, id: string): Promise<Record<string, unknown>> {
+  for (;;) {
+    const j = (await (await fetch(`${url}/api/v1/jobs/${id}`)).json()) as Record<string, unknown>;
+    if (j['state'] === 'ready' || j['state'] === 'failed') return j;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+function report(name: string, r: autocannon.Result, rss: [number, number]): void {
+  const non2xx = r.non2xx;
+  console.log(
+    `${name}: ${r.requests.average.toFixed(0)} req/s, p50 ${r.latency.p50} ms, p99 ${r.latency.p99} ms, errors ${r.errors + r.timeouts}, non-2xx ${non2xx}, ${r.requests.total} requests in ${r.duration.toFixed(1)} s; server RSS ${(rss[0] / 1024).toFixed(0)} → ${(rss[1] / 1024).toFixed(0)} MiB`,
+  );
+}
+
+async function main(): Promise<void> {
+  const tmp = mkdtempSync(path.join(os.tmpdir(), 'weld-bench-server-'));
+  const env = { ...process.env, WELD_ALLOW_PATHS: path.join(tmp, 'releases') };
+  let server: ChildProcess | undefined;
+  try {
+    const root = writeProject(tmp);
+    execFileSync(process.execPath, [weldBin, 'mirror', '--all'], { cwd: root, env: { ...env, WELD_STORE: path.join(tmp, 'store'), WELD_MIRRORS: path.join(tmp, 'mirrors') }, stdio: 'ignore' });
+    // A distro commits its lock: a job at the commit finds its mirrors up to date.
+    git(root, 'add', 'metadata/weld.lock');
+    git(root, 'commit', '-q', '-m', 'lock');
+    const all = Array.from({ length: PACKAGES }, (_, i) => `p${i}`);
+    const s = await startServer({ root, tmp, env });
+    server = s.proc;
+    const pid = s.proc.pid!;
+    // fill the store: every package built once
+    const first = await post(s.url, { repository: root, ref: 'main', packages: all });
+    const built = await until(s.url, first['id'] as string);
+    if (built['state'] !== 'ready') throw new Error(`the first job failed: ${JSON.stringify(built['transitions'])}`);
+
+    // the reference, side by side: the CLI's no-op build of the same packages, against a no-op job
+    const cliT0 = performance.now();
+    execFileSync(process.execPath, [weldBin, 'build', ...all, '--runner', 'local', '--store', path.join(tmp, 'store'), '--mirrors', path.join(tmp, 'mirrors')], { cwd: root, env, stdio: 'ignore' });
+    const cliMs = performance.now() - cliT0;
+    const jobT0 = performance.now();
+    const noop = await post(s.url, { repository: root, ref: 'main', packages: all, jobs: 3 });
+    const noopJob = await until(s.url, noop['id'] as string);
+    const jobMs = performance.now() - jobT0;
+    const cachedAll = Object.values(noopJob['packageStates'] as Record<string, { state: string }>).every((p) => p.state === 'cached');
+    console.log(`no-op of ${PACKAGES} cached packages: CLI weld build ${cliMs.toFixed(0)} ms, a service job POST→ready ${jobMs.toFixed(0)} ms: ${(jobMs / cliMs).toFixed(2)}× the CLI (goal ≤ 2×; all cached: ${cachedAll})`);
+
+    const id = first['id'] as string;
+    let rss0 = rssKiB(pid);
+    const get = await autocannon({ url: `${s.url}/api/v1/jobs/${id}`, connections: CONNECTIONS, duration: SECONDS });
+    report(`GET /jobs/{id}, ${CONNECTIONS} clients`, get, [rss0, rssKiB(pid)]);
+
+    rss0 = rssKiB(pid);
+    let n = 0;
+    const posted = await autocannon({
+      url: `${s.url}/api/v1/jobs`,
+      connections: CONNECTIONS,
+      duration: SECONDS,
+      requests: [
+        {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          // distinct jobs: each (package, jobs) pair once, so no identical job is ever active
+          setupRequest: (req) => {
+            const i = n++;
+            return { ...req, body: JSON.stringify({ repository: root, ref: 'main', packages: [`p${i % PACKAGES}`], jobs: 1 + (Math.floor(i / PACKAGES) % 256) }) };
+          },
+        },
+      ],
+    });
+    report(`POST /jobs (no-op jobs), ${CONNECTIONS} clients`, posted, [rss0, rssKiB(pid)]);
+    const drainT0 = performance.now();
+    for (;;) {
+      const m = await (await fetch(`${s.url}/metrics`)).text();
+      if (/^weld_queue_depth 0$/m.test(m) && /^weld_jobs_running 0$/m.test(m)) break;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    console.log(`  the queue of ${posted.requests.total} jobs drained ${((performance.now() - drainT0) / 1000).toFixed(1)} s after the load stopped`);
+
+    // SSE fan-out: every follower gets every line
+    const job = await post(s.url, { repository: root, ref: 'main', packages: ['lines'] });
+    const cpu0 = cpuSeconds(pid);
+    const counts = await Promise.all(
+      Array.from({ length: FOLLOWERS }, async () => {
+        const r = await fetch(`${s.url}/api/v1/jobs/${job['id'] as string}/packages/lines/log`, { headers: { accept: 'text/event-stream' } });
+        const text = await r.text();
+        return (text.match(/^event: log$/gm) ?? []).length;
+      }),
+    );
+    const cpu = cpuSeconds(pid) - cpu0;
+    const lines = counts.map((c) => c);
+    const complete = lines.filter((c) => c >= LINES).length;
+    console.log(`SSE fan-out: ${FOLLOWERS} followers of one log of ${LINES} lines: ${complete}/${FOLLOWERS} got every line; server CPU ${(cpu * 1000).toFixed(0)} ms, ${((cpu * 1000) / (LINES / 1000) / FOLLOWERS).toFixed(1)} ms per 1,000 lines per follower`);
+  } finally {
+    server?.kill('SIGTERM');
+    await new Promise((r) => setTimeout(r, 500));
+    rmSync(tmp, { recursive: true, force: true });
+  }
+}
+
+await main();
