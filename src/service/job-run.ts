@@ -123,7 +123,8 @@ function failJob(o: RunJobOptions, reason: string, error: Record<string, unknown
 }
 
 function mirrorLine(s: JobService, job: Job, e: MirrorEvent): void {
-  if (e.type === 'phase') s.appendLog(job, { pkg: e.subject.name, text: `mirror: ${e.data.detail}` });
+  if (e.type === 'mirroring') s.appendLog(job, { pkg: e.subject.name, text: 'mirror: checking the upstream and the distro branch' });
+  else if (e.type === 'phase') s.appendLog(job, { pkg: e.subject.name, text: `mirror: ${e.data.detail}` });
   else if (e.type === 'warning') s.appendLog(job, { pkg: e.subject.name, text: `mirror: warning: ${e.data.message}` });
 }
 
