@@ -81,6 +81,7 @@ export async function startService(o: StartServiceOptions): Promise<Result<Runni
     env,
     composesDir: path.join(o.stateDir, 'composes'),
     concurrentJobs: c.concurrentJobs ?? 1,
+    maxLogLines: c.maxLogLines ?? 1_000_000,
     buildJobs: c.buildJobs ?? 2,
     weldVersion: o.weldVersion,
     log: o.log,
@@ -93,6 +94,7 @@ export async function startService(o: StartServiceOptions): Promise<Result<Runni
     metrics,
     read: c.read ?? 'open',
     maxBody: c.maxBody ?? DEFAULT_MAX_BODY,
+    maxStreams: c.maxStreams ?? 1000,
     log: o.log,
     ...(https ? { https } : {}),
     about: () => ({
