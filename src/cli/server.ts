@@ -83,6 +83,10 @@ async function serve(o: { args: ParsedArgs; io: CliIO; config: ServiceConfig; st
     storePath: path.resolve(io.cwd, stringOpt(args, 'store') ?? o.config.store ?? io.env['WELD_STORE'] ?? path.join(o.stateDir, 'store')),
     mirrorsDir: path.resolve(io.cwd, stringOpt(args, 'mirrors') ?? o.config.mirrors ?? io.env['WELD_MIRRORS'] ?? path.join(o.stateDir, 'mirrors')),
     runnerName: runner.value,
+    makeRunner: async ({ metadata, store, env }) => {
+      const { selectRunner } = await import('../runner/select.js');
+      return selectRunner({ name: runner.value, context: { metadata, store, env } });
+    },
     host: listen.value.host,
     port: listen.value.port,
     cwd: io.cwd,

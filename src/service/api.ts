@@ -23,6 +23,8 @@ export interface ApiOptions {
   metrics: ServiceMetrics;
   read: 'open' | 'token';
   maxBody: number;
+  /** SSE streams open at once; more get 503 (each holds a socket and a bus listener) */
+  maxStreams: number;
   about: () => Record<string, unknown>;
   https?: { cert: Buffer; key: Buffer };
   log: (fields: Record<string, unknown>) => void;
@@ -30,6 +32,11 @@ export interface ApiOptions {
 
 const PREFIX = '/api/v1';
 const PER_PAGE = 20;
+
+class TooManyStreamsError extends ServiceError {
+  readonly code = 'E_TOO_MANY_STREAMS';
+  readonly status = 503;
+}
 
 class BodyTooLargeError extends ServiceError {
   readonly code = 'E_BODY_TOO_LARGE';
@@ -85,6 +92,19 @@ export function buildApi(o: ApiOptions): FastifyInstance {
   };
   const callerIn = (req: FastifyRequest) => (req as FastifyRequest & { caller?: Caller }).caller!;
   const findJob = (id: string): Job | ServiceError => o.jobStore.get(id) ?? new NotFoundError(`no job ${id}`, `list jobs with GET ${PREFIX}/jobs`);
+  let streams = 0;
+  /** Takes over the response for an SSE stream, or answers 503 when too many are open. */
+  const openStream = (reply: FastifyReply): boolean => {
+    if (streams >= o.maxStreams) {
+      void sendError(reply, new TooManyStreamsError(`${streams} live streams are open, the server's limit (max_streams)`, 'try again shortly, or poll GET /jobs/{id}'));
+      return false;
+    }
+    streams++;
+    reply.raw.once('close', () => streams--);
+    reply.hijack();
+    startSse(reply.raw);
+    return true;
+  };
   const wantsSse = (req: FastifyRequest) => (req.headers.accept ?? '').split(',').some((t) => t.trim().startsWith('text/event-stream'));
 
   const health = async (_req: FastifyRequest, reply: FastifyReply) => (o.jobs.isDraining ? reply.code(503).send({ status: 'draining' }) : { status: 'ok' });
@@ -146,8 +166,7 @@ export function buildApi(o: ApiOptions): FastifyInstance {
     const pkg = params.name;
     if (pkg !== undefined && !job.packageStates[pkg]) return sendError(reply, new NotFoundError(`job ${job.id} builds no package "${pkg}"`));
     if (wantsSse(req)) {
-      reply.hijack();
-      startSse(reply.raw);
+      if (!openStream(reply)) return reply;
       const after = lastEventId(req.headers['last-event-id']);
       await followLog({ res: reply.raw, bus: o.jobs.bus, jobStore: o.jobStore, job, ...(pkg !== undefined ? { pkg } : {}), ...(after !== undefined ? { after } : {}) });
       return reply;
@@ -163,8 +182,7 @@ export function buildApi(o: ApiOptions): FastifyInstance {
     const q = req.query as Record<string, unknown>;
     const unknown = Object.keys(q).filter((k) => k !== 'logs' && k !== 'job');
     if (unknown.length) return sendError(reply, new BadRequestError(`unknown query parameter "${unknown[0]}" (known: logs, job)`, unknown[0]));
-    reply.hijack();
-    startSse(reply.raw);
+    if (!openStream(reply)) return reply;
     followEvents({ res: reply.raw, bus: o.jobs.bus, logs: q['logs'] === '1' || q['logs'] === 'true', ...(typeof q['job'] === 'string' ? { job: q['job'] } : {}) });
     return reply;
   });

@@ -18,6 +18,8 @@ import { ServiceConfigError } from './errors.js';
 //   build_jobs = 2                   # builds at once inside a job (default: the cores)
 //   drain_timeout = 600              # seconds SIGTERM lets running builds finish
 //   max_body = 65536                 # request bodies over it get 413
+//   max_log_lines = 1000000          # lines a job's log keeps
+//   max_streams = 1000               # SSE streams open at once; more get 503
 //   tls_cert = "…" ; tls_key = "…"
 
 export interface ServiceConfig {
@@ -33,6 +35,8 @@ export interface ServiceConfig {
   buildJobs?: number;
   drainTimeoutS?: number;
   maxBody?: number;
+  maxLogLines?: number;
+  maxStreams?: number;
   tlsCert?: string;
   tlsKey?: string;
 }
@@ -51,6 +55,8 @@ const KEYS: Record<string, { kind: Kind; field: keyof ServiceConfig; path?: bool
   build_jobs: { kind: 'count', field: 'buildJobs' },
   drain_timeout: { kind: 'count', field: 'drainTimeoutS' },
   max_body: { kind: 'count', field: 'maxBody' },
+  max_log_lines: { kind: 'count', field: 'maxLogLines' },
+  max_streams: { kind: 'count', field: 'maxStreams' },
   tls_cert: { kind: 'string', field: 'tlsCert', path: true },
   tls_key: { kind: 'string', field: 'tlsKey', path: true },
 };

@@ -1,3 +1,4 @@
+import os from 'node:os';
 import path from 'node:path';
 import { ok } from '../core/result.js';
 import type { Metadata } from '../metadata/model.js';
@@ -78,7 +79,8 @@ export async function runJob(o: RunJobOptions): Promise<void> {
   if (buildable.length) {
     const built = await session.build({
       targets: buildable,
-      jobs: job.jobs,
+      // A job may ask for fewer builds at once than the server runs, not for more.
+      jobs: Math.min(job.jobs, Math.max(s.o.buildJobs, os.availableParallelism())),
       signal: o.signal,
       leases: s.leases,
       onEvent: (e) => s.apply(job, applyBuildEvent({ job, metadata: mirrored, event: e, canceled: o.signal.aborted })),
@@ -123,7 +125,8 @@ function failJob(o: RunJobOptions, reason: string, error: Record<string, unknown
 }
 
 function mirrorLine(s: JobService, job: Job, e: MirrorEvent): void {
-  if (e.type === 'phase') s.appendLog(job, { pkg: e.subject.name, text: `mirror: ${e.data.detail}` });
+  if (e.type === 'mirroring') s.appendLog(job, { pkg: e.subject.name, text: 'mirror: checking the upstream and the distro branch' });
+  else if (e.type === 'phase') s.appendLog(job, { pkg: e.subject.name, text: `mirror: ${e.data.detail}` });
   else if (e.type === 'warning') s.appendLog(job, { pkg: e.subject.name, text: `mirror: warning: ${e.data.message}` });
 }
 

@@ -33,6 +33,8 @@ export interface JobServiceOptions {
   /** where composes are written: <dir>/<job>/<compose> */
   composesDir: string;
   concurrentJobs: number;
+  /** lines a job's log keeps; past it, lines are dropped (a recipe that prints without end must not fill the disk) */
+  maxLogLines: number;
   buildJobs: number;
   weldVersion: string;
   /** a line for the server's JSON log */
@@ -248,8 +250,9 @@ export class JobService {
     return this.draining;
   }
 
-  appendLog(job: Job, line: { pkg?: string; text: string }): LogLine {
-    const l = this.o.jobStore.appendLog(job, line);
+  appendLog(job: Job, line: { pkg?: string; text: string }): LogLine | undefined {
+    if (job.logLines > this.o.maxLogLines) return undefined;
+    const l = this.o.jobStore.appendLog(job, job.logLines === this.o.maxLogLines ? { text: `--- the log has reached ${this.o.maxLogLines} lines: later lines are dropped (max_log_lines) ---` } : line);
     this.bus.publish({ type: 'log', job: job.id, seq: l.seq, text: l.text, at: l.at, ...(l.pkg !== undefined ? { package: l.pkg } : {}) });
     return l;
   }

@@ -1,8 +1,10 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { WeldError } from '../core/errors.js';
+import type { Metadata } from '../metadata/model.js';
+import type { Runner } from '../runner/runner.js';
+import type { Store } from '../store/store.js';
 import { err, ok, type Result } from '../core/result.js';
-import { selectRunner } from '../runner/select.js';
 import { openStore } from '../store/store.js';
 import { buildApi } from './api.js';
 import { isLoopback, type ServiceConfig } from './config.js';
@@ -21,7 +23,10 @@ export interface StartServiceOptions {
   stateDir: string;
   storePath: string;
   mirrorsDir: string;
+  /** shown by /about */
   runnerName: string;
+  /** the runner a job builds with, made for its metadata (picked by the caller: the runner is chosen at the edge) */
+  makeRunner: (o: { metadata: Metadata; store: Store; env: NodeJS.ProcessEnv }) => Promise<Result<Runner, WeldError>>;
   host: string;
   port: number;
   /** where the server was started: its repository is the allow-list when none is configured */
@@ -71,11 +76,12 @@ export async function startService(o: StartServiceOptions): Promise<Result<Runni
     sources: new SourceCache({ stateDir: o.stateDir }),
     store: store.value,
     mirrorsDir: o.mirrorsDir,
-    makeRunner: (metadata) => selectRunner({ name: o.runnerName, context: { metadata, store: store.value, env } }),
+    makeRunner: (metadata) => o.makeRunner({ metadata, store: store.value, env }),
     allow: allow.value,
     env,
     composesDir: path.join(o.stateDir, 'composes'),
     concurrentJobs: c.concurrentJobs ?? 1,
+    maxLogLines: c.maxLogLines ?? 1_000_000,
     buildJobs: c.buildJobs ?? 2,
     weldVersion: o.weldVersion,
     log: o.log,
@@ -88,6 +94,7 @@ export async function startService(o: StartServiceOptions): Promise<Result<Runni
     metrics,
     read: c.read ?? 'open',
     maxBody: c.maxBody ?? DEFAULT_MAX_BODY,
+    maxStreams: c.maxStreams ?? 1000,
     log: o.log,
     ...(https ? { https } : {}),
     about: () => ({

@@ -11,6 +11,9 @@ import type { JobStore, LogLine } from './job-store.js';
 
 const HEARTBEAT_MS = 15_000;
 
+/** A live line's SSE text, made once for all its followers (a fan-out of 200 serialises it once). */
+const wire = new WeakMap<ServiceEvent, string>();
+
 export function startSse(res: ServerResponse): void {
   res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', connection: 'keep-alive', 'x-accel-buffering': 'no' });
   res.write(': weld\n\n');
@@ -34,12 +37,17 @@ export async function followLog(o: { res: ServerResponse; bus: Bus; jobStore: Jo
   const { res, job } = o;
   let next = o.after === undefined ? 0 : o.after + 1;
   let closed = false;
-  const buffered: LogLine[] = [];
+  const buffered: Array<{ line: LogLine; from: ServiceEvent }> = [];
   let live = false;
-  const send = (l: LogLine) => {
+  const send = (l: LogLine, from?: ServiceEvent) => {
     if (l.seq < next || closed) return;
     next = l.seq + 1;
-    res.write(sseEvent({ id: l.seq, event: 'log', data: JSON.stringify({ seq: l.seq, ...(l.pkg !== undefined ? { package: l.pkg } : {}), text: l.text, at: l.at }) }));
+    let text = from && wire.get(from);
+    if (text === undefined) {
+      text = sseEvent({ id: l.seq, event: 'log', data: JSON.stringify({ seq: l.seq, ...(l.pkg !== undefined ? { package: l.pkg } : {}), text: l.text, at: l.at }) });
+      if (from) wire.set(from, text);
+    }
+    res.write(text);
   };
   const pkgEnded = () => o.pkg !== undefined && packageEnded(job.packageStates[o.pkg]?.state ?? 'waiting');
   const finished = () => FINAL_STATES.has(job.state) || pkgEnded();
@@ -55,8 +63,8 @@ export async function followLog(o: { res: ServerResponse; bus: Bus; jobStore: Jo
     if (e.type === 'log') {
       if (o.pkg !== undefined && e.package !== o.pkg) return;
       const line: LogLine = { seq: e.seq, text: e.text, at: e.at, ...(e.package !== undefined ? { pkg: e.package } : {}) };
-      if (live) send(line);
-      else buffered.push(line);
+      if (live) send(line, e);
+      else buffered.push({ line, from: e });
     } else if (live && ((e.type === 'job' && FINAL_STATES.has(e.state)) || (e.type === 'package' && e.package === o.pkg && packageEnded(e.state)))) {
       // Lines are published before the state change that ends them: all are sent by now.
       end();
@@ -71,7 +79,7 @@ export async function followLog(o: { res: ServerResponse; bus: Bus; jobStore: Jo
   };
   res.on('close', close);
   for (const l of await o.jobStore.readLog({ id: job.id, from: next, ...(o.pkg !== undefined ? { pkg: o.pkg } : {}) })) send(l);
-  buffered.sort((a, b) => a.seq - b.seq).forEach(send);
+  for (const b of buffered.sort((x, y) => x.line.seq - y.line.seq)) send(b.line, b.from);
   live = true;
   if (finished()) end();
 }

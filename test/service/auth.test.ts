@@ -120,6 +120,9 @@ describe('the build service: tokens and roles', () => {
       storePath: path.join(fx.tmp, 'store3'),
       mirrorsDir: path.join(fx.tmp, 'mirrors'),
       runnerName: 'local',
+      makeRunner: () => {
+        throw new Error('bug: no job runs on a server that refused to start');
+      },
       host: '0.0.0.0',
       port: 0,
       cwd: fx.repo,

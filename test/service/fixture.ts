@@ -1,6 +1,7 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { selectRunner } from '../../src/runner/select.js';
 import { startService, type RunningService } from '../../src/service/server.js';
 import type { ServiceConfig } from '../../src/service/config.js';
 import { buildProject, type BuildProject } from '../helpers/build-project.js';
@@ -70,6 +71,7 @@ export async function serviceFixture(o: { slowLines?: number; slowPause?: number
         storePath: s.storePath ?? path.join(tmp, 'store'),
         mirrorsDir: path.join(tmp, 'mirrors'),
         runnerName: 'local',
+        makeRunner: ({ metadata, store, env }) => selectRunner({ name: 'local', context: { metadata, store, env } }),
         host: '127.0.0.1',
         port: 0,
         cwd: repo,
