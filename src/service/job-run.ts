@@ -8,7 +8,7 @@ import { mirrorPackages, type MirrorOutcome } from '../mirror/mirror.js';
 import { openSession, type BuildSession } from '../session/session.js';
 import { transition, type Job } from './job.js';
 import type { JobService } from './jobs.js';
-import { applyBuildEvent, initialStates, type Change } from './package-states.js';
+import { applyBuildEvent, initialStates, jobTargets, type Change } from './package-states.js';
 import { metadataAt } from './sources.js';
 
 // One job's build, from `wait` to `done`/`failed` and `ready`: mirror its packages into the
@@ -28,14 +28,20 @@ export interface RunJobOptions {
 
 export async function runJob(o: RunJobOptions): Promise<void> {
   const { service: s, job } = o;
-  const t = transition(job, 'build', job.transitions.some((x) => x.state === 'build') ? 'resumed' : 'building');
-  if (!t.ok) return;
-  s.o.jobStore.save(job);
-  s.publishJob(job);
+  // A restart found it `done` with its composes unwritten: the build below is a no-op that
+  // gives the composes their records, then they are written.
+  const composing = job.state === 'done';
+  if (composing) s.appendLog(job, { text: '--- the server restarted while the job composed: composing again ---' });
+  else {
+    const t = transition(job, 'build', job.transitions.some((x) => x.state === 'build') ? 'resumed' : 'building');
+    if (!t.ok) return;
+    s.o.jobStore.save(job);
+    s.publishJob(job);
+  }
 
   const metadata = o.metadata ?? (await reopen(o));
   if (!metadata) return;
-  const targets = job.all ? [...metadata.packages.keys()].sort() : job.packages;
+  const targets = await jobTargets({ metadata, ...job });
   const closure = metadata.graph.subgraph(targets).order();
   job.packageStates = initialStates({ metadata, packages: closure, previous: job.packageStates });
   s.o.jobStore.save(job);
@@ -101,7 +107,7 @@ export async function runJob(o: RunJobOptions): Promise<void> {
     const why = [failed.length ? `failed: ${failed.join(', ')}` : '', skipped.length ? `skipped: ${skipped.join(', ')}` : ''].filter(Boolean).join('; ');
     return failJob(o, why, { code: 'E_BUILD_FAILED', message: why });
   }
-  s.end(job, 'done', `${summary?.built.length ?? 0} built, ${summary?.cached.length ?? 0} cached`);
+  if (!composing) s.end(job, 'done', `${summary?.built.length ?? 0} built, ${summary?.cached.length ?? 0} cached`);
   await compose({ ...o, session, metadata: mirrored });
 }
 

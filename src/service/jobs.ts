@@ -12,7 +12,7 @@ import { newJobId } from './ids.js';
 import { ACTIVE_STATES, jobIdentity, transition, type Job, type JobSpec, type JobState, type PackageStatus } from './job.js';
 import type { JobStore, LogLine } from './job-store.js';
 import { runJob } from './job-run.js';
-import { initialStates, settleLeftovers, type Change } from './package-states.js';
+import { initialStates, jobTargets, settleLeftovers, type Change } from './package-states.js';
 import { metadataAt, normaliseRepository, repositoryAllowed, checkRef, type ResolvedSource, type SourceCache } from './sources.js';
 import type { Caller } from './tokens.js';
 
@@ -128,12 +128,12 @@ export class JobService {
       );
     const spec: JobSpec = { repository: repository.value, ref: ref.value, packages: packages.sort(), all, composes: composes.sort(), jobs };
     const commit = resolved.value.commit;
+    const targets = await jobTargets({ metadata: m, ...spec });
     // From here to save() nothing awaits: two identical submissions cannot both pass.
     const identity = jobIdentity({ ...spec, commit });
     const twin = this.o.jobStore.all().find((j) => ACTIVE_STATES.has(j.state) && jobIdentity(j) === identity);
     if (twin) return err(new DuplicateJobError(twin.id));
     const now = Date.now();
-    const targets = all ? [...m.packages.keys()].sort() : spec.packages;
     const job: Job = {
       ...spec,
       id: newJobId(now),
@@ -214,7 +214,7 @@ export class JobService {
     return err(new JobStateError(`job ${id} is ${job.state}; only a waiting or building job can be canceled`));
   }
 
-  /** At start: jobs a previous process left waiting or building are queued again; one caught in init fails. */
+  /** At start: jobs a previous process left waiting, building or composing (done) are queued again; one caught in init fails. */
   resume(): void {
     for (const job of [...this.o.jobStore.all()].reverse()) {
       if (job.state === 'init') this.end(job, 'failed', 'the server stopped while the job was being checked; submit it again', { code: 'E_INTERRUPTED', message: 'interrupted during init' });
@@ -224,7 +224,7 @@ export class JobService {
         this.o.jobStore.save(job);
         this.publishJob(job);
         this.queue.push(job.id);
-      } else if (job.state === 'wait') this.queue.push(job.id);
+      } else if (job.state === 'wait' || job.state === 'done') this.queue.push(job.id);
     }
     this.pump();
   }
@@ -301,7 +301,7 @@ export class JobService {
     while (this.running.size < this.o.concurrentJobs && this.queue.length && !this.draining) {
       const id = this.queue.shift()!;
       const job = this.o.jobStore.get(id);
-      if (!job || job.state !== 'wait') continue;
+      if (!job || (job.state !== 'wait' && job.state !== 'done')) continue;
       const abort = new AbortController();
       const entry: Running = { abort, done: Promise.resolve() };
       this.running.set(id, entry);
