@@ -54,7 +54,7 @@ export async function runJob(o: RunJobOptions): Promise<void> {
   try {
     for (const pkg of [...closure].sort()) releases.push(await s.leases.acquire(`mirror:${pkg}`));
     // A commit without (or with an older) weld.lock: what an earlier job mirrored from the same inputs counts.
-    const known: Metadata = { ...metadata, lock: { ...metadata.lock, ...s.mirroredLock(job) } };
+    const known: Metadata = { ...metadata, lock: { ...metadata.lock, ...s.commits.lock(job) } };
     outcome = await mirrorPackages({ metadata: known, packages: closure, mirrorsDir: s.o.mirrorsDir, store: async () => ok(s.o.store), env: s.o.env, jobs: 4, onEvent: (e) => mirrorLine(s, job, e) });
   } finally {
     for (const release of releases) release();
@@ -76,7 +76,7 @@ export async function runJob(o: RunJobOptions): Promise<void> {
   s.apply(job, changes);
   // The mirrors now hold the distro commits; builds key on them as `weld up` does after its mirror.
   const mirrored: Metadata = { ...metadata, lock: nextLock({ metadata, outcome, current: metadata.lock }) };
-  s.rememberLock(job, mirrored.lock);
+  s.commits.rememberLock(job, mirrored.lock);
 
   const runner = await s.o.makeRunner(mirrored);
   if (!runner.ok) return failJob(o, `cannot make the runner: ${runner.error.message}`, runner.error.toJSON());

@@ -1,10 +1,10 @@
 import { MetadataInvalidError, WeldError } from '../core/errors.js';
 import { err, ok, type Result } from '../core/result.js';
-import type { LockEntry } from '../metadata/lock-file.js';
 import type { Metadata } from '../metadata/model.js';
 import { normalizeName } from '../metadata/names.js';
 import type { Runner } from '../runner/runner.js';
 import { KeyLeases } from '../session/leases.js';
+import { CommitCache } from './commit-cache.js';
 import type { Store } from '../store/store.js';
 import { Bus } from './bus.js';
 import { BadRequestError, DrainingError, DuplicateJobError, ForbiddenError, JobStateError, NotFoundError, RepositoryNotAllowedError, type ServiceError } from './errors.js';
@@ -13,7 +13,7 @@ import { ACTIVE_STATES, jobIdentity, transition, type Job, type JobSpec, type Jo
 import type { JobStore, LogLine } from './job-store.js';
 import { runJob } from './job-run.js';
 import { initialStates, jobTargets, settleLeftovers, type Change } from './package-states.js';
-import { metadataAt, normaliseRepository, repositoryAllowed, checkRef, type ResolvedSource, type SourceCache } from './sources.js';
+import { normaliseRepository, repositoryAllowed, checkRef, type SourceCache } from './sources.js';
 import type { Caller } from './tokens.js';
 
 // The jobs of one server: submission (the ref resolved, the metadata checked, the 409
@@ -65,6 +65,7 @@ interface Running {
 export class JobService {
   readonly bus = new Bus();
   readonly leases = new KeyLeases();
+  readonly commits = new CommitCache();
   /** waiting job ids in submission order */
   private readonly queue: string[] = [];
   private readonly running = new Map<string, Running>();
@@ -112,7 +113,7 @@ export class JobService {
     const jobs = req.jobs ?? this.o.buildJobs;
     const resolved = await this.o.sources.resolve({ repository: repository.value, ref: ref.value });
     if (!resolved.ok) return resolved;
-    const metadata = await this.metadataFor(resolved.value);
+    const metadata = await this.commits.metadata({ source: resolved.value, env: this.o.env });
     if (!metadata.ok) return metadata;
     const m = metadata.value;
     const unknown = packages.filter((p) => !m.packages.has(p));
@@ -154,39 +155,6 @@ export class JobService {
     this.o.log({ msg: 'job submitted', job: job.id, repository: job.repository, ref: job.ref, commit, submitter: caller.name });
     this.pump();
     return ok(job);
-  }
-
-  /**
-   * The metadata at a commit, validated once: a commit never changes, so the last few are
-   * kept (a burst of jobs at one commit reads and checks it once). Failures are not kept.
-   */
-  private readonly atCommit = new Map<string, Promise<Result<Metadata, WeldError>>>();
-  private metadataFor(source: ResolvedSource): Promise<Result<Metadata, WeldError>> {
-    const key = `${source.dir}:${source.commit}`;
-    let m = this.atCommit.get(key);
-    if (m) {
-      this.atCommit.delete(key);
-      this.atCommit.set(key, m);
-      return m;
-    }
-    m = metadataAt({ source, env: this.o.env });
-    this.atCommit.set(key, m);
-    void m.then((r) => {
-      if (!r.ok) this.atCommit.delete(key);
-    });
-    while (this.atCommit.size > 8) this.atCommit.delete(this.atCommit.keys().next().value!);
-    return m;
-  }
-
-  /** What jobs at a commit mirrored, by repository and commit (this process's; a restart mirrors once again). */
-  private readonly locks = new Map<string, Record<string, LockEntry>>();
-  mirroredLock(job: Job): Record<string, LockEntry> {
-    return this.locks.get(`${job.repository} ${job.commit}`) ?? {};
-  }
-  rememberLock(job: Job, lock: Record<string, LockEntry>): void {
-    const key = `${job.repository} ${job.commit}`;
-    this.locks.set(key, { ...this.locks.get(key), ...lock });
-    while (this.locks.size > 64) this.locks.delete(this.locks.keys().next().value!);
   }
 
   /** Cancel: a waiting job fails at once; a building one has its builds stopped (nothing recorded for them). */
