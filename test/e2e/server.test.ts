@@ -96,7 +96,7 @@ describe('weld server with podman, s390x', () => {
   it('cancels a build mid-way: no container is left and nothing is recorded', async () => {
     // a build var gives markupsafe a key of its own, so it really builds
     const file = path.join(root, 'metadata/packages/markupsafe.toml');
-    writeFileSync(file, readFileSync(file, 'utf8').replace('recipe = "python-wheel"\n', 'recipe = "python-wheel"\nvars = { WELD_E2E_CANCEL = "1" }\n'));
+    writeFileSync(file, readFileSync(file, 'utf8').replace('recipe = "python-wheel"\n', 'recipe = "python-wheel"\nvars = { E2E_CANCEL = "1" }\n'));
     git(root, 'commit', '-q', '-am', 'markupsafe: a build var for the cancel test');
     const r = await post({ repository: root, ref: 'main', packages: ['markupsafe'] });
     expect(r.status, JSON.stringify(r.body)).toBe(201);
