@@ -8,7 +8,7 @@ import { mirrorPackages, type MirrorOutcome } from '../mirror/mirror.js';
 import { openSession, type BuildSession } from '../session/session.js';
 import { transition, type Job } from './job.js';
 import type { JobService } from './jobs.js';
-import { applyBuildEvent, initialStates, type Change } from './package-states.js';
+import { applyBuildEvent, initialStates, jobTargets, type Change } from './package-states.js';
 import { withTestNeeds } from '../plan/test-key.js';
 import { metadataAt } from './sources.js';
 
@@ -29,14 +29,20 @@ export interface RunJobOptions {
 
 export async function runJob(o: RunJobOptions): Promise<void> {
   const { service: s, job } = o;
-  const t = transition(job, 'build', job.transitions.some((x) => x.state === 'build') ? 'resumed' : 'building');
-  if (!t.ok) return;
-  s.o.jobStore.save(job);
-  s.publishJob(job);
+  // A restart found it `done` with its composes unwritten: the build below is a no-op that
+  // gives the composes their records, then they are written.
+  const composing = job.state === 'done';
+  if (composing) s.appendLog(job, { text: '--- the server restarted while the job composed: composing again ---' });
+  else {
+    const t = transition(job, 'build', job.transitions.some((x) => x.state === 'build') ? 'resumed' : 'building');
+    if (!t.ok) return;
+    s.o.jobStore.save(job);
+    s.publishJob(job);
+  }
 
   const metadata = o.metadata ?? (await reopen(o));
   if (!metadata) return;
-  const targets = job.all ? [...metadata.packages.keys()].sort() : job.packages;
+  const targets = await jobTargets({ metadata, ...job });
   // What the build will touch: the targets, what they require, and what their tests install.
   const closure = metadata.graph.subgraph(withTestNeeds(metadata, targets)).order();
   job.packageStates = initialStates({ metadata, packages: closure, previous: job.packageStates });
@@ -50,7 +56,7 @@ export async function runJob(o: RunJobOptions): Promise<void> {
   try {
     for (const pkg of [...closure].sort()) releases.push(await s.leases.acquire(`mirror:${pkg}`));
     // A commit without (or with an older) weld.lock: what an earlier job mirrored from the same inputs counts.
-    const known: Metadata = { ...metadata, lock: { ...metadata.lock, ...s.mirroredLock(job) } };
+    const known: Metadata = { ...metadata, lock: { ...metadata.lock, ...s.commits.lock(job) } };
     outcome = await mirrorPackages({ metadata: known, packages: closure, mirrorsDir: s.o.mirrorsDir, store: async () => ok(s.o.store), env: s.o.env, jobs: 4, onEvent: (e) => mirrorLine(s, job, e) });
   } finally {
     for (const release of releases) release();
@@ -72,7 +78,7 @@ export async function runJob(o: RunJobOptions): Promise<void> {
   s.apply(job, changes);
   // The mirrors now hold the distro commits; builds key on them as `weld up` does after its mirror.
   const mirrored: Metadata = { ...metadata, lock: nextLock({ metadata, outcome, current: metadata.lock }) };
-  s.rememberLock(job, mirrored.lock);
+  s.commits.rememberLock(job, mirrored.lock);
 
   const runner = await s.o.makeRunner(mirrored);
   if (!runner.ok) return failJob(o, `cannot make the runner: ${runner.error.message}`, runner.error.toJSON());
@@ -103,7 +109,7 @@ export async function runJob(o: RunJobOptions): Promise<void> {
     const why = [failed.length ? `failed: ${failed.join(', ')}` : '', skipped.length ? `skipped: ${skipped.join(', ')}` : ''].filter(Boolean).join('; ');
     return failJob(o, why, { code: 'E_BUILD_FAILED', message: why });
   }
-  s.end(job, 'done', `${summary?.built.length ?? 0} built, ${summary?.cached.length ?? 0} cached`);
+  if (!composing) s.end(job, 'done', `${summary?.built.length ?? 0} built, ${summary?.cached.length ?? 0} cached`);
   await compose({ ...o, session, metadata: mirrored });
 }
 

@@ -1,10 +1,10 @@
 import { MetadataInvalidError, WeldError } from '../core/errors.js';
 import { err, ok, type Result } from '../core/result.js';
-import type { LockEntry } from '../metadata/lock-file.js';
 import type { Metadata } from '../metadata/model.js';
 import { normalizeName } from '../metadata/names.js';
 import type { Runner } from '../runner/runner.js';
 import { KeyLeases } from '../session/leases.js';
+import { CommitCache } from './commit-cache.js';
 import type { Store } from '../store/store.js';
 import { Bus } from './bus.js';
 import { BadRequestError, DrainingError, DuplicateJobError, ForbiddenError, JobStateError, NotFoundError, RepositoryNotAllowedError, type ServiceError } from './errors.js';
@@ -12,8 +12,8 @@ import { newJobId } from './ids.js';
 import { ACTIVE_STATES, jobIdentity, transition, type Job, type JobSpec, type JobState, type PackageStatus } from './job.js';
 import type { JobStore, LogLine } from './job-store.js';
 import { runJob } from './job-run.js';
-import { initialStates, settleLeftovers, type Change } from './package-states.js';
-import { metadataAt, normaliseRepository, repositoryAllowed, checkRef, type ResolvedSource, type SourceCache } from './sources.js';
+import { initialStates, jobTargets, settleLeftovers, type Change } from './package-states.js';
+import { normaliseRepository, repositoryAllowed, checkRef, type SourceCache } from './sources.js';
 import type { Caller } from './tokens.js';
 
 // The jobs of one server: submission (the ref resolved, the metadata checked, the 409
@@ -65,6 +65,7 @@ interface Running {
 export class JobService {
   readonly bus = new Bus();
   readonly leases = new KeyLeases();
+  readonly commits = new CommitCache();
   /** waiting job ids in submission order */
   private readonly queue: string[] = [];
   private readonly running = new Map<string, Running>();
@@ -112,7 +113,7 @@ export class JobService {
     const jobs = req.jobs ?? this.o.buildJobs;
     const resolved = await this.o.sources.resolve({ repository: repository.value, ref: ref.value });
     if (!resolved.ok) return resolved;
-    const metadata = await this.metadataFor(resolved.value);
+    const metadata = await this.commits.metadata({ source: resolved.value, env: this.o.env });
     if (!metadata.ok) return metadata;
     const m = metadata.value;
     const unknown = packages.filter((p) => !m.packages.has(p));
@@ -128,12 +129,12 @@ export class JobService {
       );
     const spec: JobSpec = { repository: repository.value, ref: ref.value, packages: packages.sort(), all, composes: composes.sort(), jobs };
     const commit = resolved.value.commit;
+    const targets = await jobTargets({ metadata: m, ...spec });
     // From here to save() nothing awaits: two identical submissions cannot both pass.
     const identity = jobIdentity({ ...spec, commit });
     const twin = this.o.jobStore.all().find((j) => ACTIVE_STATES.has(j.state) && jobIdentity(j) === identity);
     if (twin) return err(new DuplicateJobError(twin.id));
     const now = Date.now();
-    const targets = all ? [...m.packages.keys()].sort() : spec.packages;
     const job: Job = {
       ...spec,
       id: newJobId(now),
@@ -154,39 +155,6 @@ export class JobService {
     this.o.log({ msg: 'job submitted', job: job.id, repository: job.repository, ref: job.ref, commit, submitter: caller.name });
     this.pump();
     return ok(job);
-  }
-
-  /**
-   * The metadata at a commit, validated once: a commit never changes, so the last few are
-   * kept (a burst of jobs at one commit reads and checks it once). Failures are not kept.
-   */
-  private readonly atCommit = new Map<string, Promise<Result<Metadata, WeldError>>>();
-  private metadataFor(source: ResolvedSource): Promise<Result<Metadata, WeldError>> {
-    const key = `${source.dir}:${source.commit}`;
-    let m = this.atCommit.get(key);
-    if (m) {
-      this.atCommit.delete(key);
-      this.atCommit.set(key, m);
-      return m;
-    }
-    m = metadataAt({ source, env: this.o.env });
-    this.atCommit.set(key, m);
-    void m.then((r) => {
-      if (!r.ok) this.atCommit.delete(key);
-    });
-    while (this.atCommit.size > 8) this.atCommit.delete(this.atCommit.keys().next().value!);
-    return m;
-  }
-
-  /** What jobs at a commit mirrored, by repository and commit (this process's; a restart mirrors once again). */
-  private readonly locks = new Map<string, Record<string, LockEntry>>();
-  mirroredLock(job: Job): Record<string, LockEntry> {
-    return this.locks.get(`${job.repository} ${job.commit}`) ?? {};
-  }
-  rememberLock(job: Job, lock: Record<string, LockEntry>): void {
-    const key = `${job.repository} ${job.commit}`;
-    this.locks.set(key, { ...this.locks.get(key), ...lock });
-    while (this.locks.size > 64) this.locks.delete(this.locks.keys().next().value!);
   }
 
   /** Cancel: a waiting job fails at once; a building one has its builds stopped (nothing recorded for them). */
@@ -214,7 +182,7 @@ export class JobService {
     return err(new JobStateError(`job ${id} is ${job.state}; only a waiting or building job can be canceled`));
   }
 
-  /** At start: jobs a previous process left waiting or building are queued again; one caught in init fails. */
+  /** At start: jobs a previous process left waiting, building or composing (done) are queued again; one caught in init fails. */
   resume(): void {
     for (const job of [...this.o.jobStore.all()].reverse()) {
       if (job.state === 'init') this.end(job, 'failed', 'the server stopped while the job was being checked; submit it again', { code: 'E_INTERRUPTED', message: 'interrupted during init' });
@@ -224,7 +192,7 @@ export class JobService {
         this.o.jobStore.save(job);
         this.publishJob(job);
         this.queue.push(job.id);
-      } else if (job.state === 'wait') this.queue.push(job.id);
+      } else if (job.state === 'wait' || job.state === 'done') this.queue.push(job.id);
     }
     this.pump();
   }
@@ -301,7 +269,7 @@ export class JobService {
     while (this.running.size < this.o.concurrentJobs && this.queue.length && !this.draining) {
       const id = this.queue.shift()!;
       const job = this.o.jobStore.get(id);
-      if (!job || job.state !== 'wait') continue;
+      if (!job || (job.state !== 'wait' && job.state !== 'done')) continue;
       const abort = new AbortController();
       const entry: Running = { abort, done: Promise.resolve() };
       this.running.set(id, entry);

@@ -99,3 +99,21 @@ export function settleLeftovers(o: { job: Job; reason: string; at: number }): Ch
   }
   return out;
 }
+
+/**
+ * What a job builds: every package with `all`, else the packages it names and those of
+ * the composes it asks for (a compose is made of builds, so it needs them).
+ */
+export async function jobTargets(o: { metadata: Metadata; all: boolean; packages: string[]; composes: string[] }): Promise<string[]> {
+  if (o.all) return [...o.metadata.packages.keys()].sort();
+  const out = new Set(o.packages);
+  if (o.composes.length) {
+    const { composePackages } = await import('../compose/select.js');
+    for (const name of o.composes) {
+      const c = o.metadata.composes.get(name);
+      const r = c && composePackages({ metadata: o.metadata, compose: c });
+      if (r?.ok) for (const p of r.value.packages) out.add(p);
+    }
+  }
+  return [...out].sort();
+}

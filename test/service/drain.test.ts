@@ -39,4 +39,31 @@ describe('the build service: drain and resume', () => {
     expect(log).toContain('this job resumes at its next start');
     expect(log.indexOf('[slow] line 100')).toBeGreaterThan(log.indexOf('the server restarted'));
   });
+
+  it('writes the composes of a job the server left done (stopped between done and ready)', { timeout: 120_000 }, async () => {
+    const state = path.join(fx.tmp, 'state-compose');
+    const first = await fx.start({ stateDir: state });
+    const r = await submit({ url: first.url, body: { repository: fx.repo, ref: 'main', packages: ['alpha'], composes: ['good'] } });
+    const id = r.body['id'] as string;
+    await waitForState({ url: first.url, id, states: ['ready'] });
+    await first.close();
+    // what a crash after `done`, before the wheelhouse was written, leaves in the job store
+    const { JobStore } = await import('../../src/service/job-store.js');
+    const js = await JobStore.open({ stateDir: state });
+    if (!js.ok) throw js.error;
+    const job = js.value.get(id)!;
+    job.transitions.pop();
+    job.state = 'done';
+    job.composed = {};
+    js.value.save(job);
+    await js.value.close();
+
+    const second = await fx.start({ stateDir: state });
+    const ready = await waitForState({ url: second.url, id, states: ['ready', 'failed'] });
+    expect(ready['state']).toBe('ready');
+    expect((ready['transitions'] as Array<{ state: string }>).map((t) => t.state)).toEqual(['init', 'wait', 'build', 'done', 'ready']);
+    expect((ready['composed'] as Record<string, { wheels: number }>)['good']!.wheels).toBe(2);
+    const index = await fetch(`${second.url}/wheelhouses/${id}/good/simple/`);
+    expect(index.status).toBe(200);
+  });
 });

@@ -61,6 +61,14 @@ describe('the build service: a job from submission to ready', () => {
     const asJson = await fetch(`${server.url}/wheelhouses/${id}/good/simple/`, { headers: { accept: 'application/vnd.pypi.simple.v1+json' } });
     expect(((await asJson.json()) as { projects: Array<{ name: string }> }).projects.map((p) => p.name).sort()).toEqual(['alpha', 'beta']);
 
+    // nothing outside the wheelhouse is reachable
+    for (const bad of ['..%2f..%2f..%2fetc%2fpasswd', 'simple/..%2f..%2f..%2f..%2fetc%2fpasswd', '%2e%2e/%2e%2e/state/tokens.json']) {
+      const r2 = await fetch(`${server.url}/wheelhouses/${id}/good/${bad}`);
+      expect([400, 404], bad).toContain(r2.status);
+      expect(await r2.text()).not.toContain('root:');
+    }
+    expect((await fetch(`${server.url}/wheelhouses/${id}/__proto__/simple/`)).status).toBe(404);
+    expect((await fetch(`${server.url}/wheelhouses/${id}/nosuch/simple/`)).status).toBe(404);
     // the log holds the recipe's lines, per package too
     const log = await (await fetch(`${server.url}/api/v1/jobs/${id}/packages/alpha/log`)).text();
     expect(log).toContain('copying the wheel');

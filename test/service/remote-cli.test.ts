@@ -40,6 +40,9 @@ describe('weld remote', () => {
     expect(list.stdout).toContain(`${id}  ready   main@${fx.commit.slice(0, 12)}  ci  composed good`);
     const logs = await remote(['logs', id, '--package', 'alpha']);
     expect(logs.stdout).toContain('copying the wheel');
+    const cancel = await remote(['cancel', id]);
+    expect(cancel.code).toBe(1);
+    expect(cancel.stderr).toContain(`weld: error: job ${id} is ready; only a waiting or building job can be canceled`);
     const followed = await remote(['logs', id, '-f']);
     expect(followed.stdout).toContain('alpha | copying the wheel');
     expect(followed.stderr).toContain(`job ${id}: ready`);
