@@ -7,7 +7,7 @@ export interface BuildRenderer {
   end(): Promise<void>;
 }
 
-type Failed = Extract<BuildEvent, { type: 'failed' }>;
+type Failed = Extract<BuildEvent, { type: 'failed' | 'test-failed' }>;
 type Done = Extract<BuildEvent, { type: 'done' }>;
 
 /** The log's tail and how to see the rest: what a user needs to act on a failure. */
@@ -17,8 +17,8 @@ function printFailure(o: { io: CliIO; e: Failed }): void {
   const e = o.e.data;
   io.stderr.write(`${pkg}: FAILED: ${e.error.message}\n`);
   if (e.logTail.length) io.stderr.write(`${pkg}: last lines of the log:\n${e.logTail.map((l) => `  ${l}`).join('\n')}\n`);
-  if (e.logFile) io.stderr.write(`${pkg}: the whole log: weld log ${pkg}   (${e.logFile})\n`);
-  if (e.keptDir) io.stderr.write(`${pkg}: work directory kept: ${e.keptDir}\n`);
+  if (e.logFile) io.stderr.write(`${pkg}: the whole log: weld log ${o.e.type === 'test-failed' ? '--test ' : ''}${pkg}   (${e.logFile})\n`);
+  if ('keptDir' in e && e.keptDir) io.stderr.write(`${pkg}: work directory kept: ${e.keptDir}\n`);
 }
 
 function printCheck(o: { io: CliIO; e: Done }): void {
@@ -70,9 +70,14 @@ export function plainRenderer(realIo: CliIO): BuildRenderer {
         io.stdout.write(`${e.subject.name}: built ${e.data.outputs.map((o) => o.name).join(', ')} in ${(e.data.durationMs / 1000).toFixed(1)} s\n`);
         return printCheck({ io, e });
       case 'failed':
+      case 'test-failed':
         return printFailure({ io, e });
       case 'skipped':
         return void io.stderr.write(`${e.subject.name}: skipped: ${e.data.error.message}\n`);
+      case 'testing':
+        return void io.stdout.write(`${e.subject.name}: testing in ${e.data.env}\n`);
+      case 'tested':
+        return void io.stdout.write(`${e.subject.name}: ${e.data.reused ? 'test passed before (reused)' : `tested in ${(e.data.durationMs / 1000).toFixed(1)} s`}\n`);
     }
   };
   return { onEvent, end: async () => flush() };
@@ -99,12 +104,12 @@ export async function liveRenderer(o: { io: CliIO; packages: string[] }): Promis
   return {
     onEvent(e) {
       view.onEvent(e);
-      if (e.type === 'failed' || (e.type === 'done' && e.data.check)) after.push(e);
+      if (e.type === 'failed' || e.type === 'test-failed' || (e.type === 'done' && e.data.check)) after.push(e);
     },
     async end() {
       await view.end();
       for (const e of after) {
-        if (e.type === 'failed') printFailure({ io, e });
+        if (e.type === 'failed' || e.type === 'test-failed') printFailure({ io, e });
         else if (e.type === 'done') printCheck({ io, e });
       }
     },

@@ -3,6 +3,8 @@ import type { ParsedArgs } from './args.js';
 import { UsageError, WeldError } from '../core/errors.js';
 import { err, ok, type Result } from '../core/result.js';
 import type { BuildSummary } from '../session/executor.js';
+import type { BuildEvent } from '../session/events.js';
+import { withTestNeeds } from '../plan/test-key.js';
 import type { BuildSession } from '../session/session.js';
 import { jsonRenderer, liveRenderer, plainRenderer, wantsLiveView } from './build-render.js';
 import { plural } from './format.js';
@@ -41,13 +43,17 @@ export async function runBuild(o: {
   json: boolean;
   check?: boolean;
   keepFailed?: boolean;
+  /** `--no-test` */
+  noTest?: boolean;
+  /** `weld test`: test the current builds, build nothing */
+  testOnly?: boolean;
 }): Promise<Result<BuildSummary, WeldError>> {
   const { io, json } = o;
   const metadata = o.session.o.metadata;
   const renderer = json
     ? jsonRenderer(io)
     : wantsLiveView({ io, json })
-      ? await liveRenderer({ io, packages: metadata.graph.subgraph(o.targets).order() })
+      ? await liveRenderer({ io, packages: metadata.graph.subgraph(o.noTest ? o.targets : withTestNeeds(metadata, o.targets)).order() })
       : plainRenderer(io);
 
   // Ctrl-C stops the running builds; the executor writes no record for them. Installed after
@@ -58,14 +64,10 @@ export async function runBuild(o: {
   process.once('SIGINT', onInt);
   let result;
   try {
-    result = await o.session.build({
-      targets: o.targets,
-      jobs: o.jobs,
-      signal: abort.signal,
-      onEvent: (e) => renderer.onEvent(e),
-      ...(o.check ? { check: true } : {}),
-      ...(o.keepFailed ? { keepFailed: true } : {}),
-    });
+    const common = { targets: o.targets, jobs: o.jobs, signal: abort.signal, onEvent: (e: BuildEvent) => renderer.onEvent(e) };
+    result = o.testOnly
+      ? await o.session.test(common)
+      : await o.session.build({ ...common, ...(o.check ? { check: true } : {}), ...(o.keepFailed ? { keepFailed: true } : {}), ...(o.noTest ? { noTest: true } : {}) });
   } finally {
     process.removeListener('SIGINT', onInt);
     // The view comes down even when the build throws, or the terminal is left mid-frame.
@@ -73,10 +75,16 @@ export async function runBuild(o: {
   }
   if (!result.ok) return result;
   const s = result.value;
-  if (!json) io.stdout.write(`${plural(s.built.length, 'package')} built, ${s.cached.length} cached, ${s.failed.length} failed, ${s.skipped.length} skipped\n`);
+  if (!json) io.stdout.write(`${summaryLine(s)}\n`);
   if (s.failed.length || s.skipped.length) {
     const what = [s.failed.length ? `failed: ${s.failed.map((f) => f.pkg).join(', ')}` : '', s.skipped.length ? `skipped: ${s.skipped.map((f) => f.pkg).join(', ')}` : ''].filter(Boolean).join('; ');
     return err(new BuildFailedError(`build ${what}`, s));
   }
   return ok(s);
+}
+
+/** "6 packages built, 0 cached, 5 tested (2 reused), 0 failed, 0 skipped" */
+export function summaryLine(s: BuildSummary): string {
+  const tests = s.tested.length + s.testsReused.length;
+  return `${plural(s.built.length, 'package')} built, ${s.cached.length} cached, ${tests} tested${s.testsReused.length ? ` (${s.testsReused.length} reused)` : ''}, ${s.failed.length} failed, ${s.skipped.length} skipped`;
 }

@@ -86,7 +86,7 @@ export async function imageStep(o: { io: CliIO; session: BuildSession; name: str
   if (!compose.ok) return compose;
   const { composeImage } = await import('../compose/image/compose.js');
   const lines = asJson ? eventLines(io) : undefined;
-  const r = await composeImage({ metadata, store, session, name, buildFlags: o.buildFlags, out, onEvent: lines ? lines.write : plainReporter(io) });
+  const r = await composeImage({ metadata, store, session, name, buildFlags: o.buildFlags, out, onEvent: lines ? lines.write : plainReporter(io), onWarning: (message) => void io.stderr.write(`weld: warning: ${message}\n`) });
   lines?.end();
   if (!r.ok) return r;
   const image = r.value;

@@ -86,7 +86,8 @@ export async function wheelhouseStep(o: { io: CliIO; session: BuildSession; name
   if (!store) throw new Error('bug: a wheelhouse from a session without a store');
   const quiet = o.json;
   const { selectBuilds } = await import('../compose/select.js');
-  const builds = await selectBuilds({ metadata, store, session, compose: name, packages: o.packages, buildFlags: o.buildFlags, ...(o.offerBuild ? { offerBuild: true } : {}) });
+  const onWarning = (message: string) => void io.stderr.write(`weld: warning: ${message}\n`);
+  const builds = await selectBuilds({ metadata, store, session, compose: name, packages: o.packages, buildFlags: o.buildFlags, onWarning, ...(o.offerBuild ? { offerBuild: true } : {}) });
   if (!builds.ok) return builds;
   const { composeWheelhouse } = await import('../compose/wheelhouse/compose.js');
   const { wheelhouseBuilds } = await import('../compose/wheelhouse/inputs.js');

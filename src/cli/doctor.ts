@@ -13,6 +13,7 @@ import { eventLines } from './event-lines.js';
 const PROFILES = {
   build: { purpose: 'builds', load: async () => (await import('../podman/doctor.js')).doctor },
   test: { purpose: 'the tests', load: async () => (await import('../podman/test-tools.js')).doctorTests },
+  local: { purpose: 'local-runner builds and tests', load: async () => (await import('../runner/local-doctor.js')).doctorLocalRunner },
 } as const;
 export type Profile = keyof typeof PROFILES;
 const NAMES = Object.keys(PROFILES) as Profile[];
@@ -24,26 +25,33 @@ export const spec: VerbModule['spec'] = {
     'piece comes with the command that fixes it; --fix runs those commands (needs root and apt).\n' +
     'It also says whether weld will run podman with its own containers.conf, and why.\n' +
     '--profile test checks instead the host tools the unit tests run (python3 with pyelftools,\n' +
-    'pip and Python.h, patchelf, gcc, git); `npm test` runs it with --fix first.',
+    'pip and Python.h, patchelf, gcc, git); `npm test` runs it with --fix first.\n' +
+    '--runner local (or --profile local) checks what `--runner local` builds and tests need of\n' +
+    'the python3 on PATH: pip, setuptools and wheel (builds run without isolation), and the\n' +
+    "repair step's patchelf and pyelftools.",
   options: {
     fix: { type: 'boolean', description: 'apply the fixes (apt-get install, mount binfmt_misc, update-binfmts)' },
     arch: { type: 'string', value: '<arch>', description: `build profile: the target arch (default s390x; one of ${ARCHES.join(', ')})` },
-    profile: { type: 'string', value: '<name>', description: `what to check the host for: build (default: s390x builds in podman) or test (the unit tests' host tools)` },
+    profile: { type: 'string', value: '<name>', description: `what to check the host for: build (default: s390x builds in podman), test (the unit tests' host tools) or local (the local runner)` },
+    runner: { type: 'string', value: '<runner>', description: 'podman (the build profile) or local (the local profile)' },
     json: { type: 'boolean', description: 'print the checks as JSON' },
   },
   positionals: [],
-  examples: ['weld doctor', 'sudo weld doctor --fix', 'weld doctor --profile test --fix'],
+  examples: ['weld doctor', 'sudo weld doctor --fix', 'weld doctor --profile test --fix', 'weld doctor --runner local'],
 };
 
 export const run: VerbModule['run'] = async (args, io) => {
-  const profileArg = args.options['profile'];
+  const runnerArg = args.options['runner'];
+  if (runnerArg !== undefined && runnerArg !== 'local' && runnerArg !== 'podman') return err(new UsageError(`weld doctor: unknown runner "${String(runnerArg)}"`, 'one of: podman, local'));
+  if (runnerArg !== undefined && args.options['profile'] !== undefined) return err(new UsageError('weld doctor: pass --runner or --profile, not both', '--runner local is --profile local; --runner podman is the build profile'));
+  const profileArg = runnerArg === 'local' ? 'local' : runnerArg === 'podman' ? 'build' : args.options['profile'];
   const profile = typeof profileArg === 'string' ? profileArg : 'build';
   if (!(NAMES as string[]).includes(profile)) {
     const guess = closest(profile, NAMES);
     return err(new UsageError(`weld doctor: unknown profile "${profile}"${guess ? `; did you mean "${guess}"?` : ''}`, `one of: ${NAMES.join(', ')}`));
   }
   const arch = typeof args.options['arch'] === 'string' ? args.options['arch'] : 's390x';
-  if (profile === 'test' && args.options['arch'] !== undefined) return err(new UsageError('weld doctor: --arch goes with the build profile, not --profile test', 'the tests run on the host arch'));
+  if (profile !== 'build' && args.options['arch'] !== undefined) return err(new UsageError(`weld doctor: --arch goes with the build profile, not --profile ${profile}`, 'the tests and the local runner run on the host arch'));
   if (!(ARCHES as readonly string[]).includes(arch)) return err(new UsageError(`weld doctor: unknown arch "${arch}"`, `one of: ${ARCHES.join(', ')}`));
   return checkHost({ profile: profile as Profile, arch, fix: args.options['fix'] === true, json: args.options['json'] === true, io });
 };

@@ -17,16 +17,18 @@ export const spec: VerbModule['spec'] = {
   description:
     "Prints the log of a package's newest build: from the store for a finished build, or the\n" +
     'live log of a build that is running or failed more recently than the last success.',
-  options: { follow: { type: 'boolean', short: 'f', description: 'keep printing while the build runs' }, ...METADATA_OPTIONS, ...STORE_OPTION },
+  options: {
+    follow: { type: 'boolean', short: 'f', description: 'keep printing while the build runs' },
+    test: { type: 'boolean', description: "the log of the package's last test (in its runtime env) instead of its build" }, ...METADATA_OPTIONS, ...STORE_OPTION },
   positionals: [{ name: 'package', required: true }],
-  examples: ['weld log pyyaml', 'weld log -f pyyaml'],
+  examples: ['weld log pyyaml', 'weld log -f pyyaml', 'weld log --test pyyaml'],
 };
 
 class NoLogError extends WeldError {
   readonly code = 'E_NO_LOG';
-  constructor(pkg: string) {
-    super(`no build log for ${pkg}: it has not been built here`);
-    this.hint = `run \`weld build ${pkg}\``;
+  constructor(pkg: string, what: 'build' | 'test' = 'build') {
+    super(what === 'build' ? `no build log for ${pkg}: it has not been built here` : `no test log for ${pkg}: it has not been tested here`);
+    this.hint = `run \`weld ${what} ${pkg}\``;
   }
 }
 
@@ -68,6 +70,14 @@ export const run: VerbModule['run'] = async (args, io) => {
   const pkg = names.value[0]!;
   const { logFiles, logsDirOf, runningLog } = await import('../session/logs.js');
   const logsDir = logsDirOf(metadata);
+  if (args.options['test'] === true) {
+    // A test's log is written on this machine whether it passed or failed (the store keeps a copy, which `weld status` shows).
+    const { testLogName } = await import('../session/test-one.js');
+    const file = runningLog({ logsDir, pkg: testLogName(pkg) }) ?? logFiles({ logsDir, pkg: testLogName(pkg), pid: process.pid }).final;
+    if (!existsSync(file)) return err(new NoLogError(pkg, 'test'));
+    await printFile({ file, io, follow: args.options['follow'] === true });
+    return ok(undefined);
+  }
   const running = runningLog({ logsDir, pkg });
   const live = running ?? logFiles({ logsDir, pkg, pid: process.pid }).final;
   const liveTime = existsSync(live) ? statSync(live).mtimeMs : -1;

@@ -90,7 +90,7 @@ export const run: VerbModule['run'] = async (args, io) => {
     else if (v.kind === 'wheelhouse' || v.kind === 'image') summary.composes.push({ kind: v.kind, name: v.name, value: v.value } as UpSummary['composes'][number]);
   }
   summary.seconds = (performance.now() - started) / 1000;
-  io.stdout.write(describe(summary, podmanPrefix(loaded.value, io)));
+  io.stdout.write(describe(summary, podmanPrefix(loaded.value, io), loaded.value.distro.arch));
   return ok(summary);
 };
 
@@ -219,9 +219,12 @@ function podmanPrefix(metadata: Metadata, io: CliIO): string {
   return !io.env['CONTAINERS_CONF'] && existsSync(conf) ? `CONTAINERS_CONF=${conf} podman` : 'podman';
 }
 
-function describe(s: UpSummary, podman: string): string {
+function describe(s: UpSummary, podman: string, arch: string): string {
   const lines = [`\nweld up: done in ${s.seconds.toFixed(1)} s`];
-  if (s.build) lines.push(`  packages: ${plural(s.build.built.length, 'package')} built, ${s.build.cached.length} reused from the store`);
+  if (s.build) {
+    lines.push(`  packages: ${plural(s.build.built.length, 'package')} built, ${s.build.cached.length} reused from the store`);
+    lines.push(`  tests: ${plural(s.build.tested.length + s.build.testsReused.length, 'wheel')} passed on ${arch} (${s.build.tested.length} run, ${s.build.testsReused.length} reused)`);
+  }
   for (const c of s.composes) lines.push(...describeCompose(c, podman));
   return lines.join('\n') + '\n';
 }

@@ -22,6 +22,24 @@ export class ComposePackagesError extends WeldError {
 }
 
 /** Some packages of a compose have no build matching the metadata now; every one is listed. */
+/** A package of the compose failed its test for its current build: the compose refuses it. */
+export class TestsFailedError extends WeldError {
+  readonly code = 'E_COMPOSE_TEST_FAILED';
+  constructor(
+    readonly compose: string,
+    readonly failed: Array<{ package: string; reason: string }>,
+  ) {
+    super(
+      `compose "${compose}": ${failed.length === 1 ? 'a wheel' : `${failed.length} wheels`} failed ${failed.length === 1 ? 'its test' : 'their tests'}, and a compose takes no wheel that did:\n` +
+        failed.map((f) => `  ${f.package}: ${f.reason}`).join('\n'),
+      `see why with ${failed.map((f) => `\`weld log --test ${f.package}\``).join(', ')}; fix the package (or its [test]) and build again`,
+    );
+  }
+  override toJSON(): Record<string, unknown> {
+    return { ...super.toJSON(), compose: this.compose, failed: this.failed };
+  }
+}
+
 export class MissingBuildsError extends WeldError {
   readonly code = 'E_COMPOSE_NOT_BUILT';
   /** the command line that builds them */

@@ -5,7 +5,7 @@ import type { BuildRecord } from '../store/records.js';
 import type { Store } from '../store/store.js';
 import { closest } from '../util/suggest.js';
 import type { BuildSession } from '../session/session.js';
-import { ComposeKindError, ComposeNotFoundError, ComposePackagesError, MissingBuildsError } from './errors.js';
+import { ComposeKindError, ComposeNotFoundError, ComposePackagesError, MissingBuildsError, TestsFailedError } from './errors.js';
 
 // What both kinds of compose do before they differ: find the compose, work out its
 // packages, and take each one's build for the metadata as it is now.
@@ -87,6 +87,8 @@ export interface BuildsSource {
   session: BuildSession;
   /** how `weld build` is spelled in a missing-builds error, e.g. with --ref */
   buildFlags?: string[];
+  /** told which wheels go in untested (built with --no-test, or the test changed since) */
+  onWarning?: (message: string) => void;
 }
 
 /**
@@ -111,5 +113,16 @@ export async function selectBuilds(
     else missing.push({ package: pkg, reason: c.reason });
   }
   if (missing.length) return err(new MissingBuildsError(opts.compose, missing, opts.buildFlags, opts.offerBuild));
+  // A wheel that failed its test is handed to no compose (DESIGN.md "Tested on its arch").
+  const tests = await opts.session.currentTests(opts.packages);
+  if (!tests.ok) return tests;
+  const failed: Array<{ package: string; reason: string }> = [];
+  const untested: string[] = [];
+  for (const [pkg, t] of tests.value) {
+    if (t.state === 'failed') failed.push({ package: pkg, reason: t.record.failure ?? 'its test failed' });
+    else if (t.state === 'untested') untested.push(pkg);
+  }
+  if (failed.length) return err(new TestsFailedError(opts.compose, failed));
+  if (untested.length) opts.onWarning?.(`compose "${opts.compose}": ${untested.length === 1 ? 'this wheel goes in untested' : 'these wheels go in untested'}: ${untested.join(', ')} (\`weld test ${untested.join(' ')}\` tests ${untested.length === 1 ? 'it' : 'them'})`);
   return ok(builds);
 }

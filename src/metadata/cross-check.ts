@@ -6,6 +6,7 @@ import type { EnvDraft } from './env-file.js';
 import type { MetadataSource } from './source.js';
 import { isValidProjectName, normalizeName } from './names.js';
 import type { PackageDraft } from './package-file.js';
+import { hasTest, testEnvFor } from './test-env.js';
 
 // Checks that span files: references between packages, envs, recipes, composes and
 // patches, duplicate names and dependency cycles.
@@ -50,6 +51,7 @@ export async function crossCheck(ctx: Ctx): Promise<void> {
   const byName = new Map(packages.map((p) => [p.name, p]));
 
   if (distro.defaultEnv) checkEnvRef(ctx, { file: distro.file, path: ['distro', 'env'], env: distro.defaultEnv, want: 'builder', what: 'default env' });
+  if (distro.runtimeEnv) checkEnvRef(ctx, { file: distro.file, path: ['distro', 'runtime_env'], env: distro.runtimeEnv, want: 'runtime', what: 'runtime env' });
 
   checkDuplicates(ctx);
   for (const p of packages) {
@@ -76,6 +78,8 @@ export async function crossCheck(ctx: Ctx): Promise<void> {
       }
     });
   }
+
+  for (const p of packages) if (p.kind !== 'pack') checkTest(ctx, p);
 
   for (const e of drafts.envs) {
     if (e.arch && distro.arch && e.arch !== distro.arch) {
@@ -133,6 +137,37 @@ export async function crossCheck(ctx: Ctx): Promise<void> {
       related,
     });
   }
+}
+
+/** A wheel's [test]: its env exists and is a runtime env, and what it requires are wheels. */
+function checkTest(ctx: Ctx, p: PackageDraft): void {
+  const { drafts, state } = ctx;
+  const problems = state(p.file).problems;
+  const names = drafts.packageStems;
+  const byName = new Map(drafts.packages.map((d) => [d.name, d]));
+  p.test.requires.forEach((r, i) => {
+    const dep = byName.get(r);
+    if (!names.includes(r)) problems.push({ path: ['test', 'requires', i], anchor: 'value', message: `requires unknown package ${quote(r)}; ${didYouMean(r, names)}every package needs a file ${drafts.metaDir}/packages/<name>.toml` });
+    else if (r === p.name) problems.push({ path: ['test', 'requires', i], anchor: 'value', message: `a package's test always has the package itself installed; remove ${quote(r)} from [test] requires` });
+    else if (dep?.kind === 'pack') problems.push({ path: ['test', 'requires', i], anchor: 'value', message: `${quote(r)} is a pack, and tests install wheels; the wheel carries the libraries it needs (wheel repair)` });
+  });
+  if (p.test.env !== undefined) {
+    checkEnvRef(ctx, { file: p.file, path: ['test', 'env'], env: p.test.env, want: 'runtime', what: 'test env' });
+    return;
+  }
+  // An env whose kind is itself in error is reported there; guessing around it would add noise.
+  if (!hasTest(p.test) || drafts.envs.some((e) => e.kind === undefined)) return;
+  const builder = p.env ?? drafts.distro.defaultEnv;
+  if (builder === undefined || testEnvFor({ distro: drafts.distro, envs: drafts.envs, builder })) return;
+  const runtimes = drafts.envs.filter((e) => e.kind === 'runtime').map((e) => e.name);
+  problems.push({
+    path: ['test'],
+    anchor: 'table',
+    message:
+      runtimes.length === 0
+        ? `no runtime env to test this wheel in: add one (${drafts.metaDir}/envs/<name>.toml with kind = "runtime") and name it in [distro] runtime_env`
+        : `cannot tell which runtime env to test this wheel in (${runtimes.join(', ')}): set [distro] runtime_env in ${drafts.metaDir}/weld.toml, or env = "…" in [test]`,
+  });
 }
 
 /**

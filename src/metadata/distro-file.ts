@@ -15,6 +15,7 @@ export const DISTRO_SPEC: FileSpec = {
       arch: { kind: 'string', required: true, example: 'arch = "s390x"' },
       env: { kind: 'string', required: true, example: 'env = "bookworm-s390x"' },
       repair: { kind: 'string', example: 'repair = "manylinux"' },
+      runtime_env: { kind: 'string', example: 'runtime_env = "bookworm-s390x-runtime"' },
     },
   },
   paths: {
@@ -61,6 +62,7 @@ export function checkDistroFile(opts: { file: string; doc: TomlTable; problems: 
     ...(name !== undefined ? { name } : {}),
     ...(arch ? { arch } : {}),
     ...(typeof d['env'] === 'string' ? { defaultEnv: d['env'] } : {}),
+    ...(typeof d['runtime_env'] === 'string' ? { runtimeEnv: d['runtime_env'] } : {}),
     ...(repair !== undefined && !repairProblem ? { repairPolicy: repair } : {}),
     ...(typeof paths['store'] === 'string' ? { storePath: paths['store'] } : {}),
     ...(typeof paths['mirrors'] === 'string' ? { mirrorsPath: paths['mirrors'] } : {}),

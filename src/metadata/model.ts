@@ -11,6 +11,8 @@ export interface Distro {
   arch: Arch;
   /** env used by packages that do not name one */
   defaultEnv: string;
+  /** `[distro] runtime_env`: where wheels are tested when their [test] names no env */
+  runtimeEnv?: string;
   /** wheel repair policy for packages whose [build] names none (README, "Wheel repair") */
   repairPolicy?: string;
   /** project-relative or absolute; only a default, `--store`/`WELD_STORE` win */
@@ -53,11 +55,23 @@ export interface Package {
   repair?: string;
   /** weld packages this one needs at run time (composes pull them in) */
   runtimeRequires: string[];
-  /** modules that must import once installed (checked in the runtime image) */
-  imports: string[];
+  /** `[test]`: what is run against the built wheel in its runtime env (README, "Tests") */
+  test: TestSpec;
   /** project-relative paths of the distro patches, in the order they apply */
   patches: string[];
   file: string;
+}
+
+/** A wheel's test: run after its build and repair, in a runtime env of the target arch, network off. */
+export interface TestSpec {
+  /** modules that must import once the wheel and its run-time requirements are installed */
+  imports: string[];
+  /** shell commands run after the imports, the source tree read-only at $WELD_SRC */
+  commands: string[];
+  /** weld packages installed only for the test (with their run-time requirements) */
+  requires: string[];
+  /** the runtime env the test runs in: `[test] env`, else the distro's (resolved by validation) */
+  env: string;
 }
 
 export type EnvKind = 'builder' | 'runtime';

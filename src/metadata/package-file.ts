@@ -1,6 +1,6 @@
 import { quote } from '../core/diagnostics.js';
 import { closest } from '../util/suggest.js';
-import type { Package, PackageKind, Upstream } from './model.js';
+import type { TestSpec, Package, PackageKind, Upstream } from './model.js';
 import {
   isBuildVarName,
   isDebianSourceName,
@@ -65,6 +65,9 @@ export const PACKAGE_SPEC: FileSpec = {
   test: {
     fields: {
       imports: { kind: 'string-array', example: 'imports = ["yaml"]' },
+      commands: { kind: 'string-array', example: 'commands = ["python3 -m pytest -q $WELD_SRC/tests"]' },
+      requires: { kind: 'string-array', example: 'requires = ["pytest"]' },
+      env: { kind: 'string', example: 'env = "bookworm-s390x-runtime"' },
     },
   },
 };
@@ -88,7 +91,11 @@ const MODULE_PATH = /^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$/;
  * A package as far as its own file can tell, with whatever was valid; cross-file
  * checks run on it even when the file had errors, so one run reports everything.
  */
-export type PackageDraft = Partial<Omit<Package, 'patches'>> & Pick<Package, 'name' | 'file' | 'requires' | 'runtimeRequires'>;
+export type PackageDraft = Partial<Omit<Package, 'patches' | 'test'>> &
+  Pick<Package, 'name' | 'file' | 'requires' | 'runtimeRequires'> & {
+    /** the env is resolved later, against the distro's runtime env (validate.ts) */
+    test: Omit<TestSpec, 'env'> & { env?: string };
+  };
 
 function isUrl(s: string, protocols: string[]): boolean {
   try {
@@ -293,11 +300,17 @@ export function checkPackageFile(opts: { file: string; stem: string; doc: TomlTa
   imports.forEach((m, i) => {
     if (!MODULE_PATH.test(m)) problems.push({ path: ['test', 'imports', i], anchor: 'value', message: `${quote(m)} is not a Python module path (e.g. "yaml" or "jinja2.ext")` });
   });
+  const commands = (tst['commands'] as string[] | undefined) ?? [];
+  commands.forEach((c, i) => {
+    if (c.trim() === '') problems.push({ path: ['test', 'commands', i], anchor: 'value', message: 'a test command must not be empty; remove it or write the shell command to run' });
+    else if (/[\x00-\x08\x0b-\x1f\x7f]/.test(c)) problems.push({ path: ['test', 'commands', i], anchor: 'value', message: 'a test command must not contain control characters other than tab and newline' });
+  });
+  const testRequires = checkNameList((tst['requires'] as string[] | undefined) ?? [], ['test', 'requires'], '[test] requires', problems);
   const repair = typeof b['repair'] === 'string' ? b['repair'] : undefined;
   const repairProblem = repair === undefined ? undefined : kind === 'pack' ? '[build] repair only applies to wheel packages; a pack\'s prefix is not a wheel' : repairPolicyProblem(repair);
   if (repairProblem) problems.push({ path: ['build', 'repair'], anchor: kind === 'pack' ? 'key' : 'value', message: repairProblem });
   if (kind === 'pack') {
-    for (const [table, key] of [['test', 'imports'], ['runtime', 'requires']] as const) {
+    for (const [table, key] of [['test', 'imports'], ['test', 'commands'], ['test', 'requires'], ['test', 'env'], ['runtime', 'requires']] as const) {
       if (doc[table] !== undefined && key in ((doc[table] as TomlTable) ?? {})) {
         problems.push({ path: [table, key], anchor: 'key', message: `[${table}] ${key} only applies to wheel packages; a pack is mounted into builds, not installed` });
       }
@@ -310,7 +323,7 @@ export function checkPackageFile(opts: { file: string; stem: string; doc: TomlTa
     requires,
     runtimeRequires,
     vars,
-    imports,
+    test: { imports, commands, requires: testRequires, ...(typeof tst['env'] === 'string' ? { env: tst['env'] } : {}) },
     release: typeof release === 'number' ? release : 1,
     ...(displayName !== undefined ? { displayName } : {}),
     ...(version !== undefined ? { version } : {}),

@@ -11,6 +11,7 @@ import { checkPackageFile, type PackageDraft } from './package-file.js';
 import type { Problem } from './schema.js';
 import type { MetadataSource } from './source.js';
 import { nameProblem } from './names.js';
+import { testEnvFor } from './test-env.js';
 import { findDeepNesting } from './text.js';
 import { parseToml, type TomlTable } from './toml.js';
 
@@ -163,7 +164,12 @@ export async function validateMetadata(opts: { source: MetadataSource; metaDir?:
   return ok({
     distro: distro as Distro,
     packages: byName(packages)
-      .map((p) => ({ ...(p as Package), env: p.env ?? distro.defaultEnv!, patches: (patchDirs.get(p.name) ?? []).sort() })),
+      .map((p) => {
+        const env = p.env ?? distro.defaultEnv!;
+        // crossCheck made sure a wheel with a test has an env to run it in
+        const test = { ...p.test, env: p.test.env ?? testEnvFor({ distro, envs, builder: env }) ?? '' };
+        return { ...(p as Omit<Package, 'test' | 'patches'>), env, test, patches: (patchDirs.get(p.name) ?? []).sort() };
+      }),
     envs: envs.map((e) => ({ ...(e as Env), ...(locks.has(e.name) ? { lock: locks.get(e.name)! } : {}) })),
     composes: composes as Compose[],
     recipes,

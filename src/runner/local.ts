@@ -55,7 +55,8 @@ export class LocalRunner implements Runner {
       ...host.toolchain,
       sandbox: { net: sb.net, mounts: sb.mounts },
     };
-    return { info: { arch: this.arch(), envImage, warnings }, sandbox: sb };
+    const python = /Python (\d+\.\d+\S*)/.exec(host.toolchain.python3 ?? '')?.[1];
+    return { info: { arch: this.arch(), envImage, warnings, ...(python ? { python } : {}) }, sandbox: sb };
   }
 
   private arch(): string {

@@ -48,7 +48,7 @@ export class PodmanBuildRunner implements Runner {
 
   async info(opts: { env: string }): Promise<RunnerInfo> {
     const img = await this.image(opts.env);
-    if (!img.ok) return { arch: img.arch, envImage: { runner: 'podman', env: opts.env, manifest: null }, warnings: [img.problem] };
+    if (!img.ok) return { arch: img.arch, envImage: { runner: 'podman', env: opts.env, manifest: null }, warnings: [img.problem], unavailable: img.problem };
     // The image manifest digest names every byte of the build environment.
     return { arch: img.composed.arch, envImage: { runner: 'podman', env: opts.env, manifest: img.composed.record.manifest }, warnings: [] };
   }

@@ -37,6 +37,10 @@ export interface RunnerInfo {
   envImage: Record<string, unknown>;
   /** things the user should know, e.g. that the network could not be cut */
   warnings: string[];
+  /** why nothing can run in this env (podman: no image composed for its lock) */
+  unavailable?: string;
+  /** the Python that runs in it, when the runner knows without starting it (local: the host's `python3 --version`) */
+  python?: string;
 }
 
 /** What a runner is made with: the command opens the metadata and the store first. */

@@ -9,6 +9,7 @@ import { openSession, type BuildSession } from '../session/session.js';
 import { transition, type Job } from './job.js';
 import type { JobService } from './jobs.js';
 import { applyBuildEvent, initialStates, jobTargets, type Change } from './package-states.js';
+import { withTestNeeds } from '../plan/test-key.js';
 import { metadataAt } from './sources.js';
 
 // One job's build, from `wait` to `done`/`failed` and `ready`: mirror its packages into the
@@ -42,7 +43,8 @@ export async function runJob(o: RunJobOptions): Promise<void> {
   const metadata = o.metadata ?? (await reopen(o));
   if (!metadata) return;
   const targets = await jobTargets({ metadata, ...job });
-  const closure = metadata.graph.subgraph(targets).order();
+  // What the build will touch: the targets, what they require, and what their tests install.
+  const closure = metadata.graph.subgraph(withTestNeeds(metadata, targets)).order();
   job.packageStates = initialStates({ metadata, packages: closure, previous: job.packageStates });
   s.o.jobStore.save(job);
 

@@ -4,10 +4,10 @@ import { packageEnded, type Job, type PackageState, type PackageStatus } from '.
 
 // A job's per-package states, from the build session's events: started → building,
 // cached → cached, done → built, failed → failed (canceled when a cancel stopped it),
-// skipped → skipped (a dependency failed) or canceled. A package with requirements in the
-// job is blocked until they have all built, then waiting. Event types this file does not
-// know (the session grows: a test step's events arrive on the same listener) change no
-// state; the caller logs them.
+// skipped → skipped (a dependency failed) or canceled. A wheel's test keeps the package
+// built (or cached) and fills its `test` (testing → passed); a failed test fails the
+// package. A package with requirements in the job is blocked until they have all built,
+// then waiting. Event types this file does not know change no state; the caller logs them.
 
 export type Change = { pkg: string; status: PackageStatus } | { log: { pkg?: string; text: string } } | { unknown: string };
 
@@ -54,6 +54,14 @@ export function applyBuildEvent(o: { job: Job; metadata: Metadata; event: BuildE
     case 'skipped': {
       const error = { code: e.data.error.code, message: e.data.error.message };
       return set(CANCEL_CODES.has(error.code) ? 'canceled' : 'skipped', { error, endedAt: e.at });
+    }
+    case 'testing':
+      return set(job.packageStates[pkg ?? '']?.state ?? 'built', { test: { state: 'testing', key: e.data.testKey } });
+    case 'tested':
+      return set(job.packageStates[pkg ?? '']?.state ?? 'built', { test: { state: 'passed', key: e.data.testKey, reused: e.data.reused } });
+    case 'test-failed': {
+      const error = { code: e.data.error.code, message: e.data.error.message };
+      return set('failed', { error, endedAt: e.at, test: { state: 'failed', ...(e.data.testKey ? { key: e.data.testKey } : {}) } });
     }
     case 'warning':
       return [{ log: { text: `warning: ${e.data.message}` } }];

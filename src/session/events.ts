@@ -14,7 +14,12 @@ export type BuildEvent =
   | PackageEvent<'cached', { key: string; outputs: BuildOutput[] }>
   | PackageEvent<'done', { key: string; outputs: BuildOutput[]; durationMs: number; check?: CheckResult }>
   | PackageEvent<'failed', { key?: string; error: BuildFailure; logTail: string[]; logFile?: string; keptDir?: string }>
-  | PackageEvent<'skipped', { error: SkipReason }>;
+  | PackageEvent<'skipped', { error: SkipReason }>
+  /** the wheel's test starts (after its build, or for a cached build whose test has not passed) */
+  | PackageEvent<'testing', { testKey: string; env: string }>
+  /** `reused`: a passed test record for this key was found; nothing ran */
+  | PackageEvent<'tested', { testKey: string; reused: boolean; durationMs: number }>
+  | PackageEvent<'test-failed', { testKey?: string; error: BuildFailure; logTail: string[]; logFile?: string }>;
 
 export type BuildListener = (e: BuildEvent) => void;
 

@@ -9,9 +9,12 @@ import type { Runner } from '../runner/runner.js';
 import type { BuildOutput, BuildRecord } from '../store/records.js';
 import type { Store } from '../store/store.js';
 import { packageEvent, type BuildListener, type CheckResult } from './events.js';
-import { BuildCancelledError, DependencyFailedError, type BuildFailure, type SkipReason } from './failures.js';
+import { BuildCancelledError, DependencyFailedError, TestFailedError, type BuildFailure, type SkipReason } from './failures.js';
 import { NotBuildableError } from '../plan/problems.js';
 import type { RecipeBundle } from './recipes.js';
+import { hasTest } from '../metadata/test-env.js';
+import { testClosure } from '../plan/test-key.js';
+import { runTestPhase, type TestContext } from './test-phase.js';
 import type { BuildLeases } from './leases.js';
 
 export interface ExecuteOptions {
@@ -40,6 +43,10 @@ export interface ExecuteOptions {
   onEvent?: BuildListener;
   /** filled with each package's record once it is cached or built: what a compose after the build uses */
   current?: Map<string, BuildRecord>;
+  /** `weld test`: what is not built fails instead of building */
+  noBuild?: boolean;
+  /** wheels with a [test] are tested after their build; absent (`--no-test`): none is */
+  tests?: TestContext;
   /** shared with other sessions (the build service's jobs): one build per cache key at a time */
   leases?: BuildLeases;
 }
@@ -50,9 +57,13 @@ export interface BuildSummary {
   failed: Array<{ pkg: string; error: BuildFailure }>;
   skipped: Array<{ pkg: string; error: SkipReason }>;
   checks: Record<string, CheckResult>;
+  /** wheels whose test ran and passed */
+  tested: string[];
+  /** wheels whose passed test was found for its key: nothing ran */
+  testsReused: string[];
 }
 
-type Outcome = { ok: true; outputs: BuildOutput[] } | { ok: false };
+type Outcome = { ok: true; outputs: BuildOutput[]; record: BuildRecord } | { ok: false };
 type ToBuild = { pkg: Package; key: Digest; inputs: KeyInputs; changed: string[]; existing?: BuildRecord };
 
 /**
@@ -66,7 +77,7 @@ export async function executeBuild(o: ExecuteOptions): Promise<BuildSummary> {
   // Builds share the cores: each recipe is told its part of them.
   const perBuild = Math.max(1, Math.floor(os.availableParallelism() / jobs));
   const emit: BuildListener = o.onEvent ?? (() => {});
-  const summary: BuildSummary = { built: [], cached: [], failed: [], skipped: [], checks: {} };
+  const summary: BuildSummary = { built: [], cached: [], failed: [], skipped: [], checks: {}, tested: [], testsReused: [] };
   const targets = new Set(o.targets);
   const memo = new Map<string, Promise<Outcome>>();
   // build-one emits its own failures (with the log's tail); these are the executor's.
@@ -81,10 +92,62 @@ export async function executeBuild(o: ExecuteOptions): Promise<BuildSummary> {
     return { ok: false };
   };
 
-  const visit = (name: string): Promise<Outcome> => {
+  // Two outcomes per package: its build, and its build with its test passed. Dependents
+  // wait for the second (a wheel that fails its test stops them); a test waits only for
+  // the builds of the wheels it installs, since run-time requirements may form cycles.
+  const tested = new Map<string, Promise<Outcome>>();
+  const built = (name: string): Promise<Outcome> => {
     let p = memo.get(name);
     if (!p) memo.set(name, (p = carryOut(name)));
     return p;
+  };
+  const visit = (name: string): Promise<Outcome> => {
+    let p = tested.get(name);
+    if (!p) {
+      const pkg = o.metadata.packages.get(name);
+      const needsTest = o.tests !== undefined && pkg?.kind === 'wheel' && hasTest(pkg.test);
+      tested.set(name, (p = needsTest ? built(name).then((b) => (b.ok ? testStep(pkg, b) : b)) : built(name)));
+    }
+    return p;
+  };
+
+  const testStep = async (pkg: Package, b: Outcome & { ok: true }): Promise<Outcome> => {
+    const name = pkg.name;
+    const closure = testClosure(o.metadata, pkg);
+    // A requirement built from this very wheel cannot be there before the wheel's test.
+    const above = new Set(o.metadata.graph.dependents(name, { transitive: true }));
+    const circular = closure.filter((r) => above.has(r));
+    if (circular.length) return fail(name, new TestFailedError(`cannot test: the test installs ${circular.join(', ')}, which build-require${circular.length === 1 ? 's' : ''} ${name} itself; move ${circular.length === 1 ? 'it' : 'them'} to [test] of another package`));
+    const unplanned = closure.filter((r) => !o.plan.has(r));
+    if (unplanned.length) throw new Error(`bug: ${name}'s test needs ${unplanned.join(', ')}, which the plan lacks`);
+    const results = await Promise.all(closure.map(built));
+    const broken = closure.filter((_, i) => !results[i]!.ok);
+    if (broken.length) return skip(name, new DependencyFailedError(broken));
+    if (o.signal?.aborted) return skip(name, new BuildCancelledError());
+    const requirements = closure.map((r, i) => ({ name: r, record: (results[i] as { record: BuildRecord }).record }));
+    const r = await limit(() =>
+      runTestPhase({
+        tests: o.tests!,
+        pkg,
+        build: b.record,
+        requirements,
+        sourceDateEpoch: o.ctx.sourceDateEpochs.get(o.metadata.lock[name]?.distro ?? '') ?? 0,
+        store: o.store,
+        runner: o.runner,
+        mirrorsDir: o.mirrorsDir,
+        logsDir: o.logsDir,
+        workRoot: o.workRoot ?? os.tmpdir(),
+        weldVersion: o.weldVersion,
+        ...(o.signal ? { signal: o.signal } : {}),
+        onEvent: emit,
+      }),
+    );
+    if (!r.ok) {
+      if (r.error instanceof BuildCancelledError) return skip(name, r.error);
+      return fail(name, r.error, { emitted: true });
+    }
+    (r.reused ? summary.testsReused : summary.tested).push(name);
+    return b;
   };
 
   const carryOut = async (name: string): Promise<Outcome> => {
@@ -117,9 +180,10 @@ export async function executeBuild(o: ExecuteOptions): Promise<BuildSummary> {
         summary.cached.push(name);
         o.current?.set(name, entry.record);
         emit(packageEvent('cached', name, { key: entry.key, outputs }));
-        return { ok: true, outputs };
+        return { ok: true, outputs, record: entry.record };
       }
       case 'build': {
+        if (o.noBuild) return fail(name, new NotBuildableError('E_NOT_BUILT', `not built${entry.changed.length && entry.changed[0] !== 'never built' ? ` since ${entry.changed.join('; ')}` : ''}: run \`weld build ${name}\` first`));
         const pkg = o.metadata.packages.get(name)!;
         const outcomes = await Promise.all(o.metadata.graph.requires(name).map(visit));
         if (outcomes.some((r) => !r.ok)) throw new Error(`bug: ${name} planned to build behind a failed dependency`);
@@ -189,11 +253,11 @@ export async function executeBuild(o: ExecuteOptions): Promise<BuildSummary> {
     summary.built.push(name);
     o.current?.set(name, r.record);
     if (o.check) summary.checks[name] = r.check ?? { compared: false, match: true, differences: [] };
-    return { ok: true, outputs: r.outputs };
+    return { ok: true, outputs: r.outputs, record: r.record };
   };
 
   await Promise.all([...o.plan.keys()].map(visit));
-  for (const list of [summary.built, summary.cached]) list.sort();
+  for (const list of [summary.built, summary.cached, summary.tested, summary.testsReused]) list.sort();
   summary.failed.sort((a, b) => (a.pkg < b.pkg ? -1 : 1));
   summary.skipped.sort((a, b) => (a.pkg < b.pkg ? -1 : 1));
   return summary;

@@ -26,6 +26,21 @@ export class RepairFailedError extends WeldError {
   readonly code = 'E_REPAIR_FAILED';
 }
 
+/** The wheel built, but its test (imports, commands) failed in the runtime env: the package fails. */
+export class TestFailedError extends WeldError {
+  readonly code = 'E_TEST_FAILED';
+  constructor(
+    message: string,
+    /** the test record that keeps the failure and its log (absent when it could not be written) */
+    readonly testKey?: string,
+  ) {
+    super(message);
+  }
+  override toJSON(): Record<string, unknown> {
+    return { ...super.toJSON(), ...(this.testKey ? { testKey: this.testKey } : {}) };
+  }
+}
+
 /** Ctrl-C (or a cancelled job) stopped the build; nothing was recorded. */
 export class BuildCancelledError extends WeldError {
   readonly code = 'E_BUILD_CANCELLED';
@@ -46,7 +61,7 @@ export class DependencyFailedError extends WeldError {
 }
 
 /** Why a package failed. */
-export type BuildFailure = RunFailedError | NotBuildableError | BuildStepError | RepairFailedError | BuildCancelledError | IndexError;
+export type BuildFailure = RunFailedError | NotBuildableError | BuildStepError | RepairFailedError | TestFailedError | BuildCancelledError | IndexError;
 
 /** Why a package was skipped. */
 export type SkipReason = DependencyFailedError | BuildCancelledError;

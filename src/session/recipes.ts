@@ -45,13 +45,25 @@ export async function writeRecipe(opts: { bundle: RecipeBundle; dir: string }): 
 /** The wheel repair step's files (recipes/lib/), run in the builder after every wheel recipe. */
 export const REPAIR_FILES = ['repair-step.sh', 'repair_wheel.py', 'manylinux.py'];
 
+/** The wheel test step's files (recipes/lib/), run in the runtime env after a wheel's build. */
+export const TEST_FILES = ['test-step.sh', 'test_wheel.py'];
+
 /** The repair step as a bundle (hashed and written like a recipe); undefined when recipes/lib/ lacks any of its files. */
-export async function loadRepairStep(opts: { read: (file: string) => Promise<string | undefined> }): Promise<RecipeBundle | undefined> {
+export function loadRepairStep(opts: { read: (file: string) => Promise<string | undefined> }): Promise<RecipeBundle | undefined> {
+  return loadStep({ name: 'repair-step', key: 'repairStep', files: REPAIR_FILES, read: opts.read });
+}
+
+/** The test step as a bundle; undefined when recipes/lib/ lacks any of its files. */
+export function loadTestStep(opts: { read: (file: string) => Promise<string | undefined> }): Promise<RecipeBundle | undefined> {
+  return loadStep({ name: 'test-step', key: 'testStep', files: TEST_FILES, read: opts.read });
+}
+
+async function loadStep(o: { name: string; key: string; files: string[]; read: (file: string) => Promise<string | undefined> }): Promise<RecipeBundle | undefined> {
   const files: Record<string, string> = {};
-  for (const f of REPAIR_FILES) {
-    const text = await opts.read(`recipes/lib/${f}`);
+  for (const f of o.files) {
+    const text = await o.read(`recipes/lib/${f}`);
     if (text === undefined) return undefined;
     files[f] = text;
   }
-  return { name: 'repair-step', files, json: canonicalJson({ repairStep: 'repair-step', files }) };
+  return { name: o.name, files, json: canonicalJson({ [o.key]: o.name, files }) };
 }

@@ -11,6 +11,11 @@ import { executeBuild, LookupFailed, type BuildSummary } from './executor.js';
 import type { BuildLeases } from './leases.js';
 import { logsDirOf } from './logs.js';
 import { preparePlan, storeInputs, type Prepared } from './prepare.js';
+import { hasTest } from '../metadata/test-env.js';
+import { testClosure, testKey, withTestNeeds } from '../plan/test-key.js';
+import type { TestRecord } from '../store/records.js';
+import { testInputs, type TestContext } from './test-phase.js';
+import { prepareTests, type PreparedTests } from './tests-prepare.js';
 
 export interface SessionOptions {
   metadata: Metadata;
@@ -30,12 +35,22 @@ export interface SessionBuildOptions {
   /** rebuild the targets ignoring the cache and compare with their records */
   check?: boolean;
   keepFailed?: boolean;
+  /** `--no-test`: build without testing the wheels (composes then say which are untested) */
+  noTest?: boolean;
   workRoot?: string;
   signal?: AbortSignal;
   onEvent?: BuildListener;
   /** shared by the build service's jobs: one build per cache key at a time */
   leases?: BuildLeases;
 }
+
+/** A wheel's test as the metadata and the store have it now. */
+export type CurrentTest =
+  | { state: 'passed' | 'failed'; record: TestRecord }
+  /** never run for the current key (or the build itself is not current); `reason` says which */
+  | { state: 'untested'; reason: string }
+  /** not a wheel, or its [test] gives nothing to run */
+  | { state: 'none' };
 
 /** A package's build as the metadata asks for it now: in the store, or why it is not. */
 export type CurrentBuild = { state: 'built'; record: BuildRecord } | { state: 'missing'; reason: string };
@@ -53,6 +68,7 @@ export class BuildSession {
   /** records this session's builds ended with: the metadata is fixed for a session, so they stay current */
   private readonly current = new Map<string, BuildRecord>();
   private lastTargets: { targets: string[]; packages: string[] } | undefined;
+  private preparedTests: { packages: Set<string>; value: Promise<PreparedTests> } | undefined;
 
   constructor(readonly o: SessionOptions) {}
 
@@ -80,16 +96,35 @@ export class BuildSession {
 
   /** Builds the targets and what they need: plans once, then carries the plan out. */
   async build(opts: SessionBuildOptions): Promise<Result<BuildSummary, WeldError>> {
+    return this.carryOut(opts, { build: true });
+  }
+
+  /** `weld test`: tests the targets' current builds (and what they install); builds nothing. */
+  async test(opts: Omit<SessionBuildOptions, 'check' | 'noTest' | 'keepFailed'>): Promise<Result<BuildSummary, WeldError>> {
+    return this.carryOut(opts, { build: false });
+  }
+
+  private async carryOut(opts: SessionBuildOptions, mode: { build: boolean }): Promise<Result<BuildSummary, WeldError>> {
     const store = this.o.store;
     if (!store) throw new Error('bug: a build session without a store cannot build');
-    const prepared = await this.prepare(opts.targets);
-    for (const message of prepared.warnings) opts.onEvent?.(warningEvent(message));
-    const put = await this.storeInputs(opts.targets);
+    const testing = !opts.noTest;
+    const targets = testing ? withTestNeeds(this.o.metadata, opts.targets) : opts.targets;
+    const prepared = await this.prepare(targets);
+    const tests = testing ? await this.prepareTests(targets) : undefined;
+    for (const message of [...prepared.warnings, ...(tests?.warnings ?? [])]) opts.onEvent?.(warningEvent(message));
+    const put = await this.storeInputs(targets);
     if (!put.ok) return put;
-    const planned = await this.plan({ targets: opts.targets, ...(opts.check ? { force: new Set(opts.targets) } : {}) });
+    if (tests) {
+      const putTests = await storeInputs({ store, blobs: tests.blobs });
+      if (!putTests.ok) return putTests;
+    }
+    const planned = await this.plan({ targets, ...(opts.check ? { force: new Set(opts.targets) } : {}) });
     if (!planned.ok) return planned;
     const summary = await executeBuild({
       ...opts,
+      targets,
+      ...(mode.build ? {} : { noBuild: true }),
+      ...(tests?.ctx ? { tests: { ...tests.ctx, lookup: testLookup(store) } } : {}),
       metadata: this.o.metadata,
       ctx: prepared.ctx,
       plan: planned.value,
@@ -106,10 +141,65 @@ export class BuildSession {
     return ok(summary);
   }
 
+  /** For each package, its test for the current build: passed, failed, untested, or none to run. */
+  async currentTests(packages: string[]): Promise<Result<Map<string, CurrentTest>, WeldError>> {
+    const { metadata } = this.o;
+    const withTest = packages.filter((p) => {
+      const pkg = metadata.packages.get(p);
+      return pkg?.kind === 'wheel' && hasTest(pkg.test);
+    });
+    const out = new Map<string, CurrentTest>(packages.map((p) => [p, { state: 'none' }]));
+    if (withTest.length === 0 || !this.o.store) {
+      for (const p of withTest) out.set(p, { state: 'untested', reason: 'never built' });
+      return ok(out);
+    }
+    const needed = withTestNeeds(metadata, withTest);
+    const builds = await this.currentBuilds(needed);
+    if (!builds.ok) return builds;
+    const tests = await this.prepareTests(needed);
+    const keys: Array<{ pkg: string; key: string }> = [];
+    for (const p of withTest) {
+      const pkg = metadata.packages.get(p)!;
+      const own = builds.value.get(p)!;
+      if (own.state !== 'built') {
+        out.set(p, { state: 'untested', reason: `its build is not current (${own.reason})` });
+        continue;
+      }
+      const reqs = testClosure(metadata, pkg).map((r) => ({ name: r, current: builds.value.get(r)! }));
+      const missing = reqs.filter((r) => r.current.state !== 'built').map((r) => r.name);
+      if (missing.length) {
+        out.set(p, { state: 'untested', reason: `${missing.join(', ')}, which its test installs, ${missing.length === 1 ? 'is' : 'are'} not built` });
+        continue;
+      }
+      const requirements = reqs.map((r) => ({ name: r.name, record: (r.current as { record: BuildRecord }).record }));
+      const inputs = tests.ctx ? testInputs({ tests: { ...tests.ctx, lookup: async () => undefined }, pkg, build: own.record, requirements }) : { problem: 'no test step' };
+      if ('problem' in inputs) out.set(p, { state: 'untested', reason: inputs.problem });
+      else keys.push({ pkg: p, key: testKey(inputs) });
+    }
+    if (keys.length === 0) return ok(out);
+    const found = await this.o.store.withIndex('look up tests', (s) => s.testRecords(keys.map((k) => k.key)));
+    if (!found.ok) return found;
+    keys.forEach(({ pkg }, i) => {
+      const record = found.value[i];
+      out.set(pkg, record ? { state: record.passed ? 'passed' : 'failed', record } : { state: 'untested', reason: 'not tested since it was built (`weld build --no-test`, or the test changed)' });
+    });
+    return ok(out);
+  }
+
   /** Puts the env descriptions and recipes the targets' records will name into the store. */
   async storeInputs(targets: string[]): Promise<Result<void, WeldError>> {
     if (!this.o.store) throw new Error('bug: storeInputs without a store');
     return storeInputs({ store: this.o.store, blobs: (await this.prepare(targets)).blobs });
+  }
+
+  /** Like prepare, for the test step: probed only when something is tested. */
+  private prepareTests(targets: string[]): Promise<PreparedTests> {
+    const packages = this.o.metadata.graph.subgraph(targets).order();
+    if (this.preparedTests && packages.every((p) => this.preparedTests!.packages.has(p))) return this.preparedTests.value;
+    const all = [...new Set([...(this.preparedTests?.packages ?? []), ...packages])];
+    const value = prepareTests({ metadata: this.o.metadata, runner: this.o.runner, packages: all });
+    this.preparedTests = { packages: new Set(all), value };
+    return value;
   }
 
   /** Prepared once per session; a later call for packages outside the first set prepares the union. */
@@ -142,6 +232,14 @@ function pointLookups(store: Store): RecordsLookup<BuildRecord> {
     return r.value;
   };
   return { byKeys: (keys) => inIndex((s) => s.buildRecords(keys)), newest: (pkgs) => inIndex((s) => s.newestBuilds(pkgs)) };
+}
+
+function testLookup(store: Store): TestContext['lookup'] {
+  return async (key) => {
+    const r = await store.withIndex('look up tests', (s) => s.testRecords([key]));
+    // An unreadable index means no reuse: the test runs again, and its record write will say what is wrong.
+    return r.ok ? r.value[0] : undefined;
+  };
 }
 
 function missingReason(entry: PlanEntry<BuildRecord>): string {

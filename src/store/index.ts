@@ -15,6 +15,7 @@ import {
   secondaryKeys,
   validateRecord,
   type BuildRecord,
+  type TestRecord,
   type RecordKind,
   type StoredRecord,
 } from './records.js';
@@ -115,6 +116,12 @@ export class IndexSession {
     return values.map((v, i) => usableBuild(recordKey('build', keys[i]!), v));
   }
 
+  /** Test records by test key, one round trip; missing, broken and undecodable ones are undefined. */
+  async testRecords(keys: readonly string[]): Promise<Array<TestRecord | undefined>> {
+    const values = await this.db.getMany(keys.map((k) => recordKey('test', k)));
+    return values.map((v, i) => usable<TestRecord>(recordKey('test', keys[i]!), v));
+  }
+
   /** The most recently finished usable build of each package, through the package → builds keys. */
   async newestBuilds(pkgs: readonly string[]): Promise<Array<BuildRecord | undefined>> {
     return Promise.all(
@@ -166,7 +173,11 @@ export class IndexSession {
 }
 
 function usableBuild(key: string, value: string | undefined): BuildRecord | undefined {
+  return usable<BuildRecord>(key, value);
+}
+
+function usable<T>(key: string, value: string | undefined): T | undefined {
   if (value === undefined || isBrokenEncoding(value)) return undefined;
   const r = decodeRecord(key, value);
-  return r.ok && !r.value.broken ? (r.value.data as BuildRecord) : undefined;
+  return r.ok && !r.value.broken ? (r.value.data as T) : undefined;
 }

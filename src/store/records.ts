@@ -59,6 +59,41 @@ export interface BuildRecord {
   repair?: RepairRecord;
 }
 
+/** What a wheel's test ran: `[test]` as the metadata gave it. */
+export interface TestSpecRecord {
+  imports: string[];
+  commands: string[];
+  requires: string[];
+}
+
+/**
+ * One run of a wheel's test (DESIGN.md "Tested on its arch"); keyed by its test key.
+ * A passed one is reused for the same key; a failed one is kept so status can show
+ * why, and the next build runs the test again.
+ */
+export interface TestRecord {
+  testKey: Digest;
+  package: string;
+  /** the cache key of the build whose wheels were tested */
+  build: Digest;
+  wheels: Digest[];
+  /** every other wheel installed for the test: run-time and test requirements, transitively */
+  requirements: Record<string, Digest[]>;
+  env: string;
+  envImage: Digest;
+  arch: string;
+  spec: TestSpecRecord;
+  /** the test step's program (recipes/lib/test-step.sh and its Python) */
+  program: Digest;
+  passed: boolean;
+  /** why it failed, a sentence */
+  failure?: string;
+  log: Digest | null;
+  timings: { startedAt: string; finishedAt: string; durationMs: number };
+  runner: string;
+  weldVersion: string;
+}
+
 /** A builder or runtime image composed from an env's lock. */
 export interface EnvImageRecord {
   env: string;
@@ -88,12 +123,13 @@ export interface RootRecord {
 
 export interface RecordTypes {
   build: BuildRecord;
+  test: TestRecord;
   env: EnvImageRecord;
   compose: ComposeRecord;
   root: RootRecord;
 }
 export type RecordKind = keyof RecordTypes;
-export const RECORD_KINDS: RecordKind[] = ['build', 'env', 'compose', 'root'];
+export const RECORD_KINDS: RecordKind[] = ['build', 'test', 'env', 'compose', 'root'];
 
 /** What verify --repair sets on a record whose blobs went missing; builds treat it as a cache miss. */
 export interface BrokenMark {
@@ -111,7 +147,7 @@ export interface StoredRecord<K extends RecordKind = RecordKind> {
 
 // The envelope's `v` is bumped whenever a kind's shape changes; `decode` knows every
 // version it ever wrote, so an old index keeps reading after an upgrade.
-const VERSION: Record<RecordKind, number> = { build: 1, env: 1, compose: 1, root: 1 };
+const VERSION: Record<RecordKind, number> = { build: 1, test: 1, env: 1, compose: 1, root: 1 };
 
 interface Envelope {
   v: number;
@@ -167,6 +203,12 @@ export function referencedDigests(r: StoredRecord): Digest[] {
       for (const ds of Object.values(b.dependencies ?? {})) out.push(...ds);
       break;
     }
+    case 'test': {
+      const t = r.data as TestRecord;
+      out.push(t.envImage, t.program, t.log, ...(t.wheels ?? []));
+      for (const ds of Object.values(t.requirements ?? {})) out.push(...ds);
+      break;
+    }
     case 'env': {
       const e = r.data as EnvImageRecord;
       out.push(e.lock, e.manifest, e.config, ...(e.layers ?? []));
@@ -196,7 +238,12 @@ export function validateRecord(r: StoredRecord): Result<void, RecordInvalidError
     if (b.cacheKey !== r.id) return err(new RecordInvalidError(key, `the id must be the cache key ${b.cacheKey}`));
     if (b.repair !== undefined && (typeof b.repair.policy !== 'string' || !Array.isArray(b.repair.wheels))) return err(new RecordInvalidError(key, 'repair needs a policy and a list of wheels'));
   }
-  const nameField = r.kind === 'env' ? 'env' : r.kind === 'build' ? 'package' : 'name';
+  if (r.kind === 'test') {
+    const t = r.data as TestRecord;
+    if (t.testKey !== r.id) return err(new RecordInvalidError(key, `the id must be the test key ${t.testKey}`));
+    if (typeof t.passed !== 'boolean') return err(new RecordInvalidError(key, 'passed must be true or false'));
+  }
+  const nameField = r.kind === 'env' ? 'env' : r.kind === 'build' || r.kind === 'test' ? 'package' : 'name';
   const name = (r.data as unknown as Record<string, unknown>)[nameField];
   if (typeof name !== 'string' || name === '') return err(new RecordInvalidError(key, `${nameField} is missing`));
   return ok(undefined);
@@ -217,6 +264,14 @@ function digestFields(r: StoredRecord): Array<[string, unknown]> {
       }
       many('outputs', (b.outputs ?? []).map((o) => o.digest));
       for (const [dep, ds] of Object.entries(b.dependencies ?? {})) many(`dependencies.${dep}`, ds);
+      break;
+    }
+    case 'test': {
+      const t = r.data as TestRecord;
+      f.push(['testKey', t.testKey], ['build', t.build], ['envImage', t.envImage], ['program', t.program]);
+      if (t.log !== null) f.push(['log', t.log]);
+      many('wheels', t.wheels);
+      for (const [dep, ds] of Object.entries(t.requirements ?? {})) many(`requirements.${dep}`, ds);
       break;
     }
     case 'env': {

@@ -1,11 +1,15 @@
 import { stripVTControlCharacters } from 'node:util';
 import type { BuildEvent } from '../session/events.js';
 
+/** `tested`: the wheel's test passed (run now, or reused for its key) */
+type Verdict = { state: 'cached'; tested?: boolean } | { state: 'done'; durationMs: number; tested?: boolean };
+
 export type PackageState =
   | { state: 'waiting' }
-  | { state: 'cached' }
+  | Verdict
   | { state: 'building'; startedAt: number; lastLine?: string }
-  | { state: 'done'; durationMs: number }
+  /** built (or cached) and now in its test; `built` is what it returns to once the test passes */
+  | { state: 'testing'; startedAt: number; built: Verdict; lastLine?: string }
   | { state: 'failed'; reason: string }
   | { state: 'skipped'; reason: string };
 
@@ -58,7 +62,7 @@ export function reduce(s: BuildViewState, r: Received): BuildViewState {
     case 'log': {
       const current = s.packages[e.subject.name];
       // A line arriving after the verdict (or before `started`) says nothing about the row.
-      if (current?.state !== 'building') return s;
+      if (current?.state !== 'building' && current?.state !== 'testing') return s;
       const line = logLineForView({ line: e.data.line });
       // A blank line would hide the last informative one.
       return line === undefined ? s : withPackage(s, e.subject.name, { ...current, lastLine: line });
@@ -71,6 +75,18 @@ export function reduce(s: BuildViewState, r: Received): BuildViewState {
       return withPackage(s, e.subject.name, { state: 'failed', reason: e.data.error.message });
     case 'skipped':
       return withPackage(s, e.subject.name, { state: 'skipped', reason: e.data.error.message });
+    case 'testing': {
+      const current = s.packages[e.subject.name];
+      const built: Verdict = current?.state === 'done' || current?.state === 'cached' ? current : { state: 'cached' };
+      return withPackage(s, e.subject.name, { state: 'testing', startedAt: r.at, built });
+    }
+    case 'tested': {
+      const current = s.packages[e.subject.name];
+      const built: Verdict = current?.state === 'testing' ? current.built : current?.state === 'done' || current?.state === 'cached' ? current : { state: 'cached' };
+      return withPackage(s, e.subject.name, { ...built, tested: true });
+    }
+    case 'test-failed':
+      return withPackage(s, e.subject.name, { state: 'failed', reason: e.data.error.message });
   }
 }
 
@@ -92,7 +108,7 @@ export function progressOf(s: BuildViewState): Progress {
   for (const name of s.order) {
     const st = s.packages[name]?.state;
     if (st === 'done' || st === 'cached') p.done++;
-    else if (st === 'building') p.building++;
+    else if (st === 'building' || st === 'testing') p.building++;
     else if (st === 'failed') p.failed++;
     else if (st === 'skipped') p.skipped++;
   }
@@ -108,7 +124,7 @@ export function visibleRows(o: { state: BuildViewState; max: number }): { rows: 
   const room = Math.max(0, o.max - 1); // one line says how many are hidden
   const rank = (p: string) => {
     const st = packages[p]?.state;
-    return st === 'building' ? 0 : st === 'failed' ? 1 : st === 'skipped' ? 2 : 3;
+    return st === 'building' || st === 'testing' ? 0 : st === 'failed' ? 1 : st === 'skipped' ? 2 : 3;
   };
   const chosen = new Set([...order].sort((a, b) => rank(a) - rank(b)).slice(0, room));
   return { rows: order.filter((p) => chosen.has(p)), hidden: order.length - chosen.size };

@@ -16,6 +16,7 @@ const MARK: Record<PackageState['state'], { mark: string; color?: string }> = {
   waiting: { mark: '·' },
   cached: { mark: '✓', color: 'green' },
   building: { mark: '●', color: 'yellow' },
+  testing: { mark: '●', color: 'cyan' },
   done: { mark: '✓', color: 'green' },
   failed: { mark: '✗', color: 'red' },
   skipped: { mark: '-', color: 'gray' },
@@ -32,11 +33,13 @@ function describe(o: { pkg: PackageState; now: number }): string {
     case 'waiting':
       return 'waiting';
     case 'cached':
-      return 'cached';
+      return p.tested ? 'cached, tested' : 'cached';
     case 'building':
       return `building ${formatElapsed(o.now - p.startedAt)}`;
+    case 'testing':
+      return `testing ${formatElapsed(o.now - p.startedAt)}`;
     case 'done':
-      return `built in ${(p.durationMs / 1000).toFixed(1)} s`;
+      return `built in ${(p.durationMs / 1000).toFixed(1)} s${p.tested ? ', tested' : ''}`;
     case 'failed':
       return `failed: ${p.reason}`;
     case 'skipped':
@@ -51,7 +54,7 @@ function Row({ name, width, pkg, now, columns }: { name: string; width: number; 
       { text: `${mark} `, color },
       { text: name.padEnd(width + 2) },
       { text: oneLine(describe({ pkg, now })), color: pkg.state === 'waiting' ? 'gray' : color },
-      ...(pkg.state === 'building' && pkg.lastLine !== undefined ? [{ text: `  ${oneLine(pkg.lastLine)}`, dim: true }] : []),
+      ...((pkg.state === 'building' || pkg.state === 'testing') && pkg.lastLine !== undefined ? [{ text: `  ${oneLine(pkg.lastLine)}`, dim: true }] : []),
     ] as Array<{ text: string; color?: string; dim?: boolean }>,
     lineWidth(columns),
   );

@@ -53,8 +53,10 @@ describe('bad arguments are usage errors', () => {
   });
 
   it('a bad doctor profile or arch is a usage error', async () => {
-    expect(await cli('doctor', '--profile', 'tset')).toEqual(usage('weld doctor: unknown profile "tset"; did you mean "test"?', 'one of: build, test'));
-    expect(await cli('doctor', '--profile', 'test', '--arch', 's390x')).toEqual(usage('weld doctor: --arch goes with the build profile, not --profile test', 'the tests run on the host arch'));
+    expect(await cli('doctor', '--profile', 'tset')).toEqual(usage('weld doctor: unknown profile "tset"; did you mean "test"?', 'one of: build, test, local'));
+    expect(await cli('doctor', '--profile', 'test', '--arch', 's390x')).toEqual(usage('weld doctor: --arch goes with the build profile, not --profile test', 'the tests and the local runner run on the host arch'));
+    expect(await cli('doctor', '--runner', 'lcoal')).toEqual(usage('weld doctor: unknown runner "lcoal"', 'one of: podman, local'));
+    expect(await cli('doctor', '--runner', 'local', '--profile', 'test')).toEqual(usage('weld doctor: pass --runner or --profile, not both', '--runner local is --profile local; --runner podman is the build profile'));
     expect((await cli('doctor', '--arch', 'sparc')).code).toBe(2);
   });
 

@@ -78,7 +78,8 @@ describe('weld server with podman, s390x', () => {
     expect(r.status, JSON.stringify(r.body)).toBe(201);
     const id = r.body['id'] as string;
     const j = await until(id, (x) => x['state'] === 'ready' || x['state'] === 'failed', 40 * 60_000);
-    expect(j['state'], JSON.stringify(j['transitions'])).toBe('ready');
+    const log = j['state'] === 'ready' ? '' : await (await fetch(`${url}/api/v1/jobs/${id}/log`)).text();
+    expect(j['state'], `${JSON.stringify(j['transitions'])}\n${JSON.stringify(j['packageStates'])}\n${log.slice(-4000)}`).toBe('ready');
     expect(Object.keys(j['packageStates'] as object).sort()).toEqual(['jinja2', 'markupsafe']);
     const script = `python3 -m pip install --no-cache-dir --disable-pip-version-check --break-system-packages --index-url ${url}/wheelhouses/${id}/web/simple jinja2 && python3 -c 'import jinja2, markupsafe, markupsafe._speedups; print("jinja2", jinja2.__version__, "markupsafe", markupsafe.__version__)'`;
     // The container shares the host's network namespace, so the server's loopback is its own.

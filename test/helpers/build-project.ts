@@ -16,6 +16,11 @@ export interface FixturePackage {
   recipe?: string;
   requires?: string[];
   vars?: Record<string, string>;
+  /** [build] repair */
+  repair?: string;
+  runtimeRequires?: string[];
+  /** the [test] table's body, as TOML lines */
+  test?: string;
   /** the release's files (relative paths), or a directory to copy them from */
   files: Record<string, string> | { dir: string };
 }
@@ -61,7 +66,9 @@ export async function buildProject(opts: { packages: FixturePackage[]; recipes?:
     writeFileSync(
       path.join(root, 'metadata/packages', `${pkg.name}.toml`),
       `[package]\nname = "${pkg.name}"\nversion = "1.0"\nkind = "${pkg.kind ?? 'wheel'}"\n\n[upstream]\ntarball = "${url}"\nsha256 = "${sha256}"\n\n` +
-        `[build]\nrecipe = "${pkg.recipe ?? 'python-wheel'}"\nrequires = [${reqs}]\n${vars ? `vars = { ${vars} }\n` : ''}`,
+        `[build]\nrecipe = "${pkg.recipe ?? 'python-wheel'}"\nrequires = [${reqs}]\n${vars ? `vars = { ${vars} }\n` : ''}${pkg.repair ? `repair = "${pkg.repair}"\n` : ''}` +
+        (pkg.runtimeRequires ? `\n[runtime]\nrequires = [${pkg.runtimeRequires.map((r) => `"${r}"`).join(', ')}]\n` : '') +
+        (pkg.test ? `\n[test]\n${pkg.test}\n` : ''),
     );
   };
   for (const p of opts.packages) await release(p);

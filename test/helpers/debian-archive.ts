@@ -8,6 +8,10 @@ export interface FakeSource {
   package: string;
   version: string;
   files: Array<{ name: string; content: Buffer }>;
+  /** binary packages (default python3-<package>) */
+  binaries?: string[];
+  buildDepends?: string;
+  homepage?: string;
 }
 
 /**
@@ -27,7 +31,19 @@ export function writeDebianArchive(root: string, opts: { suite: string; componen
       sums.push(` ${createHash('sha256').update(f.content).digest('hex')} ${f.content.length} ${f.name}`);
     }
     stanzas.push(
-      [`Package: ${s.package}`, `Binary: python3-${s.package}`, `Version: ${s.version}`, 'Maintainer: Test <test@example.org>', 'Architecture: all', `Directory: ${dir}`, 'Checksums-Sha256:', ...sums, 'Section: python'].join('\n'),
+      [
+        `Package: ${s.package}`,
+        `Binary: ${(s.binaries ?? [`python3-${s.package}`]).join(', ')}`,
+        `Version: ${s.version}`,
+        'Maintainer: Test <test@example.org>',
+        ...(s.buildDepends ? [`Build-Depends: ${s.buildDepends}`] : []),
+        'Architecture: all',
+        `Directory: ${dir}`,
+        'Checksums-Sha256:',
+        ...sums,
+        ...(s.homepage ? [`Homepage: ${s.homepage}`] : []),
+        'Section: python',
+      ].join('\n'),
     );
   }
   const text = Buffer.from(stanzas.join('\n\n') + '\n');

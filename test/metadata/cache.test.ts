@@ -36,9 +36,9 @@ describe('metadata cache', () => {
     writeFileSync(tomlFile, readFileSync(tomlFile, 'utf8').replace('release = 1', 'release = 3'));
     const changed = await load();
     expect(changed.ok && changed.value.packages.get('toml')?.release).toBe(3);
-    writeFileSync(path.join(root, 'recipes/meson-pack.sh'), '#!/bin/sh\n');
+    writeFileSync(path.join(root, 'recipes/scons-pack.sh'), '#!/bin/sh\n');
     const withRecipe = await load();
-    expect(withRecipe.ok && withRecipe.value.recipes).toContain('meson-pack');
+    expect(withRecipe.ok && withRecipe.value.recipes).toContain('scons-pack');
     expect(readdirSync(cacheDir).filter((f) => f.endsWith('.json'))).toHaveLength(3);
   });
 

@@ -79,7 +79,7 @@ describe('--ref', () => {
     const r = await weld(['check', '--ref', 'broken'], { cwd: root });
     expect(r.code).toBe(1);
     expect(r.stderr).toBe(
-      'broken:metadata/packages/toml.toml:13:10: error: recipe "pythn-wheel" not found: no recipes/pythn-wheel.sh; did you mean "python-wheel"? available: autotools-pack, cmake-pack, python-wheel\n' +
+      'broken:metadata/packages/toml.toml:13:10: error: recipe "pythn-wheel" not found: no recipes/pythn-wheel.sh; did you mean "python-wheel"? available: autotools-pack, cmake-pack, meson-pack, python-wheel\n' +
         'weld: error: metadata has 1 error\n',
     );
     // the work tree is still fine

@@ -70,8 +70,23 @@ describe('Sources index', () => {
     if (!r.ok) return;
     expect([...r.value.keys()].sort()).toEqual(['pluggy', 'six']);
     expect(r.value.get('six')).toEqual([
-      { package: 'six', version: '1.16.0-4', directory: 'pool/main/s/six', files: [{ name: 'six_1.16.0.orig.tar.gz', sha256: expect.stringMatching(/^[0-9a-f]{64}$/), size: 10 }] },
+      { package: 'six', version: '1.16.0-4', directory: 'pool/main/s/six', files: [{ name: 'six_1.16.0.orig.tar.gz', sha256: expect.stringMatching(/^[0-9a-f]{64}$/), size: 10 }], binaries: ['python3-six'], buildDepends: '' },
     ]);
+  });
+
+  it('keeps every stanza without a wanted set, with its binaries and Build-Depends (continuation lines joined)', async () => {
+    const r = await fetchSourcesIndex({ base: server.url, suite: 'bookworm', component: 'main' });
+    expect(r.ok && r.value.size).toBe(302);
+    const multi = mkdtempSync(path.join(os.tmpdir(), 'weld-archive-multi-'));
+    try {
+      writeDebianArchive(multi, { suite: 'bookworm', sources: [{ package: 'pyyaml', version: '6.0-3', binaries: ['python3-yaml', 'python3-yaml-dbg'], buildDepends: 'debhelper-compat (= 13),\n libyaml-dev (>= 0.2.2~),\n cython3', homepage: 'https://pyyaml.org/', files: [] }] });
+      const s = await fileServer(multi);
+      const got = await fetchSourcesIndex({ base: s.url, suite: 'bookworm', component: 'main' });
+      await s.close();
+      expect(got.ok && got.value.get('pyyaml')?.[0]).toMatchObject({ binaries: ['python3-yaml', 'python3-yaml-dbg'], buildDepends: 'debhelper-compat (= 13), libyaml-dev (>= 0.2.2~), cython3', homepage: 'https://pyyaml.org/' });
+    } finally {
+      rmSync(multi, { recursive: true, force: true });
+    }
   });
 
   it('falls back to Sources.gz', async () => {

@@ -33,7 +33,7 @@ describe('weld build / status / log with the local runner', () => {
     expect(first.stdout).toMatch(/^weldhello: building \(never built\)$/m);
     expect(first.stdout).toMatch(/^weldhello: built weldhello-1\.0-py3-none-any\.whl in [\d.]+ s$/m);
     const second = await cli(['build', 'weldhello']);
-    expect(second.stdout).toBe('weldhello: cached weldhello-1.0-py3-none-any.whl\n0 packages built, 1 cached, 0 failed, 0 skipped\n');
+    expect(second.stdout).toBe('weldhello: cached weldhello-1.0-py3-none-any.whl\n0 packages built, 1 cached, 0 tested, 0 failed, 0 skipped\n');
     const status = await cli(['status', 'weldhello']);
     expect(status.stdout).toMatch(/^weldhello {2}up to date {2}weldhello-1\.0-py3-none-any\.whl \(built \S+, key [0-9a-f]{12}\)$/m);
     const log = await cli(['log', 'weldhello']);

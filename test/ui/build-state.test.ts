@@ -3,7 +3,7 @@ import type { BuildEvent } from '../../src/session/events.js';
 import { finish, initialState, logLineForView, MAX_LINE, progressOf, reduce, visibleRows, type BuildViewState } from '../../src/ui/build-state.js';
 import { packageEvent, warningEvent } from '../../src/session/events.js';
 import { RunFailedError } from '../../src/runner/runner.js';
-import { DependencyFailedError } from '../../src/session/failures.js';
+import { DependencyFailedError, TestFailedError } from '../../src/session/failures.js';
 
 const output = { name: 'a-1.0-py3-none-any.whl', digest: 'sha256:00', size: 1 } as never;
 
@@ -47,6 +47,33 @@ describe('build view state', () => {
     expect(progressOf(s)).toEqual({ total: 5, done: 2, building: 1, failed: 1, skipped: 1 });
     expect(s.finished).toBe(false);
     expect(finish(s).finished).toBe(true);
+  });
+
+  it('follows a wheel through its test: testing with its last line, then back to built or cached, tested; a failed test fails the row', () => {
+    const s = replay({
+      packages: ['a', 'b', 'c', 'd'],
+      events: [
+        packageEvent('started', 'a', { key: 'k', changed: [] }),
+        packageEvent('done', 'a', { key: 'k', outputs: [output], durationMs: 1500 }),
+        packageEvent('testing', 'a', { testKey: 't', env: 'rt' }),
+        packageEvent('log', 'a', { line: 'test: import a ok' }),
+        packageEvent('cached', 'b', { key: 'k', outputs: [output] }),
+        packageEvent('tested', 'b', { testKey: 't', reused: true, durationMs: 0 }),
+        packageEvent('cached', 'c', { key: 'k', outputs: [output] }),
+        packageEvent('testing', 'c', { testKey: 't', env: 'rt' }),
+        packageEvent('test-failed', 'c', { testKey: 't', error: new TestFailedError('test failed: import c: ImportError: libc-ext.so.1'), logTail: [] }),
+        packageEvent('cached', 'd', { key: 'k', outputs: [output] }),
+        packageEvent('testing', 'd', { testKey: 't', env: 'rt' }),
+        packageEvent('tested', 'd', { testKey: 't', reused: false, durationMs: 900 }),
+      ],
+    });
+    expect(s.packages).toEqual({
+      a: { state: 'testing', startedAt: 1002, built: { state: 'done', durationMs: 1500 }, lastLine: 'test: import a ok' },
+      b: { state: 'cached', tested: true },
+      c: { state: 'failed', reason: 'test failed: import c: ImportError: libc-ext.so.1' },
+      d: { state: 'cached', tested: true },
+    });
+    expect(progressOf(s)).toEqual({ total: 4, done: 2, building: 1, failed: 1, skipped: 0 });
   });
 
   it('does not depend on how events of unrelated packages interleave', () => {

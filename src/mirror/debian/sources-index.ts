@@ -11,28 +11,65 @@ export interface SourceEntry {
   version: string;
   directory: string;
   files: Array<{ name: string; sha256: string; size: number }>;
+  /** the binary packages built from it (`Binary:`) */
+  binaries: string[];
+  /** `Build-Depends:` (and `-Arch`, `-Indep`), as written, joined with ", " */
+  buildDepends: string;
+  homepage?: string;
+}
+
+/** A stanza's fields, in one pass (a suite's index has tens of thousands): first line, then continuation lines. */
+function fieldsOf(text: string): Map<string, string[]> {
+  const fields = new Map<string, string[]>();
+  let last: string[] | undefined;
+  for (const line of text.split('\n')) {
+    if (line.startsWith(' ') || line.startsWith('\t')) {
+      last?.push(line.trim());
+      continue;
+    }
+    const colon = line.indexOf(':');
+    if (colon <= 0) {
+      last = undefined;
+      continue;
+    }
+    const key = line.slice(0, colon);
+    // the first of a repeated field counts, as the regular expressions this replaced had it
+    if (fields.has(key)) {
+      last = undefined;
+      continue;
+    }
+    last = [line.slice(colon + 1).trim()];
+    fields.set(key, last);
+  }
+  return fields;
 }
 
 function parseStanza(text: string): SourceEntry | undefined {
-  const field = (k: string) => new RegExp(`^${k}: *(.*)$`, 'm').exec(text)?.[1]?.trim();
-  const pkg = field('Package');
-  const version = field('Version');
-  const directory = field('Directory');
+  const f = fieldsOf(text);
+  const first = (k: string) => f.get(k)?.[0] || undefined;
+  /** the whole value, continuation lines joined with a space */
+  const joined = (k: string) => f.get(k)?.filter(Boolean).join(' ') || undefined;
+  const pkg = first('Package');
+  const version = first('Version');
+  const directory = first('Directory');
   if (!pkg || !version || !directory) return undefined;
-  const block = /^Checksums-Sha256:\s*\n((?:[ \t].*\n?)*)/m.exec(text)?.[1] ?? '';
-  const files = block
-    .split('\n')
-    .map((l) => l.trim().split(/\s+/))
+  const binaries = (joined('Binary') ?? '').split(/[\s,]+/).filter(Boolean);
+  const buildDepends = ['Build-Depends', 'Build-Depends-Arch', 'Build-Depends-Indep'].map(joined).filter((v): v is string => !!v).join(', ');
+  const homepage = first('Homepage');
+  const files = (f.get('Checksums-Sha256') ?? [])
+    .slice(1)
+    .map((l) => l.split(/\s+/))
     .filter((w) => w.length === 3 && /^[0-9a-f]{64}$/.test(w[0]!))
     .map(([sha256, size, name]) => ({ name: name!, sha256: sha256!, size: Number(size) }));
-  return { package: pkg, version, directory, files };
+  return { package: pkg, version, directory, files, binaries, buildDepends, ...(homepage ? { homepage } : {}) };
 }
 
 /**
  * Reads `dists/<suite>/<component>/source/Sources.{xz,gz}` from the archive and keeps
- * the stanzas of the wanted source packages (streamed: the index is tens of MB).
+ * the stanzas of the wanted source packages, or every stanza without `wanted` (`weld
+ * import` maps binary packages to sources); streamed: the index is tens of MB.
  */
-export async function fetchSourcesIndex(opts: { base: string; suite: string; component: string; wanted: Set<string> }): Promise<Result<Map<string, SourceEntry[]>, UpstreamUnreachableError>> {
+export async function fetchSourcesIndex(opts: { base: string; suite: string; component: string; wanted?: Set<string> }): Promise<Result<Map<string, SourceEntry[]>, UpstreamUnreachableError>> {
   const dir = `${opts.base}/dists/${opts.suite}/${opts.component}/source`;
   let body: AsyncGenerator<Buffer, void, undefined> | undefined;
   let lastError: UpstreamUnreachableError | undefined;
@@ -56,7 +93,7 @@ export async function fetchSourcesIndex(opts: { base: string; suite: string; com
   const decoder = new StringDecoder('utf8');
   const take = (stanza: string) => {
     const name = /^Package: *(\S+)/m.exec(stanza)?.[1];
-    if (!name || !opts.wanted.has(name)) return;
+    if (!name || (opts.wanted && !opts.wanted.has(name))) return;
     const entry = parseStanza(stanza);
     if (entry) found.set(name, [...(found.get(name) ?? []), entry]);
   };
