@@ -3,6 +3,7 @@ import { err, ok, type Result } from '../core/result.js';
 import type { Metadata } from '../metadata/model.js';
 import { normalizeName } from '../metadata/names.js';
 import type { Runner } from '../runner/runner.js';
+import { withTestNeeds } from '../plan/test-key.js';
 import { KeyLeases } from '../session/leases.js';
 import { CommitCache } from './commit-cache.js';
 import type { Store } from '../store/store.js';
@@ -143,7 +144,7 @@ export class JobService {
       submittedAt: now,
       state: 'init',
       transitions: [{ state: 'init', at: now, reason: `submitted by ${caller.name}: ${spec.ref} is ${commit}` }],
-      packageStates: initialStates({ metadata: m, packages: m.graph.subgraph(targets).order() }),
+      packageStates: initialStates({ metadata: m, packages: m.graph.subgraph(withTestNeeds(m, targets)).order() }),
       composed: {},
       logLines: 0,
     };
