@@ -3,12 +3,12 @@ import { UsageError } from '../core/errors.js';
 import { err, ok } from '../core/result.js';
 import { repairPolicyProblem } from '../metadata/repair-policy.js';
 import { METADATA_OPTIONS } from './args.js';
-import { metadataForRunner, mirrorsFromArgs, packagesFromArgs, RUNNER_OPTION, runnerFromArgs } from './build-args.js';
-import { weldVersion } from './version.js';
-import { BuildFailedError, jobsFromArgs, runBuild } from './build-run.js';
+import { RUNNER_OPTION } from './build-args.js';
+import { BuildFailedError, runBuild } from './build-run.js';
+import { openBuildSession } from './build-session.js';
 import type { VerbModule } from './commands.js';
 import { eventLines } from './event-lines.js';
-import { openStoreFromArgs, STORE_OPTION } from './store-args.js';
+import { STORE_OPTION } from './store-args.js';
 
 export const spec: VerbModule['spec'] = {
   description:
@@ -35,32 +35,18 @@ export const spec: VerbModule['spec'] = {
 };
 
 export const run: VerbModule['run'] = async (args, io) => {
-  const all = args.options['all'] === true;
-  if (all === args.positionals.length > 0) {
-    return err(new UsageError(all ? 'weld build: name packages or pass --all, not both' : 'weld build: name the packages to build, or pass --all', 'usage: weld build <package>… | --all'));
-  }
-  const jobs = jobsFromArgs(args, 'build');
-  if (!jobs.ok) return jobs;
   const repairPolicy = args.options['repair-policy'] as string | undefined;
   const badPolicy = repairPolicy === undefined ? undefined : repairPolicyProblem(repairPolicy);
   if (badPolicy) return err(new UsageError(`weld build: --repair-policy: ${badPolicy}`));
-  const loaded = await metadataForRunner(args, io);
-  if (!loaded.ok) return loaded;
-  const metadata = loaded.value;
-  const targets = packagesFromArgs({ verb: 'build', args, metadata, all });
-  if (!targets.ok) return targets;
-  const opened = await openStoreFromArgs(args, io, { create: true, metadata });
+  const opened = await openBuildSession({ verb: 'build', args, io, ...(repairPolicy ? { repairPolicy } : {}) });
   if (!opened.ok) return opened;
-  const runner = await runnerFromArgs({ args, io, metadata, store: opened.value.store });
-  if (!runner.ok) return runner;
+  const { session, targets, jobs } = opened.value;
   const json = args.options['json'] === true;
-  const { openSession } = await import('../session/session.js');
-  const session = openSession({ metadata, store: opened.value.store, runner: runner.value, mirrorsDir: mirrorsFromArgs({ args, io, metadata }), weldVersion: weldVersion(), ...(repairPolicy ? { repairPolicy } : {}) });
   const built = await runBuild({
     io,
     session,
-    targets: targets.value,
-    jobs: jobs.value,
+    targets,
+    jobs,
     json,
     check: args.options['check'] === true,
     keepFailed: args.options['keep-failed'] === true,

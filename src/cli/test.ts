@@ -1,13 +1,12 @@
 import os from 'node:os';
-import { UsageError } from '../core/errors.js';
-import { err, ok } from '../core/result.js';
+import { ok } from '../core/result.js';
 import { METADATA_OPTIONS } from './args.js';
-import { metadataForRunner, mirrorsFromArgs, packagesFromArgs, RUNNER_OPTION, runnerFromArgs } from './build-args.js';
-import { jobsFromArgs, runBuild } from './build-run.js';
+import { RUNNER_OPTION } from './build-args.js';
+import { runBuild } from './build-run.js';
+import { openBuildSession } from './build-session.js';
 import type { VerbModule } from './commands.js';
 import { eventLines } from './event-lines.js';
-import { openStoreFromArgs, STORE_OPTION } from './store-args.js';
-import { weldVersion } from './version.js';
+import { STORE_OPTION } from './store-args.js';
 
 export const spec: VerbModule['spec'] = {
   description:
@@ -29,25 +28,11 @@ export const spec: VerbModule['spec'] = {
 };
 
 export const run: VerbModule['run'] = async (args, io) => {
-  const all = args.options['all'] === true;
-  if (all === args.positionals.length > 0) {
-    return err(new UsageError(all ? 'weld test: name packages or pass --all, not both' : 'weld test: name the packages to test, or pass --all', 'usage: weld test <package>… | --all'));
-  }
-  const jobs = jobsFromArgs(args, 'test');
-  if (!jobs.ok) return jobs;
-  const loaded = await metadataForRunner(args, io);
-  if (!loaded.ok) return loaded;
-  const metadata = loaded.value;
-  const targets = packagesFromArgs({ verb: 'test', args, metadata, all });
-  if (!targets.ok) return targets;
-  const opened = await openStoreFromArgs(args, io, { create: true, metadata });
+  const opened = await openBuildSession({ verb: 'test', args, io });
   if (!opened.ok) return opened;
-  const runner = await runnerFromArgs({ args, io, metadata, store: opened.value.store });
-  if (!runner.ok) return runner;
+  const { session, targets, jobs } = opened.value;
   const json = args.options['json'] === true;
-  const { openSession } = await import('../session/session.js');
-  const session = openSession({ metadata, store: opened.value.store, runner: runner.value, mirrorsDir: mirrorsFromArgs({ args, io, metadata }), weldVersion: weldVersion() });
-  const tested = await runBuild({ io, session, targets: targets.value, jobs: jobs.value, json, testOnly: true });
+  const tested = await runBuild({ io, session, targets, jobs, json, testOnly: true });
   if (!tested.ok) return tested;
   if (json) eventLines(io).summary({ data: tested.value });
   return ok(tested.value);

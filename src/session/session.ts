@@ -172,7 +172,7 @@ export class BuildSession {
         continue;
       }
       const requirements = reqs.map((r) => ({ name: r.name, record: (r.current as { record: BuildRecord }).record }));
-      const inputs = tests.ctx ? testInputs({ tests: { ...tests.ctx, lookup: async () => undefined }, pkg, build: own.record, requirements }) : { problem: 'no test step' };
+      const inputs = tests.ctx ? testInputs({ tests: tests.ctx, pkg, build: own.record, requirements }) : { problem: 'no test step' };
       if ('problem' in inputs) out.set(p, { state: 'untested', reason: inputs.problem });
       else keys.push({ pkg: p, key: testKey(inputs) });
     }

@@ -41,7 +41,7 @@ export interface TestPhaseOptions {
 }
 
 /** The key of a wheel's test, from its build and the builds of what it installs. */
-export function testInputs(o: { tests: TestContext; pkg: Package; build: BuildRecord; requirements: Array<{ name: string; record: BuildRecord }> }): TestKeyInputs | { problem: string } {
+export function testInputs(o: { tests: Pick<TestContext, 'envs' | 'program'>; pkg: Package; build: BuildRecord; requirements: Array<{ name: string; record: BuildRecord }> }): TestKeyInputs | { problem: string } {
   const env = o.tests.envs.get(o.pkg.test.env);
   if (!env) return { problem: `test env "${o.pkg.test.env}" was not prepared` };
   if ('problem' in env) return env;

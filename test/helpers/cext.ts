@@ -46,3 +46,26 @@ export function buildDemoWheel(opts: { dir: string; prefix: string; getrandom?: 
   mkdirSync(out, { recursive: true });
   return execFileSync(PYTHON, [path.join(FIXTURE, 'mkwheel.py'), stage, out, 'weldcext', '1.0', `cp311-cp311-${t.plat}`], { encoding: 'utf8' }).trim();
 }
+
+/** A pack recipe that builds libdemo.so.1 into its prefix (for real builds with the local runner). */
+export const DEMO_PACK_RECIPE = `#!/bin/sh
+. "$(dirname "$0")/lib/common.sh"
+mkdir -p "$WELD_OUT/prefix/lib"
+gcc -shared -fPIC -O2 -Wl,-soname,libdemo.so.1 demo.c -o "$WELD_OUT/prefix/lib/libdemo.so.1"
+ln -s libdemo.so.1 "$WELD_OUT/prefix/lib/libdemo.so"
+`;
+
+/** A wheel recipe linking the weldcext extension against the pack's libdemo, with Debian's python for Python.h; `getrandom` makes it need GLIBC_2.25. */
+export function cextWheelRecipe(o: { getrandom?: boolean } = {}): string {
+  return `#!/bin/sh
+. "$(dirname "$0")/lib/common.sh"
+PY=/usr/bin/python3
+inc=$($PY -c 'import sysconfig; print(sysconfig.get_paths()["include"])')
+suffix=$($PY -c 'import sysconfig; print(sysconfig.get_config_var("EXT_SUFFIX"))')
+plat=$($PY -c 'import sysconfig; print(sysconfig.get_platform().replace("-", "_").replace(".", "_"))')
+mkdir -p stage/weldcext "$WELD_OUT/wheels"
+cp weldcext/__init__.py stage/weldcext/
+gcc -shared -fPIC -O2${o.getrandom ? ' -DWITH_GETRANDOM' : ''} -I"$inc" _ext.c -o "stage/weldcext/_ext$suffix" -ldemo
+$PY mkwheel.py stage "$WELD_OUT/wheels" weldcext 1.0 "cp311-cp311-$plat"
+`;
+}

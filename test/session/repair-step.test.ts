@@ -5,31 +5,15 @@ import type { BuildEvent } from '../../src/session/events.js';
 import { openStore } from '../../src/store/store.js';
 import type { BuildRecord } from '../../src/store/records.js';
 import { buildProject, type BuildProject } from '../helpers/build-project.js';
-import { FIXTURE, hostTags } from '../helpers/cext.js';
+import { cextWheelRecipe, DEMO_PACK_RECIPE, FIXTURE, hostTags } from '../helpers/cext.js';
 import { weld } from '../helpers/project.js';
 import { readZip } from '../helpers/zip.js';
 
 // The repair step inside real builds (local runner): a pack builds libdemo, a wheel recipe
 // links a CPython extension against it, and weld repairs the wheel before storing it.
 
-const PACK = `#!/bin/sh
-. "$(dirname "$0")/lib/common.sh"
-mkdir -p "$WELD_OUT/prefix/lib"
-gcc -shared -fPIC -O2 -Wl,-soname,libdemo.so.1 demo.c -o "$WELD_OUT/prefix/lib/libdemo.so.1"
-ln -s libdemo.so.1 "$WELD_OUT/prefix/lib/libdemo.so"
-`;
-// Debian's python for Python.h; -DWITH_GETRANDOM makes the extension need GLIBC_2.25.
-const WHEEL = `#!/bin/sh
-. "$(dirname "$0")/lib/common.sh"
-PY=/usr/bin/python3
-inc=$($PY -c 'import sysconfig; print(sysconfig.get_paths()["include"])')
-suffix=$($PY -c 'import sysconfig; print(sysconfig.get_config_var("EXT_SUFFIX"))')
-plat=$($PY -c 'import sysconfig; print(sysconfig.get_platform().replace("-", "_").replace(".", "_"))')
-mkdir -p stage/weldcext "$WELD_OUT/wheels"
-cp weldcext/__init__.py stage/weldcext/
-gcc -shared -fPIC -O2 -DWITH_GETRANDOM -I"$inc" _ext.c -o "stage/weldcext/_ext$suffix" -ldemo
-$PY mkwheel.py stage "$WELD_OUT/wheels" weldcext 1.0 "cp311-cp311-$plat"
-`;
+const PACK = DEMO_PACK_RECIPE;
+const WHEEL = cextWheelRecipe({ getrandom: true });
 
 describe('the wheel repair step in weld build (local runner)', () => {
   let project: BuildProject;

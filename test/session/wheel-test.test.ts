@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BuildEvent } from '../../src/session/events.js';
 import { openStore } from '../../src/store/store.js';
 import { buildProject, type BuildProject, type FixturePackage } from '../helpers/build-project.js';
-import { FIXTURE } from '../helpers/cext.js';
+import { cextWheelRecipe, DEMO_PACK_RECIPE, FIXTURE } from '../helpers/cext.js';
 import { REPO_ROOT, weld } from '../helpers/project.js';
 
 // The test step in real builds (local runner, the real recipes/lib/test-step.sh): wheels
@@ -13,23 +13,8 @@ import { REPO_ROOT, weld } from '../helpers/project.js';
 // library into the wheel, and fails to import when repair is off: the failure the test
 // step exists to catch before a compose hands the wheel out.
 
-const PACK = `#!/bin/sh
-. "$(dirname "$0")/lib/common.sh"
-mkdir -p "$WELD_OUT/prefix/lib"
-gcc -shared -fPIC -O2 -Wl,-soname,libdemo.so.1 demo.c -o "$WELD_OUT/prefix/lib/libdemo.so.1"
-ln -s libdemo.so.1 "$WELD_OUT/prefix/lib/libdemo.so"
-`;
-const WHEEL = `#!/bin/sh
-. "$(dirname "$0")/lib/common.sh"
-PY=/usr/bin/python3
-inc=$($PY -c 'import sysconfig; print(sysconfig.get_paths()["include"])')
-suffix=$($PY -c 'import sysconfig; print(sysconfig.get_config_var("EXT_SUFFIX"))')
-plat=$($PY -c 'import sysconfig; print(sysconfig.get_platform().replace("-", "_").replace(".", "_"))')
-mkdir -p stage/weldcext "$WELD_OUT/wheels"
-cp weldcext/__init__.py stage/weldcext/
-gcc -shared -fPIC -O2 -I"$inc" _ext.c -o "stage/weldcext/_ext$suffix" -ldemo
-$PY mkwheel.py stage "$WELD_OUT/wheels" weldcext 1.0 "cp311-cp311-$plat"
-`;
+const PACK = DEMO_PACK_RECIPE;
+const WHEEL = cextWheelRecipe({ getrandom: false });
 
 const hello = { dir: path.join(REPO_ROOT, 'test/fixtures/weldhello') };
 const SRC_COMMANDS = `imports = ["weldhello"]\ncommands = ['test -f "$WELD_SRC/pyproject.toml"', '''python3 -c "import os, weldhello; assert weldhello.__file__.startswith(os.environ['WELD_TEST_SITE'])"''']`;

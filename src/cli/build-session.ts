@@ -1,0 +1,35 @@
+import { UsageError, type WeldError } from '../core/errors.js';
+import { err, ok, type Result } from '../core/result.js';
+import type { BuildSession } from '../session/session.js';
+import type { ParsedArgs } from './args.js';
+import { metadataForRunner, mirrorsFromArgs, packagesFromArgs, runnerFromArgs } from './build-args.js';
+import { jobsFromArgs } from './build-run.js';
+import type { CliIO } from './io.js';
+import { openStoreFromArgs } from './store-args.js';
+import { weldVersion } from './version.js';
+
+/**
+ * What `weld build` and `weld test` open before they run: the packages (named, or
+ * --all), --jobs, the metadata, the store, the runner, and the session over them.
+ */
+export async function openBuildSession(o: { verb: 'build' | 'test'; args: ParsedArgs; io: CliIO; repairPolicy?: string }): Promise<Result<{ session: BuildSession; targets: string[]; jobs: number }, WeldError>> {
+  const { verb, args, io } = o;
+  const all = args.options['all'] === true;
+  if (all === args.positionals.length > 0) {
+    return err(new UsageError(all ? `weld ${verb}: name packages or pass --all, not both` : `weld ${verb}: name the packages to ${verb}, or pass --all`, `usage: weld ${verb} <package>… | --all`));
+  }
+  const jobs = jobsFromArgs(args, verb);
+  if (!jobs.ok) return jobs;
+  const loaded = await metadataForRunner(args, io);
+  if (!loaded.ok) return loaded;
+  const metadata = loaded.value;
+  const targets = packagesFromArgs({ verb, args, metadata, all });
+  if (!targets.ok) return targets;
+  const opened = await openStoreFromArgs(args, io, { create: true, metadata });
+  if (!opened.ok) return opened;
+  const runner = await runnerFromArgs({ args, io, metadata, store: opened.value.store });
+  if (!runner.ok) return runner;
+  const { openSession } = await import('../session/session.js');
+  const session = openSession({ metadata, store: opened.value.store, runner: runner.value, mirrorsDir: mirrorsFromArgs({ args, io, metadata }), weldVersion: weldVersion(), ...(o.repairPolicy ? { repairPolicy: o.repairPolicy } : {}) });
+  return ok({ session, targets: targets.value, jobs: jobs.value });
+}
