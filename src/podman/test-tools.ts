@@ -5,8 +5,9 @@ import { which } from '../util/which.js';
 
 // The doctor's `test` profile: the host tools the unit suites run for real (the wheel
 // repair program needs pyelftools and patchelf, the C-extension fixtures gcc and
-// Python.h, the wheel installs pip). `npm test` runs it first, so a fresh machine is
-// set up the way `npm start` sets it up for builds, or told exactly what to install.
+// Python.h, the wheel installs pip, the store's remote a registry, the dashboard a
+// browser). `npm test` runs it first, so a fresh machine is set up the way `npm start`
+// sets it up for builds, or told exactly what to install.
 
 /** The tests run Debian's python by its path: a version manager's python has no python3-pyelftools. */
 export const TEST_PYTHON = '/usr/bin/python3';
@@ -21,6 +22,10 @@ export interface TestToolFacts {
   patchelf?: string;
   gcc?: string;
   git?: string;
+  /** Debian's docker-registry: the real OCI registry the store's remote tests push to */
+  'docker-registry'?: string;
+  /** Debian's chromium: the real browser the dashboard tests drive */
+  chromium?: string;
 }
 
 // One python start for every question (about 20 ms): the no-op check must stay cheap.
@@ -40,7 +45,7 @@ export function detectTestTools(opts: { env: NodeJS.ProcessEnv; python?: string 
       // a python that cannot run the probe answers nothing: every module counts as missing
     }
   }
-  for (const name of ['patchelf', 'gcc', 'git'] as const) {
+  for (const name of ['patchelf', 'gcc', 'git', 'docker-registry', 'chromium'] as const) {
     const p = which({ name, env: opts.env });
     if (p) facts[name] = p;
   }
@@ -61,6 +66,8 @@ export function checkTestTools(f: TestToolFacts): Check[] {
     tool('patchelf', f.patchelf, 'patchelf', 'the wheel repair program rewrites RUNPATH and DT_NEEDED with it'),
     tool('gcc', f.gcc, 'gcc', 'ELF fixtures are compiled'),
     tool('git', f.git, 'git', 'mirror tests serve and fetch real repositories'),
+    tool('docker-registry', f['docker-registry'], 'docker-registry', 'the store pushes to and pulls from a real OCI registry'),
+    tool('chromium', f.chromium, 'chromium', 'the web dashboard is tested in a real browser'),
   ];
 }
 

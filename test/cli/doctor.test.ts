@@ -26,8 +26,10 @@ describe('weld doctor --profile test', () => {
       ['patchelf', ['patchelf']],
       ['gcc', ['gcc']],
       ['git', ['git']],
+      ['docker-registry', ['docker-registry']],
+      ['chromium', ['chromium']],
     ]);
-    const all: TestToolFacts = { root: false, python: true, elftools: true, pip: true, headers: true, patchelf: '/usr/bin/patchelf', gcc: '/usr/bin/gcc', git: '/usr/bin/git' };
+    const all: TestToolFacts = { root: false, python: true, elftools: true, pip: true, headers: true, patchelf: '/usr/bin/patchelf', gcc: '/usr/bin/gcc', git: '/usr/bin/git', 'docker-registry': '/usr/bin/docker-registry', chromium: '/usr/bin/chromium' };
     expect(checkTestTools(all).filter((c) => !c.ok)).toEqual([]);
   });
 
@@ -52,11 +54,11 @@ describe('weld doctor --profile test', () => {
       encoding: 'utf8',
     });
     expect(r.status).toBe(1);
-    expect(r.stdout).toContain('info  user         not root: --fix cannot install; the fix lines say what to install\n');
-    for (const pkg of ['patchelf', 'gcc', 'git']) expect(r.stdout).toContain(`fix: env DEBIAN_FRONTEND=noninteractive apt-get install -y -q ${pkg}\n`);
+    expect(r.stdout).toMatch(/info  user +not root: --fix cannot install; the fix lines say what to install\n/);
+    for (const pkg of ['patchelf', 'gcc', 'git', 'docker-registry', 'chromium']) expect(r.stdout).toContain(`fix: env DEBIAN_FRONTEND=noninteractive apt-get install -y -q ${pkg}\n`);
     expect(r.stdout).toContain('not root: --fix applied nothing; run it as root (sudo)\n');
     expect(r.stderr).not.toContain('weld doctor: fixing');
-    expect(r.stderr).toMatch(/^weld: error: the host is not ready for the tests: (\S+, )*patchelf, gcc, git\nweld: hint: run the fix commands above as root, or `weld doctor --profile test --fix` as root\n$/);
+    expect(r.stderr).toMatch(/^weld: error: the host is not ready for the tests: (\S+, )*patchelf, gcc, git, docker-registry, chromium\nweld: hint: run the fix commands above as root, or `weld doctor --profile test --fix` as root\n$/);
   });
 
   it('under --json, a host that is not ready ends in the error line alone, which names every check', async () => {
