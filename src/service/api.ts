@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { open, realpath } from 'node:fs/promises';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
@@ -57,6 +58,7 @@ export function buildApi(o: ApiOptions): FastifyInstance {
   app.addHook('onResponse', async (req, reply) => {
     o.metrics.onRequest({ method: req.method, route: req.routeOptions.url ?? 'unmatched', status: reply.statusCode, seconds: reply.elapsedTime / 1000 });
   });
+  const boot = randomBytes(6).toString('hex');
   // GET /jobs/{id} is what CI polls: the JSON of a job is made once per change of it.
   const viewCache = new Map<string, { version: number; body: string }>();
   const viewJson = (job: Job): string => {
@@ -139,7 +141,14 @@ export function buildApi(o: ApiOptions): FastifyInstance {
 
   app.get(`${PREFIX}/jobs/:id`, { schema: { params: JobParams, querystring: NoQuery }, preHandler: guard('read') }, async (req, reply) => {
     const job = findJob(req.params.id);
-    return job instanceof ServiceError ? sendError(reply, job) : reply.type('application/json; charset=utf-8').send(viewJson(job));
+    if (job instanceof ServiceError) return sendError(reply, job);
+    // A poller that sends back the ETag gets 304 until the job changes: a 1,000-package
+    // job is a quarter of a megabyte of JSON. Versions count from 0 in each process,
+    // so the ETag names the process too.
+    const etag = `"${job.id}.${boot}.${o.jobStore.version(job.id)}"`;
+    reply.header('etag', etag).header('cache-control', 'no-cache');
+    if (req.headers['if-none-match'] === etag) return reply.code(304).send();
+    return reply.type('application/json; charset=utf-8').send(viewJson(job));
   });
 
   app.get(`${PREFIX}/jobs/:id/packages/:name`, { schema: { params: PackageParams, querystring: NoQuery }, preHandler: guard('read') }, async (req, reply) => {
