@@ -23,6 +23,19 @@ export interface RunSpec {
   signal?: AbortSignal;
   /** every line the recipe prints (stdout and stderr merged), in order */
   onLog: (line: string) => void;
+  /** labels a backend must have (`--backend-selector`, a job's selector, `[build] labels`); ignored where there are no backends */
+  labels?: Record<string, string>;
+  /** where the run went, each time a backend is picked (a retry picks again); runners without backends never call it */
+  onPlaced?: (p: Placement) => void;
+}
+
+/** One attempt of a run on one backend. */
+export interface Placement {
+  backend: string;
+  /** 1 for the first attempt */
+  attempt: number;
+  /** on a retry: the backend lost and why */
+  retryOf?: { backend: string; reason: string };
 }
 
 export interface RunOutcome {
@@ -57,7 +70,8 @@ export interface Runner {
   run(spec: RunSpec): Promise<Result<RunOutcome, RunFailedError>>;
 }
 
-export type RunFailure = 'exit' | 'signal' | 'aborted' | 'spawn';
+/** `lost`: the backend failed or went away (not the recipe); nothing it made is kept */
+export type RunFailure = 'exit' | 'signal' | 'aborted' | 'spawn' | 'lost';
 
 /** The recipe did not succeed; `reason` is a sentence for the user. */
 export class RunFailedError extends WeldError {
