@@ -2,6 +2,7 @@ import { WeldError } from '../core/errors.js';
 import type { Result } from '../core/result.js';
 import type { Metadata } from '../metadata/model.js';
 import type { Store } from '../store/store.js';
+import type { BackendPool } from './backends/pool.js';
 
 // A small backend interface, picked in one place (select.ts), after melange's
 // pkg/container/runner.go: the executor says what to run, the runner decides where.
@@ -62,6 +63,8 @@ export interface RunnerContext {
   /** absent when there is no store yet (weld status before any build) */
   store?: Store;
   env: NodeJS.ProcessEnv;
+  /** the build backends (a backends file, the server's): with any in it, the podman runner builds on them, not on this host */
+  pool?: BackendPool;
 }
 
 export interface Runner {

@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { WeldError } from '../../core/errors.js';
 import { err, ok, type Result } from '../../core/result.js';
+import { LABEL_KEY, LABEL_VALUE } from '../../metadata/names.js';
 import { isTable, parseToml, tomlTypeName } from '../../metadata/toml.js';
 import { writeFileAtomic } from '../../util/fs.js';
 
@@ -35,8 +36,6 @@ export class BackendsFileError extends WeldError {
 /** Arches a backend may build for: the ones weld has a name table for (src/podman/arch.ts). */
 export const BACKEND_ARCHES = ['s390x', 'amd64', 'arm64', 'ppc64el'] as const;
 const NAME = /^[a-z0-9][a-z0-9._-]{0,62}$/;
-const LABEL_KEY = /^[a-z0-9]([a-z0-9._/-]{0,61}[a-z0-9])?$/;
-const LABEL_VALUE = /^[A-Za-z0-9]([A-Za-z0-9._-]{0,61}[A-Za-z0-9])?$/;
 const HOST = /^(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*|\[[0-9A-Fa-f:.]+\])$/;
 const SOCKET_PATH = /^\/[A-Za-z0-9._@+/-]{1,200}$/;
 const USER = /^[a-z_][a-z0-9_-]{0,31}$/;
