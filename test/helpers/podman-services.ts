@@ -4,6 +4,8 @@ import path from 'node:path';
 import { composeEnv, type ComposedImage } from '../../src/envs/compose.js';
 import { envInputsDigest } from '../../src/envs/inputs.js';
 import { formatEnvLock } from '../../src/envs/lock-file.js';
+import { formatDiagnostic } from '../../src/core/diagnostics.js';
+import { MetadataInvalidError } from '../../src/core/errors.js';
 import { openMetadata } from '../../src/metadata/open.js';
 import type { Metadata } from '../../src/metadata/model.js';
 import { Podman } from '../../src/podman/podman.js';
@@ -41,27 +43,41 @@ export interface TinyProject {
   env: string;
 }
 
-/** A project whose one env ("tiny", host arch) is composed into its store. */
-export async function tinyProject(dir: string): Promise<TinyProject> {
+/**
+ * Writes env "tiny" (host arch, one .deb of this host's shell and coreutils) with its lock
+ * into the project at `root`, makes it the distro's default env, and composes its image into
+ * the store at `<root>/store`.
+ */
+export async function installTinyEnv(opts: { root: string; dir: string; distro?: string }): Promise<{ store: Store; image: ComposedImage }> {
+  const { root } = opts;
   const arch = hostArch();
-  const root = path.join(dir, 'project');
+  // the only env: others (a copied sample's s390x ones) would not match the host-arch distro
+  rmSync(path.join(root, 'metadata/envs'), { recursive: true, force: true });
   mkdirSync(path.join(root, 'metadata/envs'), { recursive: true });
   mkdirSync(path.join(root, 'metadata/packages'), { recursive: true });
-  writeFileSync(path.join(root, 'metadata/weld.toml'), `[distro]\nname = "t"\narch = "${arch}"\nenv = "tiny"\n`);
+  writeFileSync(path.join(root, 'metadata/weld.toml'), `[distro]\nname = "t"\narch = "${arch}"\nenv = "tiny"\n${opts.distro ?? ''}`);
   const base = { kind: 'builder' as const, arch, suite: 'bookworm', components: ['main'], packages: ['weld-tiny'] };
   writeFileSync(path.join(root, 'metadata/envs/tiny.toml'), `[env]\nkind = "builder"\narch = "${arch}"\nsuite = "bookworm"\ncomponents = ["main"]\npackages = ["weld-tiny"]\n`);
-  const deb = buildDeb({ dir, name: 'weld-tiny', arch, files: [...toolFiles(), { path: 'usr/share/base-passwd/passwd.master', content: 'root:*:0:0:root:/root:/bin/sh\n' }, { path: 'usr/share/base-passwd/group.master', content: 'root:*:0:\n' }] });
+  const deb = buildDeb({ dir: opts.dir, name: 'weld-tiny', arch, files: [...toolFiles(), { path: 'usr/share/base-passwd/passwd.master', content: 'root:*:0:0:root:/root:/bin/sh\n' }, { path: 'usr/share/base-passwd/group.master', content: 'root:*:0:\n' }] });
   const lock = { inputs: envInputsDigest(base), suite: 'bookworm', arch, debs: [deb.locked] };
   writeFileSync(path.join(root, 'metadata/envs/tiny.lock.toml'), formatEnvLock({ env: 'tiny', lock }));
-  const store = await freshStore(path.join(root, 'store'));
+  const store = await freshStore(root);
   const put = await store.put([deb.bytes]);
   if (!put.ok) throw put.error;
   const m = await openMetadata({ cwd: root, cache: false });
-  if (!m.ok) throw m.error;
-  const env = m.value.envs.get('tiny')!;
-  const image = await composeEnv({ env, store });
+  if (!m.ok) throw new Error(`${m.error.message}: ${m.error instanceof MetadataInvalidError ? m.error.diagnostics.map((d) => formatDiagnostic(d)).join('\n') : ''}`);
+  const image = await composeEnv({ env: m.value.envs.get('tiny')!, store });
   if (!image.ok) throw image.error;
-  return { root, metadata: m.value, store, image: image.value, env: 'tiny' };
+  return { store, image: image.value };
+}
+
+/** A project with no packages whose one env is "tiny", composed into its store. */
+export async function tinyProject(dir: string): Promise<TinyProject> {
+  const root = path.join(dir, 'project');
+  const { store, image } = await installTinyEnv({ root, dir });
+  const m = await openMetadata({ cwd: root, cache: false });
+  if (!m.ok) throw m.error;
+  return { root, metadata: m.value, store, image, env: 'tiny' };
 }
 
 export interface PodmanService {
