@@ -57,6 +57,8 @@ export interface JobSpec {
   composes: string[];
   /** builds at once inside this job */
   jobs: number;
+  /** labels every build backend of this job must have; absent: any */
+  selector?: Record<string, string>;
 }
 
 export interface Job extends JobSpec {
@@ -81,7 +83,7 @@ export interface Job extends JobSpec {
 export function jobIdentity(o: { commit: string } & JobSpec): string {
   const packages = o.all ? ['*'] : [...o.packages].sort();
   return createHash('sha256')
-    .update(canonicalJson({ repository: o.repository, commit: o.commit, packages, composes: [...o.composes].sort(), jobs: o.jobs }))
+    .update(canonicalJson({ repository: o.repository, commit: o.commit, packages, composes: [...o.composes].sort(), jobs: o.jobs, ...(o.selector ? { selector: o.selector } : {}) }))
     .digest('hex');
 }
 
