@@ -8,6 +8,7 @@ import { formatDiagnostic } from '../../src/core/diagnostics.js';
 import { MetadataInvalidError } from '../../src/core/errors.js';
 import { openMetadata } from '../../src/metadata/open.js';
 import type { Metadata } from '../../src/metadata/model.js';
+import type { Arch } from '../../src/metadata/names.js';
 import { Podman } from '../../src/podman/podman.js';
 import { hostArch } from '../../src/podman/arch.js';
 import type { Store } from '../../src/store/store.js';
@@ -50,7 +51,7 @@ export interface TinyProject {
  */
 export async function installTinyEnv(opts: { root: string; dir: string; distro?: string }): Promise<{ store: Store; image: ComposedImage }> {
   const { root } = opts;
-  const arch = hostArch();
+  const arch = hostArch() as Arch;
   // the only env: others (a copied sample's s390x ones) would not match the host-arch distro
   rmSync(path.join(root, 'metadata/envs'), { recursive: true, force: true });
   mkdirSync(path.join(root, 'metadata/envs'), { recursive: true });

@@ -85,7 +85,11 @@ export async function runRemote(o: RemoteRunOptions): Promise<Result<RunOutcome,
   for (const [k, v] of Object.entries(env).sort()) create.push('-e', `${k}=${v}`);
   create.push('-w', SRC, o.image.tag, ...recipeCommand(spec.recipe));
   const made = await podman.exec({ args: create });
-  if (made.code !== 0) return lost('podman create failed', made.stderr);
+  if (made.code !== 0) {
+    // an engine whose storage was wiped since: load the image again next time
+    if (/image not known|no such image/i.test(made.stderr)) o.engine.loaded.delete(o.image.tag);
+    return lost('podman create failed', made.stderr);
+  }
   let aborted = false;
   let finished = false;
   const remove = async () => {
@@ -128,10 +132,14 @@ export async function runRemote(o: RemoteRunOptions): Promise<Result<RunOutcome,
     if (copied.code !== 0) return lost('copying the inputs in failed', copied.stderr);
     const attached = await attach();
     if (aborted) return err(new RunFailedError('aborted', 'cancelled'));
-    // The engine's word on the exit status: `start -a` also fails when the connection drops.
-    const waited = await podman.exec({ args: ['wait', name], timeoutMs: 60_000 });
-    const code = waited.code === 0 ? Number(waited.stdout.trim()) : NaN;
-    if (!Number.isInteger(code)) return lost('the engine went away during the build', `${attached.stderr}\n${waited.stderr}`);
+    // `start -a` exits with the container's status, but also fails when the connection
+    // drops: a non-zero status is checked with the engine's own word (`podman wait`).
+    let code = 0;
+    if (attached.code !== 0) {
+      const waited = await podman.exec({ args: ['wait', name], timeoutMs: 60_000 });
+      code = waited.code === 0 ? Number(waited.stdout.trim()) : NaN;
+      if (!Number.isInteger(code)) return lost('the engine went away during the build', `${attached.stderr}\n${waited.stderr}`);
+    }
     if (code !== 0) return err(new RunFailedError('exit', exitReason(code), code));
     const out = await copyOut();
     if (out) {
