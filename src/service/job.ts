@@ -43,6 +43,8 @@ export interface PackageStatus {
   error?: { code: string; message: string };
   startedAt?: number;
   endedAt?: number;
+  /** the build backend its last run went to (only when the server has backends) */
+  backend?: string;
   /** a wheel's test, after its build (README, "Tests"): running, passed (run now or reused), or failed */
   test?: { state: 'testing' | 'passed' | 'failed'; key?: string; reused?: boolean };
 }

@@ -84,7 +84,8 @@ export async function runRemote(o: RemoteRunOptions): Promise<Result<RunOutcome,
   const create = ['create', '--name', name, '--arch', archInfo(o.image.arch).oci, '--network=none'];
   for (const [k, v] of Object.entries(env).sort()) create.push('-e', `${k}=${v}`);
   create.push('-w', SRC, o.image.tag, ...recipeCommand(spec.recipe));
-  const made = await podman.exec({ args: create });
+  // Bounded: an engine that stops answering (a host gone without a reset) must not hold the build forever.
+  const made = await podman.exec({ args: create, timeoutMs: 120_000 });
   if (made.code !== 0) {
     // an engine whose storage was wiped since: load the image again next time
     if (/image not known|no such image/i.test(made.stderr)) o.engine.loaded.delete(o.image.tag);
@@ -107,6 +108,7 @@ export async function runRemote(o: RemoteRunOptions): Promise<Result<RunOutcome,
     })();
   };
   spec.signal?.addEventListener('abort', onAbort, { once: true });
+  if (spec.signal?.aborted) onAbort();
   try {
     const result = await attempt();
     if (aborted) return err(new RunFailedError('aborted', 'cancelled'));
@@ -127,7 +129,7 @@ export async function runRemote(o: RemoteRunOptions): Promise<Result<RunOutcome,
       ],
     });
     if (!input.ok) return err(new RunFailedError('spawn', `cannot read the build inputs: ${input.error.message}`));
-    const copied = await podman.exec({ args: ['cp', '-', `${name}:/`], stdin: Readable.from(input.value) });
+    const copied = await podman.exec({ args: ['cp', '-', `${name}:/`], stdin: Readable.from(input.value), timeoutMs: 30 * 60_000 });
     if (aborted) return err(new RunFailedError('aborted', 'cancelled'));
     if (copied.code !== 0) return lost('copying the inputs in failed', copied.stderr);
     const attached = await attach();
