@@ -74,6 +74,8 @@ describe('build backends, s390x', () => {
   });
 
   it('rebuilds markupsafe on a backend to the bytes this host built', async () => {
+    const mirrored = await weld(['mirror', 'markupsafe'], { cwd: root, env });
+    expect(mirrored.code, mirrored.stderr).toBe(0);
     const local = await weld(['build', 'markupsafe', '--no-test'], { cwd: root, env });
     expect(local.code, local.stderr).toBe(0);
     const remote = await weld(['build', 'markupsafe', '--check', '--no-test', '--json', '--backends', path.join(scratch, 'backends.toml'), '--backend-selector', 'engine=b'], { cwd: root, env });

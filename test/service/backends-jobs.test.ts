@@ -9,6 +9,7 @@ import { buildProject, type BuildProject } from '../helpers/build-project.js';
 import { git } from '../helpers/git.js';
 import { hostContainersConf, installTinyEnv, podmanService, type PodmanService } from '../helpers/podman-services.js';
 import { tempDir } from '../helpers/store-temp.js';
+import { weld } from '../helpers/project.js';
 import { submit, waitForState } from './fixture.js';
 
 // A service job whose builds go to build backends: two real podman engines, one pool for
@@ -73,4 +74,15 @@ describe('the build service on build backends', () => {
     const listed = (await (await fetch(`${server.url}/api/v1/backends`)).json()) as { backends: Array<{ name: string; active: number; healthy: boolean; failures: number }> };
     expect(listed.backends.map((s) => [s.name, s.active, s.healthy, s.failures])).toEqual([['a', 0, true, 0], ['b', 0, true, 0]]);
   }, 180_000);
+
+  it('weld remote submit --backend-selector sends the job\'s selector', async () => {
+    // the same keys are cached by now: a new package makes the job build something
+    const r = await weld(['remote', 'submit', 'one', '--repo', project.root, '--ref', 'main', '--backend-selector', 'engine=a', '--server', server.url, '--json'], { cwd: project.root, env: { PATH: process.env['PATH'], HOME: dir } });
+    expect(r.code, r.stderr).toBe(0);
+    const id = (JSON.parse(r.stdout.trim().split('\n').at(-1)!) as { id: string }).id;
+    const job = await waitForState({ url: server.url, id, states: ['ready', 'done', 'failed'], timeoutMs: 60_000 });
+    expect(job['selector']).toEqual({ engine: 'a' });
+    const bad = await weld(['remote', 'submit', 'one', '--repo', project.root, '--ref', 'main', '--backend-selector', 'engine', '--server', server.url], { cwd: project.root, env: { PATH: process.env['PATH'], HOME: dir } });
+    expect([bad.code, bad.stderr]).toEqual([2, 'weld: error: --backend-selector "engine" is not key=value\nweld: hint: write it as key=value, e.g. --backend-selector size=big\n']);
+  }, 120_000);
 });
