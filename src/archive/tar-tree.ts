@@ -45,27 +45,32 @@ export async function writeTreeTar(opts: { dir: string; mtime: number; file: str
 
 /**
  * Several trees as one tar stream, each under its own prefix (`weld/src/…`), with the
- * directories in `dirs` made first: how a build's inputs are copied into a container on
+ * directories in `dirs` made first (the trees' own directories come with their mode and mtime): how a build's inputs are copied into a container on
  * a remote engine (`podman cp - CTR:/`), where bind mounts cannot reach. Unlike a pack's
  * tarball, it keeps each entry's own mtime: the recipe sees what a bind mount shows.
  */
 export async function treesTar(opts: { trees: Array<{ dir: string; prefix: string }>; dirs: string[] }): Promise<Result<AsyncGenerator<Buffer>, TarSourceError>> {
-  const plans: Array<{ prefix: string; entries: Planned[] }> = [];
+  const plans: Array<{ prefix: string; root: Planned; entries: Planned[] }> = [];
   for (const t of opts.trees) {
     const planned = await planTree(t.dir);
     if (!planned.ok) return planned;
-    plans.push({ prefix: t.prefix, entries: planned.value });
+    // the tree's own directory too, with its mode and mtime, as a bind mount shows it
+    const s = await lstat(t.dir).catch((e: Error) => e);
+    if (s instanceof Error) return err(new TarSourceError(t.dir, s.message));
+    plans.push({ prefix: t.prefix, root: { path: t.prefix, type: 'dir', mode: s.mode & 0o7777, mtime: Math.floor(s.mtimeMs / 1000) }, entries: planned.value });
   }
   const now = Math.floor(Date.now() / 1000);
   async function* chunks(): AsyncGenerator<Buffer> {
     const batch = new Batcher();
     for (const d of opts.dirs) yield* batch.entry({ path: d, type: 'dir', mode: 0o755 }, now);
-    for (const p of plans)
+    for (const p of plans) {
+      yield* batch.entry(tarEntry(p.root, undefined), p.root.mtime);
       for (const e of p.entries) {
         const data = e.file ? await readFile(e.file) : undefined;
         const placed = { ...e, path: `${p.prefix}/${e.path}`, ...(e.type === 'hardlink' ? { link: `${p.prefix}/${e.link}` } : {}) };
         yield* batch.entry(tarEntry(placed, data), e.mtime);
       }
+    }
     yield* batch.add(TAR_END);
     yield* batch.flush();
   }

@@ -80,7 +80,7 @@ describe('backends: one engine behind the pool keeps the runner contract', () =>
 describe('backends: two podman engines', () => {
   // prints what the container saw and writes an output whose bytes depend on all of it
   const PROBE = 'set -e\nmkdir -p "$WELD_OUT/wheels" "$WELD_OUT/prefix/lib"\n' +
-    'cd "$WELD_SRC" && ls -lRn --time-style=+%s . > "$WELD_OUT/prefix/listing"\n' +
+    'cd "$WELD_SRC" && ls -ldn --time-style=+%s . > "$WELD_OUT/prefix/listing" && ls -lRn --time-style=+%s . >> "$WELD_OUT/prefix/listing"\n' +
     'sha256sum hello.txt pkg/mod.py > "$WELD_OUT/prefix/sums"\n' +
     'echo "$WELD_PACKAGE $WELD_VERSION $SOURCE_DATE_EPOCH $WELD_JOBS $WELD_SRC $WELD_OUT $PWD $HOME" > "$WELD_OUT/wheels/demo-1.0-py3-none-any.whl"\n' +
     'echo probe-done\n';
@@ -154,7 +154,9 @@ describe('backends: two podman engines', () => {
   }, 60_000);
 
   it('retries a build whose engine dies mid-build on the other, skips the dead one, and uses it again once it is back', async () => {
-    const pool = new BackendPool({ backends: [backend(a, { maxJobs: 1 }), backend(b, { maxJobs: 1 })], skipMs: 3000 });
+    // the pool's clock, moved on by hand past the skip (the default 30 s) instead of sleeping through it
+    let later = 0;
+    const pool = new BackendPool({ backends: [backend(a, { maxJobs: 1 }), backend(b, { maxJobs: 1 })], now: () => Date.now() + later });
     const runner = new PoolRunner({ pool, context: context() });
     const script = 'echo started\nsleep 3\nmkdir -p "$WELD_OUT/wheels"\necho "built" > "$WELD_OUT/wheels/x.whl"\necho finished\n';
     const pending = runScript(runner, script);
@@ -184,7 +186,8 @@ describe('backends: two podman engines', () => {
     expect(skipped.placed.map((p) => p.backend)).toEqual(['b']);
 
     await a.start();
-    await new Promise((r) => setTimeout(r, 3100));
+    expect(pool.list().find((s) => s.name === 'a')!.healthy).toBe(false);
+    later += 30_000;
     expect(pool.list().find((s) => s.name === 'a')!.healthy).toBe(true);
     const back = await runScript(runner, 'echo again\n');
     expect(back.result.ok).toBe(true);

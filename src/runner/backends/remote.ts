@@ -121,7 +121,7 @@ export async function runRemote(o: RemoteRunOptions): Promise<Result<RunOutcome,
 
   async function attempt(): Promise<Result<RunOutcome, RunFailedError>> {
     const input = await treesTar({
-      dirs: ['weld', 'weld/src', 'weld/out', 'weld/recipe', 'weld/deps', ...deps.map((d) => d.slice(1))],
+      dirs: ['weld', 'weld/out', 'weld/deps'],
       trees: [
         { dir: spec.srcDir, prefix: SRC.slice(1) },
         { dir: path.dirname(spec.recipe), prefix: RECIPE.slice(1) },
