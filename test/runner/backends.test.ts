@@ -143,6 +143,17 @@ describe('backends: two podman engines', () => {
     expect(pool.list().map((s) => [s.name, s.active, s.failures, s.healthy])).toEqual([['a', 0, 0, true], ['b', 0, 0, true]]);
   }, 120_000);
 
+  it('warns before builds start when no backend builds the env\'s arch, and fails such a build saying why', async () => {
+    const other = arch === 's390x' ? 'amd64' : 's390x';
+    const runner = new PoolRunner({ pool: new BackendPool({ backends: [backend(a, { arch: other })] }), context: context() });
+    const info = await runner.info({ env: 'tiny' });
+    expect(info.warnings).toEqual([`no build backend builds ${arch} (env "tiny"): its builds will fail; see \`weld backends ls\``]);
+    const r = await runScript(runner, 'echo never\n');
+    expect(r.result.ok).toBe(false);
+    if (!r.result.ok) expect(r.result.error.reason).toMatch(new RegExp(`^no backend builds ${arch}; the backends are: a \\(${other}\\)`));
+    expect(r.placed).toEqual([]);
+  });
+
   it('a recipe failure is the recipe\'s: not retried, the backend stays healthy', async () => {
     const pool = new BackendPool({ backends: [backend(a), backend(b)] });
     const r = await runScript(new PoolRunner({ pool, context: context() }), 'echo before\nexit 3\n');

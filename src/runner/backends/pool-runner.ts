@@ -31,7 +31,10 @@ export class PoolRunner implements Runner {
   }
 
   async info(opts: { env: string }): Promise<RunnerInfo> {
-    return podmanInfo({ img: await this.image(opts.env), env: opts.env });
+    const info = podmanInfo({ img: await this.image(opts.env), env: opts.env });
+    // said before anything runs; each build of the env would fail with the same words
+    if (!info.unavailable && !this.o.pool.configs().some((c) => c.arch === info.arch)) info.warnings.push(`no build backend builds ${info.arch} (env "${opts.env}"): its builds will fail; see \`weld backends ls\``);
+    return info;
   }
 
   async run(spec: RunSpec): Promise<Result<RunOutcome, RunFailedError>> {
