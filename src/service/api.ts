@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { open, realpath } from 'node:fs/promises';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import { backendRoutes, type BackendsApi } from './api-backends.js';
 import { callerOf, sendError } from './auth.js';
 import { JobParams, ListQuery, NoQuery, PackageParams, PatchBody, SubmitBody } from './api-schemas.js';
 import { BadRequestError, NotFoundError, ServiceError } from './errors.js';
@@ -29,6 +30,8 @@ export interface ApiOptions {
   about: () => Record<string, unknown>;
   https?: { cert: Buffer; key: Buffer };
   log: (fields: Record<string, unknown>) => void;
+  /** the build backends: GET/POST /backends, DELETE /backends/{name} */
+  backends?: BackendsApi;
 }
 
 const PREFIX = '/api/v1';
@@ -116,6 +119,8 @@ export function buildApi(o: ApiOptions): FastifyInstance {
   const metrics = async (_req: FastifyRequest, reply: FastifyReply) => reply.type(o.metrics.registry.contentType).send(await o.metrics.registry.metrics());
   app.get('/metrics', { preHandler: guard('read') }, metrics);
   app.get(`${PREFIX}/metrics`, { preHandler: guard('read') }, metrics);
+
+  if (o.backends) backendRoutes({ app, prefix: PREFIX, backends: o.backends, guard });
 
   app.post(`${PREFIX}/jobs`, { schema: { body: SubmitBody, querystring: NoQuery }, preHandler: guard('submit') }, async (req, reply) => {
     const r = await o.jobs.submit(req.body, callerIn(req));

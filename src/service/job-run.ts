@@ -1,3 +1,4 @@
+import { withSelector } from '../runner/backends/selector.js';
 import os from 'node:os';
 import path from 'node:path';
 import type { WeldError } from '../core/errors.js';
@@ -83,7 +84,7 @@ export async function runJob(o: RunJobOptions): Promise<void> {
 
   const runner = await s.o.makeRunner(mirrored);
   if (!runner.ok) return failJob(o, `cannot make the runner: ${runner.error.message}`, runner.error.toJSON());
-  const session = openSession({ metadata: mirrored, store: s.o.store, runner: runner.value, mirrorsDir: s.o.mirrorsDir, weldVersion: s.o.weldVersion });
+  const session = openSession({ metadata: mirrored, store: s.o.store, runner: withSelector(runner.value, job.selector ?? {}), mirrorsDir: s.o.mirrorsDir, weldVersion: s.o.weldVersion });
   let summary;
   if (buildable.length) {
     const built = await session.build({

@@ -43,6 +43,8 @@ export interface PackageStatus {
   error?: { code: string; message: string };
   startedAt?: number;
   endedAt?: number;
+  /** the build backend its last run went to (only when the server has backends) */
+  backend?: string;
   /** a wheel's test, after its build (README, "Tests"): running, passed (run now or reused), or failed */
   test?: { state: 'testing' | 'passed' | 'failed'; key?: string; reused?: boolean };
 }
@@ -76,6 +78,8 @@ export interface JobSpec {
   composes: string[];
   /** builds at once inside this job */
   jobs: number;
+  /** labels every build backend of this job must have; absent: any */
+  selector?: Record<string, string>;
 }
 
 export interface Job extends JobSpec {
@@ -100,7 +104,7 @@ export interface Job extends JobSpec {
 export function jobIdentity(o: { commit: string } & JobSpec): string {
   const packages = o.all ? ['*'] : [...o.packages].sort();
   return createHash('sha256')
-    .update(canonicalJson({ repository: o.repository, commit: o.commit, packages, composes: [...o.composes].sort(), jobs: o.jobs }))
+    .update(canonicalJson({ repository: o.repository, commit: o.commit, packages, composes: [...o.composes].sort(), jobs: o.jobs, ...(o.selector ? { selector: o.selector } : {}) }))
     .digest('hex');
 }
 
