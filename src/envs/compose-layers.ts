@@ -90,13 +90,22 @@ export async function composeLayers(opts: ComposeLayersOptions): Promise<Result<
       bytes.set(r.index, r.files);
     }
     read += need.size;
-    for (const [i, l] of layers.entries()) {
-      if (refs[i]) continue;
-      const written = await writeLayer({ store, layer: l, bytes, old: old.get(l.bucket)! });
-      if (!written.ok) return written;
-      refs[i] = written.value;
-      old.delete(l.bucket); // its bytes are not needed past its own layer
-    }
+    // two at a time: one is hashed on this thread while the other's writes and fsync run
+    const writing = pLimit(2);
+    const written = await Promise.all(
+      layers.map((l, i) =>
+        refs[i]
+          ? undefined
+          : writing(async () => {
+              const w = await writeLayer({ store, layer: l, bytes, old: old.get(l.bucket)! });
+              if (w.ok) refs[i] = w.value;
+              old.delete(l.bucket); // its bytes are not needed past its own layer
+              return w;
+            }),
+      ),
+    );
+    const failed = written.find((w) => w && !w.ok);
+    if (failed && !failed.ok) return failed;
   } else opts.onPhase(`all ${layers.length} layers are cached`);
 
   const index: CacheIndex = { trees: {}, layers: {}, buckets: {} };
@@ -166,8 +175,10 @@ async function writeLayer(opts: { store: Store; layer: PlannedLayer; bytes: Map<
 async function readDebs(opts: { store: Store; debs: LockedDeb[]; which: number[]; concurrency: number; onRead: (done: number, total: number) => void }): Promise<Result<Array<{ index: number; tree: DebTree; files: Map<string, Buffer> }>, WeldError>> {
   const limit = pLimit(opts.concurrency);
   let done = 0;
+  // the biggest first, so that no core is left alone with gcc at the end
+  const order = [...opts.which].sort((a, b) => opts.debs[b]!.size - opts.debs[a]!.size || a - b);
   const results = await Promise.all(
-    opts.which.map((index) =>
+    order.map((index) =>
       limit(async (): Promise<Result<{ index: number; tree: DebTree; files: Map<string, Buffer> }, WeldError>> => {
         const d = opts.debs[index]!;
         const stat = await opts.store.stat(`sha256:${d.sha256}`);

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { isDigest, type Digest } from '../core/digest.js';
 import type { TarType } from '../archive/tar-write.js';
-import { safeRelative, type DebEntry } from './deb.js';
+import type { DebEntry } from './deb.js';
 
 // What one .deb unpacks to, without the bytes: every entry's path, type, mode, link and,
 // for a file, its size and sha256. Env compose caches one per deb (keyed by the deb's
@@ -66,16 +66,14 @@ export function decodeTree(opts: { value: unknown; sha256: string }): DebTree | 
     if (!Array.isArray(row) || row.length !== 6) return bad('not a 6-field row');
     const [p, type, mode, link, size, digest] = row as unknown[];
     if (typeof p !== 'string' || p === '') return bad('no path');
-    const rel = safeRelative(p);
-    if ('unsafe' in rel || rel.path !== p) return bad(`path ${JSON.stringify(p.slice(0, 80))} is not a clean relative path`);
+    if (!isClean(p)) return bad(`path ${JSON.stringify(p.slice(0, 80))} is not a clean relative path`);
     if (typeof type !== 'string' || !TYPES.has(type)) return bad(`type ${JSON.stringify(type)}`);
     if (!Number.isInteger(mode) || (mode as number) < 0 || (mode as number) > 0o7777) return bad(`mode ${JSON.stringify(mode)}`);
     const e: TreeEntry = { path: p, type: type as TarType, mode: mode as number };
     if (type === 'symlink' || type === 'hardlink') {
       if (typeof link !== 'string' || link === '' || link.includes('\0')) return bad('a link without a target');
       if (type === 'hardlink') {
-        const target = safeRelative(link);
-        if ('unsafe' in target || target.path !== link) return bad('a hardlink target that is not a clean relative path');
+        if (!isClean(link)) return bad('a hardlink target that is not a clean relative path');
       }
       e.link = link;
     } else if (link !== null) return bad('a link target on a file or directory');
@@ -88,4 +86,11 @@ export function decodeTree(opts: { value: unknown; sha256: string }): DebTree | 
     entries.push(e);
   }
   return { deb: opts.sha256, entries };
+}
+
+/** What safeRelative (deb.ts) makes of a path: no NUL, not absolute, no empty, "." or ".." part. String tests: a big env has 15,000 paths. */
+function isClean(p: string): boolean {
+  if (p === '' || p.includes('\0') || p.startsWith('/') || p.endsWith('/') || p.includes('//')) return false;
+  const wrapped = `/${p}/`;
+  return !wrapped.includes('/./') && !wrapped.includes('/../');
 }

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { digestOfJson, type Digest } from '../core/digest.js';
+import type { Digest } from '../core/digest.js';
 import type { TarEntry } from '../archive/tar-write.js';
 import type { DebTree } from './deb-tree.js';
 
@@ -38,7 +38,9 @@ export function planLayer(opts: { debs: Array<{ label: string; tree: DebTree }> 
   opts.debs.forEach(({ label: deb, tree }, i) => {
     const own = new Map<string, Working>();
     for (const e of tree.entries) {
-      const entry: Working = withoutUndefined({ path: e.path, type: e.type, mode: e.mode, from: i, link: e.link, size: e.size, digest: e.digest, source: e.type === 'file' ? { deb: i, path: e.path } : undefined });
+      const entry: Working = { path: e.path, type: e.type, mode: e.mode, from: i };
+      if (e.link !== undefined) entry.link = e.link;
+      if (e.type === 'file') Object.assign(entry, { size: e.size, digest: e.digest, source: { deb: i, path: e.path } });
       if (e.type === 'hardlink') {
         const target = own.get(e.link!);
         if (!target || target.type !== 'file') {
@@ -119,30 +121,38 @@ export function bucketOf(name: string): string {
  */
 export function splitLayers(opts: { plan: LayerPlan; names: string[]; format: number }): PlannedLayer[] {
   const { entries } = opts.plan;
+  const bucketOfDeb = opts.names.map(bucketOf);
+  const owner = (e: PlannedEntry) => (e.from < 0 ? 'weld' : bucketOfDeb[e.from]!);
   const byPath = new Map(entries.map((e) => [e.path, e]));
-  const members = new Map<string, Set<string>>();
+  // the other layers a directory (or symlink) is in, as the parent of their entries
+  const above = new Map<string, Set<string>>();
   for (const e of entries) {
-    const bucket = e.from < 0 ? 'weld' : bucketOf(opts.names[e.from]!);
-    let set = members.get(bucket);
-    if (!set) members.set(bucket, (set = new Set()));
-    set.add(e.path);
+    const bucket = owner(e);
     for (let at = e.path.lastIndexOf('/'); at > 0; at = e.path.lastIndexOf('/', at - 1)) {
-      const parent = e.path.slice(0, at);
-      if (set.has(parent)) break;
-      const above = byPath.get(parent);
-      if (above && (above.type === 'dir' || above.type === 'symlink')) set.add(parent);
+      const parent = byPath.get(e.path.slice(0, at));
+      if (!parent || (parent.type !== 'dir' && parent.type !== 'symlink') || owner(parent) === bucket) continue;
+      let set = above.get(parent.path);
+      if (!set) above.set(parent.path, (set = new Set()));
+      if (set.has(bucket)) break; // and so are the directories above it
+      set.add(bucket);
     }
   }
-  const order = [...members.keys()].sort((a, b) => (a === 'weld' ? 1 : b === 'weld' ? -1 : a < b ? -1 : a > b ? 1 : 0));
+  const layers = new Map<string, PlannedEntry[]>();
+  const add = (bucket: string, e: PlannedEntry) => {
+    const list = layers.get(bucket);
+    if (list) list.push(e);
+    else layers.set(bucket, [e]);
+  };
+  for (const e of entries) {
+    add(owner(e), e);
+    for (const bucket of above.get(e.path) ?? []) add(bucket, e);
+  }
+  const order = [...layers.keys()].sort((a, b) => (a === 'weld' ? 1 : b === 'weld' ? -1 : a < b ? -1 : a > b ? 1 : 0));
   return order.map((bucket) => {
-    const set = members.get(bucket)!;
-    const own = entries.filter((e) => set.has(e.path));
-    const key = digestOfJson({ format: opts.format, entries: own.map((e) => [e.path, e.type, e.mode, e.link ?? null, e.digest ?? null]) });
-    return { bucket, entries: own, key };
+    const own = layers.get(bucket)!;
+    // the key: rows of what decides each entry's bytes (plain JSON: canonicalJson's replacer over 15,000 rows was most of a re-compose's planning)
+    const rows = own.map((e) => [e.path, e.type, e.mode, e.link ?? null, e.digest ?? null]);
+    const key = createHash('sha256').update(JSON.stringify({ format: opts.format, rows })).digest('hex');
+    return { bucket, entries: own, key: `sha256:${key}` as Digest };
   });
-}
-
-function withoutUndefined<T extends object>(o: T): T {
-  for (const k of Object.keys(o) as Array<keyof T>) if (o[k] === undefined) delete o[k];
-  return o;
 }
