@@ -1,18 +1,19 @@
-import { spawn } from 'node:child_process';
-import { closeSync, openSync } from 'node:fs';
-import { readFile, rm } from 'node:fs/promises';
+import { readFile, rm, writeFile } from 'node:fs/promises';
+import path from 'node:path';
 import { promisify } from 'node:util';
 import { gunzip } from 'node:zlib';
 import { err, ok, type Result } from '../core/result.js';
 import { which } from '../util/which.js';
 import { decompressChunks, type Compression } from './decompress-stream.js';
 import { DecompressError, ToolMissingError } from './errors.js';
+import { plainName, runInHelper } from './spawn-helper.js';
 
 // Whole buffers (a .deb's data member). xz and zstd run as child processes when their
 // binaries exist: decompression is most of env compose's CPU time, and a child runs
-// beside Node. The child writes one scratch file that is read back whole: measured
-// here, reading a pipe in 64 KiB chunks cost a third more time than the decompression
-// itself. Without the binary, xz and bzip2 use the in-process stream decompressors.
+// beside Node. They are started by a helper shell (spawn-helper.ts: forking Node itself
+// costs more the more memory it holds) and work from scratch files: the input written
+// next to the scratch path, the output read back whole (measured here, reading a pipe in
+// 64 KiB chunks cost a third more time than the decompression itself). Without the binary, xz and bzip2 use the in-process stream decompressors.
 // zstd needs the `zstd` binary: Node 20's zlib has no zstd (22.15 has), and no
 // well-kept pure-JS zstd decoder is in the project's dependencies; Debian's debs are xz.
 
@@ -59,24 +60,19 @@ export async function decompressBuffer(opts: {
 }
 
 async function viaChild(opts: { bin: string; data: Buffer; compression: Compression; scratch: string }): Promise<Result<Buffer, DecompressError>> {
-  let fd: number | undefined = openSync(opts.scratch, 'wx', 0o600);
+  const dir = path.dirname(opts.scratch);
+  const name = path.basename(opts.scratch);
+  if (!plainName(name)) throw new Error(`bug: scratch name ${JSON.stringify(name)} is not a plain file name`);
+  const files = ['in', 'out', 'err'].map((ext) => `${opts.scratch}.${ext}`);
   try {
-    const failed = await new Promise<string | undefined>((resolve) => {
-      const child = spawn(opts.bin, ['-dc'], { stdio: ['pipe', fd, 'pipe'] });
-      let stderr = '';
-      child.stderr!.setEncoding('utf8').on('data', (s: string) => (stderr += s));
-      child.stdin!.on('error', () => undefined); // the exit status tells what went wrong
-      child.stdin!.end(opts.data);
-      child.on('error', (e) => resolve(e.message));
-      child.on('close', (code) => resolve(code === 0 ? undefined : `${opts.bin} -dc failed (exit ${code}): ${stderr.trim() || 'corrupt data'}`));
-    });
-    closeSync(fd);
-    fd = undefined;
-    if (failed !== undefined) return err(new DecompressError(opts.compression, failed));
-    return ok(await readFile(opts.scratch));
+    await writeFile(files[0]!, opts.data, { flag: 'wx', mode: 0o600 });
+    const status = await runInHelper({ bin: opts.bin, dir, name });
+    if (status !== 0) {
+      const stderr = typeof status === 'number' ? (await readFile(files[2]!, 'utf8').catch(() => '')).trim() : status;
+      return err(new DecompressError(opts.compression, `${path.basename(opts.bin)} -dc failed${typeof status === 'number' ? ` (exit ${status})` : ''}: ${stderr || 'corrupt data'}`));
+    }
+    return ok(await readFile(files[1]!));
   } finally {
-    // closed exactly once: a second close could hit a descriptor reused meanwhile
-    if (fd !== undefined) closeSync(fd);
-    await rm(opts.scratch, { force: true });
+    await Promise.all(files.map((f) => rm(f, { force: true })));
   }
 }

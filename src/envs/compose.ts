@@ -1,24 +1,20 @@
-import { createHash } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
-import pLimit from 'p-limit';
 import { cpus } from 'node:os';
 import { err, ok, type Result } from '../core/result.js';
 import type { WeldError } from '../core/errors.js';
-import type { Env, LockedDeb } from '../metadata/model.js';
+import type { Env } from '../metadata/model.js';
 import { imageManifest, MEDIA } from '../archive/oci.js';
-import { tarChunks } from '../archive/tar-write.js';
 import type { Podman } from '../podman/podman.js';
 import { loadImage } from '../podman/images.js';
 import { digestBytes, type Digest } from '../store/digest.js';
 import type { EnvImageRecord } from '../store/records.js';
-import { tmpName } from '../store/layout.js';
+import type { RecordInput } from '../store/index.js';
 import type { Store } from '../store/store.js';
-import { readDeb, type DebEntry } from './deb.js';
-import { DebDigestMismatchError, DebNotFetchedError } from './errors.js';
+import { cacheRootRecord, emptyIndex, encodeIndex, loadCache } from './compose-cache.js';
+import { composeLayers, type ComposeStats } from './compose-layers.js';
+import { DebNotFetchedError } from './errors.js';
 import type { EnvEvent, EnvListener } from './events.js';
 import { emitterFor } from '../core/events.js';
 import { requireFreshLock } from './fresh.js';
-import { planLayer } from './layer.js';
 import { formatEnvLock } from './lock-file.js';
 import { COMPOSER_VERSION, imageConfig, imageTag } from './oci.js';
 
@@ -29,6 +25,12 @@ export interface ComposeEnvOptions {
   force?: boolean;
   /** debs decompressed at once (default: the number of CPUs) */
   concurrency?: number;
+  /**
+   * Use and update the compose cache (default true): debs' trees and layers of earlier
+   * composes, so a lock that changes one deb decompresses only that one. Off, every
+   * deb is read; the image is the same bytes either way.
+   */
+  cache?: boolean;
   onEvent?: EnvListener;
 }
 
@@ -39,15 +41,18 @@ export interface ComposedImage {
   record: EnvImageRecord;
   /** the store already had this image; nothing was composed */
   reused: boolean;
+  /** what composing took from the cache (absent when the image was reused) */
+  stats?: ComposeStats;
 }
 
 /** The store record id of an env's image: one per lock and composer version. */
 export const imageRecordId = (env: string, lock: Digest) => `${env}@${lock.slice('sha256:'.length)}/c${COMPOSER_VERSION}`;
 
 /**
- * The env's locked debs (from the store, each re-hashed against the lock) unpacked in
- * memory and streamed into one OCI layer, then config and manifest; recorded in the
- * store only when every blob is in.
+ * The env's locked debs (from the store, each re-hashed against the lock when read)
+ * unpacked in memory and written as OCI layers (one per bucket of debs, see
+ * splitLayers), then config and manifest; recorded in the store only when every blob is
+ * in. The compose cache spares what an earlier compose already unpacked.
  */
 export async function composeEnv(opts: ComposeEnvOptions): Promise<Result<ComposedImage, WeldError>> {
   const { env, store } = opts;
@@ -67,21 +72,28 @@ export async function composeEnv(opts: ComposeEnvOptions): Promise<Result<Compos
   for (const d of lock.debs) if (!(await store.has(`sha256:${d.sha256}`))) missing.push(d.path);
   if (missing.length) return err(new DebNotFetchedError(env.name, missing));
 
-  emit(`unpacking ${lock.debs.length} debs`);
-  const read = await readAll({ store, debs: lock.debs, concurrency: opts.concurrency ?? Math.max(2, cpus().length), onDone: (done) => event('progress', { unit: 'debs', done, total: lock.debs.length }) });
-  if (!read.ok) return read;
-  const plan = planLayer({ debs: read.value });
-  for (const message of plan.warnings) event('warning', { message });
-
-  emit(`writing the layer (${plan.entries.length} entries)`);
-  const layer = await store.put(tarChunks(plan.entries), { label: `${env.name} layer` });
-  if (!layer.ok) return layer;
-  const config = imageConfig({ env: env.name, arch: env.arch, layer: layer.value.digest, lock: lockBlob.value.digest });
+  const concurrency = opts.concurrency ?? Math.max(2, cpus().length);
+  const cache = opts.cache === false ? { index: emptyIndex() } : await loadCache({ store, env: env.name });
+  if (cache.problem) event('warning', { message: cache.problem });
+  const layerEvents = {
+    onWarning: (message: string) => event('warning', { message }),
+    onPhase: emit,
+    onRead: (done: number, total: number) => event('progress', { unit: 'debs', done, total }),
+  };
+  let built = await composeLayers({ store, debs: lock.debs, index: cache.index, concurrency, format: COMPOSER_VERSION, ...layerEvents });
+  if (built.ok && 'cacheWrong' in built.value) {
+    event('warning', { message: `${built.value.cacheWrong}; composing without the cache` });
+    built = await composeLayers({ store, debs: lock.debs, index: emptyIndex(), concurrency, format: COMPOSER_VERSION, ...layerEvents });
+  }
+  if (!built.ok) return built;
+  if ('cacheWrong' in built.value) throw new Error(`bug: an empty cache was wrong: ${built.value.cacheWrong}`);
+  const { layers, stats } = built.value;
+  const config = imageConfig({ env: env.name, arch: env.arch, layers: layers.map((l) => l.digest), lock: lockBlob.value.digest });
   const configBlob = await store.put([config], { label: `${env.name} image config` });
   if (!configBlob.ok) return configBlob;
   const manifest = imageManifest({
     config: { mediaType: MEDIA.config, digest: configBlob.value.digest, size: config.length },
-    layers: [{ mediaType: MEDIA.layer, digest: layer.value.digest, size: layer.value.size }],
+    layers: layers.map((l) => ({ mediaType: MEDIA.layer, digest: l.digest, size: l.size })),
   });
   const manifestBlob = await store.put([manifest], { label: `${env.name} image manifest` });
   if (!manifestBlob.ok) return manifestBlob;
@@ -91,12 +103,19 @@ export async function composeEnv(opts: ComposeEnvOptions): Promise<Result<Compos
     lock: lockBlob.value.digest,
     manifest: manifestBlob.value.digest,
     config: configBlob.value.digest,
-    layers: [layer.value.digest],
+    layers: layers.map((l) => l.digest),
     createdAt: new Date().toISOString(),
   };
-  const written = await store.writeRecords([{ kind: 'env', id, data: record }]);
+  const records: RecordInput[] = [{ kind: 'env', id, data: record }];
+  if (opts.cache !== false) {
+    const indexBlob = await store.put([encodeIndex(built.value.index)], { label: `${env.name} compose cache` });
+    if (!indexBlob.ok) return indexBlob;
+    records.push(cacheRootRecord({ env: env.name, index: built.value.index, indexDigest: indexBlob.value.digest }));
+  }
+  // one batch: the image and the cache that made it are recorded together or not at all
+  const written = await store.writeRecords(records);
   if (!written.ok) return written;
-  return ok({ env: env.name, arch: env.arch, tag: imageTag({ env: env.name, manifest: record.manifest }), record, reused: false });
+  return ok({ env: env.name, arch: env.arch, tag: imageTag({ env: env.name, manifest: record.manifest }), record, reused: false, stats });
 }
 
 /** The image the store has for the env's current lock, if compose made one. */
@@ -114,30 +133,6 @@ async function reusable(opts: { store: Store; id: string }): Promise<EnvImageRec
   const rec = r.value.data;
   for (const d of [rec.manifest, rec.config, ...rec.layers]) if (!(await opts.store.has(d))) return undefined;
   return rec;
-}
-
-/** Reads the debs in lock order, a few at a time (decompression runs in child processes). */
-async function readAll(opts: { store: Store; debs: LockedDeb[]; concurrency: number; onDone: (n: number) => void }): Promise<Result<Array<{ deb: string; entries: DebEntry[] }>, WeldError>> {
-  const limit = pLimit(opts.concurrency);
-  let done = 0;
-  const results = await Promise.all(
-    opts.debs.map((d) =>
-      limit(async (): Promise<Result<{ deb: string; entries: DebEntry[] }, WeldError>> => {
-        const stat = await opts.store.stat(`sha256:${d.sha256}`);
-        if (!stat.ok) return stat;
-        const bytes = await readFile(stat.value.path);
-        const actual = createHash('sha256').update(bytes).digest('hex');
-        if (actual !== d.sha256) return err(new DebDigestMismatchError(d.path, d.sha256, actual));
-        const entries = await readDeb({ name: d.path, bytes, scratch: tmpName(opts.store.layout, 'deb-data') });
-        if (!entries.ok) return entries;
-        opts.onDone(++done);
-        return ok({ deb: `${d.name}_${d.version}_${d.arch}`, entries: entries.value });
-      }),
-    ),
-  );
-  const failed = results.find((r) => !r.ok);
-  if (failed && !failed.ok) return err(failed.error);
-  return ok(results.map((r) => (r as { ok: true; value: { deb: string; entries: DebEntry[] } }).value));
 }
 
 /** Loads a composed env image into podman under its tag, unless podman has it already. */

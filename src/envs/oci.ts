@@ -2,13 +2,16 @@ import { FIXED_MTIME } from '../archive/tar-write.js';
 import { archInfo } from '../podman/arch.js';
 import type { Digest } from '../store/digest.js';
 
-// The config of an env's image (one layer), as canonical JSON so the same lock gives
+// The config of an env's image, as canonical JSON so the same lock gives
 // the same digest everywhere; the manifest and layout are src/archive/oci.ts's.
 
-/** Bumped when the layer or config this code writes changes for the same lock. */
-export const COMPOSER_VERSION = 1;
+/**
+ * Bumped when the layers or config this code writes change for the same lock.
+ * 2: the debs in LAYER_BUCKETS layers by package name, then weld's own (was one layer).
+ */
+export const COMPOSER_VERSION = 2;
 
-export function imageConfig(opts: { env: string; arch: string; layer: Digest; lock: Digest }): Buffer {
+export function imageConfig(opts: { env: string; arch: string; layers: Digest[]; lock: Digest }): Buffer {
   const a = archInfo(opts.arch);
   const config = {
     architecture: a.oci,
@@ -21,7 +24,7 @@ export function imageConfig(opts: { env: string; arch: string; layer: Digest; lo
       WorkingDir: '/',
       Labels: { 'dev.weld.env': opts.env, 'dev.weld.lock': opts.lock, 'dev.weld.composer': String(COMPOSER_VERSION) },
     },
-    rootfs: { type: 'layers', diff_ids: [opts.layer] },
+    rootfs: { type: 'layers', diff_ids: opts.layers },
   };
   return Buffer.from(JSON.stringify(config));
 }

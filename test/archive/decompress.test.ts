@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
@@ -43,6 +43,25 @@ describe('decompressBuffer', () => {
     expect(r.error).toBeInstanceOf(DecompressError);
     expect(r.error.code).toBe('E_DECOMPRESS');
     expect(r.error.message).toMatch(new RegExp(`^the ${compression} data does not decompress: .+`));
+  });
+});
+
+describe('decompressBuffer through the helper shells', () => {
+  it('gives every one of many calls at once its own bytes, and leaves no scratch file', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'weld-helpers-'));
+    try {
+      const jobs = Array.from({ length: 12 }, (_, i) => (i % 2 ? ['xz', 'xz'] : ['zst', 'zstd']) as [string, Compression]);
+      const results = await Promise.all(jobs.map(([ext, compression], i) => decompressBuffer({ data: fixture(ext), compression, scratch: path.join(dir, `job-${i}`), for: 'x' })));
+      for (const r of results) expect(r.ok && r.value.equals(plain)).toBe(true);
+      expect(readdirSync(dir)).toEqual([]);
+      // a failure in the middle: that call gets it, the helpers go on serving the others
+      const mixed = await Promise.all([fixture('xz'), fixture('xz').subarray(0, 100), fixture('xz')].map((data, i) => decompressBuffer({ data, compression: 'xz', scratch: path.join(dir, `mixed-${i}`), for: 'x' })));
+      expect(mixed.map((r) => r.ok)).toEqual([true, false, true]);
+      expect(!mixed[1]!.ok && mixed[1]!.error.message).toMatch(/^the xz data does not decompress: xz -dc failed \(exit 1\): .+/);
+      expect(readdirSync(dir)).toEqual([]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 

@@ -50,24 +50,38 @@ describe('composing an env image', () => {
     expect(a.value.tag).toBe(`weld-env/tiny:${a.value.record.manifest.slice(7, 19)}`);
   });
 
-  it('writes a sorted layer owned by root with fixed mtimes, /etc/passwd, /etc/group and a 1777 /tmp', async () => {
+  it('writes sorted layers owned by root with fixed mtimes that stack to one tree: /etc/passwd, /etc/group and a 1777 /tmp', async () => {
     const store = await storeWith('layer');
     const r = await composeEnv({ env: envOf(debs.map((d) => d.locked)), store });
     if (!r.ok) throw r.error;
-    const layer = blobPath(store.layout, r.value.record.layers[0]!);
-    const listing = execFileSync('tar', ['--numeric-owner', '--full-time', '-tvf', layer], { encoding: 'utf8', env: { ...process.env, TZ: 'UTC' } });
-    const rows = listing.trim().split('\n').map((l) => l.split(/\s+/));
-    const names = rows.map((r) => r.slice(5).join(' '));
-    expect(names).toEqual([
+    const layers = r.value.record.layers.map((d) => blobPath(store.layout, d));
+    const rowsOf = (layer: string) =>
+      execFileSync('tar', ['--numeric-owner', '--full-time', '-tvf', layer], { encoding: 'utf8', env: { ...process.env, TZ: 'UTC' } })
+        .trim()
+        .split('\n')
+        .map((l) => l.split(/\s+/));
+    const perLayer = layers.map(rowsOf);
+    const namesOf = (rows: string[][]) => rows.map((row) => row.slice(5).join(' '));
+    for (const rows of perLayer) expect(namesOf(rows)).toEqual([...namesOf(rows)].sort());
+    // a path is in one layer only, but for the directories above it
+    const seen = new Map<string, string>();
+    for (const rows of perLayer) for (const row of rows) {
+      const name = row.slice(5).join(' ');
+      if (seen.has(name)) expect([name, row[0]![0]]).toEqual([name, 'd']);
+      else seen.set(name, row[0]!);
+    }
+    expect([...seen.keys()].sort()).toEqual([
       'bin/', 'bin/hi -> /usr/bin/hello', 'etc/', 'etc/group', 'etc/passwd', 'tmp/', 'usr/', 'usr/bin/', 'usr/bin/aaa-link', 'usr/bin/hello link to usr/bin/aaa-link',
       'usr/share/', 'usr/share/base-passwd/', 'usr/share/base-passwd/group.master', 'usr/share/base-passwd/passwd.master', 'usr/share/zz/', 'usr/share/zz/data',
     ]);
-    for (const row of rows) expect([row[1], row[3], row[4]]).toEqual(['0/0', '1980-01-01', '00:00:00']);
-    expect(rows.find((r) => r[5] === 'tmp/')![0]).toBe('drwxrwxrwt');
-    expect(rows.find((r) => r[5] === 'usr/bin/aaa-link')![0]).toBe('-rwxr-xr-x');
+    const all = perLayer.flat();
+    for (const row of all) expect([row[1], row[3], row[4]]).toEqual(['0/0', '1980-01-01', '00:00:00']);
+    expect(all.find((row) => row[5] === 'tmp/')![0]).toBe('drwxrwxrwt');
+    expect(all.find((row) => row[5] === 'usr/bin/aaa-link')![0]).toBe('-rwxr-xr-x');
+    expect(namesOf(perLayer.at(-1)!)).toEqual(['etc/', 'etc/group', 'etc/passwd', 'tmp/']); // weld's own layer last
     const out = path.join(dir, 'unpacked');
     mkdirSync(out);
-    execFileSync('tar', ['-xf', layer, '-C', out]);
+    for (const layer of layers) execFileSync('tar', ['-xf', layer, '-C', out]);
     expect(execFileSync('cat', [path.join(out, 'etc/passwd'), path.join(out, 'usr/bin/aaa-link')], { encoding: 'utf8' })).toBe('root:*:0:0:root:/root:/bin/sh\nhi\n');
   });
 

@@ -51,7 +51,7 @@ async function writeRuntimeImage(metadata: Metadata, store: Store): Promise<void
     { path: 'usr/bin', type: 'dir', mode: 0o755 },
     { path: 'usr/bin/python3', type: 'file', mode: 0o755, data: Buffer.from('#!/bin/sh\n') },
   ])));
-  const config = imageConfig({ env: env.name, arch: env.arch, layer: layer.digest, lock: lockBlob.digest });
+  const config = imageConfig({ env: env.name, arch: env.arch, layers: [layer.digest], lock: lockBlob.digest });
   const configBlob = must(await store.put([config]));
   const manifest = imageManifest({ config: { mediaType: MEDIA.config, digest: configBlob.digest, size: config.length }, layers: [{ mediaType: MEDIA.layer, digest: layer.digest, size: layer.size }] });
   const manifestBlob = must(await store.put([manifest]));
