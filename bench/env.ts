@@ -146,11 +146,17 @@ async function main(): Promise<void> {
       return;
     }
     const image = first;
-    spawnSync(podman.value.bin, ['rmi', '-f', image.tag], { env: podman.value.env, stdio: 'ignore' });
+    // The tag is the lock's: a project on this host may be building in that very image.
+    // Time the load only when podman lacks it, and remove only what the bench loaded
+    // (never --force, which would stop the containers running in it).
+    if (spawnSync(podman.value.bin, ['image', 'exists', image.tag], { env: podman.value.env }).status === 0) {
+      console.log(`  podman load                            skipped: ${image.tag} is already in podman (removing it could stop builds using it)`);
+      return;
+    }
     const t0 = performance.now();
     must(await loadEnvImage({ image, store: primed, podman: podman.value }));
     console.log(`  podman load                            ${s(performance.now() - t0)}  (${image.tag})`);
-    spawnSync(podman.value.bin, ['rmi', '-f', image.tag], { env: podman.value.env, stdio: 'ignore' });
+    spawnSync(podman.value.bin, ['rmi', image.tag], { env: podman.value.env, stdio: 'ignore' });
   } finally {
     rmSync(work, { recursive: true, force: true });
   }
