@@ -128,7 +128,9 @@ export function buildApi(o: ApiOptions): FastifyInstance {
   app.get(`${PREFIX}/healthz`, health);
   app.get(`${PREFIX}/about`, { preHandler: guard('read') }, async () => o.about());
   // Who a token is (the dashboard's sign-in checks the token here before it keeps it).
+  // Asked without one, it says whether calls need one: {name: null, tokens: true}.
   app.get(`${PREFIX}/whoami`, { schema: { querystring: NoQuery } }, async (req, reply) => {
+    if (!req.headers.authorization && o.tokens.enforced()) return { name: null, role: null, tokens: true };
     const c = callerOf({ tokens: o.tokens, req, need: 'submit' });
     if (!c.ok) return sendError(reply, c.error);
     return { name: c.caller.name, role: c.caller.role, tokens: o.tokens.enforced() };

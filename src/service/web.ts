@@ -11,8 +11,11 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 // under their name (a year, immutable); index.html is revalidated every time. A path
 // that is not a file is a client-side route and gets index.html, except under the API.
 
-/** dist/src/service/web.js → dist/web */
-export const DEFAULT_WEB_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../web');
+/** dist/web beside the compiled server (dist/src/service/web.js), or of the checkout when run from src/ (the tests) */
+export const DEFAULT_WEB_DIR = ((): string => {
+  const up2 = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+  return path.basename(up2) === 'dist' ? path.join(up2, 'web') : path.join(up2, 'dist/web');
+})();
 
 interface WebFile {
   body: Buffer;

@@ -48,7 +48,7 @@ export function SignIn() {
   const [token, setToken] = useState('');
   const [error, setError] = useState<string>();
   const [busy, setBusy] = useState(false);
-  if (who && (who.tokens || storedToken())) {
+  if (who?.name && (who.tokens || storedToken())) {
     return (
       <div className="signin">
         <span>
@@ -75,7 +75,7 @@ export function SignIn() {
       <button type="submit" disabled={busy || !token.trim()}>
         Sign in
       </button>
-      {who && !who.tokens ? <span className="muted">(this server needs no token yet)</span> : null}
+      {who?.name && !who.tokens ? <span className="muted">(this server needs no token yet)</span> : null}
       {error ? (
         <span id="token-error" role="alert" className="error-text">
           {error}

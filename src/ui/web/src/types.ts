@@ -129,8 +129,9 @@ export interface Backend {
   skippedUntil?: string | number | null;
 }
 
+/** GET /whoami: who the token is; name null when no token was sent (and the server needs one) */
 export interface Who {
-  name: string;
-  role: 'submit' | 'admin';
+  name: string | null;
+  role: 'submit' | 'admin' | null;
   tokens: boolean;
 }

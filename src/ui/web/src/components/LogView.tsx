@@ -80,8 +80,8 @@ export function LogView(props: { path: string; plain: string; label: string; pre
     const l = shown[i]!;
     rows.push(
       <div key={l.seq} className="line" style={{ top: i * LINE_PX }}>
-        <span className="seq" aria-hidden="true">
-          {l.seq + 1}
+        <span className="seq" aria-hidden="true" title={`line ${l.seq + 1} of the job's log`}>
+          {i + 1 + dropped.current}
         </span>
         {props.prefixPackages && l.package ? <span className="pkg">[{l.package}] </span> : null}
         {l.text}

@@ -53,7 +53,7 @@ export function PackageTable(props: { states: Record<string, PackageStatus>; sel
         Find a package
         <input value={filter} onChange={(e) => setFilter(e.target.value)} placeholder="name or state" />
       </label>
-      <div role="table" aria-label={`Packages (${names.length})`} aria-rowcount={names.length} className="ptable-body" ref={box} onScroll={(e) => setTop(e.currentTarget.scrollTop)}>
+      <div role="table" aria-label={`Packages (${names.length})`} aria-rowcount={names.length} className="ptable-body" style={{ height: Math.min(340, Math.max(names.length, 1) * ROW_PX + 2) }} ref={box} onScroll={(e) => setTop(e.currentTarget.scrollTop)}>
         <div role="rowgroup" style={{ height: names.length * ROW_PX, position: 'relative' }}>
           {rows}
         </div>

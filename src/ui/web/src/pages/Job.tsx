@@ -130,25 +130,29 @@ export function JobPage(props: { id: string }) {
         ) : null}
       </dl>
       <div className="job-grid">
-        <section aria-labelledby="graph-h" className="panel graph-panel">
-          <h2 id="graph-h">Build graph</h2>
-          <Graph states={job.packageStates} requires={job.requires ?? NO_EDGES} selected={sel} onSelect={setSelected} />
-          <Legend />
-        </section>
-        <section aria-labelledby="pk-h" className="panel">
-          <h2 id="pk-h">Packages</h2>
-          <PackageTable states={job.packageStates} selected={sel} onSelect={setSelected} now={now} />
-        </section>
+        <div className="col">
+          <section aria-labelledby="graph-h" className="panel graph-panel">
+            <h2 id="graph-h">Build graph</h2>
+            <Graph states={job.packageStates} requires={job.requires ?? NO_EDGES} selected={sel} onSelect={setSelected} />
+            <Legend />
+          </section>
+          <section aria-labelledby="log-h" className="panel">
+            <h2 id="log-h">{sel ? `Log of ${sel}` : 'Job log'}</h2>
+            {sel ? (
+              <LogView key={sel} path={`/api/v1/jobs/${job.id}/packages/${encodeURIComponent(sel)}/log`} plain={`/api/v1/jobs/${job.id}/packages/${encodeURIComponent(sel)}/log`} label={`${sel}'s log`} prefixPackages={false} />
+            ) : (
+              <LogView key="job" path={`/api/v1/jobs/${job.id}/log`} plain={`/api/v1/jobs/${job.id}/log`} label="the job's log" prefixPackages={true} />
+            )}
+          </section>
+        </div>
+        <div className="col">
+          <section aria-labelledby="pk-h" className="panel">
+            <h2 id="pk-h">Packages</h2>
+            <PackageTable states={job.packageStates} selected={sel} onSelect={setSelected} now={now} />
+          </section>
+          {sel ? <PackageDetail job={job} name={sel} onClose={() => setSelected(undefined)} /> : null}
+        </div>
       </div>
-      {sel ? <PackageDetail job={job} name={sel} onClose={() => setSelected(undefined)} /> : null}
-      <section aria-labelledby="log-h" className="panel">
-        <h2 id="log-h">{sel ? `Log of ${sel}` : 'Job log'}</h2>
-        {sel ? (
-          <LogView key={sel} path={`/api/v1/jobs/${job.id}/packages/${encodeURIComponent(sel)}/log`} plain={`/api/v1/jobs/${job.id}/packages/${encodeURIComponent(sel)}/log`} label={`${sel}'s log`} prefixPackages={false} />
-        ) : (
-          <LogView key="job" path={`/api/v1/jobs/${job.id}/log`} plain={`/api/v1/jobs/${job.id}/log`} label="the job's log" prefixPackages={true} />
-        )}
-      </section>
       <Composes job={job} />
       <section aria-labelledby="tr-h" className="panel">
         <h2 id="tr-h">Transitions</h2>
@@ -181,7 +185,7 @@ function CancelButton(props: { job: Job; onDone: () => void }) {
   const [busy, setBusy] = useState(false);
   const [message, setMessage] = useState<string>();
   if (!ACTIVE.has(props.job.state)) return null;
-  const allowed = who !== undefined && (!who.tokens || (storedToken() !== undefined && (who.role === 'admin' || who.name === props.job.submitter)));
+  const allowed = who?.name != null && (!who.tokens || (storedToken() !== undefined && (who.role === 'admin' || who.name === props.job.submitter)));
   const cancel = async () => {
     setBusy(true);
     try {
