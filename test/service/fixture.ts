@@ -26,7 +26,7 @@ export interface ServiceFixture {
   tmp: string;
   /** where local upstream tarballs live (the server's WELD_ALLOW_PATHS) */
   releases: string;
-  start(o?: { config?: ServiceConfig; stateDir?: string; storePath?: string }): Promise<RunningService>;
+  start(o?: { config?: ServiceConfig; stateDir?: string; storePath?: string; webDir?: string }): Promise<RunningService>;
   cleanup(): Promise<void>;
 }
 
@@ -79,6 +79,7 @@ export async function serviceFixture(o: { slowLines?: number; slowPause?: number
         config: s.config ?? {},
         weldVersion: 'test',
         log: () => {},
+        ...(s.webDir !== undefined ? { webDir: s.webDir } : {}),
       });
       if (!r.ok) throw r.error;
       servers.push(r.value);
