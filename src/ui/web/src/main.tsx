@@ -1,6 +1,6 @@
 import { StrictMode, useEffect, useRef } from 'react';
 import { createRoot } from 'react-dom/client';
-import { AuthProvider, SignIn } from './auth.js';
+import { AuthProvider, SignIn, useAuth } from './auth.js';
 import { BackendsPage } from './pages/Backends.js';
 import { JobPage } from './pages/Job.js';
 import { JobsPage } from './pages/Jobs.js';
@@ -32,6 +32,7 @@ function Page() {
 
 function Shell() {
   const { path } = useLocation();
+  const { who } = useAuth();
   const main = useRef<HTMLElement>(null);
   const first = useRef(true);
   useEffect(() => {
@@ -63,7 +64,8 @@ function Shell() {
         <SignIn />
       </header>
       <main id="main" ref={main} tabIndex={-1}>
-        <Page />
+        {/* signing in or out reloads the page's data: a server with read = "token" shows nothing before */}
+        <Page key={who?.name ?? ''} />
       </main>
     </>
   );
