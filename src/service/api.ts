@@ -1,4 +1,4 @@
-import { realpath } from 'node:fs/promises';
+import { open, realpath } from 'node:fs/promises';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { callerOf, sendError } from './auth.js';
@@ -218,13 +218,33 @@ export function buildApi(o: ApiOptions): FastifyInstance {
     const { id, compose } = req.params as { id: string; compose: string; '*': string };
     const job = o.jobStore.get(id);
     const composed = job?.composed[compose];
-    if (!job || !composed || !Object.hasOwn(job.composed, compose)) return sendError(reply, new NotFoundError(`no wheelhouse ${compose} of job ${id}`));
+    if (!job || !composed || !Object.hasOwn(job.composed, compose) || composed.kind === 'image') return sendError(reply, new NotFoundError(`no wheelhouse ${compose} of job ${id}`));
     const root = await realpath(composed.dir).catch(() => undefined);
     if (!root) return sendError(reply, new NotFoundError(`the wheelhouse ${compose} of job ${id} is gone from the server`));
     reply.hijack();
     const prefix = `/wheelhouses/${id}/${compose}`;
     await answerWheelhouse({ root, req, reply, url: req.url.slice(req.url.indexOf(prefix) + prefix.length) || '/', prefix });
     return reply;
+  });
+
+  // The images jobs composed, as the OCI archives `podman load` takes: /images/<job>/<compose>.oci.tar
+  app.get('/images/:id/:file', { preHandler: guard('read') }, async (req, reply) => {
+    const { id, file } = req.params as { id: string; file: string };
+    const compose = file.endsWith('.oci.tar') ? file.slice(0, -'.oci.tar'.length) : '';
+    const job = o.jobStore.get(id);
+    const composed = job && Object.hasOwn(job.composed, compose) ? job.composed[compose] : undefined;
+    if (!job || composed?.kind !== 'image') return sendError(reply, new NotFoundError(`no image ${compose || file} of job ${id}`, 'images are at /images/<job>/<compose>.oci.tar'));
+    const handle = await open(composed.dir, 'r').catch(() => undefined);
+    if (!handle) return sendError(reply, new NotFoundError(`the image ${compose} of job ${id} is gone from the server`));
+    const size = (await handle.stat()).size;
+    // Named by its manifest digest, so its bytes never change: cache it for good.
+    return reply
+      .type('application/x-tar')
+      .header('content-length', size)
+      .header('etag', `"${composed.manifest}"`)
+      .header('cache-control', 'public, max-age=31536000, immutable')
+      .header('content-disposition', `attachment; filename="${compose}.oci.tar"`)
+      .send(handle.createReadStream());
   });
 
   return app;
@@ -242,11 +262,11 @@ class InternalError extends ServiceError {
 
 /** The whole job, as GET /jobs/{id} answers it. */
 export function jobView(job: Job): Record<string, unknown> {
-  return { ...job, links: { self: `${PREFIX}/jobs/${job.id}`, log: `${PREFIX}/jobs/${job.id}/log`, ...wheelhouseLinks(job) } };
+  return { ...job, links: { self: `${PREFIX}/jobs/${job.id}`, log: `${PREFIX}/jobs/${job.id}/log`, ...composeLinks(job) } };
 }
 
-function wheelhouseLinks(job: Job): Record<string, string> {
-  return Object.fromEntries(Object.keys(job.composed).map((c) => [`wheelhouse:${c}`, `/wheelhouses/${job.id}/${c}/simple/`]));
+function composeLinks(job: Job): Record<string, string> {
+  return Object.fromEntries(Object.entries(job.composed).map(([c, out]) => (out.kind === 'image' ? [`image:${c}`, `/images/${job.id}/${c}.oci.tar`] : [`wheelhouse:${c}`, `/wheelhouses/${job.id}/${c}/simple/`])));
 }
 
 /** One row of GET /jobs: the job without its per-package detail, with counts. */

@@ -47,6 +47,25 @@ export interface PackageStatus {
   test?: { state: 'testing' | 'passed' | 'failed'; key?: string; reused?: boolean };
 }
 
+/**
+ * A compose a job wrote. A wheelhouse is a directory the server serves to pip; an image
+ * is an OCI archive the server serves for `podman load` (and, with the podman runner,
+ * has loaded into its own podman as `tag`). Jobs stored before images existed have no
+ * `kind`: they are wheelhouses.
+ */
+export interface ComposedOutput {
+  kind?: 'wheelhouse' | 'image';
+  /** the wheelhouse's directory, or the image archive's file */
+  dir: string;
+  manifest: string;
+  record: string;
+  wheels: number;
+  /** image: weld/<name>:<12 hex of its manifest digest> */
+  tag?: string;
+  /** image: the arch `podman run --arch` takes */
+  arch?: string;
+}
+
 export interface JobSpec {
   /** the repository as the server normalised it (a URL, or an absolute path) */
   repository: string;
@@ -71,8 +90,8 @@ export interface Job extends JobSpec {
   packageStates: Record<string, PackageStatus>;
   /** the build graph's edges inside the job: each package → the job's packages it requires to build (absent in jobs of older servers) */
   requires?: Record<string, string[]>;
-  /** per compose: where it is, its manifest blob, its compose record in the store, and how many wheels */
-  composed: Record<string, { dir: string; manifest: string; record: string; wheels: number }>;
+  /** per compose: what it made, its manifest blob, its compose record in the store, and how many wheels */
+  composed: Record<string, ComposedOutput>;
   /** why the job failed: the first error that stopped it */
   error?: { code: string; message: string; [k: string]: unknown };
   /** how many log lines the job has: the next line's sequence number */

@@ -33,6 +33,8 @@ export interface JobServiceOptions {
   env: NodeJS.ProcessEnv;
   /** where composes are written: <dir>/<job>/<compose> */
   composesDir: string;
+  /** load composed images into this host's podman (the podman runner: they run where they were built) */
+  loadImages: boolean;
   concurrentJobs: number;
   /** lines a job's log keeps; past it, lines are dropped (a recipe that prints without end must not fill the disk) */
   maxLogLines: number;
@@ -120,11 +122,11 @@ export class JobService {
     const unknown = packages.filter((p) => !m.packages.has(p));
     if (unknown.length) return err(new BadRequestError(`no package${unknown.length > 1 ? 's' : ''} named ${unknown.map((u) => `"${u}"`).join(', ')} in the metadata at ${resolved.value.commit.slice(0, 12)}`, 'packages'));
     const composes = [...new Set(req.composes ?? [])];
-    const badCompose = composes.filter((c) => m.composes.get(c)?.kind !== 'wheelhouse');
+    const badCompose = composes.filter((c) => m.composes.get(c) === undefined);
     if (badCompose.length)
       return err(
         new BadRequestError(
-          `no wheelhouse compose named ${badCompose.map((c) => `"${c}"`).join(', ')} in the metadata (the service composes wheelhouses; known: ${[...m.composes.values()].filter((c) => c.kind === 'wheelhouse').map((c) => c.name).join(', ') || 'none'})`,
+          `no compose named ${badCompose.map((c) => `"${c}"`).join(', ')} in the metadata at ${resolved.value.commit.slice(0, 12)} (known: ${[...m.composes.keys()].join(', ') || 'none'})`,
           'composes',
         ),
       );

@@ -84,6 +84,7 @@ export async function startService(o: StartServiceOptions): Promise<Result<Runni
     allow: allow.value,
     env,
     composesDir: path.join(o.stateDir, 'composes'),
+    loadImages: o.runnerName === 'podman',
     concurrentJobs: c.concurrentJobs ?? 1,
     maxLogLines: c.maxLogLines ?? 1_000_000,
     buildJobs: c.buildJobs ?? 2,
