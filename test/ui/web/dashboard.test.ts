@@ -135,4 +135,25 @@ describe('the web dashboard in chromium', () => {
     // (the API's answer for it), and chromium logs every 4xx load on the console.
     expect(browser.errors.filter((e) => !/status of 404 .*\/api\/v1\/backends\)$/.test(e))).toEqual([]);
   });
+
+  it("shows a finished job's composes with the pip command and SBOM, and its row in the list as ready", { timeout: 60_000 }, async () => {
+    const r = await submit({ url: server.url, token, body: { repository: fx.repo, ref: 'main', packages: ['alpha'], composes: ['good'] } });
+    expect(r.status).toBe(201);
+    const id = r.body['id'] as string;
+    await waitForState({ url: server.url, id, states: ['ready', 'failed'] });
+    const page = await browser.page({ width: 1280, height: 800 });
+    await page.goto(`${server.url}/?state=ready`);
+    await page.locator(`tr[data-job="${id}"] .badge.s-ready`).waitFor();
+    // the filter is the API's: no failed job in a list of ready ones
+    expect(await page.locator('tbody .badge.s-failed').count()).toBe(0);
+    await page.goto(`${server.url}/jobs/${id}`);
+    const pip = page.getByLabel('pip install command');
+    await pip.waitFor();
+    expect(await pip.textContent()).toBe(`pip install --index-url ${server.url}/wheelhouses/${id}/good/simple/ alpha`);
+    const sbom = await page.getByRole('link', { name: 'SBOM (CycloneDX)' }).getAttribute('href');
+    const doc = (await (await fetch(`${server.url}${sbom}`)).json()) as { bomFormat: string };
+    expect(doc.bomFormat).toBe('CycloneDX');
+    await page.close();
+    expect(browser.errors.filter((e) => !/status of 404 .*\/api\/v1\/backends\)$/.test(e))).toEqual([]);
+  });
 });

@@ -30,10 +30,13 @@ export function followSse(o: { path: string; onMessage: (m: SseMessage) => void;
           const { value, done } = await reader.read();
           if (done) break;
           buf += value;
+          // One pass over the chunk, one slice at its end: a replayed log arrives in chunks of
+          // thousands of lines, and slicing the rest off after each line would be quadratic.
+          let at = 0;
           let nl: number;
-          while ((nl = buf.indexOf('\n')) >= 0) {
-            const line = buf.slice(0, nl).replace(/\r$/, '');
-            buf = buf.slice(nl + 1);
+          while ((nl = buf.indexOf('\n', at)) >= 0) {
+            const line = buf.charCodeAt(nl - 1) === 13 ? buf.slice(at, nl - 1) : buf.slice(at, nl);
+            at = nl + 1;
             if (line === '') {
               if (hasData) {
                 if (msg.id !== undefined) lastId = msg.id;
@@ -54,6 +57,7 @@ export function followSse(o: { path: string; onMessage: (m: SseMessage) => void;
               else if (field === 'id') msg.id = val;
             }
           }
+          buf = buf.slice(at);
         }
       } catch (e: unknown) {
         if (stopped) return;

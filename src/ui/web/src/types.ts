@@ -42,7 +42,8 @@ export interface Job {
   transitions: Transition[];
   packageStates: Record<string, PackageStatus>;
   requires?: Record<string, string[]>;
-  composed: Record<string, { dir: string; manifest: string; record: string; wheels: number }>;
+  /** a compose the job wrote: a wheelhouse (no kind, in jobs of older servers) or an image (its podman tag and arch) */
+  composed: Record<string, { kind?: 'wheelhouse' | 'image'; dir: string; manifest: string; record: string; wheels: number; tag?: string; arch?: string }>;
   error?: { code: string; message: string };
   logLines: number;
 }

@@ -1,11 +1,12 @@
-import { memo, useEffect, useMemo } from 'react';
+import { memo, useEffect, useMemo, useRef, useState } from 'react';
 import type { PackageState, PackageStatus } from '../types.js';
 
 // A job's packages as its build graph: a layered layout by dependency depth (a package
 // sits one column right of the deepest package it requires), one SVG. The layout depends
 // on the edges only, so a state change re-renders the one node whose state changed. With
-// many packages only the selected package's edges are drawn: a thousand packages' edges
-// are a grey wash, not information.
+// many packages only the selected package's edges are drawn (a thousand packages' edges
+// are a grey wash, not information) and only the nodes near the visible part of the
+// graph are in the DOM, so a thousand-package job draws and updates what one sees.
 
 const W = 168;
 const H = 22;
@@ -13,6 +14,9 @@ const GAP_X = 44;
 const GAP_Y = 6;
 const PAD = 8;
 const ALL_EDGES_UP_TO = 300;
+/** Past this many packages only the nodes near the visible part of the graph are in the DOM. */
+const VIRTUAL_FROM = 300;
+const MARGIN = 200;
 
 export interface Layout {
   pos: Map<string, { x: number; y: number; depth: number }>;
@@ -82,6 +86,17 @@ export function Graph(props: { states: Record<string, PackageStatus>; requires: 
     return out;
   }, [props.requires, layout]);
   const shown = names.length <= ALL_EDGES_UP_TO ? edges : edges.filter((e) => e.from === props.selected || e.to === props.selected);
+  const wrap = useRef<HTMLDivElement>(null);
+  const [view, setView] = useState({ left: 0, top: 0, width: 1400, height: 600 });
+  useEffect(() => {
+    const el = wrap.current;
+    if (!el) return;
+    const ro = new ResizeObserver(() => setView((v) => ({ ...v, width: el.clientWidth, height: el.clientHeight })));
+    ro.observe(el);
+    return () => ro.disconnect();
+  }, []);
+  const virtual = names.length > VIRTUAL_FROM;
+  const near = (p: { x: number; y: number }) => !virtual || (p.y + H >= view.top - MARGIN && p.y <= view.top + view.height + MARGIN && p.x + W >= view.left - MARGIN && p.x <= view.left + view.width + MARGIN);
   useEffect(() => {
     // The bench's mark: the graph is in the document.
     performance.mark('weld:graph-drawn');
@@ -90,8 +105,8 @@ export function Graph(props: { states: Record<string, PackageStatus>; requires: 
   for (const s of Object.values(props.states)) counts[s.state] = (counts[s.state] ?? 0) + 1;
   const summary = Object.entries(counts).map(([s, n]) => `${n} ${s}`).join(', ');
   return (
-    <div className="graph-wrap">
-      <svg className="graph" width={layout.width} height={layout.height} viewBox={`0 0 ${layout.width} ${layout.height}`} role="img" aria-label={`Build graph of ${names.length} packages in ${layout.depths} layers: ${summary}`} data-ready="true">
+    <div className="graph-wrap" ref={wrap} onScroll={virtual ? (e) => setView({ left: e.currentTarget.scrollLeft, top: e.currentTarget.scrollTop, width: e.currentTarget.clientWidth, height: e.currentTarget.clientHeight }) : undefined}>
+      <svg className="graph" width={layout.width} height={layout.height} viewBox={`0 0 ${layout.width} ${layout.height}`} role="img" aria-label={`Build graph of ${names.length} packages in ${layout.depths} layers: ${summary}`} data-ready="true" data-nodes={names.length}>
         <g className="edges">
           {shown.map((e) => {
             const a = layout.pos.get(e.from)!;
@@ -102,6 +117,7 @@ export function Graph(props: { states: Record<string, PackageStatus>; requires: 
         </g>
         {names.map((n) => {
           const p = layout.pos.get(n)!;
+          if (!near(p) && n !== props.selected) return null;
           return <Node key={n} name={n} x={p.x} y={p.y} state={props.states[n]!.state} selected={n === props.selected} onSelect={props.onSelect} />;
         })}
       </svg>

@@ -327,13 +327,33 @@ function Composes(props: { job: Job }) {
   const { job } = props;
   if (!job.composes.length) return null;
   const origin = window.location.origin;
-  const arch = archOf(job);
   return (
     <section aria-labelledby="co-h" className="panel">
       <h2 id="co-h">Composes</h2>
       {job.composes.map((name) => {
         const c = job.composed[name];
         if (!c) return <p key={name}>{name}: not composed yet{ACTIVE.has(job.state) ? ' (after the builds)' : ''}</p>;
+        if (c.kind === 'image') {
+          const archive = `/images/${job.id}/${name}.oci.tar`;
+          return (
+            <div key={name} className="compose">
+              <h3>
+                image {name} <span className="muted">({c.wheels} wheels{c.arch ? `, ${c.arch}` : ''})</span>
+              </h3>
+              <p className="links">
+                <a href={archive}>OCI archive</a> · manifest <code className="digest">{shortDigest(c.manifest, 16)}</code>
+                {c.tag ? (
+                  <>
+                    {' '}
+                    · loaded on the server as <code>{c.tag}</code>
+                  </>
+                ) : null}
+              </p>
+              <CopyCommand label="podman load" text={`curl -fo ${name}.oci.tar ${origin}${archive} && podman load -i ${name}.oci.tar`} />
+              <CopyCommand label="podman run" text={`podman run --rm -it${c.arch ? ` --arch ${c.arch}` : ''} ${c.tag ?? `<the image podman load names>`}`} />
+            </div>
+          );
+        }
         const index = `${origin}/wheelhouses/${job.id}/${name}/simple/`;
         const pkg = job.packages[0] ?? '<package>';
         return (
@@ -344,22 +364,12 @@ function Composes(props: { job: Job }) {
             <p className="links">
               <a href={`/wheelhouses/${job.id}/${name}/simple/`}>index</a> · <a href={`/wheelhouses/${job.id}/${name}/sbom.cdx.json`}>SBOM (CycloneDX)</a> · <a href={`/wheelhouses/${job.id}/${name}/manifest.json`}>manifest</a> <code className="digest">{shortDigest(c.manifest, 16)}</code>
             </p>
-            <CopyCommand label="pip" text={`pip install --index-url ${index} ${pkg}`} />
-            <CopyCommand label="podman" text={`podman run --rm -it${arch ? ` --arch ${arch}` : ''} --network=host <runtime image> python3 -m pip install --index-url ${index} ${pkg}`} />
+            <CopyCommand label="pip install" text={`pip install --index-url ${index} ${pkg}`} />
           </div>
         );
       })}
     </section>
   );
-}
-
-/** The arch of the job's wheels, from a platform tag in their names (pure wheels say nothing). */
-function archOf(job: Job): string | undefined {
-  for (const s of Object.values(job.packageStates)) for (const o of s.outputs ?? []) {
-    const m = /_(s390x|x86_64|aarch64|ppc64le)\.whl$/.exec(o.name);
-    if (m) return m[1];
-  }
-  return undefined;
 }
 
 function CopyCommand(props: { label: string; text: string }) {
