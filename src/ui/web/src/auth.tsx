@@ -7,14 +7,17 @@ import type { Who } from './types.js';
 
 interface Auth {
   who: Who | undefined;
+  /** bumped by each sign-in and sign-out (not by the first look-up): pages reload their data on it */
+  session: number;
   signIn(token: string): Promise<string | undefined>;
   signOut(): void;
 }
 
-const AuthContext = createContext<Auth>({ who: undefined, signIn: async () => 'not ready', signOut: () => {} });
+const AuthContext = createContext<Auth>({ who: undefined, session: 0, signIn: async () => 'not ready', signOut: () => {} });
 
 export function AuthProvider(props: { children: ReactNode }) {
   const [who, setWho] = useState<Who | undefined>();
+  const [session, setSession] = useState(0);
   useEffect(() => {
     // Without a stored token this tells whether the server takes calls without one (no tokens yet).
     api<Who>('/api/v1/whoami').then(setWho, () => {
@@ -27,6 +30,7 @@ export function AuthProvider(props: { children: ReactNode }) {
       const w = await api<Who>('/api/v1/whoami', { token });
       storeToken(token);
       setWho(w);
+      setSession((n) => n + 1);
       return undefined;
     } catch (e: unknown) {
       return e instanceof ApiError ? e.message : String(e);
@@ -35,8 +39,9 @@ export function AuthProvider(props: { children: ReactNode }) {
   const signOut = useCallback(() => {
     storeToken(undefined);
     setWho(undefined);
+    setSession((n) => n + 1);
   }, []);
-  return <AuthContext.Provider value={{ who, signIn, signOut }}>{props.children}</AuthContext.Provider>;
+  return <AuthContext.Provider value={{ who, session, signIn, signOut }}>{props.children}</AuthContext.Provider>;
 }
 
 export function useAuth(): Auth {

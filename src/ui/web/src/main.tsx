@@ -32,7 +32,7 @@ function Page() {
 
 function Shell() {
   const { path } = useLocation();
-  const { who } = useAuth();
+  const { session } = useAuth();
   const main = useRef<HTMLElement>(null);
   const first = useRef(true);
   useEffect(() => {
@@ -65,7 +65,7 @@ function Shell() {
       </header>
       <main id="main" ref={main} tabIndex={-1}>
         {/* signing in or out reloads the page's data: a server with read = "token" shows nothing before */}
-        <Page key={who?.name ?? ''} />
+        <Page key={session} />
       </main>
     </>
   );
