@@ -148,6 +148,7 @@ async function main(): Promise<void> {
       const renders: number[] = [];
       const fetches: number[] = [];
       let inDom = 0;
+      const phases: string[] = [];
       for (let run = 0; run < 3; run++) {
         const page = await context.newPage();
         page.on('pageerror', (e) => errors.push(e.message));
@@ -160,10 +161,13 @@ async function main(): Promise<void> {
           const inDom = document.querySelectorAll('svg.graph g.node').length;
           const t0 = performance.now();
           await (await fetch('/api/v1/jobs/${id}')).json();
-          return { drawn: mark ? mark.startTime : NaN, nodes, inDom, fetchMs: performance.now() - t0 };
-        })()`)) as { drawn: number; nodes: number; inDom: number; fetchMs: number };
+          const nav = performance.getEntriesByType('navigation')[0];
+          const data = performance.getEntriesByType('resource').find((e) => e.name.endsWith('/api/v1/jobs/${id}'));
+          return { drawn: mark ? mark.startTime : NaN, nodes, inDom, fetchMs: performance.now() - t0, dcl: nav ? nav.domContentLoadedEventEnd : NaN, dataAt: data ? data.responseEnd : NaN };
+        })()`)) as { drawn: number; nodes: number; inDom: number; fetchMs: number; dcl: number; dataAt: number };
         if (r.nodes !== states.length) throw new Error(`the graph has ${r.nodes} nodes, the job ${states.length}`);
         renders.push(r.drawn);
+        phases.push(`page loaded ${r.dcl.toFixed(0)}, job JSON in ${r.dataAt.toFixed(0)}, drawn ${r.drawn.toFixed(0)}`);
         inDom = r.inDom;
         fetches.push(r.fetchMs);
         await page.close();
@@ -174,6 +178,7 @@ async function main(): Promise<void> {
         `render: navigation → graph of ${states.length} nodes drawn (${inDom} near the view in the DOM): best ${render.toFixed(0)} ms of 3 (${renders.map((x) => x.toFixed(0)).join(', ')}) = ${(render / 1000).toFixed(2)}× the 1 s goal; ` +
           `the job's JSON alone: ${fetchJob.toFixed(0)} ms (page ${(render / fetchJob).toFixed(1)}× its data)`,
       );
+      console.log(`render phases (ms from navigation): ${phases.join('; ')}`);
 
       // responsiveness while chatty's log streams in
       const page = await context.newPage();
