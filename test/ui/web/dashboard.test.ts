@@ -23,7 +23,8 @@ describe('the web dashboard in chromium', () => {
   let token: string;
   beforeAll(async () => {
     if (!existsSync(path.join(DEFAULT_WEB_DIR, 'index.html'))) throw new Error(`no dashboard bundle in ${DEFAULT_WEB_DIR}: run npm run build:web (npm ci and npm test do)`);
-    fx = await serviceFixture({ slowLines: 400, slowPause: 0.05 });
+    // slow prints for a minute: long enough to be canceled on a loaded machine, never waited for in full
+    fx = await serviceFixture({ slowLines: 1200, slowPause: 0.05 });
     const stateDir = path.join(fx.tmp, 'state');
     const t = addToken({ stateDir, name: 'ci', role: 'submit' });
     if (!t.ok) throw t.error;
@@ -46,7 +47,7 @@ describe('the web dashboard in chromium', () => {
     const id = r.body['id'] as string;
     // the list picks the job up from /events, no reload
     const row = page.locator(`tr[data-job="${id}"]`);
-    await row.waitFor({ timeout: 20_000 });
+    await row.waitFor({ timeout: 40_000 });
 
     await row.getByRole('link').click();
     await page.waitForURL(`**/jobs/${id}`);
@@ -55,17 +56,17 @@ describe('the web dashboard in chromium', () => {
     // every package of the job is in the graph, with its edge to what it requires
     for (const p of ['alpha', 'beta', 'slow']) await node(p).waitFor();
     // states change on the page while it stays loaded: alpha and beta build, slow runs
-    await page.locator('svg.graph g.node[data-package="beta"][data-state="built"]').waitFor({ timeout: 30_000 });
+    await page.locator('svg.graph g.node[data-package="beta"][data-state="built"]').waitFor({ timeout: 40_000 });
     await page.locator('svg.graph g.node[data-package="alpha"][data-state="built"]').waitFor();
-    await page.locator('svg.graph g.node[data-package="slow"][data-state="building"]').waitFor({ timeout: 30_000 });
+    await page.locator('svg.graph g.node[data-package="slow"][data-state="building"]').waitFor({ timeout: 40_000 });
 
     // slow's own log, live
     await node('slow').click();
     await page.getByRole('heading', { name: /Log of slow/ }).waitFor();
     const count = page.getByTestId('log-count');
-    await page.getByRole('log').getByText(/line \d+$/).first().waitFor({ timeout: 20_000 });
+    await page.getByRole('log').getByText(/line \d+$/).first().waitFor({ timeout: 40_000 });
     const before = Number(await count.textContent());
-    await page.waitForFunction((n) => Number(document.querySelector('[data-testid="log-count"]')?.textContent) > n + 5, before, { timeout: 20_000 });
+    await page.waitForFunction((n) => Number(document.querySelector('[data-testid="log-count"]')?.textContent) > n + 5, before, { timeout: 40_000 });
 
     // outputs with their digests, from the package events
     await node('alpha').click();
@@ -95,7 +96,7 @@ describe('the web dashboard in chromium', () => {
     expect(await page.evaluate(() => sessionStorage.getItem('weld.token'))).toBe(token);
     await cancel.focus();
     await page.keyboard.press('Enter');
-    await page.locator('h1 .badge.s-failed').waitFor({ timeout: 30_000 });
+    await page.locator('h1 .badge.s-failed').waitFor({ timeout: 40_000 });
     await page.locator('svg.graph g.node[data-package="slow"][data-state="canceled"]').waitFor();
 
     const job = await waitForState({ url: server.url, id, states: ['failed', 'ready'] });
