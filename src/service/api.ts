@@ -13,6 +13,10 @@ import type { ServiceMetrics } from './metrics.js';
 import { normaliseRepository } from './sources.js';
 import { followEvents, followLog, lastEventId, startSse } from './sse.js';
 import type { Caller, Role, TokenBook } from './tokens.js';
+import type { Store } from '../store/store.js';
+import { storeRoutes } from './api-store.js';
+import type { StoreScan } from './store-scan.js';
+import { WebBundle } from './web.js';
 
 // The REST API (/api/v1, JSON; errors as {"error": {code, message, …}}), the live logs and
 // the wheelhouses the jobs composed. Handlers are thin: the schema has checked the shape,
@@ -28,6 +32,12 @@ export interface ApiOptions {
   /** SSE streams open at once; more get 503 (each holds a socket and a bus listener) */
   maxStreams: number;
   about: () => Record<string, unknown>;
+  store: Store;
+  storeScan: StoreScan;
+  /** the store's registry remote as the server's environment names it (WELD_STORE_REMOTE) */
+  storeRemote: string | undefined;
+  /** the dashboard's files; undefined when the bundle was not built */
+  web: WebBundle | undefined;
   https?: { cert: Buffer; key: Buffer };
   log: (fields: Record<string, unknown>) => void;
   /** the build backends: GET/POST /backends, DELETE /backends/{name} */
@@ -87,7 +97,13 @@ export function buildApi(o: ApiOptions): FastifyInstance {
     o.log({ msg: 'internal error', method: req.method, url: req.url, error: error.stack ?? error.message });
     return sendError(reply, new InternalError('internal error; the server log has the details'), 500);
   });
-  app.setNotFoundHandler((req, reply) => sendError(reply, new NotFoundError(`no route ${req.method} ${req.url.split('?')[0]}`, `the API is under ${PREFIX}; see GET ${PREFIX}/about`)));
+  app.setNotFoundHandler((req, reply) => {
+    if (WebBundle.wants(req)) {
+      if (o.web) return o.web.send(req, reply);
+      return sendError(reply, new NotFoundError(`this server has no dashboard: its web bundle was not built`, 'build it with `npm run build:web` (npm ci does), then restart the server'));
+    }
+    return sendError(reply, new NotFoundError(`no route ${req.method} ${req.url.split('?')[0]}`, `the API is under ${PREFIX}; see GET ${PREFIX}/about`));
+  });
 
   const guard = (need: Role | 'read') => async (req: FastifyRequest, reply: FastifyReply) => {
     if (need === 'read' && o.read === 'open') return;
@@ -116,6 +132,14 @@ export function buildApi(o: ApiOptions): FastifyInstance {
   app.get('/healthz', health);
   app.get(`${PREFIX}/healthz`, health);
   app.get(`${PREFIX}/about`, { preHandler: guard('read') }, async () => o.about());
+  // Who a token is (the dashboard's sign-in checks the token here before it keeps it).
+  // Asked without one, it says whether calls need one: {name: null, tokens: true}.
+  app.get(`${PREFIX}/whoami`, { schema: { querystring: NoQuery } }, async (req, reply) => {
+    if (!req.headers.authorization && o.tokens.enforced()) return { name: null, role: null, tokens: true };
+    const c = callerOf({ tokens: o.tokens, req, need: 'submit' });
+    if (!c.ok) return sendError(reply, c.error);
+    return { name: c.caller.name, role: c.caller.role, tokens: o.tokens.enforced() };
+  });
   const metrics = async (_req: FastifyRequest, reply: FastifyReply) => reply.type(o.metrics.registry.contentType).send(await o.metrics.registry.metrics());
   app.get('/metrics', { preHandler: guard('read') }, metrics);
   app.get(`${PREFIX}/metrics`, { preHandler: guard('read') }, metrics);
@@ -201,6 +225,8 @@ export function buildApi(o: ApiOptions): FastifyInstance {
     return reply;
   });
 
+  storeRoutes({ app, store: o.store, scan: o.storeScan, remote: o.storeRemote, read: guard('read') });
+
   // The wheelhouses jobs composed, for pip: /wheelhouses/<job>/<compose>/simple/…
   app.get('/wheelhouses/:id/:compose/*', { preHandler: guard('read') }, async (req, reply) => {
     const { id, compose } = req.params as { id: string; compose: string; '*': string };
@@ -261,7 +287,7 @@ function composeLinks(job: Job): Record<string, string> {
 export function jobSummary(job: Job): Record<string, unknown> {
   const counts: Record<string, number> = {};
   for (const s of Object.values(job.packageStates)) counts[s.state] = (counts[s.state] ?? 0) + 1;
-  const { packageStates: _p, transitions, ...rest } = job;
+  const { packageStates: _p, requires: _r, transitions, ...rest } = job;
   return { ...rest, reason: transitions[transitions.length - 1]?.reason, packageCounts: counts, links: { self: `${PREFIX}/jobs/${job.id}` } };
 }
 

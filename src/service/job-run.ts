@@ -8,7 +8,7 @@ import type { MirrorEvent } from '../mirror/events.js';
 import { nextLock } from '../mirror/lock-writer.js';
 import { mirrorPackages, type MirrorOutcome } from '../mirror/mirror.js';
 import { openSession, type BuildSession } from '../session/session.js';
-import { transition, type ComposedOutput, type Job } from './job.js';
+import { jobEdges, transition, type ComposedOutput, type Job } from './job.js';
 import type { JobService } from './jobs.js';
 import { applyBuildEvent, initialStates, jobTargets, type Change } from './package-states.js';
 import { withTestNeeds } from '../plan/test-key.js';
@@ -48,6 +48,7 @@ export async function runJob(o: RunJobOptions): Promise<void> {
   // What the build will touch: the targets, what they require, and what their tests install.
   const closure = metadata.graph.subgraph(withTestNeeds(metadata, targets)).order();
   job.packageStates = initialStates({ metadata, packages: closure, previous: job.packageStates });
+  job.requires = jobEdges({ packages: closure, requires: (p) => metadata.graph.requires(p) });
   s.o.jobStore.save(job);
 
   // Mirrors: a package is mirrored by one job at a time (two jobs may share it). The leases

@@ -92,6 +92,8 @@ export interface Job extends JobSpec {
   transitions: Transition[];
   /** every package the job builds (its targets and what they require) */
   packageStates: Record<string, PackageStatus>;
+  /** the build graph's edges inside the job: each package → the job's packages it requires to build (absent in jobs of older servers) */
+  requires?: Record<string, string[]>;
   /** per compose: what it made, its manifest blob, its compose record in the store, and how many wheels */
   composed: Record<string, ComposedOutput>;
   /** why the job failed: the first error that stopped it */
@@ -120,4 +122,10 @@ export function transition(job: Job, to: JobState, reason: string, at: number = 
 /** A package state that no later event of the same build changes. */
 export function packageEnded(s: PackageState): boolean {
   return s === 'cached' || s === 'built' || s === 'failed' || s === 'skipped' || s === 'canceled';
+}
+
+/** A job's build graph: each of `packages` → those of them it requires (metadata's graph, cut to the job). */
+export function jobEdges(o: { packages: string[]; requires: (pkg: string) => readonly string[] }): Record<string, string[]> {
+  const inJob = new Set(o.packages);
+  return Object.fromEntries(o.packages.map((p) => [p, o.requires(p).filter((r) => inJob.has(r))]));
 }

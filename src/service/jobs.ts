@@ -11,7 +11,7 @@ import type { Store } from '../store/store.js';
 import { Bus } from './bus.js';
 import { BadRequestError, DrainingError, DuplicateJobError, ForbiddenError, JobStateError, NotFoundError, RepositoryNotAllowedError, type ServiceError } from './errors.js';
 import { newJobId } from './ids.js';
-import { ACTIVE_STATES, jobIdentity, transition, type Job, type JobSpec, type JobState, type PackageStatus } from './job.js';
+import { ACTIVE_STATES, jobEdges, jobIdentity, transition, type Job, type JobSpec, type JobState, type PackageStatus } from './job.js';
 import type { JobStore, LogLine } from './job-store.js';
 import { runJob } from './job-run.js';
 import { initialStates, jobTargets, settleLeftovers, type Change } from './package-states.js';
@@ -138,6 +138,7 @@ export class JobService {
     const spec: JobSpec = { repository: repository.value, ref: ref.value, packages: packages.sort(), all, composes: composes.sort(), jobs, ...(selector ? { selector } : {}) };
     const commit = resolved.value.commit;
     const targets = await jobTargets({ metadata: m, ...spec });
+    const closure = m.graph.subgraph(withTestNeeds(m, targets)).order();
     // From here to save() nothing awaits: two identical submissions cannot both pass.
     const identity = jobIdentity({ ...spec, commit });
     const twin = this.o.jobStore.all().find((j) => ACTIVE_STATES.has(j.state) && jobIdentity(j) === identity);
@@ -151,7 +152,8 @@ export class JobService {
       submittedAt: now,
       state: 'init',
       transitions: [{ state: 'init', at: now, reason: `submitted by ${caller.name}: ${spec.ref} is ${commit}` }],
-      packageStates: initialStates({ metadata: m, packages: m.graph.subgraph(withTestNeeds(m, targets)).order() }),
+      packageStates: initialStates({ metadata: m, packages: closure }),
+      requires: jobEdges({ packages: closure, requires: (p) => m.graph.requires(p) }),
       composed: {},
       logLines: 0,
     };

@@ -1,6 +1,5 @@
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
-import { listBlobs } from '../store/blobs.js';
-import type { Store } from '../store/store.js';
+import type { StoreScan } from './store-scan.js';
 import { JOB_STATES } from './job.js';
 import type { JobStore } from './job-store.js';
 import type { JobService } from './jobs.js';
@@ -10,17 +9,14 @@ import type { JobService } from './jobs.js';
 // Gauges are computed at scrape time from the job store and the queue, so they cannot
 // drift from what the API answers.
 
-const STORE_SCAN_EVERY_MS = 60_000;
-
 export class ServiceMetrics {
   readonly registry = new Registry();
   private readonly builds: Counter<'result'>;
   private readonly buildSeconds: Histogram;
   private readonly http: Counter<'method' | 'route' | 'status'>;
   private readonly httpSeconds: Histogram<'route'>;
-  private storeScan: { at: number; blobs: number; bytes: number; running?: Promise<void> } = { at: 0, blobs: 0, bytes: 0 };
 
-  constructor(o: { jobs: JobService; jobStore: JobStore; store: Store }) {
+  constructor(o: { jobs: JobService; jobStore: JobStore; storeScan: StoreScan }) {
     const registry = this.registry;
     new Gauge({
       name: 'weld_jobs',
@@ -38,7 +34,7 @@ export class ServiceMetrics {
     new Gauge({ name: 'weld_jobs_running', help: 'Jobs building now', registers: [registry], collect() { this.set(o.jobs.runningCount); } });
     this.builds = new Counter({ name: 'weld_builds_total', help: 'Package builds by result: built, cached (a cache hit), failed, skipped, canceled', labelNames: ['result'], registers: [registry] });
     this.buildSeconds = new Histogram({ name: 'weld_build_duration_seconds', help: 'Duration of package builds that ran', buckets: [1, 5, 15, 30, 60, 120, 300, 600, 1800, 3600], registers: [registry] });
-    const scan = () => this.scanStore(o.store);
+    const scan = () => o.storeScan.size();
     new Gauge({
       name: 'weld_store_blobs',
       help: 'Blobs in the content store (scanned at most once a minute)',
@@ -68,24 +64,5 @@ export class ServiceMetrics {
   onRequest(o: { method: string; route: string; status: number; seconds: number }): void {
     this.http.inc({ method: o.method, route: o.route, status: String(o.status) });
     this.httpSeconds.observe({ route: o.route }, o.seconds);
-  }
-
-  private async scanStore(store: Store): Promise<{ blobs: number; bytes: number }> {
-    const s = this.storeScan;
-    if (Date.now() - s.at < STORE_SCAN_EVERY_MS) return s;
-    s.running ??= (async () => {
-      let blobs = 0;
-      let bytes = 0;
-      for await (const e of listBlobs(store.layout)) {
-        if (e.kind !== 'blob') continue;
-        const st = await store.stat(e.digest);
-        if (!st.ok) continue;
-        blobs++;
-        bytes += st.value.size;
-      }
-      this.storeScan = { at: Date.now(), blobs, bytes };
-    })().finally(() => (s.running = undefined));
-    await s.running;
-    return this.storeScan;
   }
 }

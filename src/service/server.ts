@@ -14,7 +14,9 @@ import { JobStore } from './job-store.js';
 import { JobService } from './jobs.js';
 import { ServiceMetrics } from './metrics.js';
 import { normaliseRepository, projectRepository, SourceCache } from './sources.js';
+import { StoreScan } from './store-scan.js';
 import { TokenBook } from './tokens.js';
+import { WebBundle } from './web.js';
 
 // The build service, put together: the content store, the job store, the sources, the job
 // service and the HTTP API on one listener. `weld server` is a thin verb around this; the
@@ -35,6 +37,8 @@ export interface StartServiceOptions {
   env: NodeJS.ProcessEnv;
   config: ServiceConfig;
   weldVersion: string;
+  /** where the dashboard's built files are (default dist/web beside the compiled server) */
+  webDir?: string;
   /** one JSON log line's fields (the verb writes them to stderr) */
   log: (fields: Record<string, unknown>) => void;
   /** the build backends the jobs' runners use, and the file the API keeps them in */
@@ -90,7 +94,10 @@ export async function startService(o: StartServiceOptions): Promise<Result<Runni
     weldVersion: o.weldVersion,
     log: o.log,
   });
-  const metrics = new ServiceMetrics({ jobs, jobStore: jobStore.value, store: store.value });
+  const storeScan = new StoreScan(store.value);
+  const metrics = new ServiceMetrics({ jobs, jobStore: jobStore.value, storeScan });
+  const web = WebBundle.load(o.webDir);
+  if (!web) o.log({ msg: 'no dashboard: the web bundle is not built (npm run build:web)', dir: o.webDir ?? 'dist/web' });
   const app = buildApi({
     jobs,
     jobStore: jobStore.value,
@@ -100,6 +107,10 @@ export async function startService(o: StartServiceOptions): Promise<Result<Runni
     maxBody: c.maxBody ?? DEFAULT_MAX_BODY,
     maxStreams: c.maxStreams ?? 1000,
     log: o.log,
+    store: store.value,
+    storeScan,
+    storeRemote: o.env['WELD_STORE_REMOTE'],
+    web,
     ...(https ? { https } : {}),
     ...(o.backends ? { backends: o.backends } : {}),
     about: () => ({

@@ -27,7 +27,7 @@ export interface ServiceFixture {
   tmp: string;
   /** where local upstream tarballs live (the server's WELD_ALLOW_PATHS) */
   releases: string;
-  start(o?: { config?: ServiceConfig; stateDir?: string; storePath?: string; backends?: BackendsApi }): Promise<RunningService>;
+  start(o?: { config?: ServiceConfig; stateDir?: string; storePath?: string; backends?: BackendsApi; webDir?: string }): Promise<RunningService>;
   cleanup(): Promise<void>;
 }
 
@@ -81,6 +81,7 @@ export async function serviceFixture(o: { slowLines?: number; slowPause?: number
         weldVersion: 'test',
         log: () => {},
         ...(s.backends ? { backends: s.backends } : {}),
+        ...(s.webDir !== undefined ? { webDir: s.webDir } : {}),
       });
       if (!r.ok) throw r.error;
       servers.push(r.value);

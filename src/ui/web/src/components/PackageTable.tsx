@@ -1,0 +1,63 @@
+import { useEffect, useRef, useState } from 'react';
+import { duration } from '../format.js';
+import type { PackageStatus } from '../types.js';
+import { StateBadge } from './State.js';
+
+// The job's packages as a list one can read and reach by keyboard (the graph is for the
+// eye), virtualised: a thousand rows, twenty in the DOM.
+
+const ROW_PX = 32;
+const OVERSCAN = 8;
+
+export function PackageTable(props: { states: Record<string, PackageStatus>; selected: string | undefined; onSelect: (n: string) => void; now: number }) {
+  const [filter, setFilter] = useState('');
+  const [top, setTop] = useState(0);
+  const [height, setHeight] = useState(320);
+  const box = useRef<HTMLDivElement>(null);
+  useEffect(() => {
+    const el = box.current;
+    if (!el) return;
+    const ro = new ResizeObserver(() => setHeight(el.clientHeight));
+    ro.observe(el);
+    return () => ro.disconnect();
+  }, []);
+  const f = filter.trim().toLowerCase();
+  const names = Object.keys(props.states).filter((n) => !f || n.includes(f) || props.states[n]!.state === f);
+  const first = Math.max(0, Math.floor(top / ROW_PX) - OVERSCAN);
+  const last = Math.min(names.length, Math.ceil((top + height) / ROW_PX) + OVERSCAN);
+  const rows = [];
+  for (let i = first; i < last; i++) {
+    const n = names[i]!;
+    const s = props.states[n]!;
+    const took = s.startedAt !== undefined ? (s.endedAt ?? props.now) - s.startedAt : undefined;
+    rows.push(
+      <div key={n} role="row" className={`prow${n === props.selected ? ' selected' : ''}`} style={{ top: i * ROW_PX }} data-package={n} data-state={s.state}>
+        <span role="cell" className="pname">
+          <button type="button" className="link" onClick={() => props.onSelect(n)} aria-pressed={n === props.selected}>
+            {n}
+          </button>
+        </span>
+        <span role="cell">
+          <StateBadge state={s.state} />
+          {s.test ? <span className={`test t-${s.test.state}`}> test {s.test.state}</span> : null}
+        </span>
+        <span role="cell" className="num">
+          {took !== undefined ? duration(took) : ''}
+        </span>
+      </div>,
+    );
+  }
+  return (
+    <div className="ptable">
+      <label className="field inline">
+        Find a package
+        <input value={filter} onChange={(e) => setFilter(e.target.value)} placeholder="name or state" />
+      </label>
+      <div role="table" aria-label={`Packages (${names.length})`} aria-rowcount={names.length} className="ptable-body" style={{ height: Math.min(340, Math.max(names.length, 1) * ROW_PX + 2) }} ref={box} onScroll={(e) => setTop(e.currentTarget.scrollTop)}>
+        <div role="rowgroup" style={{ height: names.length * ROW_PX, position: 'relative' }}>
+          {rows}
+        </div>
+      </div>
+    </div>
+  );
+}

@@ -1,0 +1,393 @@
+import { useCallback, useEffect, useRef, useState } from 'react';
+import { api, ApiError, storedToken } from '../api.js';
+import { useAuth } from '../auth.js';
+import { ErrorBox } from '../components/ErrorBox.js';
+import { Graph } from '../components/Graph.js';
+import { LogView } from '../components/LogView.js';
+import { PackageTable } from '../components/PackageTable.js';
+import { StateBadge } from '../components/State.js';
+import { bytes, duration, repoName, shortDigest, time } from '../format.js';
+import { useApi, useNow, useTitle } from '../hooks.js';
+import { Link } from '../router.js';
+import { followSse, frameBatcher } from '../sse.js';
+import type { BuildRecord, Job, PackageStatus, ServiceEvent } from '../types.js';
+
+// One job, live: its packages as the build graph and as a list, each package's log over
+// SSE, timings, outputs with digests, provenance and SBOM links, the composes with the
+// commands that use them, and cancel. State changes come from /events?job=<id>, applied
+// once per animation frame; the job itself is re-read when its own state changes.
+
+const ACTIVE = new Set(['init', 'wait', 'build']);
+const NO_EDGES: Record<string, string[]> = {};
+
+export function JobPage(props: { id: string }) {
+  useTitle(`Job ${props.id.slice(-8)}`);
+  const [job, setJob] = useState<Job>();
+  const [error, setError] = useState<ApiError>();
+  const [selected, setSelected] = useState<string>();
+  const now = useNow(1000);
+
+  const reload = useCallback(
+    () =>
+      api<Job>(`/api/v1/jobs/${props.id}`).then(
+        (j) => {
+          setJob(j);
+          setError(undefined);
+        },
+        (e: unknown) => setError(e instanceof ApiError ? e : new ApiError(0, 'E_CLIENT', String(e))),
+      ),
+    [props.id],
+  );
+
+  useEffect(() => {
+    let alive = true;
+    let reloadTimer: number | undefined;
+    const batch = frameBatcher<ServiceEvent>((events) => {
+      if (!alive) return;
+      let jobChanged = false;
+      setJob((j) => {
+        if (!j) return j;
+        let states: Record<string, PackageStatus> | undefined;
+        let state = j.state;
+        for (const e of events) {
+          if (e.type === 'package') {
+            states ??= { ...j.packageStates };
+            const before = states[e.package] ?? { state: e.state };
+            states[e.package] = {
+              ...before,
+              state: e.state,
+              ...(e.key ? { key: e.key } : {}),
+              ...(e.outputs ? { outputs: e.outputs } : {}),
+              ...(e.error ? { error: e.error } : {}),
+              ...(e.state === 'building' ? { startedAt: e.at } : {}),
+              ...(e.durationMs !== undefined && before.startedAt !== undefined ? { endedAt: before.startedAt + e.durationMs } : ['cached', 'built', 'failed', 'skipped', 'canceled'].includes(e.state) ? { endedAt: e.at } : {}),
+            };
+          } else if (e.type === 'job') {
+            state = e.state;
+            jobChanged = true;
+          }
+        }
+        return states || state !== j.state ? { ...j, state, ...(states ? { packageStates: states } : {}) } : j;
+      });
+      // transitions, composes, the error: the job's own JSON has them
+      if (jobChanged) {
+        clearTimeout(reloadTimer);
+        reloadTimer = window.setTimeout(() => void reload(), 100);
+      }
+    });
+    void reload();
+    const stop = followSse({
+      path: `/api/v1/events?job=${props.id}`,
+      onMessage: (m) => {
+        if (m.event === 'job' || m.event === 'package') batch.push(JSON.parse(m.data) as ServiceEvent);
+      },
+      // a reconnect may have missed events (/events does not replay): read the job again
+      onError: () => void reload(),
+    });
+    return () => {
+      alive = false;
+      stop();
+      batch.cancel();
+      clearTimeout(reloadTimer);
+    };
+  }, [props.id, reload]);
+
+  if (error && !job) return <ErrorBox error={error} what={`job ${props.id}`} />;
+  if (!job) return <p aria-live="polite">Loading job {props.id}…</p>;
+  const started = job.transitions.find((t) => t.state === 'build')?.at;
+  const ended = ACTIVE.has(job.state) ? undefined : job.transitions.at(-1)?.at;
+  const sel = selected !== undefined && job.packageStates[selected] ? selected : undefined;
+  return (
+    <section className="job">
+      <div className="job-head">
+        <h1>
+          Job <code>{job.id}</code> <StateBadge state={job.state} />
+        </h1>
+        <CancelButton job={job} onDone={reload} />
+      </div>
+      <dl className="facts">
+        <dt>Repository</dt>
+        <dd title={job.repository}>
+          {repoName(job.repository)}@<code>{job.commit.slice(0, 12)}</code> ({job.ref})
+        </dd>
+        <dt>Submitted</dt>
+        <dd>
+          {time(job.submittedAt)} by {job.submitter}
+        </dd>
+        <dt>Builds</dt>
+        <dd>{job.all ? 'all packages' : job.packages.join(', ') || '—'} {job.composes.length ? `· composes ${job.composes.join(', ')}` : ''}</dd>
+        <dt>Time</dt>
+        <dd>
+          {started !== undefined ? `building ${duration((ended ?? now) - started)}` : 'not started'} · waited {duration((started ?? ended ?? now) - job.submittedAt)}
+        </dd>
+        {job.error ? (
+          <>
+            <dt>Error</dt>
+            <dd className="error-text">
+              {job.error.code}: {job.error.message}
+            </dd>
+          </>
+        ) : null}
+      </dl>
+      <div className="job-grid">
+        <div className="col">
+          <section aria-labelledby="graph-h" className="panel graph-panel">
+            <h2 id="graph-h">Build graph</h2>
+            <Graph states={job.packageStates} requires={job.requires ?? NO_EDGES} selected={sel} onSelect={setSelected} />
+            <Legend />
+          </section>
+          <section aria-labelledby="log-h" className="panel">
+            <h2 id="log-h">{sel ? `Log of ${sel}` : 'Job log'}</h2>
+            {sel ? (
+              <LogView key={sel} path={`/api/v1/jobs/${job.id}/packages/${encodeURIComponent(sel)}/log`} plain={`/api/v1/jobs/${job.id}/packages/${encodeURIComponent(sel)}/log`} label={`${sel}'s log`} prefixPackages={false} />
+            ) : (
+              <LogView key="job" path={`/api/v1/jobs/${job.id}/log`} plain={`/api/v1/jobs/${job.id}/log`} label="the job's log" prefixPackages={true} />
+            )}
+          </section>
+        </div>
+        <div className="col">
+          <section aria-labelledby="pk-h" className="panel">
+            <h2 id="pk-h">Packages</h2>
+            <PackageTable states={job.packageStates} selected={sel} onSelect={setSelected} now={now} />
+          </section>
+          {sel ? <PackageDetail job={job} name={sel} onClose={() => setSelected(undefined)} /> : null}
+        </div>
+      </div>
+      <Composes job={job} />
+      <section aria-labelledby="tr-h" className="panel">
+        <h2 id="tr-h">Transitions</h2>
+        <ol className="transitions">
+          {job.transitions.map((t, i) => (
+            <li key={i}>
+              <StateBadge state={t.state} /> <time dateTime={new Date(t.at).toISOString()}>{time(t.at)}</time> {t.reason}
+            </li>
+          ))}
+        </ol>
+      </section>
+    </section>
+  );
+}
+
+function Legend() {
+  return (
+    <p className="legend" aria-hidden="true">
+      {(['waiting', 'blocked', 'building', 'cached', 'built', 'failed', 'skipped', 'canceled'] as const).map((s) => (
+        <span key={s} className={`badge s-${s}`}>
+          {s}
+        </span>
+      ))}
+    </p>
+  );
+}
+
+function CancelButton(props: { job: Job; onDone: () => void }) {
+  const { who } = useAuth();
+  const [busy, setBusy] = useState(false);
+  const [message, setMessage] = useState<string>();
+  if (!ACTIVE.has(props.job.state)) return null;
+  const allowed = who?.name != null && (!who.tokens || (storedToken() !== undefined && (who.role === 'admin' || who.name === props.job.submitter)));
+  const cancel = async () => {
+    setBusy(true);
+    try {
+      await api(`/api/v1/jobs/${props.job.id}/cancel`, { method: 'POST' });
+      setMessage('cancel requested');
+      props.onDone();
+    } catch (e: unknown) {
+      setMessage(e instanceof ApiError ? `${e.message}${e.hint ? ` (${e.hint})` : ''}` : String(e));
+    } finally {
+      setBusy(false);
+    }
+  };
+  return (
+    <div className="cancel">
+      <button type="button" className="danger" onClick={cancel} disabled={busy || !allowed} aria-describedby="cancel-why">
+        Cancel job
+      </button>
+      <span id="cancel-why" className="muted" role="status">
+        {message ?? (allowed ? '' : who?.tokens ? `sign in with ${props.job.submitter}'s token or an admin's to cancel` : 'sign in to cancel')}
+      </span>
+    </div>
+  );
+}
+
+function PackageDetail(props: { job: Job; name: string; onClose: () => void }) {
+  const s = props.job.packageStates[props.name]!;
+  const heading = useRef<HTMLHeadingElement>(null);
+  useEffect(() => heading.current?.focus(), [props.name]);
+  const ended = s.state === 'cached' || s.state === 'built';
+  return (
+    <section className="panel detail" aria-labelledby="detail-h">
+      <div className="detail-head">
+        <h2 id="detail-h" ref={heading} tabIndex={-1}>
+          {props.name} <StateBadge state={s.state} />
+        </h2>
+        <button type="button" onClick={props.onClose}>
+          Close
+        </button>
+      </div>
+      <dl className="facts">
+        {s.key ? (
+          <>
+            <dt>Cache key</dt>
+            <dd>
+              <code className="digest">{s.key}</code>
+            </dd>
+          </>
+        ) : null}
+        {s.startedAt !== undefined ? (
+          <>
+            <dt>Timings</dt>
+            <dd>
+              started {time(s.startedAt)}
+              {s.endedAt !== undefined ? `, took ${duration(s.endedAt - s.startedAt)}` : ''}
+            </dd>
+          </>
+        ) : null}
+        {s.test ? (
+          <>
+            <dt>Test</dt>
+            <dd>
+              {s.test.state}
+              {s.test.reused ? ' (reused)' : ''}
+            </dd>
+          </>
+        ) : null}
+        {s.error ? (
+          <>
+            <dt>Error</dt>
+            <dd className="error-text">
+              {s.error.code}: {s.error.message}
+            </dd>
+          </>
+        ) : null}
+        <dt>History</dt>
+        <dd>
+          <Link to={`/packages/${encodeURIComponent(props.name)}`}>every build of {props.name}</Link>
+        </dd>
+      </dl>
+      {s.outputs?.length ? (
+        <div className="table-wrap">
+          <table>
+            <caption>Outputs</caption>
+            <thead>
+              <tr>
+                <th scope="col">Name</th>
+                <th scope="col">Digest</th>
+                <th scope="col">Size</th>
+              </tr>
+            </thead>
+            <tbody>
+              {s.outputs.map((o) => (
+                <tr key={o.name + o.digest}>
+                  <td>{o.name}</td>
+                  <td>
+                    <a href={`/api/v1/store/blobs/${o.digest}`} download={o.name.split('/').pop()}>
+                      <code className="digest">{o.digest}</code>
+                    </a>
+                  </td>
+                  <td className="num">{bytes(o.size)}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      ) : null}
+      {ended && s.key ? <BuildRecordLinks keyDigest={s.key} /> : null}
+    </section>
+  );
+}
+
+function BuildRecordLinks(props: { keyDigest: string }) {
+  const [rec] = useApi<BuildRecord>(`/api/v1/store/builds/${props.keyDigest}`);
+  if (rec.state === 'loading') return <p className="muted">reading the build record…</p>;
+  if (rec.state === 'error') return <p className="muted">no build record: {rec.error.message}</p>;
+  const r = rec.value;
+  return (
+    <p className="links">
+      Built {time(r.timings.finishedAt)} in {duration(r.timings.durationMs)} by {r.runner} for {r.arch}
+      {' · '}
+      <a href={`/api/v1/store/builds/${r.cacheKey}`}>build record</a>
+      {r.provenance ? (
+        <>
+          {' · '}
+          <a href={`/api/v1/store/blobs/${r.provenance}?type=json`}>provenance</a>
+        </>
+      ) : null}
+      {r.log ? (
+        <>
+          {' · '}
+          <a href={`/api/v1/store/blobs/${r.log}?type=text`}>stored build log</a>
+        </>
+      ) : null}
+    </p>
+  );
+}
+
+function Composes(props: { job: Job }) {
+  const { job } = props;
+  if (!job.composes.length) return null;
+  const origin = window.location.origin;
+  return (
+    <section aria-labelledby="co-h" className="panel">
+      <h2 id="co-h">Composes</h2>
+      {job.composes.map((name) => {
+        const c = job.composed[name];
+        if (!c) return <p key={name}>{name}: not composed yet{ACTIVE.has(job.state) ? ' (after the builds)' : ''}</p>;
+        if (c.kind === 'image') {
+          const archive = `/images/${job.id}/${name}.oci.tar`;
+          return (
+            <div key={name} className="compose">
+              <h3>
+                image {name} <span className="muted">({c.wheels} wheels{c.arch ? `, ${c.arch}` : ''})</span>
+              </h3>
+              <p className="links">
+                <a href={archive}>OCI archive</a> · manifest <code className="digest">{shortDigest(c.manifest, 16)}</code>
+                {c.tag ? (
+                  <>
+                    {' '}
+                    · loaded on the server as <code>{c.tag}</code>
+                  </>
+                ) : null}
+              </p>
+              <CopyCommand label="podman load" text={`curl -fo ${name}.oci.tar ${origin}${archive} && podman load -i ${name}.oci.tar`} />
+              <CopyCommand label="podman run" text={`podman run --rm -it${c.arch ? ` --arch ${c.arch}` : ''} ${c.tag ?? `<the image podman load names>`}`} />
+            </div>
+          );
+        }
+        const index = `${origin}/wheelhouses/${job.id}/${name}/simple/`;
+        const pkg = job.packages[0] ?? '<package>';
+        return (
+          <div key={name} className="compose">
+            <h3>
+              wheelhouse {name} <span className="muted">({c.wheels} wheels)</span>
+            </h3>
+            <p className="links">
+              <a href={`/wheelhouses/${job.id}/${name}/simple/`}>index</a> · <a href={`/wheelhouses/${job.id}/${name}/sbom.cdx.json`}>SBOM (CycloneDX)</a> · <a href={`/wheelhouses/${job.id}/${name}/manifest.json`}>manifest</a> <code className="digest">{shortDigest(c.manifest, 16)}</code>
+            </p>
+            <CopyCommand label="pip install" text={`pip install --index-url ${index} ${pkg}`} />
+          </div>
+        );
+      })}
+    </section>
+  );
+}
+
+function CopyCommand(props: { label: string; text: string }) {
+  const [copied, setCopied] = useState(false);
+  return (
+    <div className="command">
+      <code aria-label={`${props.label} command`}>{props.text}</code>
+      <button
+        type="button"
+        onClick={() => {
+          navigator.clipboard?.writeText(props.text).then(
+            () => setCopied(true),
+            () => setCopied(false),
+          );
+        }}
+      >
+        {copied ? 'Copied' : 'Copy'}
+      </button>
+    </div>
+  );
+}

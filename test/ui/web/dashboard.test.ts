@@ -1,0 +1,160 @@
+import { existsSync, mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DEFAULT_WEB_DIR } from '../../../src/service/web.js';
+import { addToken } from '../../../src/service/tokens.js';
+import type { RunningService } from '../../../src/service/server.js';
+import { openBrowser, type Browser } from '../../helpers/browser.js';
+import { serviceFixture, submit, waitForState, type ServiceFixture } from '../../service/fixture.js';
+
+// The dashboard in a real browser (Debian's chromium through playwright-core) against a
+// real weld server (local runner, the service tests' sample project): a job submitted
+// through the API is watched on its page without a reload — packages change state, log
+// lines arrive — then canceled from the page with a token, and the API reports it. No
+// page error and no console error along the way. WELD_UPDATE_SCREENSHOTS=1 writes the
+// README's screenshots of the job page (1280×800 and 390×844) into docs/img/.
+
+const repoRoot = path.resolve(import.meta.dirname, '../../..');
+
+describe('the web dashboard in chromium', () => {
+  let fx: ServiceFixture;
+  let server: RunningService;
+  let browser: Browser;
+  let token: string;
+  beforeAll(async () => {
+    if (!existsSync(path.join(DEFAULT_WEB_DIR, 'index.html'))) throw new Error(`no dashboard bundle in ${DEFAULT_WEB_DIR}: run npm run build:web (npm ci and npm test do)`);
+    // slow prints for a minute: long enough to be canceled on a loaded machine, never waited for in full
+    fx = await serviceFixture({ slowLines: 1200, slowPause: 0.05 });
+    const stateDir = path.join(fx.tmp, 'state');
+    const t = addToken({ stateDir, name: 'ci', role: 'submit' });
+    if (!t.ok) throw t.error;
+    token = t.value.secret;
+    server = await fx.start({ stateDir });
+    browser = await openBrowser();
+  }, 120_000);
+  afterAll(async () => {
+    await browser?.close();
+    await fx?.cleanup();
+  });
+
+  it('shows a job live, lets a signed-in token cancel it, and the API reports it canceled', { timeout: 120_000 }, async () => {
+    const page = await browser.page({ width: 1280, height: 800 });
+    await page.goto(`${server.url}/`);
+    await page.getByRole('heading', { name: 'Jobs' }).waitFor();
+
+    const r = await submit({ url: server.url, token, body: { repository: fx.repo, ref: 'main', packages: ['beta', 'slow'] } });
+    expect(r.status).toBe(201);
+    const id = r.body['id'] as string;
+    // the list picks the job up from /events, no reload
+    const row = page.locator(`tr[data-job="${id}"]`);
+    await row.waitFor({ timeout: 40_000 });
+
+    await row.getByRole('link').click();
+    await page.waitForURL(`**/jobs/${id}`);
+    await page.locator('svg.graph[data-ready="true"]').waitFor();
+    const node = (pkg: string) => page.locator(`svg.graph g.node[data-package="${pkg}"]`);
+    // every package of the job is in the graph, with its edge to what it requires
+    for (const p of ['alpha', 'beta', 'slow']) await node(p).waitFor();
+    // states change on the page while it stays loaded: alpha and beta build, slow runs
+    await page.locator('svg.graph g.node[data-package="beta"][data-state="built"]').waitFor({ timeout: 40_000 });
+    await page.locator('svg.graph g.node[data-package="alpha"][data-state="built"]').waitFor();
+    await page.locator('svg.graph g.node[data-package="slow"][data-state="building"]').waitFor({ timeout: 40_000 });
+
+    // slow's own log, live
+    await node('slow').click();
+    await page.getByRole('heading', { name: /Log of slow/ }).waitFor();
+    const count = page.getByTestId('log-count');
+    await page.getByRole('log').getByText(/line \d+$/).first().waitFor({ timeout: 40_000 });
+    const before = Number(await count.textContent());
+    await page.waitForFunction((n) => Number(document.querySelector('[data-testid="log-count"]')?.textContent) > n + 5, before, { timeout: 40_000 });
+
+    // outputs with their digests, from the package events
+    await node('alpha').click();
+    await page.getByRole('table').filter({ hasText: 'Outputs' }).getByText(/sha256:[0-9a-f]{64}/).first().waitFor();
+    await page.getByRole('link', { name: 'provenance' }).waitFor();
+
+    if (process.env['WELD_UPDATE_SCREENSHOTS']) {
+      const dir = path.join(repoRoot, 'docs/img');
+      mkdirSync(dir, { recursive: true });
+      await node('slow').click();
+      await page.waitForTimeout(500);
+      await page.screenshot({ path: path.join(dir, 'dashboard-job.png') });
+      const phone = await browser.page({ width: 390, height: 844 });
+      await phone.goto(`${server.url}/jobs/${id}`);
+      await phone.locator('svg.graph[data-ready="true"]').waitFor();
+      await phone.waitForTimeout(500);
+      await phone.screenshot({ path: path.join(dir, 'dashboard-job-phone.png') });
+      await phone.close();
+    }
+
+    // cancel: not possible before signing in (the server has tokens), then by keyboard
+    const cancel = page.getByRole('button', { name: 'Cancel job' });
+    expect(await cancel.isDisabled()).toBe(true);
+    await page.getByLabel('Token', { exact: true }).fill(token);
+    await page.getByLabel('Token', { exact: true }).press('Enter');
+    await page.getByText('signed in as').waitFor();
+    expect(await page.evaluate(() => sessionStorage.getItem('weld.token'))).toBe(token);
+    await cancel.focus();
+    await page.keyboard.press('Enter');
+    await page.locator('h1 .badge.s-failed').waitFor({ timeout: 40_000 });
+    await page.locator('svg.graph g.node[data-package="slow"][data-state="canceled"]').waitFor();
+
+    const job = await waitForState({ url: server.url, id, states: ['failed', 'ready'] });
+    expect(job['state']).toBe('failed');
+    expect((job['error'] as { code: string }).code).toBe('E_CANCELED');
+    expect((job['packageStates'] as Record<string, { state: string }>)['slow']!.state).toBe('canceled');
+    expect(String((job['transitions'] as Array<{ reason: string }>).at(-1)!.reason)).toContain('canceled by ci');
+    await page.close();
+    expect(browser.errors).toEqual([]);
+  });
+
+  it('has a skip link first in the tab order, and the backends, store and history pages read the API', { timeout: 60_000 }, async () => {
+    const page = await browser.page({ width: 390, height: 844 });
+    await page.goto(`${server.url}/backends`);
+    await page.getByRole('heading', { name: 'Backends' }).waitFor();
+    await page.keyboard.press('Tab');
+    expect(await page.evaluate(() => document.activeElement?.textContent)).toBe('Skip to content');
+    // no GET /backends on this server: the page says there are none
+    await page.getByText('This server has no backends configured').waitFor();
+
+    await page.getByRole('link', { name: 'Store' }).click();
+    await page.getByTestId('store-size').getByText(/\d+ blobs/).waitFor();
+    await page.getByText(/\d+ build/).first().waitFor();
+    await page.getByText('none configured').waitFor();
+    await page.getByRole('textbox', { name: 'Package' }).fill('alpha');
+    await page.getByRole('button', { name: 'Show its builds' }).click();
+    await page.waitForURL('**/packages/alpha');
+    await page.getByText('First build for').waitFor();
+    // a reload of a client route is the page again (the server's fallback), not a 404
+    await page.reload();
+    await page.getByRole('heading', { name: /Builds of/ }).waitFor();
+    // an unknown page says so
+    await page.goto(`${server.url}/no/such/page`);
+    await page.getByRole('heading', { name: 'Not found' }).waitFor();
+    await page.close();
+    // The one failed load the page expects: GET /backends is 404 on a server without backends
+    // (the API's answer for it), and chromium logs every 4xx load on the console.
+    expect(browser.errors.filter((e) => !/status of 404 .*\/api\/v1\/backends\)$/.test(e))).toEqual([]);
+  });
+
+  it("shows a finished job's composes with the pip command and SBOM, and its row in the list as ready", { timeout: 60_000 }, async () => {
+    const r = await submit({ url: server.url, token, body: { repository: fx.repo, ref: 'main', packages: ['alpha'], composes: ['good'] } });
+    expect(r.status).toBe(201);
+    const id = r.body['id'] as string;
+    await waitForState({ url: server.url, id, states: ['ready', 'failed'] });
+    const page = await browser.page({ width: 1280, height: 800 });
+    await page.goto(`${server.url}/?state=ready`);
+    await page.locator(`tr[data-job="${id}"] .badge.s-ready`).waitFor();
+    // the filter is the API's: no failed job in a list of ready ones
+    expect(await page.locator('tbody .badge.s-failed').count()).toBe(0);
+    await page.goto(`${server.url}/jobs/${id}`);
+    const pip = page.getByLabel('pip install command');
+    await pip.waitFor();
+    expect(await pip.textContent()).toBe(`pip install --index-url ${server.url}/wheelhouses/${id}/good/simple/ alpha`);
+    const sbom = await page.getByRole('link', { name: 'SBOM (CycloneDX)' }).getAttribute('href');
+    const doc = (await (await fetch(`${server.url}${sbom}`)).json()) as { bomFormat: string };
+    expect(doc.bomFormat).toBe('CycloneDX');
+    await page.close();
+    expect(browser.errors.filter((e) => !/status of 404 .*\/api\/v1\/backends\)$/.test(e))).toEqual([]);
+  });
+});
