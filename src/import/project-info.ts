@@ -129,26 +129,30 @@ function modulesOf(tree: SourceTree, pyproject: TomlTable | undefined, name: str
   }
   const flit = ((pyproject?.['tool'] as TomlTable | undefined)?.['flit'] as TomlTable | undefined)?.['module'] as TomlTable | undefined;
   if (typeof flit?.['name'] === 'string') return clean([flit['name']]);
-  // The layout: a src/ directory of packages, else the tree's root.
+  const guess = name?.replace(/[-.]/g, '_');
+  // The layout: a src/ directory of packages, else the tree's root. Beside packages, a
+  // loose module is a helper script (chardet's convert_language_model.py), unless it is
+  // named after the project.
   const under = (dir: string) => {
     const prefix = dir ? `${dir}/` : '';
-    const out: string[] = [];
+    const packages: string[] = [];
+    const modules: string[] = [];
     for (const p of tree.paths) {
       if (!p.startsWith(prefix)) continue;
       const rest = p.slice(prefix.length);
       if (rest.includes('/')) {
         const [pkg, file] = rest.split('/');
-        if (file === '__init__.py' && rest.split('/').length === 2) out.push(pkg!);
-      } else if (rest.endsWith('.py') && !/^test_|_test\.py$/.test(rest)) out.push(rest.slice(0, -3));
+        if (file === '__init__.py' && rest.split('/').length === 2) packages.push(pkg!);
+      } else if (rest.endsWith('.py') && !/^test_|_test\.py$/.test(rest)) modules.push(rest.slice(0, -3));
     }
-    return clean(out);
+    const pkgs = clean(packages);
+    return pkgs.length ? clean([...pkgs, ...modules.filter((m) => m.toLowerCase() === guess?.toLowerCase())]) : clean(modules);
   };
   const fromSrc = tree.paths.has('src') ? under('src') : [];
   if (fromSrc.length) return fromSrc;
   const fromRoot = under('');
   if (fromRoot.length) return fromRoot;
   // PEP 420 namespace or a compiled-only module: the project's name is the best guess
-  const guess = name?.replace(/[-.]/g, '_');
   return guess && IDENT.test(guess) && (tree.paths.has(guess) || tree.paths.has(`src/${guess}`)) ? [guess] : [];
 }
 

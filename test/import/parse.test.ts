@@ -114,6 +114,17 @@ describe('sdist metadata', () => {
     expect(info).toMatchObject({ name: 'srcy', version: '0.3', backend: 'hatchling.build', modules: ['srcy'], requiresFrom: 'pyproject.toml', requiresDist: [] });
   });
 
+  it('takes root packages, not the helper scripts beside them, unless a module is named after the project', async () => {
+    const tree = async (name: string, extra: Record<string, string>) => {
+      const t = await readSourceTree({ bytes: makeSdist({ name, version: '1.0', noPkgInfo: true, packages: [], backend: 'setuptools.build_meta', extra }), label: name });
+      if (!t.ok) throw t.error;
+      return readProjectInfo(t.value).modules;
+    };
+    expect(await tree('chardet', { 'chardet/__init__.py': '', 'convert_language_model.py': '' })).toEqual(['chardet']);
+    expect(await tree('six-ish', { 'six_ish.py': '', 'helpers/__init__.py': '' })).toEqual(['helpers', 'six_ish']);
+    expect(await tree('mccabe', { 'mccabe.py': '', 'test_mccabe.py': '' })).toEqual(['mccabe']);
+  });
+
   it("reads setuptools' declarative setup.cfg when the tree has no PKG-INFO", async () => {
     const cfg = [
       '[metadata]',
