@@ -93,7 +93,18 @@ export class RegistryClient {
     if (!r.ok) return r;
     await r.value.body.dump().catch(() => undefined);
     if (r.value.status === 200) return ok(undefined);
-    if (r.value.status === 401) return this.answerChallenge(header(r.value.headers, 'www-authenticate'), `repository:${this.o.remote.repository}:pull,push`);
+    if (r.value.status === 401) {
+      const answered = await this.answerChallenge(header(r.value.headers, 'www-authenticate'), `repository:${this.o.remote.repository}:pull,push`);
+      if (!answered.ok) return answered;
+      // Asked again with what we answered, so wrong credentials are found now, not mid-push.
+      const again = await this.raw({ method: 'GET', url: `${this.base}/v2/`, headers: { authorization: this.authorization! } });
+      if (!again.ok) return again;
+      await again.value.body.dump().catch(() => undefined);
+      if (again.value.status === 200) return ok(undefined);
+      const creds = await this.creds();
+      if (again.value.status === 401 && creds) return err(new RemoteAuthError(this.remote, `the registry refused the credentials of ${creds.username} from ${creds.file}`));
+      return err(new RemoteAuthError(this.remote, `GET /v2/ answered ${again.value.status} with the credentials given`));
+    }
     return err(new RemoteUnavailableError(this.remote, `GET /v2/ answered ${r.value.status}: not an OCI distribution registry?`));
   }
 
