@@ -9,7 +9,7 @@ import type { Store } from '../store/store.js';
 import { closest } from '../util/suggest.js';
 import type { ParsedArgs } from './args.js';
 import type { VerbModule } from './commands.js';
-import { json, plural, table } from './format.js';
+import { formatBytes as human, json, plural, table } from './format.js';
 import type { CliIO } from './io.js';
 import { asArgument } from './package-names.js';
 import { openStoreFromArgs, STORE_OPTION } from './store-args.js';
@@ -142,9 +142,11 @@ async function lsBlobs(store: Store, args: ParsedArgs, io: CliIO): Outcome {
 async function lsRecords(store: Store, args: ParsedArgs, io: CliIO): Outcome {
   const listed = await store.listRecords();
   if (!listed.ok) return listed;
-  const rows = listed.value.map((r) => (r.ok ? { kind: r.value.kind, id: r.value.id, broken: r.value.broken ?? null } : { error: r.error.toJSON() }));
+  // origin: a record substituted from a store remote says which, and whose key signed it.
+  const originOf = (d: unknown) => (d as { origin?: { remote: string; keyId: string; pulledAt: string } }).origin;
+  const rows = listed.value.map((r) => (r.ok ? { kind: r.value.kind, id: r.value.id, broken: r.value.broken ?? null, ...(originOf(r.value.data) ? { origin: originOf(r.value.data) } : {}) } : { error: r.error.toJSON() }));
   if (args.options['json']) io.stdout.write(json(rows));
-  else if (rows.length) io.stdout.write(table(rows.map((r) => ('error' in r ? ['?', String(r.error?.['message'])] : [r.kind, r.id, r.broken ? 'broken' : '']))));
+  else if (rows.length) io.stdout.write(table(rows.map((r) => ('error' in r ? ['?', String(r.error?.['message'])] : [r.kind, r.id, [r.broken ? 'broken' : '', 'origin' in r && r.origin ? `from ${r.origin.remote} (${r.origin.keyId})` : ''].filter(Boolean).join(' ')]))));
   return ok(undefined);
 }
 
@@ -233,13 +235,3 @@ async function gcCmd(store: Store, graceMs: number | undefined, args: ParsedArgs
   return ok(undefined);
 }
 
-function human(n: number): string {
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-  let i = 0;
-  let v = n;
-  while (v >= 1024 && i < units.length - 1) {
-    v /= 1024;
-    i++;
-  }
-  return i === 0 ? `${n} B` : `${v.toFixed(1)} ${units[i]}`;
-}

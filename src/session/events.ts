@@ -9,9 +9,13 @@ type PackageEvent<T extends string, D extends object> = SubjectEvent<T, D, 'pack
 
 export type BuildEvent =
   | WeldEvent<'warning', { message: string }>
+  /** what this session built went to the store remote (`[store] push = true`) */
+  | WeldEvent<'pushed', { remote: string; records: number; present: number; blobs: number; bytes: number }>
   | PackageEvent<'started', { key: string; changed: string[] }>
   | PackageEvent<'log', { line: string }>
   | PackageEvent<'cached', { key: string; outputs: BuildOutput[] }>
+  /** not in the store, but on the store remote: its record and blobs were pulled, nothing was built */
+  | PackageEvent<'substituted', { key: string; outputs: BuildOutput[]; remote: string; keyId: string; blobs: number; bytes: number }>
   | PackageEvent<'done', { key: string; outputs: BuildOutput[]; durationMs: number; check?: CheckResult }>
   | PackageEvent<'failed', { key?: string; error: BuildFailure; logTail: string[]; logFile?: string; keptDir?: string }>
   | PackageEvent<'skipped', { error: SkipReason }>
@@ -26,12 +30,16 @@ export type BuildListener = (e: BuildEvent) => void;
 type DataOf<T extends BuildEvent['type']> = Extract<BuildEvent, { type: T }>['data'];
 
 /** An event about one package, stamped now. */
-export function packageEvent<T extends Exclude<BuildEvent['type'], 'warning'>>(type: T, pkg: string, data: DataOf<T>): Extract<BuildEvent, { type: T }> {
+export function packageEvent<T extends Exclude<BuildEvent['type'], 'warning' | 'pushed'>>(type: T, pkg: string, data: DataOf<T>): Extract<BuildEvent, { type: T }> {
   return { type, subject: { kind: 'package', name: pkg }, at: Date.now(), data } as Extract<BuildEvent, { type: T }>;
 }
 
 export function warningEvent(message: string): BuildEvent {
   return { type: 'warning', at: Date.now(), data: { message } };
+}
+
+export function pushedEvent(data: DataOf<'pushed'>): BuildEvent {
+  return { type: 'pushed', at: Date.now(), data };
 }
 
 /** `--check`: the rebuild's outputs against the recorded ones. */
