@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { UsageError, type WeldError } from '../core/errors.js';
-import type { RemoteSettings } from '../store/remote/config.js';
+import type { RemoteSettings, StoreSection } from '../store/remote/config.js';
 import { err, ok, type Result } from '../core/result.js';
 import { resolveStoreLocation, type StoreLocation } from '../store/location.js';
 import type { Metadata } from '../metadata/model.js';
@@ -36,14 +36,14 @@ export const REMOTE_OPTIONS: Record<string, OptionSpec> = {
 };
 
 /** --store-remote, --tls-verify, --signing-key with the environment and [store]: the remote, or undefined when none is set. */
-export async function remoteFromArgs(args: ParsedArgs, io: CliIO, opts: { metadata?: Metadata; push?: boolean; timeoutMs?: number }): Promise<Result<RemoteSettings | undefined, WeldError>> {
+export async function remoteFromArgs(args: ParsedArgs, io: CliIO, opts: { metadata?: Metadata; section?: StoreSection; push?: boolean; timeoutMs?: number }): Promise<Result<RemoteSettings | undefined, WeldError>> {
   const tls = args.options['tls-verify'];
   if (tls !== undefined && tls !== 'true' && tls !== 'false') return err(new UsageError(`--tls-verify takes true or false, not ${JSON.stringify(tls)}`, 'write --tls-verify=false for a registry on plain HTTP'));
   const remote = args.options['store-remote'];
   const key = args.options['signing-key'];
   const { resolveRemote } = await import('../store/remote/config.js');
   return resolveRemote({
-    ...(opts.metadata?.distro.store ? { section: opts.metadata.distro.store } : {}),
+    ...(opts.section ?? opts.metadata?.distro.store ? { section: (opts.section ?? opts.metadata?.distro.store)! } : {}),
     env: io.env,
     flags: {
       ...(typeof remote === 'string' ? { storeRemote: remote } : {}),
