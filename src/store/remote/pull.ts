@@ -31,16 +31,23 @@ const MAX_CONFIG = 4 * 2 ** 20;
 export class Puller {
   private readonly limit: ReturnType<typeof pLimit>;
   private readonly inflight = new Map<string, Promise<Result<number, PullError>>>();
+  /** records at once: a thousand look-ups are not a thousand requests in flight */
+  private readonly records: ReturnType<typeof pLimit>;
 
   constructor(
     private readonly remote: Remote,
     private readonly store: Store,
   ) {
     this.limit = pLimit(remote.config.concurrency ?? 4);
+    this.records = pLimit(2 * (remote.config.concurrency ?? 4));
   }
 
   /** undefined: the remote has no record of that id. */
-  async pull<K extends RemoteKind>(kind: K, id: Digest): Promise<Result<Substituted<K> | undefined, PullError>> {
+  pull<K extends RemoteKind>(kind: K, id: Digest): Promise<Result<Substituted<K> | undefined, PullError>> {
+    return this.records(() => this.pullOne(kind, id));
+  }
+
+  private async pullOne<K extends RemoteKind>(kind: K, id: Digest): Promise<Result<Substituted<K> | undefined, PullError>> {
     const got = await this.fetchRecord(kind, id);
     if (!got.ok) return got;
     if (got.value === undefined) return ok(undefined);

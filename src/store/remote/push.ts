@@ -35,6 +35,8 @@ export class Pusher {
   readonly report: PushReport = { pushed: [], present: [], blobsUploaded: 0, blobsMounted: 0, blobsPresent: 0, bytesUploaded: 0 };
   private readonly blobs = new Map<string, Promise<Result<Descriptor, PushError>>>();
   private readonly limit: ReturnType<typeof pLimit>;
+  /** records at once: each holds requests open while its blobs go up */
+  private readonly records: ReturnType<typeof pLimit>;
 
   constructor(
     private readonly remote: Remote,
@@ -43,10 +45,15 @@ export class Pusher {
     private readonly mountFrom: string[] = [],
   ) {
     this.limit = pLimit(remote.config.concurrency ?? 4);
+    this.records = pLimit(2 * (remote.config.concurrency ?? 4));
   }
 
   /** Pushes one build or test record; env images go through pushEnvImage. */
-  async pushRecord(record: StoredRecord): Promise<Result<string, PushError>> {
+  pushRecord(record: StoredRecord): Promise<Result<string, PushError>> {
+    return this.records(() => this.pushOne(record));
+  }
+
+  private async pushOne(record: StoredRecord): Promise<Result<string, PushError>> {
     if (!isRemoteKind(record.kind)) throw new Error(`bug: ${record.kind} records are not pushed as records`);
     const key = this.remote.config.signingKey;
     if (!key) return err(new KeyError('weld store push', 'no signing key: records are pushed signed, so that others can trust them', 'make one with `weld key generate`, or point WELD_SIGNING_KEY (--signing-key) at one'));
