@@ -122,14 +122,16 @@ export async function pullCmd(store: Store, pkgs: string[], args: ParsedArgs, io
     let blobs = 0;
     let bytes = 0;
     const refused: WeldError[] = [];
-    await Promise.all(
-      todo.map(async (e) => {
-        const r = await puller.pull(e.kind as 'build' | 'test', e.id as Digest);
-        if (!r.ok) return void refused.push(r.error);
-        blobs += r.value?.blobsFetched ?? 0;
-        bytes += r.value?.bytesFetched ?? 0;
-      }),
-    );
+    for (const kind of ['build', 'test'] as const) {
+      const ids = todo.filter((e) => e.kind === kind).map((e) => e.id as Digest);
+      for (const r of await puller.pullMany(kind, ids)) {
+        if (!r.ok) refused.push(r.error);
+        else {
+          blobs += r.value?.blobsFetched ?? 0;
+          bytes += r.value?.bytesFetched ?? 0;
+        }
+      }
+    }
     for (const e of refused) io.stderr.write(`weld: warning: ${e.message}\n`);
     const pulled = todo.length - refused.length;
     if (args.options['json']) io.stdout.write(json({ remote: remote.config.url.text, pulled, present: picked.length - todo.length, refused: refused.map((e) => e.toJSON()), blobs, bytes }));

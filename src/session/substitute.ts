@@ -63,24 +63,22 @@ export class SessionRemote {
     if (!remote) return keys.map(() => undefined);
     const { Puller } = await import('../store/remote/pull.js');
     const puller = new Puller(remote, this.store);
-    return Promise.all(
-      keys.map(async (key) => {
-        if (this.down) return undefined;
-        const r = await puller.pull(kind, key);
-        if (!r.ok) {
-          const e = r.error;
-          // A refused record is a miss for that key only; a registry that stops answering is down for the session.
-          if (e.code === 'E_REMOTE_UNAVAILABLE' || e.code === 'E_REMOTE_AUTH') {
-            if (!this.down) this.warn(`${e.message}; building locally without it`);
-            this.down = true;
-          } else this.warn(`${e.message}${kind === 'build' ? '; it will be built here' : ''}`);
-          return undefined;
-        }
-        if (!r.value) return undefined;
-        if (kind === 'build') this.substituted.set(key, { remote: remote.config.url.text, keyId: (r.value.record as BuildRecord).origin?.keyId ?? '?', blobs: r.value.blobsFetched, bytes: r.value.bytesFetched });
-        return r.value.record as K extends 'build' ? BuildRecord : TestRecord;
-      }),
-    );
+    const results = await puller.pullMany(kind, keys);
+    return results.map((r, i) => {
+      const key = keys[i]!;
+      if (!r.ok) {
+        const e = r.error;
+        // A refused record is a miss for that key only; a registry that stops answering is down for the session.
+        if (e.code === 'E_REMOTE_UNAVAILABLE' || e.code === 'E_REMOTE_AUTH') {
+          if (!this.down) this.warn(`${e.message}; building locally without it`);
+          this.down = true;
+        } else this.warn(`${e.message}${kind === 'build' ? '; it will be built here' : ''}`);
+        return undefined;
+      }
+      if (!r.value) return undefined;
+      if (kind === 'build') this.substituted.set(key, { remote: remote.config.url.text, keyId: (r.value.record as BuildRecord).origin?.keyId ?? '?', blobs: r.value.blobsFetched, bytes: r.value.bytesFetched });
+      return r.value.record as K extends 'build' ? BuildRecord : TestRecord;
+    });
   }
 
   /** Pushes what this session built (`push = true`); failures are warnings: the build itself succeeded. */

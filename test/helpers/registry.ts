@@ -1,5 +1,5 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -48,9 +48,12 @@ export async function startRegistry(opts: { htpasswd?: { user: string; password:
   );
   let child: ChildProcess | undefined;
   const start = async () => {
-    child = spawn('/usr/bin/docker-registry', ['serve', config], { stdio: ['ignore', 'ignore', 'pipe'] });
-    let stderr = '';
-    child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
+    // Its log goes to a file, not a pipe: a caller blocked in spawnSync (skopeo) stops
+    // draining a pipe, and a registry whose stderr is full stops answering.
+    const log = openSync(path.join(root, 'registry.log'), 'a');
+    child = spawn('/usr/bin/docker-registry', ['serve', config], { stdio: ['ignore', 'ignore', log] });
+    closeSync(log);
+    const stderr = () => readFileSync(path.join(root, 'registry.log'), 'utf8').slice(-2000);
     const deadline = Date.now() + 15_000;
     for (;;) {
       try {
@@ -59,7 +62,7 @@ export async function startRegistry(opts: { htpasswd?: { user: string; password:
       } catch {
         // not listening yet
       }
-      if (child.exitCode !== null || Date.now() > deadline) throw new Error(`docker-registry did not start: ${stderr}`);
+      if (child.exitCode !== null || Date.now() > deadline) throw new Error(`docker-registry did not start: ${stderr()}`);
       await new Promise((r) => setTimeout(r, 50));
     }
   };

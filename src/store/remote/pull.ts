@@ -43,11 +43,25 @@ export class Puller {
   }
 
   /** undefined: the remote has no record of that id. */
-  pull<K extends RemoteKind>(kind: K, id: Digest): Promise<Result<Substituted<K> | undefined, PullError>> {
-    return this.records(() => this.pullOne(kind, id));
+  async pull<K extends RemoteKind>(kind: K, id: Digest): Promise<Result<Substituted<K> | undefined, PullError>> {
+    return (await this.pullMany(kind, [id]))[0]!;
   }
 
-  private async pullOne<K extends RemoteKind>(kind: K, id: Digest): Promise<Result<Substituted<K> | undefined, PullError>> {
+  /**
+   * Several records at once, one result each, in order. Their blobs come concurrently and
+   * the records are written in one batch at the end (an index session per record cost more
+   * than a small record's blobs); a record whose blobs failed is not written.
+   */
+  async pullMany<K extends RemoteKind>(kind: K, ids: readonly Digest[]): Promise<Array<Result<Substituted<K> | undefined, PullError>>> {
+    const fetched = await Promise.all(ids.map((id) => this.records(() => this.fetchWithBlobs(kind, id))));
+    const ready = fetched.flatMap((f, i) => (f.ok && f.value ? [{ i, value: f.value }] : []));
+    if (ready.length === 0) return fetched;
+    const written = await this.store.writeRecords(ready.map(({ i, value }) => ({ kind, id: ids[i]!, data: value.record }) as never));
+    if (!written.ok) return fetched.map((f) => (f.ok && f.value ? written : f));
+    return fetched;
+  }
+
+  private async fetchWithBlobs<K extends RemoteKind>(kind: K, id: Digest): Promise<Result<Substituted<K> | undefined, PullError>> {
     const got = await this.fetchRecord(kind, id);
     if (!got.ok) return got;
     if (got.value === undefined) return ok(undefined);
@@ -60,8 +74,6 @@ export class Puller {
     if (bad && !bad.ok) return bad;
     const origin: RecordOrigin = { remote: this.remote.config.url.text, keyId, pulledAt: new Date().toISOString() };
     const data = { ...(record.data as object), origin } as unknown as RecordTypes[K];
-    const written = await this.store.writeRecords([{ kind, id, data } as never]);
-    if (!written.ok) return written;
     return ok({ record: data, blobsFetched: missing.length, bytesFetched: fetched.reduce((n, f) => n + (f.ok ? f.value : 0), 0) });
   }
 
