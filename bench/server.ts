@@ -9,11 +9,14 @@ import * as tar from 'tar';
 // bench:server (issue 16), loopback only, a fixed count and time; it stops by itself.
 //  1. GET /api/v1/jobs/{id}: 50 clients for BENCH_SECONDS (default 20) — requests/s,
 //     p50/p99 latency, errors (goal 0), server RSS before and after. Goal ≥ 5,000 req/s, p99 < 10 ms.
+//     Loaded by autocannon and, when Debian's wrk is installed, by wrk too: autocannon is
+//     JavaScript and takes a core of these two for itself, wrk (C) a fraction of one.
 //  2. POST /api/v1/jobs: no-op jobs (every package cached) — distinct jobs (package × jobs
 //     option), so none is a 409; the same figures, and how long the queue takes to drain.
 //  3. SSE fan-out: BENCH_FOLLOWERS (default 200) clients follow one job's log of
 //     BENCH_LINES (default 1,000) lines; every client must get every line; server CPU per 1,000 lines.
 // BENCH_PACKAGES (default 20) sets the distro size; each package is mirrored for real first.
+// BENCH_KEEP=1 keeps the temporary project, store and server state for a look afterwards.
 // The reference is measured side by side: `weld build` of the same cached packages by the
 // CLI (a no-op), against a no-op job's time from POST to ready.
 
@@ -104,6 +107,23 @@ function report(name: string, r: autocannon.Result, rss: [number, number]): void
   );
 }
 
+/** wrk's figures of one run, or undefined without wrk. */
+function wrk(o: { url: string; connections: number; seconds: number }): string | undefined {
+  let out: string;
+  try {
+    out = execFileSync('wrk', ['-t1', `-c${o.connections}`, `-d${o.seconds}s`, '--latency', o.url], { encoding: 'utf8' });
+  } catch (e: unknown) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw e;
+  }
+  const rps = /Requests\/sec:\s+([\d.]+)/.exec(out)?.[1];
+  const p50 = /^\s+50%\s+(\S+)/m.exec(out)?.[1];
+  const p99 = /^\s+99%\s+(\S+)/m.exec(out)?.[1];
+  const errors = /Socket errors: (.*)/.exec(out)?.[1] ?? 'none';
+  const non2xx = /Non-2xx or 3xx responses: (\d+)/.exec(out)?.[1] ?? '0';
+  return `${Number(rps).toFixed(0)} req/s, p50 ${p50}, p99 ${p99}, socket errors ${errors}, non-2xx ${non2xx}`;
+}
+
 async function main(): Promise<void> {
   const tmp = mkdtempSync(path.join(os.tmpdir(), 'weld-bench-server-'));
   const env = { ...process.env, WELD_ALLOW_PATHS: path.join(tmp, 'releases') };
@@ -124,20 +144,28 @@ async function main(): Promise<void> {
     if (built['state'] !== 'ready') throw new Error(`the first job failed: ${JSON.stringify(built['transitions'])}`);
 
     // the reference, side by side: the CLI's no-op build of the same packages, against a no-op job
-    const cliT0 = performance.now();
-    execFileSync(process.execPath, [weldBin, 'build', ...all, '--runner', 'local', '--store', path.join(tmp, 'store'), '--mirrors', path.join(tmp, 'mirrors')], { cwd: root, env, stdio: 'ignore' });
-    const cliMs = performance.now() - cliT0;
+    // The CLI's first run in the project fills its caches (metadata, commit times) as the
+    // first job filled the server's; the second is the no-op the job is compared with.
+    const cliNoop = () => {
+      const t0 = performance.now();
+      execFileSync(process.execPath, [weldBin, 'build', ...all, '--runner', 'local', '--store', path.join(tmp, 'store'), '--mirrors', path.join(tmp, 'mirrors')], { cwd: root, env, stdio: 'ignore' });
+      return performance.now() - t0;
+    };
+    const cliColdMs = cliNoop();
+    const cliMs = cliNoop();
     const jobT0 = performance.now();
     const noop = await post(s.url, { repository: root, ref: 'main', packages: all, jobs: 3 });
     const noopJob = await until(s.url, noop['id'] as string);
     const jobMs = performance.now() - jobT0;
     const cachedAll = Object.values(noopJob['packageStates'] as Record<string, { state: string }>).every((p) => p.state === 'cached');
-    console.log(`no-op of ${PACKAGES} cached packages: CLI weld build ${cliMs.toFixed(0)} ms, a service job POST→ready ${jobMs.toFixed(0)} ms: ${(jobMs / cliMs).toFixed(2)}× the CLI (goal ≤ 2×; all cached: ${cachedAll})`);
+    console.log(`no-op of ${PACKAGES} cached packages: CLI weld build ${cliMs.toFixed(0)} ms (its first run, caches empty: ${cliColdMs.toFixed(0)} ms), a service job POST→ready ${jobMs.toFixed(0)} ms: ${(jobMs / cliMs).toFixed(2)}× the CLI (goal ≤ 2×; all cached: ${cachedAll})`);
 
     const id = first['id'] as string;
     let rss0 = rssKiB(pid);
     const get = await autocannon({ url: `${s.url}/api/v1/jobs/${id}`, connections: CONNECTIONS, duration: SECONDS });
-    report(`GET /jobs/{id}, ${CONNECTIONS} clients`, get, [rss0, rssKiB(pid)]);
+    report(`GET /jobs/{id}, ${CONNECTIONS} clients (autocannon)`, get, [rss0, rssKiB(pid)]);
+    const wrkResult = wrk({ url: `${s.url}/api/v1/jobs/${id}`, connections: CONNECTIONS, seconds: SECONDS });
+    console.log(wrkResult ? `GET /jobs/{id}, ${CONNECTIONS} clients (wrk, 1 thread): ${wrkResult}` : 'GET /jobs/{id} with wrk: skipped (no wrk on PATH: apt-get install wrk)');
 
     rss0 = rssKiB(pid);
     let n = 0;
@@ -183,7 +211,8 @@ async function main(): Promise<void> {
   } finally {
     server?.kill('SIGTERM');
     await new Promise((r) => setTimeout(r, 500));
-    rmSync(tmp, { recursive: true, force: true });
+    if (process.env['BENCH_KEEP']) console.log(`kept ${tmp} (BENCH_KEEP)`);
+    else rmSync(tmp, { recursive: true, force: true });
   }
 }
 

@@ -8,6 +8,8 @@ export interface OptionSpec {
   short?: string;
   /** placeholder in help, e.g. <ref> */
   value?: string;
+  /** a string option that may be given more than once; its value is then every one, in order */
+  multiple?: boolean;
   description: string;
 }
 
@@ -28,7 +30,7 @@ export interface CommandSpec {
 }
 
 export interface ParsedArgs {
-  options: Record<string, string | boolean | undefined>;
+  options: Record<string, string | boolean | string[] | undefined>;
   positionals: string[];
 }
 
@@ -51,7 +53,7 @@ export function parseCommandArgs(spec: CommandSpec, argv: string[]): Result<Pars
   const all = { ...spec.options, ...COMMON_OPTIONS };
   const { values, positionals, tokens } = parseArgs({
     args: argv,
-    options: Object.fromEntries(Object.entries(all).map(([k, o]) => [k, { type: o.type, ...(o.short ? { short: o.short } : {}) }])),
+    options: Object.fromEntries(Object.entries(all).map(([k, o]) => [k, { type: o.type, ...(o.short ? { short: o.short } : {}), ...(o.multiple ? { multiple: true } : {}) }])),
     strict: false,
     allowPositionals: true,
     tokens: true,

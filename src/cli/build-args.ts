@@ -1,5 +1,8 @@
-import type { UsageError, WeldError } from '../core/errors.js';
-import { ok, type Result } from '../core/result.js';
+import { UsageError, type WeldError } from '../core/errors.js';
+import { err, ok, type Result } from '../core/result.js';
+import { backendsFilePath, parseLabel, readBackendsFile } from '../runner/backends/config.js';
+import type { BackendPool } from '../runner/backends/pool.js';
+import { withSelector } from '../runner/backends/selector.js';
 import type { Metadata } from '../metadata/model.js';
 import { mirrorsDirFor } from '../mirror/mirror.js';
 import type { Runner } from '../runner/runner.js';
@@ -11,6 +14,8 @@ import { packageNames } from './package-names.js';
 export const RUNNER_OPTION: Record<string, OptionSpec> = {
   runner: { type: 'string', value: '<name>', description: 'where recipes run: podman (the env image, --arch, no network) or local (the host); default $WELD_RUNNER or podman' },
   mirrors: { type: 'string', value: '<dir>', description: 'where mirrors live (default: $WELD_MIRRORS, [paths] mirrors, ./mirrors)' },
+  backends: { type: 'string', value: '<file>', description: 'the build backends file (default: $WELD_BACKENDS, else $XDG_CONFIG_HOME/weld/backends.toml); with backends in it, podman builds run on them' },
+  'backend-selector': { type: 'string', multiple: true, value: '<key=value>', description: 'build only on backends with this label (repeatable; every one must match)' },
 };
 
 /** Package names from the command line, normalised and checked; none means every package when `all`. */
@@ -31,16 +36,45 @@ export function runnerName(args: ParsedArgs, env: NodeJS.ProcessEnv): string {
   return typeof r === 'string' ? r : (env['WELD_RUNNER'] ?? 'podman');
 }
 
+/** `--backend-selector k=v`…, checked. */
+export function selectorFromArgs(args: ParsedArgs): Result<Record<string, string>, UsageError> {
+  const raw = args.options['backend-selector'];
+  const list = Array.isArray(raw) ? raw : typeof raw === 'string' ? [raw] : [];
+  const out: Record<string, string> = {};
+  for (const item of list) {
+    const pair = parseLabel(item);
+    if (!pair.ok) return err(new UsageError(`--backend-selector ${pair.error}`, 'write it as key=value, e.g. --backend-selector size=big'));
+    const [k, v] = pair.value;
+    if (out[k] !== undefined && out[k] !== v) return err(new UsageError(`--backend-selector asks for ${k}=${out[k]} and ${k}=${v}; a backend has one value per label`));
+    out[k] = v;
+  }
+  return ok(out);
+}
+
 /** The runner named by the arguments, made with the metadata and store it builds with (open them first). */
-export async function runnerFromArgs(o: { args: ParsedArgs; io: CliIO; metadata: Metadata; store?: Store }): Promise<Result<Runner, UsageError>> {
+export async function runnerFromArgs(o: { args: ParsedArgs; io: CliIO; metadata: Metadata; store?: Store }): Promise<Result<Runner, WeldError>> {
   const { selectRunner } = await import('../runner/select.js');
-  return selectRunner({ name: runnerName(o.args, o.io.env), context: { metadata: o.metadata, env: o.io.env, ...(o.store ? { store: o.store } : {}) } });
+  const name = runnerName(o.args, o.io.env);
+  const selector = selectorFromArgs(o.args);
+  if (!selector.ok) return selector;
+  let pool: BackendPool | undefined;
+  if (name === 'podman') {
+    const flag = o.args.options['backends'];
+    const file = backendsFilePath({ env: o.io.env, cwd: o.io.cwd, ...(typeof flag === 'string' ? { flag } : {}) });
+    const backends = readBackendsFile(file);
+    if (!backends.ok) return backends;
+    if (backends.value.length) pool = new (await import('../runner/backends/pool.js')).BackendPool({ backends: backends.value });
+    else if (Object.keys(selector.value).length) return err(new UsageError(`--backend-selector picks among build backends, and ${file} configures none`, 'add backends with `weld backends add`, or drop --backend-selector to build on this host'));
+  } else if (Object.keys(selector.value).length) return err(new UsageError(`--backend-selector picks among podman build backends; the ${name} runner has none`));
+  const runner = await selectRunner({ name, context: { metadata: o.metadata, env: o.io.env, ...(o.store ? { store: o.store } : {}), ...(pool ? { pool } : {}) } });
+  if (!runner.ok) return runner;
+  return ok(withSelector(runner.value, selector.value));
 }
 
 /** The flags that pick the same metadata, runner and store, for the `weld build` an error suggests. */
 export function buildFlags(args: ParsedArgs): string[] {
   const out: string[] = [];
-  for (const f of ['ref', 'metadata', 'runner', 'mirrors', 'store']) {
+  for (const f of ['ref', 'metadata', 'runner', 'mirrors', 'store', 'backends']) {
     const v = args.options[f];
     if (typeof v === 'string') out.push(`--${f} ${v}`);
   }

@@ -69,6 +69,10 @@ export function plainRenderer(realIo: CliIO): BuildRenderer {
         return void io.stdout.write(`${e.subject.name}: building (${e.data.changed.join('; ')})\n`);
       case 'log':
         return void io.stdout.write(`${e.subject.name} | ${e.data.line}\n`);
+      case 'placed':
+        return void io.stdout.write(`${e.subject.name}: ${e.data.step} on backend ${e.data.backend}\n`);
+      case 'retried':
+        return void io.stderr.write(`${e.subject.name}: backend ${e.data.lost.backend} lost (${e.data.lost.reason}); ${e.data.step} retried on backend ${e.data.backend} (attempt ${e.data.attempt})\n`);
       case 'cached':
         return void io.stdout.write(`${e.subject.name}: cached ${e.data.outputs.map((o) => o.name).join(', ')}\n`);
       case 'done':

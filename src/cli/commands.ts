@@ -36,5 +36,6 @@ export const VERBS: VerbEntry[] = [
   { name: 'serve', summary: 'Serve one composed wheelhouse directory over HTTP for pip (static; `weld server` is the build service)', load: () => import('./serve.js') },
   { name: 'server', summary: 'Run the build service: jobs over a REST API, live logs, auth tokens, metrics (and `server token`)', load: () => import('./server.js') },
   { name: 'remote', summary: 'Talk to a weld server: submit, status, wait, cancel, logs, list', load: () => import('./remote.js') },
+  { name: 'backends', summary: 'Build backends (podman engines reached through its remote API): ls, add, rm, check', load: () => import('./backends.js') },
   { name: 'env', summary: 'Build environments from the store: lock, fetch, compose, ls, shell', load: () => import('./env.js') },
 ];

@@ -68,18 +68,18 @@ export const run: VerbModule['run'] = async (args, io) => {
   const names = packagesFromArgs({ verb: 'log', args, metadata, all: false });
   if (!names.ok) return names;
   const pkg = names.value[0]!;
-  const { logFiles, logsDirOf, runningLog } = await import('../session/logs.js');
+  const { finalLog, logsDirOf, runningLog } = await import('../session/logs.js');
   const logsDir = logsDirOf(metadata);
   if (args.options['test'] === true) {
     // A test's log is written on this machine whether it passed or failed (the store keeps a copy, which `weld status` shows).
     const { testLogName } = await import('../session/test-one.js');
-    const file = runningLog({ logsDir, pkg: testLogName(pkg) }) ?? logFiles({ logsDir, pkg: testLogName(pkg), pid: process.pid }).final;
+    const file = runningLog({ logsDir, pkg: testLogName(pkg) }) ?? finalLog({ logsDir, pkg: testLogName(pkg) });
     if (!existsSync(file)) return err(new NoLogError(pkg, 'test'));
     await printFile({ file, io, follow: args.options['follow'] === true });
     return ok(undefined);
   }
   const running = runningLog({ logsDir, pkg });
-  const live = running ?? logFiles({ logsDir, pkg, pid: process.pid }).final;
+  const live = running ?? finalLog({ logsDir, pkg });
   const liveTime = existsSync(live) ? statSync(live).mtimeMs : -1;
   const opened = await openStoreFromArgs(args, io, { create: false, metadata });
   // No store yet just means nothing was built; any other store problem is reported.

@@ -1,3 +1,4 @@
+import { selectorFromArgs } from './build-args.js';
 import { execFileSync } from 'node:child_process';
 import { UsageError, WeldError } from '../core/errors.js';
 import { err, ok, type Result } from '../core/result.js';
@@ -14,7 +15,7 @@ export const spec: VerbModule['spec'] = {
     'or the credentials file ($WELD_CREDENTIALS, else ~/.config/weld/credentials.json, mode 0600:\n' +
     '{"servers": {"<url>": {"token": "weld_…"}}}).\n' +
     '\n' +
-    '  submit [pkg…|--all] [--repo URL] [--ref R] [--compose NAME[,NAME]] [--wait] [--follow]\n' +
+    '  submit [pkg…|--all] [--repo URL] [--ref R] [--compose NAME[,NAME]] [--backend-selector k=v]… [--wait] [--follow]\n' +
     '  status <job>            the job, its transitions and package states\n' +
     '  wait <job> [--follow]   until it is ready or failed (exit status 1 when failed)\n' +
     '  cancel <job>            stop its builds; nothing is recorded for them\n' +
@@ -27,6 +28,7 @@ export const spec: VerbModule['spec'] = {
     ref: { type: 'string', value: '<ref>', description: 'submit: the branch, tag or commit (default: the current branch)' },
     compose: { type: 'string', value: '<names>', description: 'submit: wheelhouse composes to write after the build (comma-separated)' },
     jobs: { type: 'string', short: 'j', value: '<n>', description: 'submit: builds at once inside the job' },
+    'backend-selector': { type: 'string', multiple: true, value: '<key=value>', description: "submit: build only on the server's backends with this label (repeatable)" },
     wait: { type: 'boolean', description: 'submit: wait until the job is ready or failed' },
     follow: { type: 'boolean', short: 'f', description: 'submit, wait, logs: show the build live' },
     package: { type: 'string', value: '<name>', description: 'logs: one package; list: jobs that build it' },
@@ -144,10 +146,13 @@ async function submit(o: { args: ParsedArgs; io: CliIO; client: WeldClient; json
   const jobs = jobsArg === undefined ? undefined : Number(jobsArg);
   if (jobs !== undefined && (!Number.isInteger(jobs) || jobs < 1)) return err(new UsageError(`weld remote submit: --jobs must be a whole number of at least 1, not "${jobsArg}"`));
   const composes = (str(args, 'compose') ?? '').split(',').filter(Boolean);
+  const selector = selectorFromArgs(args);
+  if (!selector.ok) return selector;
+  const hasSelector = Object.keys(selector.value).length > 0;
   const r = await o.client.call({
     method: 'POST',
     path: '/api/v1/jobs',
-    body: { repository, ref, ...(all ? { all: true } : { packages: o.packages }), ...(composes.length ? { composes } : {}), ...(jobs !== undefined ? { jobs } : {}) },
+    body: { repository, ref, ...(all ? { all: true } : { packages: o.packages }), ...(composes.length ? { composes } : {}), ...(jobs !== undefined ? { jobs } : {}), ...(hasSelector ? { selector: selector.value } : {}) },
   });
   if (!r.ok) return r;
   const id = String(r.value['id']);

@@ -30,6 +30,7 @@ export const spec: VerbModule['spec'] = {
     store: { type: 'string', value: '<dir>', description: 'the content store builds go into (default: $WELD_STORE or <state>/store)' },
     mirrors: { type: 'string', value: '<dir>', description: 'where mirrors live (default: $WELD_MIRRORS or <state>/mirrors)' },
     runner: { type: 'string', value: '<name>', description: 'where recipes run: podman or local (default $WELD_RUNNER or podman)' },
+    backends: { type: 'string', value: '<file>', description: 'the build backends file (default: config backends, $WELD_BACKENDS, $XDG_CONFIG_HOME/weld/backends.toml); /api/v1/backends changes it' },
     'tls-cert': { type: 'string', value: '<file>', description: 'serve HTTPS with this certificate (PEM), with --tls-key' },
     'tls-key': { type: 'string', value: '<file>', description: 'the private key of --tls-cert (PEM)' },
     'drain-timeout': { type: 'string', value: '<s>', description: 'seconds SIGTERM lets running builds finish (default 600)' },
@@ -77,6 +78,14 @@ async function serve(o: { args: ParsedArgs; io: CliIO; config: ServiceConfig; st
   const runner = checkRunnerName(stringOpt(args, 'runner') ?? o.config.runner ?? runnerName(args, io.env));
   if (!runner.ok) return runner;
   const log = (fields: Record<string, unknown>) => io.stderr.write(JSON.stringify({ time: new Date().toISOString(), ...fields }) + '\n');
+  // One pool for every job, so load and health are counted across jobs; empty means this host's podman.
+  const { backendsFilePath, readBackendsFile } = await import('../runner/backends/config.js');
+  const backendsFlag = stringOpt(args, 'backends') ?? o.config.backends;
+  const backendsFile = backendsFilePath({ env: io.env, cwd: io.cwd, ...(backendsFlag ? { flag: backendsFlag } : {}) });
+  const configured = readBackendsFile(backendsFile);
+  if (!configured.ok) return configured;
+  const { BackendPool } = await import('../runner/backends/pool.js');
+  const pool = new BackendPool({ backends: configured.value });
   const { startService } = await import('../service/server.js');
   const started = await startService({
     stateDir: o.stateDir,
@@ -85,8 +94,9 @@ async function serve(o: { args: ParsedArgs; io: CliIO; config: ServiceConfig; st
     runnerName: runner.value,
     makeRunner: async ({ metadata, store, env }) => {
       const { selectRunner } = await import('../runner/select.js');
-      return selectRunner({ name: runner.value, context: { metadata, store, env } });
+      return selectRunner({ name: runner.value, context: { metadata, store, env, pool } });
     },
+    backends: { pool, file: backendsFile },
     host: listen.value.host,
     port: listen.value.port,
     cwd: io.cwd,

@@ -79,7 +79,7 @@ export async function crossCheck(ctx: Ctx): Promise<void> {
     });
   }
 
-  for (const p of packages) if (p.kind !== 'pack') checkTest(ctx, p);
+  for (const p of packages) if (p.kind !== 'pack') checkTest(ctx, { p, known, byName });
 
   for (const e of drafts.envs) {
     if (e.arch && distro.arch && e.arch !== distro.arch) {
@@ -140,14 +140,15 @@ export async function crossCheck(ctx: Ctx): Promise<void> {
 }
 
 /** A wheel's [test]: its env exists and is a runtime env, and what it requires are wheels. */
-function checkTest(ctx: Ctx, p: PackageDraft): void {
+// The look-ups come made: one map per package would make a 1,000-package check quadratic.
+function checkTest(ctx: Ctx, o: { p: PackageDraft; known: Set<string>; byName: Map<string, PackageDraft> }): void {
   const { drafts, state } = ctx;
+  const { p, known, byName } = o;
   const problems = state(p.file).problems;
   const names = drafts.packageStems;
-  const byName = new Map(drafts.packages.map((d) => [d.name, d]));
   p.test.requires.forEach((r, i) => {
     const dep = byName.get(r);
-    if (!names.includes(r)) problems.push({ path: ['test', 'requires', i], anchor: 'value', message: `requires unknown package ${quote(r)}; ${didYouMean(r, names)}every package needs a file ${drafts.metaDir}/packages/<name>.toml` });
+    if (!known.has(r)) problems.push({ path: ['test', 'requires', i], anchor: 'value', message: `requires unknown package ${quote(r)}; ${didYouMean(r, names)}every package needs a file ${drafts.metaDir}/packages/<name>.toml` });
     else if (r === p.name) problems.push({ path: ['test', 'requires', i], anchor: 'value', message: `a package's test always has the package itself installed; remove ${quote(r)} from [test] requires` });
     else if (dep?.kind === 'pack') problems.push({ path: ['test', 'requires', i], anchor: 'value', message: `${quote(r)} is a pack, and tests install wheels; the wheel carries the libraries it needs (wheel repair)` });
   });

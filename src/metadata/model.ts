@@ -55,6 +55,8 @@ export interface Package {
   vars: Record<string, string>;
   /** [build] repair: this wheel's repair policy, over the distro's */
   repair?: string;
+  /** [build] labels: what a build backend must have to build it (a big machine, say); not part of the cache key */
+  labels?: Record<string, string>;
   /** weld packages this one needs at run time (composes pull them in) */
   runtimeRequires: string[];
   /** `[test]`: what is run against the built wheel in its runtime env (README, "Tests") */

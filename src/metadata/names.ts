@@ -132,3 +132,8 @@ export function upstreamRefProblem(opts: { name: string; kind: 'tag' | 'branch' 
   const why = refFormatProblem(`refs/${kind === 'tag' ? 'tags' : 'heads'}/${name}`);
   return why && `${kind} ${quote(name)} is not a valid git ref name: ${why} (git check-ref-format)`;
 }
+
+/** A backend label key (`[build] labels`, backends files, selectors): like a Kubernetes label key, lower case. */
+export const LABEL_KEY = /^[a-z0-9]([a-z0-9._/-]{0,61}[a-z0-9])?$/;
+/** A label value: 1-63 letters, digits, ".", "_", "-", starting and ending with a letter or digit. */
+export const LABEL_VALUE = /^[A-Za-z0-9]([A-Za-z0-9._-]{0,61}[A-Za-z0-9])?$/;

@@ -5,6 +5,8 @@ import {
   isBuildVarName,
   isDebianSourceName,
   isFullCommitId,
+  LABEL_KEY,
+  LABEL_VALUE,
   isNativeVersion,
   isPep440Version,
   isSha256Hex,
@@ -55,6 +57,7 @@ export const PACKAGE_SPEC: FileSpec = {
       requires: { kind: 'string-array', example: 'requires = ["libyaml"]' },
       vars: { kind: 'string-table', example: 'vars = { PYYAML_FORCE_CYTHON = "0" }' },
       repair: { kind: 'string', example: 'repair = "manylinux"' },
+      labels: { kind: 'string-table', example: 'labels = { size = "big" }' },
     },
   },
   runtime: {
@@ -296,6 +299,17 @@ export function checkPackageFile(opts: { file: string; stem: string; doc: TomlTa
       problems.push({ path: ['build', 'vars', name], anchor: 'key', message: `build var ${quote(name)} is set by weld for every recipe and cannot be overridden` });
     }
   }
+  const labels = (b['labels'] as Record<string, string> | undefined) ?? {};
+  let labelsOk = true;
+  for (const [k, v] of Object.entries(labels)) {
+    if (!LABEL_KEY.test(k)) {
+      labelsOk = false;
+      problems.push({ path: ['build', 'labels', k], anchor: 'key', message: `label ${quote(k)} must be 1-63 of a-z, 0-9, ".", "_", "-", "/", starting and ending with a letter or digit` });
+    } else if (typeof v === 'string' && !LABEL_VALUE.test(v)) {
+      labelsOk = false;
+      problems.push({ path: ['build', 'labels', k], anchor: 'value', message: `label ${k}'s value ${quote(v)} must be 1-63 of A-Z, a-z, 0-9, ".", "_", "-", starting and ending with a letter or digit` });
+    }
+  }
   const imports = (tst['imports'] as string[] | undefined) ?? [];
   imports.forEach((m, i) => {
     if (!MODULE_PATH.test(m)) problems.push({ path: ['test', 'imports', i], anchor: 'value', message: `${quote(m)} is not a Python module path (e.g. "yaml" or "jinja2.ext")` });
@@ -335,5 +349,6 @@ export function checkPackageFile(opts: { file: string; stem: string; doc: TomlTa
     ...(recipe !== undefined ? { recipe } : {}),
     ...(typeof b['env'] === 'string' ? { env: b['env'] } : {}),
     ...(repair !== undefined && !repairProblem ? { repair } : {}),
+    ...(labelsOk && Object.keys(labels).length ? { labels } : {}),
   };
 }

@@ -5,6 +5,7 @@ import { archInfo } from './arch.js';
 import { decideContainersConf, writeContainersConf, type ContainersConf } from './containers-conf.js';
 import { PodmanFailedError, PodmanNotFoundError } from './errors.js';
 import { detectHost, type HostFacts } from './host.js';
+import { which } from '../util/which.js';
 
 export interface RunSpec {
   image: string;
@@ -31,7 +32,26 @@ export class Podman {
     readonly env: NodeJS.ProcessEnv,
     readonly conf: ContainersConf,
     readonly confFile: string | undefined,
+    /** a remote engine (`podman --url`): a backend's; absent for this host's podman */
+    readonly url?: string,
   ) {}
+
+  /**
+   * This host's podman client talking to a remote engine through podman's own remote API
+   * (`podman --url unix://…|tcp://…|ssh://…`). The engine's containers.conf is its own
+   * business; the URL was checked when the backend was configured.
+   */
+  static remote(opts: { url: string; arch: string; env?: NodeJS.ProcessEnv }): Result<Podman, PodmanNotFoundError> {
+    const env = { ...(opts.env ?? process.env) };
+    const bin = which({ name: 'podman', env });
+    if (!bin) return err(new PodmanNotFoundError());
+    return ok(new Podman(bin, opts.arch, env, { reasons: [], text: '' }, undefined, opts.url));
+  }
+
+  /** The arguments of one podman command: `--url URL` first when the engine is remote. */
+  command(args: string[]): string[] {
+    return this.url ? ['--url', this.url, ...args] : args;
+  }
 
   static open(opts: { root: string; arch: string; env?: NodeJS.ProcessEnv; host?: HostFacts }): Result<Podman, PodmanNotFoundError> {
     const env = { ...(opts.env ?? process.env) };
@@ -66,7 +86,7 @@ export class Podman {
   /** Runs attached to the caller's terminal (weld env shell). */
   runInteractive(spec: RunSpec & { tty: boolean }): Promise<number | null> {
     return new Promise((resolve) => {
-      const child = spawn(this.bin, this.runArgs({ ...spec, interactive: true }), { env: this.env, stdio: 'inherit' });
+      const child = spawn(this.bin, this.command(this.runArgs({ ...spec, interactive: true })), { env: this.env, stdio: 'inherit' });
       child.on('error', () => resolve(127));
       child.on('close', (code) => resolve(code));
     });
@@ -82,9 +102,14 @@ export class Podman {
     return r.code === 0 ? ok(r.stdout) : err(new PodmanFailedError('load', r.code, r.stderr || r.stdout));
   }
 
-  exec(opts: { args: string[]; stdin?: Readable }): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  /** `timeoutMs`: kill podman after it (a remote engine that does not answer); the result says so in stderr */
+  exec(opts: { args: string[]; stdin?: Readable; timeoutMs?: number }): Promise<{ code: number | null; stdout: string; stderr: string }> {
     return new Promise((resolve) => {
-      const child = spawn(this.bin, opts.args, { env: this.env, stdio: [opts.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'] });
+      const child = spawn(this.bin, this.command(opts.args), { env: this.env, stdio: [opts.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'] });
+      const timer = opts.timeoutMs === undefined ? undefined : setTimeout(() => {
+        stderr += `\nno answer within ${opts.timeoutMs} ms`;
+        child.kill('SIGKILL');
+      }, opts.timeoutMs);
       let stdout = '';
       let stderr = '';
       child.stdout!.setEncoding('utf8').on('data', (s: string) => (stdout += s));
@@ -94,8 +119,14 @@ export class Podman {
         child.stdin.on('error', () => undefined);
         opts.stdin.pipe(child.stdin);
       }
-      child.on('error', (e) => resolve({ code: 127, stdout, stderr: stderr + e.message }));
-      child.on('close', (code) => resolve({ code, stdout, stderr }));
+      child.on('error', (e) => {
+        clearTimeout(timer);
+        resolve({ code: 127, stdout, stderr: stderr + e.message });
+      });
+      child.on('close', (code) => {
+        clearTimeout(timer);
+        resolve({ code, stdout, stderr });
+      });
     });
   }
 }

@@ -3,20 +3,30 @@ import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { err, ok, type Result } from '../core/result.js';
-import { findComposed, loadEnvImage, type ComposedImage } from '../envs/compose.js';
+import { loadEnvImage, type ComposedImage } from '../envs/compose.js';
+import { findEnvImage, podmanInfo, type EnvImage } from './env-image.js';
 import { contractEnv, RunFailedError, type RunOutcome, type Runner, type RunnerContext, type RunnerInfo, type RunSpec } from './runner.js';
 import { Podman } from '../podman/podman.js';
 
 
 // Where the contract's directories appear inside the container: fixed, so logs and
 // outputs do not depend on the host's temp paths.
-const SRC = '/weld/src';
-const OUT = '/weld/out';
-const RECIPE = '/weld/recipe';
-const DEPS = '/weld/deps';
-const PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+// A remote engine (src/runner/backends/remote.ts) copies into the same paths.
+export const SRC = '/weld/src';
+export const OUT = '/weld/out';
+export const RECIPE = '/weld/recipe';
+export const DEPS = '/weld/deps';
+export const PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 
-type Image = { ok: true; composed: ComposedImage } | { ok: false; arch: string; problem: string };
+/** The container's command: stderr joins stdout inside, so the log keeps the order the recipe wrote in. */
+export const recipeCommand = (recipe: string): string[] => ['/bin/sh', '-c', 'exec 2>&1; exec /bin/sh "$0"', `${RECIPE}/${path.basename(recipe)}`];
+
+/** 125 is podman's own failure; 126/127 may be podman's, or a command the recipe could not run. */
+export function exitReason(code: number): string {
+  return code === 125 ? `podman could not start the container (status 125); see the log` : code === 126 || code === 127 ? `exited with status ${code}: a command could not be found or run (in the recipe, or podman's own); see the log` : `the recipe exited with status ${code}`;
+}
+
+type Image = EnvImage;
 
 /**
  * The podman runner: each build in a fresh container of the package's env image
@@ -33,24 +43,14 @@ export class PodmanBuildRunner implements Runner {
   private image(env: string): Promise<Image> {
     let p = this.images.get(env);
     if (!p) {
-      p = (async (): Promise<Image> => {
-        const { metadata, store } = this.context;
-        const e = metadata.envs.get(env);
-        if (!e) return { ok: false, arch: metadata.distro.arch, problem: `env "${env}" is not in the metadata` };
-        const composed = store ? await findComposed({ env: e, store }) : undefined;
-        if (!composed) return { ok: false, arch: e.arch, problem: `env "${env}" has no image for its lock in the store: run \`weld env fetch ${env} && weld env compose ${env}\`` };
-        return { ok: true, composed };
-      })();
+      p = findEnvImage({ context: this.context, env });
       this.images.set(env, p);
     }
     return p;
   }
 
   async info(opts: { env: string }): Promise<RunnerInfo> {
-    const img = await this.image(opts.env);
-    if (!img.ok) return { arch: img.arch, envImage: { runner: 'podman', env: opts.env, manifest: null }, warnings: [img.problem], unavailable: img.problem };
-    // The image manifest digest names every byte of the build environment.
-    return { arch: img.composed.arch, envImage: { runner: 'podman', env: opts.env, manifest: img.composed.record.manifest }, warnings: [] };
+    return podmanInfo({ img: await this.image(opts.env), env: opts.env });
   }
 
   /** Loads the env image into podman once per run of weld; returns a problem, or undefined. */
@@ -76,8 +76,7 @@ export class PodmanBuildRunner implements Runner {
     const deps = spec.depDirs.map((_, i) => `${DEPS}/${i}`);
     const args = podman.value.runArgs({
       image: img.composed.tag,
-      // stderr joins stdout inside, so the log keeps the order the recipe wrote in
-      cmd: ['/bin/sh', '-c', 'exec 2>&1; exec /bin/sh "$0"', `${RECIPE}/${path.basename(spec.recipe)}`],
+      cmd: recipeCommand(spec.recipe),
       mounts: [
         { host: spec.srcDir, container: SRC, readOnly: true },
         { host: spec.outDir, container: OUT, readOnly: false },
@@ -125,9 +124,7 @@ export class PodmanBuildRunner implements Runner {
           if (aborted) resolve(err(new RunFailedError('aborted', 'cancelled')));
           else if (code === 0) resolve(ok({ durationMs }));
           else if (code !== null) {
-            // 125 is podman's own failure; 126/127 may be podman's, or a command the recipe could not run
-            const why = code === 125 ? `podman could not start the container (status 125); see the log` : code === 126 || code === 127 ? `exited with status ${code}: a command could not be found or run (in the recipe, or podman's own); see the log` : `the recipe exited with status ${code}`;
-            resolve(err(new RunFailedError('exit', why, code)));
+            resolve(err(new RunFailedError('exit', exitReason(code), code)));
           }
           else resolve(err(new RunFailedError('signal', `podman was killed by ${signal ?? 'a signal'}`)));
         });

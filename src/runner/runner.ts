@@ -2,6 +2,7 @@ import { WeldError } from '../core/errors.js';
 import type { Result } from '../core/result.js';
 import type { Metadata } from '../metadata/model.js';
 import type { Store } from '../store/store.js';
+import type { BackendPool } from './backends/pool.js';
 
 // A small backend interface, picked in one place (select.ts), after melange's
 // pkg/container/runner.go: the executor says what to run, the runner decides where.
@@ -23,6 +24,19 @@ export interface RunSpec {
   signal?: AbortSignal;
   /** every line the recipe prints (stdout and stderr merged), in order */
   onLog: (line: string) => void;
+  /** labels a backend must have (`--backend-selector`, a job's selector, `[build] labels`); ignored where there are no backends */
+  labels?: Record<string, string>;
+  /** where the run went, each time a backend is picked (a retry picks again); runners without backends never call it */
+  onPlaced?: (p: Placement) => void;
+}
+
+/** One attempt of a run on one backend. */
+export interface Placement {
+  backend: string;
+  /** 1 for the first attempt */
+  attempt: number;
+  /** on a retry: the backend lost and why */
+  retryOf?: { backend: string; reason: string };
 }
 
 export interface RunOutcome {
@@ -49,6 +63,8 @@ export interface RunnerContext {
   /** absent when there is no store yet (weld status before any build) */
   store?: Store;
   env: NodeJS.ProcessEnv;
+  /** the build backends (a backends file, the server's): with any in it, the podman runner builds on them, not on this host */
+  pool?: BackendPool;
 }
 
 export interface Runner {
@@ -57,7 +73,8 @@ export interface Runner {
   run(spec: RunSpec): Promise<Result<RunOutcome, RunFailedError>>;
 }
 
-export type RunFailure = 'exit' | 'signal' | 'aborted' | 'spawn';
+/** `lost`: the backend failed or went away (not the recipe); nothing it made is kept */
+export type RunFailure = 'exit' | 'signal' | 'aborted' | 'spawn' | 'lost';
 
 /** The recipe did not succeed; `reason` is a sentence for the user. */
 export class RunFailedError extends WeldError {

@@ -8,7 +8,8 @@ import { closest } from '../util/suggest.js';
 // Each loads only when picked: the podman runner brings the env stack (decompressors,
 // OCI writers) that a local build never needs.
 const RUNNERS: Record<string, (context: RunnerContext) => Promise<Runner>> = {
-  podman: async (context) => new (await import('./podman.js')).PodmanBuildRunner(context),
+  // With backends configured they build; with none, this host's podman, exactly as before there were backends.
+  podman: async (context) => (context.pool && context.pool.size > 0 ? new (await import('./backends/pool-runner.js')).PoolRunner({ pool: context.pool, context }) : new (await import('./podman.js')).PodmanBuildRunner(context)),
   // Its host description is cached beside the project's other caches, so a no-op spawns no probes.
   local: async (context) => new (await import('./local.js')).LocalRunner({ cacheDir: path.join(context.metadata.root, '.weld', 'cache') }),
 };

@@ -18,6 +18,8 @@ export const SubmitBody = Type.Object(
     all: Type.Optional(Type.Boolean()),
     composes: Type.Optional(Type.Array(ComposeName, { maxItems: 100 })),
     jobs: Type.Optional(Type.Integer({ minimum: 1, maximum: 256 })),
+    /** labels every build backend of this job must have (as `weld build --backend-selector`) */
+    selector: Type.Optional(Type.Record(Type.String({ maxLength: 63 }), Type.String({ maxLength: 63 }), { maxProperties: 32 })),
   },
   { additionalProperties: false },
 );
@@ -45,3 +47,17 @@ export const ListQuery = Type.Object(
 export type ListQuery = Static<typeof ListQuery>;
 
 export const NoQuery = Type.Object({}, { additionalProperties: false });
+
+/** POST /backends: one backend as the backends file has it (config.ts checks the values). */
+export const BackendBody = Type.Object(
+  {
+    name: Type.String({ minLength: 1, maxLength: 63 }),
+    url: Type.String({ minLength: 1, maxLength: 300 }),
+    arch: Type.String({ minLength: 1, maxLength: 16 }),
+    labels: Type.Optional(Type.Record(Type.String({ maxLength: 63 }), Type.String({ maxLength: 63 }), { maxProperties: 32 })),
+    maxJobs: Type.Optional(Type.Integer({ minimum: 1, maximum: 256 })),
+  },
+  { additionalProperties: false },
+);
+export type BackendBody = Static<typeof BackendBody>;
+export const BackendParams = Type.Object({ name: Type.String({ maxLength: 63 }) }, { additionalProperties: false });

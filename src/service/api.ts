@@ -1,6 +1,8 @@
-import { realpath } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { open, realpath } from 'node:fs/promises';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import { backendRoutes, type BackendsApi } from './api-backends.js';
 import { callerOf, sendError } from './auth.js';
 import { JobParams, ListQuery, NoQuery, PackageParams, PatchBody, SubmitBody } from './api-schemas.js';
 import { BadRequestError, NotFoundError, ServiceError } from './errors.js';
@@ -28,6 +30,8 @@ export interface ApiOptions {
   about: () => Record<string, unknown>;
   https?: { cert: Buffer; key: Buffer };
   log: (fields: Record<string, unknown>) => void;
+  /** the build backends: GET/POST /backends, DELETE /backends/{name} */
+  backends?: BackendsApi;
 }
 
 const PREFIX = '/api/v1';
@@ -57,6 +61,7 @@ export function buildApi(o: ApiOptions): FastifyInstance {
   app.addHook('onResponse', async (req, reply) => {
     o.metrics.onRequest({ method: req.method, route: req.routeOptions.url ?? 'unmatched', status: reply.statusCode, seconds: reply.elapsedTime / 1000 });
   });
+  const boot = randomBytes(6).toString('hex');
   // GET /jobs/{id} is what CI polls: the JSON of a job is made once per change of it.
   const viewCache = new Map<string, { version: number; body: string }>();
   const viewJson = (job: Job): string => {
@@ -115,6 +120,8 @@ export function buildApi(o: ApiOptions): FastifyInstance {
   app.get('/metrics', { preHandler: guard('read') }, metrics);
   app.get(`${PREFIX}/metrics`, { preHandler: guard('read') }, metrics);
 
+  if (o.backends) backendRoutes({ app, prefix: PREFIX, backends: o.backends, guard });
+
   app.post(`${PREFIX}/jobs`, { schema: { body: SubmitBody, querystring: NoQuery }, preHandler: guard('submit') }, async (req, reply) => {
     const r = await o.jobs.submit(req.body, callerIn(req));
     if (!r.ok) return sendError(reply, r.error, statusOf(r.error));
@@ -139,7 +146,14 @@ export function buildApi(o: ApiOptions): FastifyInstance {
 
   app.get(`${PREFIX}/jobs/:id`, { schema: { params: JobParams, querystring: NoQuery }, preHandler: guard('read') }, async (req, reply) => {
     const job = findJob(req.params.id);
-    return job instanceof ServiceError ? sendError(reply, job) : reply.type('application/json; charset=utf-8').send(viewJson(job));
+    if (job instanceof ServiceError) return sendError(reply, job);
+    // A poller that sends back the ETag gets 304 until the job changes: a 1,000-package
+    // job is a quarter of a megabyte of JSON. Versions count from 0 in each process,
+    // so the ETag names the process too.
+    const etag = `"${job.id}.${boot}.${o.jobStore.version(job.id)}"`;
+    reply.header('etag', etag).header('cache-control', 'no-cache');
+    if (req.headers['if-none-match'] === etag) return reply.code(304).send();
+    return reply.type('application/json; charset=utf-8').send(viewJson(job));
   });
 
   app.get(`${PREFIX}/jobs/:id/packages/:name`, { schema: { params: PackageParams, querystring: NoQuery }, preHandler: guard('read') }, async (req, reply) => {
@@ -192,13 +206,33 @@ export function buildApi(o: ApiOptions): FastifyInstance {
     const { id, compose } = req.params as { id: string; compose: string; '*': string };
     const job = o.jobStore.get(id);
     const composed = job?.composed[compose];
-    if (!job || !composed || !Object.hasOwn(job.composed, compose)) return sendError(reply, new NotFoundError(`no wheelhouse ${compose} of job ${id}`));
+    if (!job || !composed || !Object.hasOwn(job.composed, compose) || composed.kind === 'image') return sendError(reply, new NotFoundError(`no wheelhouse ${compose} of job ${id}`));
     const root = await realpath(composed.dir).catch(() => undefined);
     if (!root) return sendError(reply, new NotFoundError(`the wheelhouse ${compose} of job ${id} is gone from the server`));
     reply.hijack();
     const prefix = `/wheelhouses/${id}/${compose}`;
     await answerWheelhouse({ root, req, reply, url: req.url.slice(req.url.indexOf(prefix) + prefix.length) || '/', prefix });
     return reply;
+  });
+
+  // The images jobs composed, as the OCI archives `podman load` takes: /images/<job>/<compose>.oci.tar
+  app.get('/images/:id/:file', { preHandler: guard('read') }, async (req, reply) => {
+    const { id, file } = req.params as { id: string; file: string };
+    const compose = file.endsWith('.oci.tar') ? file.slice(0, -'.oci.tar'.length) : '';
+    const job = o.jobStore.get(id);
+    const composed = job && Object.hasOwn(job.composed, compose) ? job.composed[compose] : undefined;
+    if (!job || composed?.kind !== 'image') return sendError(reply, new NotFoundError(`no image ${compose || file} of job ${id}`, 'images are at /images/<job>/<compose>.oci.tar'));
+    const handle = await open(composed.dir, 'r').catch(() => undefined);
+    if (!handle) return sendError(reply, new NotFoundError(`the image ${compose} of job ${id} is gone from the server`));
+    const size = (await handle.stat()).size;
+    // Named by its manifest digest, so its bytes never change: cache it for good.
+    return reply
+      .type('application/x-tar')
+      .header('content-length', size)
+      .header('etag', `"${composed.manifest}"`)
+      .header('cache-control', 'public, max-age=31536000, immutable')
+      .header('content-disposition', `attachment; filename="${compose}.oci.tar"`)
+      .send(handle.createReadStream());
   });
 
   return app;
@@ -216,11 +250,11 @@ class InternalError extends ServiceError {
 
 /** The whole job, as GET /jobs/{id} answers it. */
 export function jobView(job: Job): Record<string, unknown> {
-  return { ...job, links: { self: `${PREFIX}/jobs/${job.id}`, log: `${PREFIX}/jobs/${job.id}/log`, ...wheelhouseLinks(job) } };
+  return { ...job, links: { self: `${PREFIX}/jobs/${job.id}`, log: `${PREFIX}/jobs/${job.id}/log`, ...composeLinks(job) } };
 }
 
-function wheelhouseLinks(job: Job): Record<string, string> {
-  return Object.fromEntries(Object.keys(job.composed).map((c) => [`wheelhouse:${c}`, `/wheelhouses/${job.id}/${c}/simple/`]));
+function composeLinks(job: Job): Record<string, string> {
+  return Object.fromEntries(Object.entries(job.composed).map(([c, out]) => (out.kind === 'image' ? [`image:${c}`, `/images/${job.id}/${c}.oci.tar`] : [`wheelhouse:${c}`, `/wheelhouses/${job.id}/${c}/simple/`])));
 }
 
 /** One row of GET /jobs: the job without its per-package detail, with counts. */

@@ -11,6 +11,7 @@ import { ServiceConfigError } from './errors.js';
 //   store = "/var/lib/weld/store"    # the content store builds go into
 //   mirrors = "/var/lib/weld/mirrors"
 //   runner = "podman"                # or "local"
+//   backends = "/etc/weld/backends.toml"   # the build backends file (POST/DELETE /api/v1/backends write it)
 //   read = "open"                    # or "token": reads need a token too
 //   repositories = ["https://git.example.com/distros/"]   # the allow-list (prefixes end in /)
 //   allow_paths = ["/srv/releases"]  # where local upstreams may come from (as WELD_ALLOW_PATHS)
@@ -28,6 +29,7 @@ export interface ServiceConfig {
   store?: string;
   mirrors?: string;
   runner?: string;
+  backends?: string;
   read?: 'open' | 'token';
   repositories?: string[];
   allowPaths?: string[];
@@ -48,6 +50,7 @@ const KEYS: Record<string, { kind: Kind; field: keyof ServiceConfig; path?: bool
   store: { kind: 'string', field: 'store', path: true },
   mirrors: { kind: 'string', field: 'mirrors', path: true },
   runner: { kind: 'string', field: 'runner' },
+  backends: { kind: 'string', field: 'backends', path: true },
   read: { kind: 'string', field: 'read' },
   repositories: { kind: 'strings', field: 'repositories' },
   allow_paths: { kind: 'strings', field: 'allowPaths' },

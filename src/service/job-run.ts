@@ -1,12 +1,14 @@
+import { withSelector } from '../runner/backends/selector.js';
 import os from 'node:os';
 import path from 'node:path';
-import { ok } from '../core/result.js';
+import type { WeldError } from '../core/errors.js';
+import { ok, type Result } from '../core/result.js';
 import type { Metadata } from '../metadata/model.js';
 import type { MirrorEvent } from '../mirror/events.js';
 import { nextLock } from '../mirror/lock-writer.js';
 import { mirrorPackages, type MirrorOutcome } from '../mirror/mirror.js';
 import { openSession, type BuildSession } from '../session/session.js';
-import { transition, type Job } from './job.js';
+import { transition, type ComposedOutput, type Job } from './job.js';
 import type { JobService } from './jobs.js';
 import { applyBuildEvent, initialStates, jobTargets, type Change } from './package-states.js';
 import { withTestNeeds } from '../plan/test-key.js';
@@ -82,7 +84,7 @@ export async function runJob(o: RunJobOptions): Promise<void> {
 
   const runner = await s.o.makeRunner(mirrored);
   if (!runner.ok) return failJob(o, `cannot make the runner: ${runner.error.message}`, runner.error.toJSON());
-  const session = openSession({ metadata: mirrored, store: s.o.store, runner: runner.value, mirrorsDir: s.o.mirrorsDir, weldVersion: s.o.weldVersion });
+  const session = openSession({ metadata: mirrored, store: s.o.store, runner: withSelector(runner.value, job.selector ?? {}), mirrorsDir: s.o.mirrorsDir, weldVersion: s.o.weldVersion });
   let summary;
   if (buildable.length) {
     const built = await session.build({
@@ -140,23 +142,64 @@ function mirrorLine(s: JobService, job: Job, e: MirrorEvent): void {
 
 /** Writes the job's composes from the records its build ended with; then the job is ready. */
 async function compose(o: RunJobOptions & { session: BuildSession; metadata: Metadata }): Promise<void> {
-  const { service: s, job, metadata, session } = o;
+  const { service: s, job, metadata } = o;
   if (job.composes.length === 0) return s.end(job, 'ready', 'no composes asked for');
+  for (const name of job.composes) {
+    const kind = metadata.composes.get(name)?.kind;
+    const r = kind === 'image' ? await composeImageOf({ ...o, name }) : await composeWheelhouseOf({ ...o, name });
+    if (!r.ok) return failJob(o, `compose ${name}: ${r.error.message}`, r.error.toJSON());
+    job.composed[name] = r.value;
+  }
+  s.end(job, 'ready', `composed ${job.composes.join(', ')}`);
+}
+
+type ComposeStep = RunJobOptions & { session: BuildSession; metadata: Metadata; name: string };
+
+async function composeWheelhouseOf(o: ComposeStep): Promise<Result<ComposedOutput, WeldError>> {
+  const { service: s, job, metadata, session, name } = o;
   const { composePackages, findCompose, selectBuilds } = await import('../compose/select.js');
   const { composeWheelhouse } = await import('../compose/wheelhouse/compose.js');
   const { wheelhouseBuilds } = await import('../compose/wheelhouse/inputs.js');
-  for (const name of job.composes) {
-    const c = findCompose({ metadata, name, kind: 'wheelhouse' });
-    if (!c.ok) return failJob(o, `compose ${name}: ${c.error.message}`, c.error.toJSON());
-    const closure = composePackages({ metadata, compose: c.value });
-    if (!closure.ok) return failJob(o, `compose ${name}: ${closure.error.message}`, closure.error.toJSON());
-    const builds = await selectBuilds({ metadata, store: s.o.store, session, compose: name, packages: closure.value.packages });
-    if (!builds.ok) return failJob(o, `compose ${name}: ${builds.error.message}`, builds.error.toJSON());
-    const out = path.join(s.o.composesDir, job.id, name);
-    const r = await composeWheelhouse({ store: s.o.store, name, out, builds: wheelhouseBuilds({ metadata, builds: builds.value }), tool: { name: 'weld', version: s.o.weldVersion } });
-    if (!r.ok) return failJob(o, `compose ${name}: ${r.error.message}`, r.error.toJSON());
-    job.composed[name] = { dir: r.value.out, manifest: r.value.manifest, record: r.value.recordId, wheels: r.value.wheels.length };
-    s.appendLog(job, { text: `composed wheelhouse ${name}: ${r.value.wheels.length} wheels, manifest ${r.value.manifest}` });
+  const c = findCompose({ metadata, name, kind: 'wheelhouse' });
+  if (!c.ok) return c;
+  const closure = composePackages({ metadata, compose: c.value });
+  if (!closure.ok) return closure;
+  const onWarning = (message: string) => s.appendLog(job, { text: `compose ${name}: warning: ${message}` });
+  const builds = await selectBuilds({ metadata, store: s.o.store, session, compose: name, packages: closure.value.packages, onWarning });
+  if (!builds.ok) return builds;
+  const out = path.join(s.o.composesDir, job.id, name);
+  const r = await composeWheelhouse({ store: s.o.store, name, out, builds: wheelhouseBuilds({ metadata, builds: builds.value }), tool: { name: 'weld', version: s.o.weldVersion } });
+  if (!r.ok) return r;
+  s.appendLog(job, { text: `composed wheelhouse ${name}: ${r.value.wheels.length} wheels, manifest ${r.value.manifest}` });
+  return ok({ kind: 'wheelhouse', dir: r.value.out, manifest: r.value.manifest, record: r.value.recordId, wheels: r.value.wheels.length });
+}
+
+/** An image compose: the OCI archive under the job's composes, and with podman, loaded into it. */
+async function composeImageOf(o: ComposeStep): Promise<Result<ComposedOutput, WeldError>> {
+  const { service: s, job, metadata, session, name } = o;
+  const { composeImage } = await import('../compose/image/compose.js');
+  const out = path.join(s.o.composesDir, job.id, `${name}.oci.tar`);
+  const r = await composeImage({
+    metadata,
+    store: s.o.store,
+    session,
+    name,
+    out,
+    onEvent: (e) => s.appendLog(job, { text: `compose ${name}: ${e.type === 'phase' ? e.data.detail : `${e.data.file}: ${e.data.files} files`}` }),
+    onWarning: (message) => s.appendLog(job, { text: `compose ${name}: warning: ${message}` }),
+  });
+  if (!r.ok) return r;
+  const image = r.value;
+  const arch = metadata.envs.get(metadata.composes.get(name)?.env ?? '')?.arch ?? metadata.distro.arch;
+  if (s.o.loadImages) {
+    const { Podman } = await import('../podman/podman.js');
+    const { loadImage } = await import('../podman/images.js');
+    const podman = Podman.open({ root: metadata.root, arch, env: s.o.env });
+    if (!podman.ok) return podman;
+    const l = await loadImage({ tag: image.tag, image, blobs: s.o.store, podman: podman.value });
+    if (!l.ok) return l;
+    s.appendLog(job, { text: `compose ${name}: ${image.tag} ${l.value.loaded ? 'loaded into podman' : 'already in podman'}` });
   }
-  s.end(job, 'ready', `composed ${job.composes.join(', ')}`);
+  s.appendLog(job, { text: `composed image ${name}: ${image.wheels.length} wheels, ${image.tag}, manifest ${image.manifest}` });
+  return ok({ kind: 'image', dir: image.out, manifest: image.manifest, record: image.recordId, wheels: image.wheels.length, tag: image.tag, arch });
 }

@@ -43,8 +43,29 @@ export interface PackageStatus {
   error?: { code: string; message: string };
   startedAt?: number;
   endedAt?: number;
+  /** the build backend its last run went to (only when the server has backends) */
+  backend?: string;
   /** a wheel's test, after its build (README, "Tests"): running, passed (run now or reused), or failed */
   test?: { state: 'testing' | 'passed' | 'failed'; key?: string; reused?: boolean };
+}
+
+/**
+ * A compose a job wrote. A wheelhouse is a directory the server serves to pip; an image
+ * is an OCI archive the server serves for `podman load` (and, with the podman runner,
+ * has loaded into its own podman as `tag`). Jobs stored before images existed have no
+ * `kind`: they are wheelhouses.
+ */
+export interface ComposedOutput {
+  kind?: 'wheelhouse' | 'image';
+  /** the wheelhouse's directory, or the image archive's file */
+  dir: string;
+  manifest: string;
+  record: string;
+  wheels: number;
+  /** image: weld/<name>:<12 hex of its manifest digest> */
+  tag?: string;
+  /** image: the arch `podman run --arch` takes */
+  arch?: string;
 }
 
 export interface JobSpec {
@@ -57,6 +78,8 @@ export interface JobSpec {
   composes: string[];
   /** builds at once inside this job */
   jobs: number;
+  /** labels every build backend of this job must have; absent: any */
+  selector?: Record<string, string>;
 }
 
 export interface Job extends JobSpec {
@@ -69,8 +92,8 @@ export interface Job extends JobSpec {
   transitions: Transition[];
   /** every package the job builds (its targets and what they require) */
   packageStates: Record<string, PackageStatus>;
-  /** per compose: where it is, its manifest blob, its compose record in the store, and how many wheels */
-  composed: Record<string, { dir: string; manifest: string; record: string; wheels: number }>;
+  /** per compose: what it made, its manifest blob, its compose record in the store, and how many wheels */
+  composed: Record<string, ComposedOutput>;
   /** why the job failed: the first error that stopped it */
   error?: { code: string; message: string; [k: string]: unknown };
   /** how many log lines the job has: the next line's sequence number */
@@ -81,7 +104,7 @@ export interface Job extends JobSpec {
 export function jobIdentity(o: { commit: string } & JobSpec): string {
   const packages = o.all ? ['*'] : [...o.packages].sort();
   return createHash('sha256')
-    .update(canonicalJson({ repository: o.repository, commit: o.commit, packages, composes: [...o.composes].sort(), jobs: o.jobs }))
+    .update(canonicalJson({ repository: o.repository, commit: o.commit, packages, composes: [...o.composes].sort(), jobs: o.jobs, ...(o.selector ? { selector: o.selector } : {}) }))
     .digest('hex');
 }
 

@@ -3,6 +3,7 @@ import { err, ok, type Result } from '../core/result.js';
 import type { Metadata } from '../metadata/model.js';
 import { normalizeName } from '../metadata/names.js';
 import type { Runner } from '../runner/runner.js';
+import { labelProblems } from '../runner/backends/config.js';
 import { withTestNeeds } from '../plan/test-key.js';
 import { KeyLeases } from '../session/leases.js';
 import { CommitCache } from './commit-cache.js';
@@ -33,6 +34,8 @@ export interface JobServiceOptions {
   env: NodeJS.ProcessEnv;
   /** where composes are written: <dir>/<job>/<compose> */
   composesDir: string;
+  /** load composed images into this host's podman (the podman runner: they run where they were built) */
+  loadImages: boolean;
   concurrentJobs: number;
   /** lines a job's log keeps; past it, lines are dropped (a recipe that prints without end must not fill the disk) */
   maxLogLines: number;
@@ -49,6 +52,7 @@ export interface SubmitRequest {
   all?: boolean;
   composes?: string[];
   jobs?: number;
+  selector?: Record<string, string>;
 }
 
 export interface JobMetrics {
@@ -112,6 +116,9 @@ export class JobService {
     const packages = [...new Set((req.packages ?? []).map(normalizeName))];
     if (all === packages.length > 0) return err(new BadRequestError(all ? 'name packages or ask for all, not both' : 'name the packages to build, or set "all": true', 'packages'));
     const jobs = req.jobs ?? this.o.buildJobs;
+    const selectorProblems = labelProblems(req.selector ?? {});
+    if (selectorProblems.length) return err(new BadRequestError(`selector: ${selectorProblems.join('; ')}`, 'selector'));
+    const selector = req.selector && Object.keys(req.selector).length ? req.selector : undefined;
     const resolved = await this.o.sources.resolve({ repository: repository.value, ref: ref.value });
     if (!resolved.ok) return resolved;
     const metadata = await this.commits.metadata({ source: resolved.value, env: this.o.env });
@@ -120,15 +127,15 @@ export class JobService {
     const unknown = packages.filter((p) => !m.packages.has(p));
     if (unknown.length) return err(new BadRequestError(`no package${unknown.length > 1 ? 's' : ''} named ${unknown.map((u) => `"${u}"`).join(', ')} in the metadata at ${resolved.value.commit.slice(0, 12)}`, 'packages'));
     const composes = [...new Set(req.composes ?? [])];
-    const badCompose = composes.filter((c) => m.composes.get(c)?.kind !== 'wheelhouse');
+    const badCompose = composes.filter((c) => m.composes.get(c) === undefined);
     if (badCompose.length)
       return err(
         new BadRequestError(
-          `no wheelhouse compose named ${badCompose.map((c) => `"${c}"`).join(', ')} in the metadata (the service composes wheelhouses; known: ${[...m.composes.values()].filter((c) => c.kind === 'wheelhouse').map((c) => c.name).join(', ') || 'none'})`,
+          `no compose named ${badCompose.map((c) => `"${c}"`).join(', ')} in the metadata at ${resolved.value.commit.slice(0, 12)} (known: ${[...m.composes.keys()].join(', ') || 'none'})`,
           'composes',
         ),
       );
-    const spec: JobSpec = { repository: repository.value, ref: ref.value, packages: packages.sort(), all, composes: composes.sort(), jobs };
+    const spec: JobSpec = { repository: repository.value, ref: ref.value, packages: packages.sort(), all, composes: composes.sort(), jobs, ...(selector ? { selector } : {}) };
     const commit = resolved.value.commit;
     const targets = await jobTargets({ metadata: m, ...spec });
     // From here to save() nothing awaits: two identical submissions cannot both pass.

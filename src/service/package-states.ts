@@ -63,6 +63,12 @@ export function applyBuildEvent(o: { job: Job; metadata: Metadata; event: BuildE
       const error = { code: e.data.error.code, message: e.data.error.message };
       return set('failed', { error, endedAt: e.at, test: { state: 'failed', ...(e.data.testKey ? { key: e.data.testKey } : {}) } });
     }
+    case 'placed':
+    case 'retried': {
+      // where its build (or test) runs now, for GET /jobs/{id} and the dashboard
+      const changes = set(job.packageStates[pkg ?? '']?.state ?? 'building', { backend: e.data.backend });
+      return e.type === 'retried' ? [...changes, { log: { ...(pkg !== undefined ? { pkg } : {}), text: `backend ${e.data.lost.backend} lost (${e.data.lost.reason}); ${e.data.step} retried on ${e.data.backend}` } }] : changes;
+    }
     case 'warning':
       return [{ log: { text: `warning: ${e.data.message}` } }];
     default:

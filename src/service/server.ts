@@ -7,6 +7,7 @@ import type { Store } from '../store/store.js';
 import { err, ok, type Result } from '../core/result.js';
 import { openStore } from '../store/store.js';
 import { buildApi } from './api.js';
+import type { BackendsApi } from './api-backends.js';
 import { isLoopback, type ServiceConfig } from './config.js';
 import { ServiceConfigError } from './errors.js';
 import { JobStore } from './job-store.js';
@@ -36,6 +37,8 @@ export interface StartServiceOptions {
   weldVersion: string;
   /** one JSON log line's fields (the verb writes them to stderr) */
   log: (fields: Record<string, unknown>) => void;
+  /** the build backends the jobs' runners use, and the file the API keeps them in */
+  backends?: BackendsApi;
 }
 
 export interface RunningService {
@@ -80,6 +83,7 @@ export async function startService(o: StartServiceOptions): Promise<Result<Runni
     allow: allow.value,
     env,
     composesDir: path.join(o.stateDir, 'composes'),
+    loadImages: o.runnerName === 'podman',
     concurrentJobs: c.concurrentJobs ?? 1,
     maxLogLines: c.maxLogLines ?? 1_000_000,
     buildJobs: c.buildJobs ?? 2,
@@ -97,6 +101,7 @@ export async function startService(o: StartServiceOptions): Promise<Result<Runni
     maxStreams: c.maxStreams ?? 1000,
     log: o.log,
     ...(https ? { https } : {}),
+    ...(o.backends ? { backends: o.backends } : {}),
     about: () => ({
       name: 'weld',
       version: o.weldVersion,

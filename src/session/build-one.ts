@@ -8,7 +8,7 @@ import type { Runner } from '../runner/runner.js';
 import type { Digest } from '../store/digest.js';
 import type { BuildOutput, BuildRecord, RepairRecord } from '../store/records.js';
 import type { Store } from '../store/store.js';
-import { packageEvent, type BuildListener, type CheckResult } from './events.js';
+import { packageEvent, placement, type BuildListener, type CheckResult } from './events.js';
 import { BuildCancelledError, BuildStepError, RepairFailedError, type BuildFailure } from './failures.js';
 import { logFiles } from './logs.js';
 import { extractTar, storeOutputs } from './outputs.js';
@@ -116,6 +116,7 @@ async function buildOneUnguarded(o: BuildOneOptions): Promise<BuildOneResult> {
       jobs: o.jobs,
       ...(o.signal ? { signal: o.signal } : {}),
       onLog,
+      ...placement({ pkg: name, step: 'build', ...(o.pkg.labels ? { labels: o.pkg.labels } : {}), onEvent: o.onEvent }),
     });
     if (!ran.ok) return await fail(ran.error.failure === 'aborted' ? new BuildCancelledError() : ran.error);
     let storedFrom = out;
@@ -137,6 +138,7 @@ async function buildOneUnguarded(o: BuildOneOptions): Promise<BuildOneResult> {
         store: o.store,
         ...(o.signal ? { signal: o.signal } : {}),
         onLog,
+        placement: placement({ pkg: name, step: 'repair', ...(o.pkg.labels ? { labels: o.pkg.labels } : {}), onEvent: o.onEvent }),
       });
       if (!repaired.ok) return await fail(repaired.cancelled ? new BuildCancelledError() : new RepairFailedError(repaired.reason));
       storedFrom = path.dirname(repaired.wheelsDir);

@@ -1,4 +1,5 @@
 import type { SubjectEvent, WeldEvent } from '../core/events.js';
+import type { Placement } from '../runner/runner.js';
 import type { BuildOutput } from '../store/records.js';
 import type { BuildFailure, SkipReason } from './failures.js';
 
@@ -13,6 +14,10 @@ export type BuildEvent =
   | WeldEvent<'pushed', { remote: string; records: number; present: number; blobs: number; bytes: number }>
   | PackageEvent<'started', { key: string; changed: string[] }>
   | PackageEvent<'log', { line: string }>
+  /** a run of the package (its build, repair or test) went to this build backend (only when backends are configured) */
+  | PackageEvent<'placed', { step: RunStep; backend: string; attempt: number }>
+  /** the backend of a run was lost (not the recipe's failure): the run starts again on `backend`; nothing from the lost one is kept */
+  | PackageEvent<'retried', { step: RunStep; backend: string; attempt: number; lost: { backend: string; reason: string } }>
   | PackageEvent<'cached', { key: string; outputs: BuildOutput[] }>
   /** not in the store, but on the store remote: its record and blobs were pulled, nothing was built */
   | PackageEvent<'substituted', { key: string; outputs: BuildOutput[]; remote: string; keyId: string; blobs: number; bytes: number }>
@@ -26,6 +31,21 @@ export type BuildEvent =
   | PackageEvent<'test-failed', { testKey?: string; error: BuildFailure; logTail: string[]; logFile?: string }>;
 
 export type BuildListener = (e: BuildEvent) => void;
+
+export type RunStep = 'build' | 'repair' | 'test';
+
+/** What a run of `pkg` asks of the runner about backends: its labels, and where to say it went. */
+export function placement(opts: { pkg: string; step: RunStep; labels?: Record<string, string>; onEvent: BuildListener }): { labels?: Record<string, string>; onPlaced: (p: Placement) => void } {
+  return {
+    ...(opts.labels ? { labels: opts.labels } : {}),
+    onPlaced: (p) =>
+      opts.onEvent(
+        p.retryOf
+          ? packageEvent('retried', opts.pkg, { step: opts.step, backend: p.backend, attempt: p.attempt, lost: p.retryOf })
+          : packageEvent('placed', opts.pkg, { step: opts.step, backend: p.backend, attempt: p.attempt }),
+      ),
+  };
+}
 
 type DataOf<T extends BuildEvent['type']> = Extract<BuildEvent, { type: T }>['data'];
 

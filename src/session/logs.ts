@@ -5,8 +5,9 @@ import type { Metadata } from '../metadata/model.js';
 // The build-log file scheme, written by build-one.ts and read by `weld log` (and next by
 // the build service's live logs): one place, so writer and readers cannot drift apart.
 //
-//   <root>/.weld/logs/<pkg>.<pid>.log          while a build runs (each process its own file)
-//   <root>/.weld/logs/<pkg>.<pid>.log.running  names the building process; removed at the end
+//   <root>/.weld/logs/<pkg>.<pid>-<n>.log          while a build runs (each build its own file:
+//                                                  one server process may build two keys of a package at once)
+//   <root>/.weld/logs/<pkg>.<pid>-<n>.log.running  names the building process; removed at the end
 //   <root>/.weld/logs/<pkg>.log                the last attempt's, once it has ended
 
 /** Live and failed build logs: <root>/.weld/logs. */
@@ -14,10 +15,17 @@ export function logsDirOf(metadata: Pick<Metadata, 'root'>): string {
   return path.join(metadata.root, '.weld', 'logs');
 }
 
-/** The files of one build of `pkg` by process `pid`. */
+let builds = 0;
+
+/** The files of one build of `pkg` by process `pid`; each call names a new live file. */
 export function logFiles(o: { logsDir: string; pkg: string; pid: number }): { live: string; running: string; final: string } {
-  const live = path.join(o.logsDir, `${o.pkg}.${o.pid}.log`);
+  const live = path.join(o.logsDir, `${o.pkg}.${o.pid}-${++builds}.log`);
   return { live, running: `${live}.running`, final: path.join(o.logsDir, `${o.pkg}.log`) };
+}
+
+/** The last attempt's log of `pkg`, once it has ended. */
+export function finalLog(o: { logsDir: string; pkg: string }): string {
+  return path.join(o.logsDir, `${o.pkg}.log`);
 }
 
 /**
@@ -42,7 +50,7 @@ export function runningLog(o: { logsDir: string; pkg: string }): string | undefi
     return undefined;
   }
   const live = names
-    .filter((n) => n.startsWith(`${o.pkg}.`) && /^\d+\.log$/.test(n.slice(o.pkg.length + 1)))
+    .filter((n) => n.startsWith(`${o.pkg}.`) && /^\d+(-\d+)?\.log$/.test(n.slice(o.pkg.length + 1)))
     .map((n) => path.join(o.logsDir, n))
     .filter(buildRunning);
   return live.sort((a, b) => statSync(b).mtimeMs - statSync(a).mtimeMs)[0];

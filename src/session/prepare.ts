@@ -12,7 +12,7 @@ import type { Runner } from '../runner/runner.js';
 import type { Store } from '../store/store.js';
 import { writeFileAtomic } from '../util/fs.js';
 import { loadRecipe, loadRepairStep, type RecipeBundle } from './recipes.js';
-import { committerTime } from './source-tree.js';
+import { committerTime, committerTimeInProcess } from './source-tree.js';
 
 export interface Prepared {
   ctx: PlanContext;
@@ -95,6 +95,9 @@ export async function storeInputs(opts: { store: Store; blobs: string[] }): Prom
   return ok(undefined);
 }
 
+/** How many unknown commit times make loading isomorphic-git cheaper than a git process each. */
+const IN_PROCESS_FROM = 64;
+
 /**
  * Commit ids name immutable commits, so their times are cached for good in
  * <root>/.weld/cache/commit-times.json: a no-op build of a big distro starts no git.
@@ -119,12 +122,15 @@ async function commitTimes(opts: { metadata: Metadata; mirrorsDir: string; packa
     if (known !== undefined) out.set(commit, known);
     else unknown.push(pkg);
   }
+  // Past a few dozen, reading the commits in this process beats starting a git for each.
+  const cache = {};
+  const read = unknown.length > IN_PROCESS_FROM ? (o: { gitdir: string; commit: string }) => committerTimeInProcess({ ...o, cache }) : committerTime;
   await Promise.all(
     unknown.map((pkg) =>
       limit(async () => {
         const commit = opts.metadata.lock[pkg]!.distro;
         if (out.has(commit)) return;
-        const t = await committerTime({ gitdir: mirrorPath(opts.mirrorsDir, pkg), commit });
+        const t = await read({ gitdir: mirrorPath(opts.mirrorsDir, pkg), commit });
         if (!t.ok) return;
         out.set(commit, t.value);
         cached[commit] = t.value;

@@ -1,6 +1,6 @@
 import { mkdir, readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
-import type { Runner } from '../runner/runner.js';
+import type { Runner, RunSpec } from '../runner/runner.js';
 import type { Digest } from '../store/digest.js';
 import type { RepairedWheel, RepairRecord } from '../store/records.js';
 import type { Store } from '../store/store.js';
@@ -26,6 +26,8 @@ export interface RepairOptions {
   env: Record<string, string>;
   jobs: number;
   store: Store;
+  /** the package's backend labels and where to report the run went */
+  placement?: Pick<RunSpec, 'labels' | 'onPlaced'>;
   signal?: AbortSignal;
   onLog: (line: string) => void;
 }
@@ -62,6 +64,7 @@ export async function repairWheels(o: RepairOptions): Promise<RepairResult> {
       if (line.startsWith('wheel repair: ')) reason = line;
       o.onLog(line);
     },
+    ...(o.placement ?? {}),
   });
   if (!ran.ok) return { ok: false, reason: reason ?? `wheel repair: ${ran.error.reason}`, cancelled: ran.error.failure === 'aborted' };
   const reportFile = path.join(out, 'repair.json');

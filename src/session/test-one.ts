@@ -8,7 +8,7 @@ import type { TestKeyInputs } from '../plan/test-key.js';
 import type { Runner } from '../runner/runner.js';
 import type { BuildRecord, TestRecord } from '../store/records.js';
 import type { Store } from '../store/store.js';
-import { packageEvent, type BuildListener } from './events.js';
+import { packageEvent, placement, type BuildListener } from './events.js';
 import { BuildCancelledError, BuildStepError, TestFailedError } from './failures.js';
 import { logFiles } from './logs.js';
 import { writeRecipe, type RecipeBundle } from './recipes.js';
@@ -105,6 +105,7 @@ export async function testOne(o: TestOneOptions): Promise<TestOneResult> {
         if (verdict === undefined && line.startsWith('test: FAILED: ')) verdict = line.slice('test: FAILED: '.length);
         o.onEvent(packageEvent('log', name, { line }));
       },
+      ...placement({ pkg: name, step: 'test', onEvent: o.onEvent }),
     });
     await new Promise<void>((r) => log.end(r));
     if ((!ran.ok && ran.error.failure === 'aborted') || o.signal?.aborted) return failed(new BuildCancelledError());

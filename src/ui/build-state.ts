@@ -7,9 +7,9 @@ type Verdict = { state: 'cached'; tested?: boolean; /** pulled from the store re
 export type PackageState =
   | { state: 'waiting' }
   | Verdict
-  | { state: 'building'; startedAt: number; lastLine?: string }
+  | { state: 'building'; startedAt: number; lastLine?: string; backend?: string }
   /** built (or cached) and now in its test; `built` is what it returns to once the test passes */
-  | { state: 'testing'; startedAt: number; built: Verdict; lastLine?: string }
+  | { state: 'testing'; startedAt: number; built: Verdict; lastLine?: string; backend?: string }
   | { state: 'failed'; reason: string }
   | { state: 'skipped'; reason: string };
 
@@ -66,6 +66,12 @@ export function reduce(s: BuildViewState, r: Received): BuildViewState {
       const line = logLineForView({ line: e.data.line });
       // A blank line would hide the last informative one.
       return line === undefined ? s : withPackage(s, e.subject.name, { ...current, lastLine: line });
+    }
+    case 'placed':
+    case 'retried': {
+      const current = s.packages[e.subject.name];
+      if (current?.state !== 'building' && current?.state !== 'testing') return s;
+      return withPackage(s, e.subject.name, { ...current, backend: e.data.backend });
     }
     case 'cached':
       return withPackage(s, e.subject.name, { state: 'cached' });

@@ -35,9 +35,9 @@ function describe(o: { pkg: PackageState; now: number }): string {
     case 'cached':
       return `${p.substituted ? 'substituted from the store remote' : 'cached'}${p.tested ? ', tested' : ''}`;
     case 'building':
-      return `building ${formatElapsed(o.now - p.startedAt)}`;
+      return `building ${formatElapsed(o.now - p.startedAt)}${p.backend ? ` on ${p.backend}` : ''}`;
     case 'testing':
-      return `testing ${formatElapsed(o.now - p.startedAt)}`;
+      return `testing ${formatElapsed(o.now - p.startedAt)}${p.backend ? ` on ${p.backend}` : ''}`;
     case 'done':
       return `built in ${(p.durationMs / 1000).toFixed(1)} s${p.tested ? ', tested' : ''}`;
     case 'failed':

@@ -37,6 +37,7 @@ describe('weld server with podman, s390x', () => {
       }
     }
     writeFileSync(path.join(root, 'metadata/composes/web.toml'), '[compose]\nkind = "wheelhouse"\npackages = ["jinja2"]\n');
+    writeFileSync(path.join(root, 'metadata/composes/web-image.toml'), '[compose]\nkind = "image"\nenv = "bookworm-s390x-runtime"\npackages = ["jinja2"]\ncmd = ["python3"]\n');
     writeFileSync(path.join(root, '.gitignore'), 'store/\nmirrors/\n.weld/\nout/\n');
     initRepo(root);
     const p = Podman.open({ root, arch: 's390x', env });
@@ -73,8 +74,8 @@ describe('weld server with podman, s390x', () => {
     }
   };
 
-  it('builds jinja2 and markupsafe, composes the wheelhouse, and pip installs it from the server', async () => {
-    const r = await post({ repository: root, ref: 'main', packages: ['jinja2'], composes: ['web'] });
+  it('builds jinja2 and markupsafe, composes the wheelhouse and an image; pip installs from the server, and the image runs', async () => {
+    const r = await post({ repository: root, ref: 'main', packages: ['jinja2'], composes: ['web', 'web-image'] });
     expect(r.status, JSON.stringify(r.body)).toBe(201);
     const id = r.body['id'] as string;
     const j = await until(id, (x) => x['state'] === 'ready' || x['state'] === 'failed', 40 * 60_000);
@@ -92,6 +93,19 @@ describe('weld server with podman, s390x', () => {
     });
     expect(pip.status, pip.out).toBe(0);
     expect(pip.out).toContain('jinja2 3.1.2 markupsafe 2.1.2');
+
+    // The image: loaded into the server's podman, and served as the archive podman loads.
+    const image = (j['composed'] as Record<string, { kind: string; tag: string; dir: string; manifest: string }>)['web-image']!;
+    expect(image.kind).toBe('image');
+    expect((j['links'] as Record<string, string>)['image:web-image']).toBe(`/images/${id}/web-image.oci.tar`);
+    const run = spawnSync(podman.bin, ['run', '--rm', '--arch', 's390x', '--network=none', image.tag, 'python3', '-c', 'import jinja2, markupsafe._speedups; print("image", jinja2.__version__)'], { env: podman.env, encoding: 'utf8' });
+    expect(run.status, run.stderr).toBe(0);
+    expect(run.stdout).toContain('image 3.1.2');
+    const archive = await fetch(`${url}/images/${id}/web-image.oci.tar`);
+    expect(archive.status).toBe(200);
+    expect(archive.headers.get('etag')).toBe(`"${image.manifest}"`);
+    expect(Buffer.from(await archive.arrayBuffer()).equals(readFileSync(image.dir))).toBe(true);
+    spawnSync(podman.bin, ['rmi', '--force', image.tag], { env: podman.env, stdio: 'ignore' });
   });
 
   it('cancels a build mid-way: no container is left and nothing is recorded', async () => {

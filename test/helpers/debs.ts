@@ -6,7 +6,7 @@ import type { LockedDeb } from '../../src/metadata/model.js';
 
 export interface DebFile {
   path: string;
-  content?: string;
+  content?: string | Buffer;
   mode?: number;
   symlink?: string;
   /** a hardlink to this other path of the same package */

@@ -3,7 +3,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { run } from '../../src/cli/main.js';
 
-export const REPO_ROOT = path.resolve(import.meta.dirname, '../..');
+const UP = path.resolve(import.meta.dirname, '../..');
+/** The repository: two levels up from here, or three when compiled into dist/ (a benchmark that uses the helpers). */
+export const REPO_ROOT = path.basename(UP) === 'dist' ? path.dirname(UP) : UP;
 
 /** A throw-away copy of the sample project (metadata/ and recipes/) in a temp dir. */
 export function sampleProject(): { root: string; cleanup: () => void } {

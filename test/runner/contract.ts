@@ -52,6 +52,8 @@ export interface ContractOptions {
   depsSeenAs?: (hostDirs: string[]) => string[];
   /** whether a pid the recipe writes is a pid of this host (not so in a container) */
   hostPids?: boolean;
+  /** the env the runs name (default bookworm-s390x; a podman runner needs one with an image) */
+  envName?: string;
 }
 
 export function runnerContract(opts: ContractOptions): void {
@@ -72,7 +74,7 @@ export function runnerContract(opts: ContractOptions): void {
       const lines: string[] = [];
       const t0 = performance.now();
       const result = await opts.make().run({
-        envName: 'bookworm-s390x',
+        envName: opts.envName ?? 'bookworm-s390x',
         recipe,
         srcDir: src,
         outDir: out,

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { selectRunner } from '../../src/runner/select.js';
 import { startService, type RunningService } from '../../src/service/server.js';
 import type { ServiceConfig } from '../../src/service/config.js';
+import type { BackendsApi } from '../../src/service/api-backends.js';
 import { buildProject, type BuildProject } from '../helpers/build-project.js';
 import { git } from '../helpers/git.js';
 import { makeWheel } from '../helpers/wheels.js';
@@ -26,7 +27,7 @@ export interface ServiceFixture {
   tmp: string;
   /** where local upstream tarballs live (the server's WELD_ALLOW_PATHS) */
   releases: string;
-  start(o?: { config?: ServiceConfig; stateDir?: string; storePath?: string }): Promise<RunningService>;
+  start(o?: { config?: ServiceConfig; stateDir?: string; storePath?: string; backends?: BackendsApi }): Promise<RunningService>;
   cleanup(): Promise<void>;
 }
 
@@ -79,6 +80,7 @@ export async function serviceFixture(o: { slowLines?: number; slowPause?: number
         config: s.config ?? {},
         weldVersion: 'test',
         log: () => {},
+        ...(s.backends ? { backends: s.backends } : {}),
       });
       if (!r.ok) throw r.error;
       servers.push(r.value);

@@ -45,6 +45,15 @@ describe('the build service: a job from submission to ready', () => {
       expect(rec.value?.data.outputs.map((x) => x.digest)).toEqual(states[pkg]!.outputs.map((x) => x.digest));
     }
 
+    // a poller that sends the ETag back gets 304 while the job stays as it is
+    const first = await fetch(`${server.url}/api/v1/jobs/${id}`);
+    const etag = first.headers.get('etag');
+    expect(etag).toMatch(/^"[0-9A-Z]{26}\.[0-9a-f]{12}\.\d+"$/);
+    const unchanged = await fetch(`${server.url}/api/v1/jobs/${id}`, { headers: { 'if-none-match': etag! } });
+    expect(unchanged.status).toBe(304);
+    expect(await unchanged.text()).toBe('');
+    expect((await fetch(`${server.url}/api/v1/jobs/${id}`, { headers: { 'if-none-match': '"other"' } })).status).toBe(200);
+
     // one package's state, and the wheelhouse served for pip
     const one = (await (await fetch(`${server.url}/api/v1/jobs/${id}/packages/beta`)).json()) as Record<string, unknown>;
     expect(one['state']).toBe('built');

@@ -45,7 +45,7 @@ describe('the build service refuses bad requests', () => {
       [{ ...good(), packages: ['a/b'] }, /packages\.0 must match pattern/, 'packages.0'],
       [{ ...good(), packages: ['a..b'] }, /packages\.0 must match pattern/, 'packages.0'],
       [{ ...good(), packages: ['nosuch'] }, /no package named "nosuch"/, 'packages'],
-      [{ ...good(), composes: ['nosuch'] }, /no wheelhouse compose named "nosuch"/, 'composes'],
+      [{ ...good(), composes: ['nosuch'] }, /no compose named "nosuch"/, 'composes'],
       [{ repository: fx.repo, ref: 'main' }, /name the packages to build/, 'packages'],
       [{ ...good(), ref: '--upload-pack=touch /tmp/x' }, /ref .* starts with "-"/, 'ref'],
       [{ ...good(), ref: 'main..bad' }, /not a valid branch or tag name/, 'ref'],

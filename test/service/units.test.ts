@@ -135,13 +135,13 @@ describe('the source cache', () => {
 describe('the server config', () => {
   it('reads every key, resolves paths against the file, and names what is wrong', () => {
     const file = path.join(tmp, 'server.toml');
-    writeFileSync(file, 'listen = "0.0.0.0:9000"\nstate = "state"\nread = "token"\nrepositories = ["https://g/x/"]\nconcurrent_jobs = 2\n');
+    writeFileSync(file, 'listen = "0.0.0.0:9000"\nstate = "state"\nread = "token"\nrepositories = ["https://g/x/"]\nconcurrent_jobs = 2\nbackends = "etc/backends.toml"\n');
     const c = readServiceConfig(file);
-    expect(c).toEqual({ ok: true, value: { listen: '0.0.0.0:9000', state: path.join(tmp, 'state'), read: 'token', repositories: ['https://g/x/'], concurrentJobs: 2 } });
+    expect(c).toEqual({ ok: true, value: { listen: '0.0.0.0:9000', state: path.join(tmp, 'state'), read: 'token', repositories: ['https://g/x/'], concurrentJobs: 2, backends: path.join(tmp, 'etc/backends.toml') } });
     writeFileSync(file, 'colour = "blue"\nread = "maybe"\nconcurrent_jobs = "2"\ntls_cert = "c.pem"\n');
     const bad = readServiceConfig(file);
     expect(bad.ok).toBe(false);
-    if (!bad.ok) expect(bad.error.message).toBe(`${file}: unknown key "colour" (known: listen, state, store, mirrors, runner, read, repositories, allow_paths, concurrent_jobs, build_jobs, drain_timeout, max_body, max_log_lines, max_streams, tls_cert, tls_key); concurrent_jobs must be a whole number of at least 1; read must be "open" or "token", not "maybe"; tls_cert and tls_key go together`);
+    if (!bad.ok) expect(bad.error.message).toBe(`${file}: unknown key "colour" (known: listen, state, store, mirrors, runner, backends, read, repositories, allow_paths, concurrent_jobs, build_jobs, drain_timeout, max_body, max_log_lines, max_streams, tls_cert, tls_key); concurrent_jobs must be a whole number of at least 1; read must be "open" or "token", not "maybe"; tls_cert and tls_key go together`);
     writeFileSync(file, 'listen = \n');
     const syntax = readServiceConfig(file);
     expect(!syntax.ok && syntax.error.message).toMatch(new RegExp(`^${file}:1:\\d+: `));

@@ -1,0 +1,190 @@
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdir, readdir, rm } from 'node:fs/promises';
+import path from 'node:path';
+import { Readable } from 'node:stream';
+import { createInterface } from 'node:readline';
+import { treesTar } from '../../archive/tar-tree.js';
+import { err, ok, type Result } from '../../core/result.js';
+import { loadEnvImage, type ComposedImage } from '../../envs/compose.js';
+import { archInfo } from '../../podman/arch.js';
+import type { Podman } from '../../podman/podman.js';
+import type { Store } from '../../store/store.js';
+import { contractEnv, RunFailedError, type RunOutcome, type RunSpec } from '../runner.js';
+import { DEPS, exitReason, OUT, PATH, RECIPE, recipeCommand, SRC } from '../podman.js';
+
+// One build on a remote podman engine, through podman's remote API (`podman --url`).
+// Bind mounts do not reach another machine, so: create the container, copy the inputs
+// in as one tar stream, start it attached (the log streams back), read its exit status,
+// copy /weld/out out, remove it. The container sees exactly the paths, environment and
+// command the local podman runner gives it, so one key builds the same bytes on both.
+
+/** What one engine keeps between runs: images already there, containers a lost run left behind. */
+export interface EngineState {
+  /** env image tag → the load in flight or done (undefined: loaded) */
+  loaded: Map<string, Promise<string | undefined>>;
+  /** containers to remove once the engine answers again */
+  orphans: Set<string>;
+}
+
+export interface RemoteRunOptions {
+  podman: Podman;
+  image: ComposedImage;
+  store: Store;
+  spec: RunSpec;
+  engine: EngineState;
+  /** the registry-pull seam: when given, the env image is pulled by this reference instead of loaded through the API */
+  pullRef?: string;
+}
+
+const lost = (what: string, output: string) => err(new RunFailedError('lost', `${what}: ${tail(output)}`));
+
+function tail(output: string): string {
+  return output.trim().split('\n').slice(-3).join(' / ') || 'no output';
+}
+
+/** Makes sure the engine has the env image: loaded through the API from the store (or pulled, given a reference). */
+export function ensureImage(o: { podman: Podman; image: ComposedImage; store: Store; engine: EngineState; pullRef?: string }): Promise<string | undefined> {
+  let p = o.engine.loaded.get(o.image.tag);
+  if (!p) {
+    p = (async () => {
+      if (o.pullRef) {
+        const pulled = await o.podman.exec({ args: ['pull', '--arch', archInfo(o.image.arch).oci, o.pullRef] });
+        if (pulled.code !== 0) return `podman pull ${o.pullRef} failed: ${tail(pulled.stderr)}`;
+        const tagged = await o.podman.exec({ args: ['tag', o.pullRef, o.image.tag] });
+        return tagged.code === 0 ? undefined : `podman tag failed: ${tail(tagged.stderr)}`;
+      }
+      const r = await loadEnvImage({ image: o.image, store: o.store, podman: o.podman });
+      return r.ok ? undefined : r.error.message;
+    })();
+    o.engine.loaded.set(o.image.tag, p);
+    // a failed load is tried again next time (the engine may have been down)
+    void p.then((problem) => problem && o.engine.loaded.delete(o.image.tag));
+  }
+  return p;
+}
+
+/** Removes what lost runs left on the engine; quietly, since it answers again only maybe. */
+export async function removeOrphans(o: { podman: Podman; engine: EngineState }): Promise<void> {
+  for (const name of [...o.engine.orphans]) {
+    const r = await o.podman.exec({ args: ['rm', '--force', '--time', '0', name], timeoutMs: 30_000 });
+    if (r.code === 0 || /no such container/i.test(r.stderr)) o.engine.orphans.delete(name);
+  }
+}
+
+export async function runRemote(o: RemoteRunOptions): Promise<Result<RunOutcome, RunFailedError>> {
+  const { podman, spec } = o;
+  if (spec.signal?.aborted) return err(new RunFailedError('aborted', 'cancelled before it started'));
+  const started = performance.now();
+  const problem = await ensureImage(o);
+  if (problem) return err(new RunFailedError('lost', `cannot get ${o.image.tag} onto the engine: ${problem}`));
+  const name = `weld-build-${randomBytes(6).toString('hex')}`;
+  const deps = spec.depDirs.map((_, i) => `${DEPS}/${i}`);
+  const env = { ...contractEnv(spec, { src: SRC, out: OUT, deps }), HOME: '/tmp', PATH };
+  const create = ['create', '--name', name, '--arch', archInfo(o.image.arch).oci, '--network=none'];
+  for (const [k, v] of Object.entries(env).sort()) create.push('-e', `${k}=${v}`);
+  create.push('-w', SRC, o.image.tag, ...recipeCommand(spec.recipe));
+  // Bounded: an engine that stops answering (a host gone without a reset) must not hold the build forever.
+  const made = await podman.exec({ args: create, timeoutMs: 120_000 });
+  if (made.code !== 0) {
+    // an engine whose storage was wiped since: load the image again next time
+    if (/image not known|no such image/i.test(made.stderr)) o.engine.loaded.delete(o.image.tag);
+    return lost('podman create failed', made.stderr);
+  }
+  let aborted = false;
+  let finished = false;
+  const remove = async () => {
+    const r = await podman.exec({ args: ['rm', '--force', '--time', '0', name], timeoutMs: 60_000 });
+    if (r.code !== 0 && !/no such container/i.test(r.stderr)) o.engine.orphans.add(name);
+  };
+  const onAbort = () => {
+    aborted = true;
+    void (async () => {
+      // an abort can come while podman's client still attaches: remove until the run is over
+      while (!finished) {
+        await remove();
+        if (!finished) await new Promise((r) => setTimeout(r, 500));
+      }
+    })();
+  };
+  spec.signal?.addEventListener('abort', onAbort, { once: true });
+  if (spec.signal?.aborted) onAbort();
+  try {
+    const result = await attempt();
+    if (aborted) return err(new RunFailedError('aborted', 'cancelled'));
+    return result;
+  } finally {
+    finished = true;
+    spec.signal?.removeEventListener('abort', onAbort);
+    await remove();
+  }
+
+  async function attempt(): Promise<Result<RunOutcome, RunFailedError>> {
+    const input = await treesTar({
+      dirs: ['weld', 'weld/out', 'weld/deps'],
+      trees: [
+        { dir: spec.srcDir, prefix: SRC.slice(1) },
+        { dir: path.dirname(spec.recipe), prefix: RECIPE.slice(1) },
+        ...spec.depDirs.map((dir, i) => ({ dir, prefix: deps[i]!.slice(1) })),
+      ],
+    });
+    if (!input.ok) return err(new RunFailedError('spawn', `cannot read the build inputs: ${input.error.message}`));
+    const copied = await podman.exec({ args: ['cp', '-', `${name}:/`], stdin: Readable.from(input.value), timeoutMs: 30 * 60_000 });
+    if (aborted) return err(new RunFailedError('aborted', 'cancelled'));
+    if (copied.code !== 0) return lost('copying the inputs in failed', copied.stderr);
+    const attached = await attach();
+    if (aborted) return err(new RunFailedError('aborted', 'cancelled'));
+    // `start -a` exits with the container's status, but also fails when the connection
+    // drops: a non-zero status is checked with the engine's own word (`podman wait`).
+    let code = 0;
+    if (attached.code !== 0) {
+      const waited = await podman.exec({ args: ['wait', name], timeoutMs: 60_000 });
+      code = waited.code === 0 ? Number(waited.stdout.trim()) : NaN;
+      if (!Number.isInteger(code)) return lost('the engine went away during the build', `${attached.stderr}\n${waited.stderr}`);
+    }
+    if (code !== 0) return err(new RunFailedError('exit', exitReason(code), code));
+    const out = await copyOut();
+    if (out) {
+      // nothing from a half copy stays for the next attempt to mix with
+      await emptyDir(spec.outDir);
+      return lost('copying the outputs out failed', out);
+    }
+    return ok({ durationMs: performance.now() - started });
+  }
+
+  function attach(): Promise<{ code: number | null; stderr: string }> {
+    return new Promise((resolve) => {
+      const child = spawn(podman.bin, podman.command(['start', '--attach', name]), { env: podman.env, stdio: ['ignore', 'pipe', 'pipe'] });
+      let stderr = '';
+      const out = createInterface({ input: child.stdout });
+      out.on('line', (l) => spec.onLog(l));
+      child.stderr.setEncoding('utf8').on('data', (s: string) => (stderr += s));
+      const closed = new Promise((r) => out.once('close', r));
+      child.once('error', (e) => resolve({ code: null, stderr: e.message }));
+      child.once('close', (code) => void closed.then(() => resolve({ code, stderr })));
+    });
+  }
+
+  /** `podman cp CTR:/weld/out -` into tar: a tar from another machine, so GNU tar's own guards (no `..`, no absolute names) apply. */
+  function copyOut(): Promise<string | undefined> {
+    return new Promise((resolve) => {
+      const cp = spawn(podman.bin, podman.command(['cp', `${name}:${OUT}`, '-']), { env: podman.env, stdio: ['ignore', 'pipe', 'pipe'] });
+      const tar = spawn('tar', ['-x', '-C', spec.outDir, '--strip-components=1', '--no-overwrite-dir'], { stdio: ['pipe', 'ignore', 'pipe'] });
+      let errs = '';
+      cp.stderr.setEncoding('utf8').on('data', (s: string) => (errs += s));
+      tar.stderr.setEncoding('utf8').on('data', (s: string) => (errs += s));
+      tar.stdin.on('error', () => undefined);
+      cp.stdout.pipe(tar.stdin);
+      const exited = (c: ReturnType<typeof spawn>) => new Promise<number | null>((r) => {
+        c.once('error', () => r(127));
+        c.once('close', (code) => r(code));
+      });
+      void Promise.all([exited(cp), exited(tar)]).then(([a, b]) => resolve(a === 0 && b === 0 ? undefined : errs || `podman cp exited ${a}, tar ${b}`));
+    });
+  }
+}
+
+export async function emptyDir(dir: string): Promise<void> {
+  for (const n of await readdir(dir).catch(() => [] as string[])) await rm(path.join(dir, n), { recursive: true, force: true });
+  await mkdir(dir, { recursive: true });
+}
