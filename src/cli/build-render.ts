@@ -1,5 +1,6 @@
 import type { BuildEvent } from '../session/events.js';
 import type { CliIO } from './io.js';
+import { formatBytes } from './format.js';
 
 /** Where `weld build` sends its events, and what it prints once the build has returned. */
 export interface BuildRenderer {
@@ -60,6 +61,10 @@ export function plainRenderer(realIo: CliIO): BuildRenderer {
     switch (e.type) {
       case 'warning':
         return void io.stderr.write(`weld: warning: ${e.data.message}\n`);
+      case 'pushed':
+        return void io.stdout.write(`pushed ${e.data.records} record${e.data.records === 1 ? '' : 's'} to ${e.data.remote} (${e.data.blobs} blob${e.data.blobs === 1 ? '' : 's'}, ${formatBytes(e.data.bytes)} sent${e.data.present ? `; ${e.data.present} there already` : ''})\n`);
+      case 'substituted':
+        return void io.stdout.write(`${e.subject.name}: substituted ${e.data.outputs.map((o) => o.name).join(', ')} from ${e.data.remote} (signed by ${e.data.keyId}; ${e.data.blobs} blob${e.data.blobs === 1 ? '' : 's'}, ${formatBytes(e.data.bytes)})\n`);
       case 'started':
         return void io.stdout.write(`${e.subject.name}: building (${e.data.changed.join('; ')})\n`);
       case 'log':

@@ -86,5 +86,5 @@ export async function runBuild(o: {
 /** "6 packages built, 0 cached, 5 tested (2 reused), 0 failed, 0 skipped" */
 export function summaryLine(s: BuildSummary): string {
   const tests = s.tested.length + s.testsReused.length;
-  return `${plural(s.built.length, 'package')} built, ${s.cached.length} cached, ${tests} tested${s.testsReused.length ? ` (${s.testsReused.length} reused)` : ''}, ${s.failed.length} failed, ${s.skipped.length} skipped`;
+  return `${plural(s.built.length, 'package')} built, ${s.cached.length} cached, ${s.substituted.length ? `${s.substituted.length} substituted, ` : ''}${tests} tested${s.testsReused.length ? ` (${s.testsReused.length} reused)` : ''}, ${s.failed.length} failed, ${s.skipped.length} skipped`;
 }

@@ -5,7 +5,7 @@ import type { ParsedArgs } from './args.js';
 import { metadataForRunner, mirrorsFromArgs, packagesFromArgs, runnerFromArgs } from './build-args.js';
 import { jobsFromArgs } from './build-run.js';
 import type { CliIO } from './io.js';
-import { openStoreFromArgs } from './store-args.js';
+import { openStoreFromArgs, remoteFromArgs } from './store-args.js';
 import { weldVersion } from './version.js';
 
 /**
@@ -29,7 +29,9 @@ export async function openBuildSession(o: { verb: 'build' | 'test'; args: Parsed
   if (!opened.ok) return opened;
   const runner = await runnerFromArgs({ args, io, metadata, store: opened.value.store });
   if (!runner.ok) return runner;
+  const remote = await remoteFromArgs(args, io, { metadata });
+  if (!remote.ok) return remote;
   const { openSession } = await import('../session/session.js');
-  const session = openSession({ metadata, store: opened.value.store, runner: runner.value, mirrorsDir: mirrorsFromArgs({ args, io, metadata }), weldVersion: weldVersion(), ...(o.repairPolicy ? { repairPolicy: o.repairPolicy } : {}) });
+  const session = openSession({ metadata, store: opened.value.store, runner: runner.value, mirrorsDir: mirrorsFromArgs({ args, io, metadata }), weldVersion: weldVersion(), ...(remote.value ? { remote: remote.value } : {}), ...(o.repairPolicy ? { repairPolicy: o.repairPolicy } : {}) });
   return ok({ session, targets: targets.value, jobs: jobs.value });
 }

@@ -8,7 +8,7 @@ import { BuildFailedError, runBuild } from './build-run.js';
 import { openBuildSession } from './build-session.js';
 import type { VerbModule } from './commands.js';
 import { eventLines } from './event-lines.js';
-import { STORE_OPTION } from './store-args.js';
+import { REMOTE_OPTIONS, STORE_OPTION } from './store-args.js';
 
 export const spec: VerbModule['spec'] = {
   description:
@@ -29,6 +29,7 @@ export const spec: VerbModule['spec'] = {
     ...RUNNER_OPTION,
     ...METADATA_OPTIONS,
     ...STORE_OPTION,
+    ...REMOTE_OPTIONS,
   },
   positionals: [{ name: 'package', variadic: true }],
   examples: ['weld build pyyaml', 'weld build --all --jobs 4', 'weld build --all --no-test', 'weld build --check pyyaml', 'weld build --repair-policy manylinux_2_28_s390x markupsafe'],

@@ -9,12 +9,12 @@ import type { Store } from '../store/store.js';
 import { closest } from '../util/suggest.js';
 import type { ParsedArgs } from './args.js';
 import type { VerbModule } from './commands.js';
-import { json, plural, table } from './format.js';
+import { formatBytes as human, json, plural, table } from './format.js';
 import type { CliIO } from './io.js';
 import { asArgument } from './package-names.js';
-import { openStoreFromArgs, STORE_OPTION } from './store-args.js';
+import { openStoreFromArgs, REMOTE_OPTIONS, STORE_OPTION } from './store-args.js';
 
-const SUBVERBS = ['info', 'ls', 'cat', 'put', 'verify', 'gc'] as const;
+const SUBVERBS = ['info', 'ls', 'cat', 'put', 'verify', 'gc', 'push', 'pull', 'remote'] as const;
 type SubVerb = (typeof SUBVERBS)[number];
 
 /** Which options each sub-verb takes, so a misplaced flag is reported, not ignored. */
@@ -25,6 +25,9 @@ const ALLOWED: Record<SubVerb, string[]> = {
   put: ['json', 'expected'],
   verify: ['json', 'repair', 'quick'],
   gc: ['json', 'dry-run', 'grace'],
+  push: ['json', 'all', 'store-remote', 'tls-verify', 'signing-key'],
+  pull: ['json', 'all', 'store-remote', 'tls-verify'],
+  remote: ['json', 'store-remote', 'tls-verify'],
 };
 
 export const spec: VerbModule['spec'] = {
@@ -36,11 +39,16 @@ export const spec: VerbModule['spec'] = {
     '  put <file>…       add files; prints each digest\n' +
     '  verify            re-hash every blob, find records that lost blobs (--repair fixes)\n' +
     '  gc                remove blobs nothing refers to (--dry-run shows what would go)\n' +
+    '  push <pkg>…|--all push builds (--all: every build and test record, and env images) to the store remote, signed\n' +
+    '  pull <pkg>…|--all take builds from the store remote: signatures checked, every blob verified\n' +
+    '  remote ls         what the store remote holds, one tag a line\n' +
     '\n' +
     'The store is --store, else $WELD_STORE, else [paths] store in metadata/weld.toml, else ./store.\n' +
     'Digests are sha256:<64 hex>; bare 64 hex is accepted too.',
   options: {
     ...STORE_OPTION,
+    ...REMOTE_OPTIONS,
+    all: { type: 'boolean', description: 'push/pull: everything, not named packages' },
     json: { type: 'boolean', description: 'print the result as JSON' },
     records: { type: 'boolean', description: 'ls: list records instead of blobs' },
     expected: { type: 'string', value: '<digest>', description: 'put: refuse the file unless it has this digest' },
@@ -53,7 +61,7 @@ export const spec: VerbModule['spec'] = {
     { name: 'sub-verb', required: true },
     { name: 'arg', variadic: true },
   ],
-  examples: ['weld store info', 'weld store put dist/foo.whl', 'weld store cat sha256:2c26b4… > out', 'weld store verify --repair', 'weld store gc --dry-run'],
+  examples: ['weld store push --all', 'weld store pull pyyaml', 'weld store remote ls --store-remote oci://127.0.0.1:5000/weld --tls-verify=false', 'weld store info', 'weld store put dist/foo.whl', 'weld store cat sha256:2c26b4… > out', 'weld store verify --repair', 'weld store gc --dry-run'],
 };
 
 type Outcome = Promise<Result<void, WeldError>>;
@@ -67,8 +75,14 @@ export const run: VerbModule['run'] = async (args, io) => {
   const verb = sub as SubVerb;
   const misplaced = Object.keys(spec.options).find((o) => o !== 'store' && args.options[o] !== undefined && !ALLOWED[verb].includes(o));
   if (misplaced) return err(new UsageError(`weld store ${verb}: --${misplaced} does not apply here`, `run 'weld store --help' for which options go with which sub-verb`));
+  if (verb === 'remote') {
+    if (rest[0] !== 'ls' || rest.length > 1) return err(new UsageError(`weld store remote: ${rest[0] === undefined ? 'missing' : 'unknown'} sub-verb${rest[0] === undefined ? '' : ` "${rest[0]}"`}`, 'usage: weld store remote ls'));
+    const { remoteLs } = await import('./store-remote.js');
+    return remoteLs(args, io);
+  }
   const wantsArgs = verb === 'cat' || verb === 'put';
-  if (!wantsArgs && rest.length) return err(new UsageError(`weld store ${verb}: unexpected argument "${rest[0]}"`));
+  const takesPackages = verb === 'push' || verb === 'pull';
+  if (!wantsArgs && !takesPackages && rest.length) return err(new UsageError(`weld store ${verb}: unexpected argument "${rest[0]}"`));
   if (wantsArgs && rest.length === 0) return err(new UsageError(`weld store ${verb}: missing ${verb === 'cat' ? '<digest>' : '<file>'}`, `usage: weld store ${verb} ${verb === 'cat' ? '<digest>' : '<file>…'}`));
   if (verb === 'cat' && rest.length > 1) return err(new UsageError(`weld store cat: one digest at a time (got ${rest.length})`));
 
@@ -81,7 +95,7 @@ export const run: VerbModule['run'] = async (args, io) => {
   if (!expected.ok) return expected;
   const grace = graceFromArgs(args);
   if (!grace.ok) return grace;
-  const opened = await openStoreFromArgs(args, io, { create: verb === 'put' });
+  const opened = await openStoreFromArgs(args, io, { create: verb === 'put' || verb === 'pull' });
   if (!opened.ok) return opened;
   const { store, where } = opened.value;
   switch (verb) {
@@ -97,6 +111,10 @@ export const run: VerbModule['run'] = async (args, io) => {
       return verifyCmd(store, args, io);
     case 'gc':
       return gcCmd(store, grace.value, args, io);
+    case 'push':
+      return (await import('./store-remote.js')).pushCmd(store, rest, args, io);
+    case 'pull':
+      return (await import('./store-remote.js')).pullCmd(store, rest, args, io);
   }
 };
 
@@ -142,9 +160,11 @@ async function lsBlobs(store: Store, args: ParsedArgs, io: CliIO): Outcome {
 async function lsRecords(store: Store, args: ParsedArgs, io: CliIO): Outcome {
   const listed = await store.listRecords();
   if (!listed.ok) return listed;
-  const rows = listed.value.map((r) => (r.ok ? { kind: r.value.kind, id: r.value.id, broken: r.value.broken ?? null } : { error: r.error.toJSON() }));
+  // origin: a record substituted from a store remote says which, and whose key signed it.
+  const originOf = (d: unknown) => (d as { origin?: { remote: string; keyId: string; pulledAt: string } }).origin;
+  const rows = listed.value.map((r) => (r.ok ? { kind: r.value.kind, id: r.value.id, broken: r.value.broken ?? null, ...(originOf(r.value.data) ? { origin: originOf(r.value.data) } : {}) } : { error: r.error.toJSON() }));
   if (args.options['json']) io.stdout.write(json(rows));
-  else if (rows.length) io.stdout.write(table(rows.map((r) => ('error' in r ? ['?', String(r.error?.['message'])] : [r.kind, r.id, r.broken ? 'broken' : '']))));
+  else if (rows.length) io.stdout.write(table(rows.map((r) => ('error' in r ? ['?', String(r.error?.['message'])] : [r.kind, r.id, [r.broken ? 'broken' : '', 'origin' in r && r.origin ? `from ${r.origin.remote} (${r.origin.keyId})` : ''].filter(Boolean).join(' ')]))));
   return ok(undefined);
 }
 
@@ -233,13 +253,3 @@ async function gcCmd(store: Store, graceMs: number | undefined, args: ParsedArgs
   return ok(undefined);
 }
 
-function human(n: number): string {
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-  let i = 0;
-  let v = n;
-  while (v >= 1024 && i < units.length - 1) {
-    v /= 1024;
-    i++;
-  }
-  return i === 0 ? `${n} B` : `${v.toFixed(1)} ${units[i]}`;
-}

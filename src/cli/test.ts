@@ -6,7 +6,7 @@ import { runBuild } from './build-run.js';
 import { openBuildSession } from './build-session.js';
 import type { VerbModule } from './commands.js';
 import { eventLines } from './event-lines.js';
-import { STORE_OPTION } from './store-args.js';
+import { REMOTE_OPTIONS, STORE_OPTION } from './store-args.js';
 
 export const spec: VerbModule['spec'] = {
   description:
@@ -22,6 +22,7 @@ export const spec: VerbModule['spec'] = {
     ...RUNNER_OPTION,
     ...METADATA_OPTIONS,
     ...STORE_OPTION,
+    ...REMOTE_OPTIONS,
   },
   positionals: [{ name: 'package', variadic: true }],
   examples: ['weld test pyyaml', 'weld test --all', 'weld test --runner local markupsafe'],

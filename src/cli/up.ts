@@ -16,7 +16,7 @@ import type { WheelhouseStepResult } from './compose-wheelhouse.js';
 import { plural } from './format.js';
 import type { CliIO } from './io.js';
 import { openFromArgs } from './metadata-args.js';
-import { openStoreFromArgs, STORE_OPTION } from './store-args.js';
+import { openStoreFromArgs, REMOTE_OPTIONS, remoteFromArgs, STORE_OPTION } from './store-args.js';
 import { weldVersion } from './version.js';
 import { RUNNER_NAMES } from '../runner/select.js';
 import { closest } from '../util/suggest.js';
@@ -34,6 +34,7 @@ export const spec: VerbModule['spec'] = {
     ...RUNNER_OPTION,
     ...METADATA_OPTIONS,
     ...STORE_OPTION,
+    ...REMOTE_OPTIONS,
   },
   positionals: [],
   examples: ['weld up', 'sudo weld up', 'weld up --no-fix --jobs 2'],
@@ -175,8 +176,10 @@ function plan(o: { metadata: Metadata; args: ParsedArgs; io: CliIO; jobs: number
       if (!s.ok) return s;
       const runner = await runnerFromArgs({ args, io, metadata: metadata.value, store: s.value });
       if (!runner.ok) return runner;
+      const remote = await remoteFromArgs(args, io, { metadata: metadata.value });
+      if (!remote.ok) return remote;
       const { openSession } = await import('../session/session.js');
-      session = openSession({ metadata: metadata.value, store: s.value, runner: runner.value, mirrorsDir: mirrorsFromArgs({ args, io, metadata: metadata.value }), weldVersion: weldVersion() });
+      session = openSession({ metadata: metadata.value, store: s.value, runner: runner.value, mirrorsDir: mirrorsFromArgs({ args, io, metadata: metadata.value }), weldVersion: weldVersion(), ...(remote.value ? { remote: remote.value } : {}) });
       const built = await runBuild({ io, session, targets: [...metadata.value.packages.keys()].sort(), jobs: o.jobs, json: false });
       return built.ok ? ok({ kind: 'build', summary: built.value }) : built;
     },
@@ -222,7 +225,7 @@ function podmanPrefix(metadata: Metadata, io: CliIO): string {
 function describe(s: UpSummary, podman: string, arch: string): string {
   const lines = [`\nweld up: done in ${s.seconds.toFixed(1)} s`];
   if (s.build) {
-    lines.push(`  packages: ${plural(s.build.built.length, 'package')} built, ${s.build.cached.length} reused from the store`);
+    lines.push(`  packages: ${plural(s.build.built.length, 'package')} built, ${s.build.cached.length} reused from the store${s.build.substituted.length ? `, ${s.build.substituted.length} substituted from the store remote` : ''}`);
     lines.push(`  tests: ${plural(s.build.tested.length + s.build.testsReused.length, 'wheel')} passed on ${arch} (${s.build.tested.length} run, ${s.build.testsReused.length} reused)`);
   }
   for (const c of s.composes) lines.push(...describeCompose(c, podman));

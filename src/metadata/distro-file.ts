@@ -29,6 +29,14 @@ export const DISTRO_SPEC: FileSpec = {
       allow_paths: { kind: 'string-array', example: 'allow_paths = ["/srv/upstreams"]' },
     },
   },
+  store: {
+    fields: {
+      remote: { kind: 'string', example: 'remote = "oci://registry.example.com/weld/cache"' },
+      push: { kind: 'boolean', example: 'push = true' },
+      trusted_keys: { kind: 'string-array', example: 'trusted_keys = ["ci-1:BASE64…"]' },
+      tls_verify: { kind: 'boolean', example: 'tls_verify = false' },
+    },
+  },
   mirror: {
     fields: {
       max_unpacked_size: { kind: 'integer-or-string', example: 'max_unpacked_size = "8GiB"' },
@@ -49,6 +57,7 @@ export function checkDistroFile(opts: { file: string; doc: TomlTable; problems: 
     if (p === '') problems.push({ path: ['sources', 'allow_paths', i], anchor: 'value', message: 'allow_paths entries must not be empty; give an absolute path or one relative to the project root' });
   });
   const mirror = checkMirror(t['mirror']?.[0] ?? {}, problems);
+  const store = checkStore(t['store']?.[0], problems);
   const name = d['name'] as string | undefined;
   if (name !== undefined && !/^[a-z0-9][a-z0-9._-]*$/.test(name)) {
     problems.push({ path: ['distro', 'name'], anchor: 'value', message: `distro name ${quote(name)} must be lowercase letters, digits, ".", "_" or "-" (it names images and composes)` });
@@ -68,7 +77,35 @@ export function checkDistroFile(opts: { file: string; doc: TomlTable; problems: 
     ...(typeof paths['mirrors'] === 'string' ? { mirrorsPath: paths['mirrors'] } : {}),
     ...(allowPaths ? { allowPaths } : {}),
     ...(mirror ? { mirror } : {}),
+    ...(store ? { store } : {}),
   };
+}
+
+/**
+ * `[store]`: the shared store remote. The URL and keys are checked for their form here, so
+ * `weld check` reports them at file:line:col; connecting is the store's business.
+ */
+function checkStore(s: TomlTable | undefined, problems: Problem[]): Distro['store'] {
+  if (!s) return undefined;
+  const out: NonNullable<Distro['store']> = {};
+  const remote = s['remote'];
+  if (typeof remote === 'string') {
+    const m = /^oci:\/\/([^/\s]+)\/(\S+)$/.exec(remote);
+    if (!m) problems.push({ path: ['store', 'remote'], anchor: 'value', message: `remote ${quote(remote)} is not oci://HOST[:PORT]/REPO (e.g. "oci://registry.example.com/weld/cache")` });
+    else out.remote = remote;
+  }
+  if (typeof s['push'] === 'boolean') out.push = s['push'];
+  if (typeof s['tls_verify'] === 'boolean') out.tlsVerify = s['tls_verify'];
+  const keys = s['trusted_keys'];
+  if (Array.isArray(keys)) {
+    const good: string[] = [];
+    keys.forEach((k, i) => {
+      if (typeof k === 'string' && /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}:[A-Za-z0-9+/]{43}=$/.test(k.trim())) good.push(k.trim());
+      else problems.push({ path: ['store', 'trusted_keys', i], anchor: 'value', message: `${quote(String(k).slice(0, 80))} is not a public key: write NAME:BASE64 as \`weld key public\` prints it` });
+    });
+    out.trustedKeys = good;
+  }
+  return Object.keys(out).length > 0 ? out : undefined;
 }
 
 /** `[mirror]`: the limits a release tarball is imported under. */

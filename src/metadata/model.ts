@@ -22,6 +22,8 @@ export interface Distro {
   allowPaths?: string[];
   /** `[mirror]`: limits for importing release tarballs (defaults: 8 GiB unpacked, 1,000,000 entries) */
   mirror?: { maxUnpackedBytes?: number; maxEntries?: number };
+  /** `[store]`: the store shared through an OCI registry (README, "A shared store") */
+  store?: { remote?: string; push?: boolean; trustedKeys?: string[]; tlsVerify?: boolean };
   file: string;
 }
 

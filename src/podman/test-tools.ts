@@ -26,6 +26,10 @@ export interface TestToolFacts {
   'docker-registry'?: string;
   /** Debian's chromium: the real browser the dashboard tests drive */
   chromium?: string;
+  /** apache2-utils' htpasswd: the store-remote tests put the registry behind Basic auth */
+  htpasswd?: string;
+  /** skopeo: the store-remote tests read what weld pushed with another client */
+  skopeo?: string;
 }
 
 // One python start for every question (about 20 ms): the no-op check must stay cheap.
@@ -45,7 +49,7 @@ export function detectTestTools(opts: { env: NodeJS.ProcessEnv; python?: string 
       // a python that cannot run the probe answers nothing: every module counts as missing
     }
   }
-  for (const name of ['patchelf', 'gcc', 'git', 'docker-registry', 'chromium'] as const) {
+  for (const name of ['patchelf', 'gcc', 'git', 'docker-registry', 'chromium', 'htpasswd', 'skopeo'] as const) {
     const p = which({ name, env: opts.env });
     if (p) facts[name] = p;
   }
@@ -68,6 +72,8 @@ export function checkTestTools(f: TestToolFacts): Check[] {
     tool('git', f.git, 'git', 'mirror tests serve and fetch real repositories'),
     tool('docker-registry', f['docker-registry'], 'docker-registry', 'the store pushes to and pulls from a real OCI registry'),
     tool('chromium', f.chromium, 'chromium', 'the web dashboard is tested in a real browser'),
+    tool('htpasswd', f.htpasswd, 'apache2-utils', 'the registry of the store-remote tests is put behind htpasswd auth'),
+    tool('skopeo', f.skopeo, 'skopeo', 'what the store pushes is read back by another OCI client'),
   ];
 }
 

@@ -10,6 +10,8 @@ type PackageEvent<T extends string, D extends object> = SubjectEvent<T, D, 'pack
 
 export type BuildEvent =
   | WeldEvent<'warning', { message: string }>
+  /** what this session built went to the store remote (`[store] push = true`) */
+  | WeldEvent<'pushed', { remote: string; records: number; present: number; blobs: number; bytes: number }>
   | PackageEvent<'started', { key: string; changed: string[] }>
   | PackageEvent<'log', { line: string }>
   /** a run of the package (its build, repair or test) went to this build backend (only when backends are configured) */
@@ -17,6 +19,8 @@ export type BuildEvent =
   /** the backend of a run was lost (not the recipe's failure): the run starts again on `backend`; nothing from the lost one is kept */
   | PackageEvent<'retried', { step: RunStep; backend: string; attempt: number; lost: { backend: string; reason: string } }>
   | PackageEvent<'cached', { key: string; outputs: BuildOutput[] }>
+  /** not in the store, but on the store remote: its record and blobs were pulled, nothing was built */
+  | PackageEvent<'substituted', { key: string; outputs: BuildOutput[]; remote: string; keyId: string; blobs: number; bytes: number }>
   | PackageEvent<'done', { key: string; outputs: BuildOutput[]; durationMs: number; check?: CheckResult }>
   | PackageEvent<'failed', { key?: string; error: BuildFailure; logTail: string[]; logFile?: string; keptDir?: string }>
   | PackageEvent<'skipped', { error: SkipReason }>
@@ -46,12 +50,16 @@ export function placement(opts: { pkg: string; step: RunStep; labels?: Record<st
 type DataOf<T extends BuildEvent['type']> = Extract<BuildEvent, { type: T }>['data'];
 
 /** An event about one package, stamped now. */
-export function packageEvent<T extends Exclude<BuildEvent['type'], 'warning'>>(type: T, pkg: string, data: DataOf<T>): Extract<BuildEvent, { type: T }> {
+export function packageEvent<T extends Exclude<BuildEvent['type'], 'warning' | 'pushed'>>(type: T, pkg: string, data: DataOf<T>): Extract<BuildEvent, { type: T }> {
   return { type, subject: { kind: 'package', name: pkg }, at: Date.now(), data } as Extract<BuildEvent, { type: T }>;
 }
 
 export function warningEvent(message: string): BuildEvent {
   return { type: 'warning', at: Date.now(), data: { message } };
+}
+
+export function pushedEvent(data: DataOf<'pushed'>): BuildEvent {
+  return { type: 'pushed', at: Date.now(), data };
 }
 
 /** `--check`: the rebuild's outputs against the recorded ones. */

@@ -16,6 +16,7 @@ import { hasTest } from '../metadata/test-env.js';
 import { testClosure } from '../plan/test-key.js';
 import { runTestPhase, type TestContext } from './test-phase.js';
 import type { BuildLeases } from './leases.js';
+import type { Substitution } from './substitute.js';
 
 export interface ExecuteOptions {
   metadata: Metadata;
@@ -49,11 +50,15 @@ export interface ExecuteOptions {
   tests?: TestContext;
   /** shared with other sessions (the build service's jobs): one build per cache key at a time */
   leases?: BuildLeases;
+  /** cache keys whose records this session pulled from the store remote (filled by the look-ups) */
+  substitutions?: ReadonlyMap<string, Substitution>;
 }
 
 export interface BuildSummary {
   built: string[];
   cached: string[];
+  /** not in the store but on the store remote: pulled, not built */
+  substituted: string[];
   failed: Array<{ pkg: string; error: BuildFailure }>;
   skipped: Array<{ pkg: string; error: SkipReason }>;
   checks: Record<string, CheckResult>;
@@ -77,7 +82,7 @@ export async function executeBuild(o: ExecuteOptions): Promise<BuildSummary> {
   // Builds share the cores: each recipe is told its part of them.
   const perBuild = Math.max(1, Math.floor(os.availableParallelism() / jobs));
   const emit: BuildListener = o.onEvent ?? (() => {});
-  const summary: BuildSummary = { built: [], cached: [], failed: [], skipped: [], checks: {}, tested: [], testsReused: [] };
+  const summary: BuildSummary = { built: [], cached: [], substituted: [], failed: [], skipped: [], checks: {}, tested: [], testsReused: [] };
   const targets = new Set(o.targets);
   const memo = new Map<string, Promise<Outcome>>();
   // build-one emits its own failures (with the log's tail); these are the executor's.
@@ -177,9 +182,15 @@ export async function executeBuild(o: ExecuteOptions): Promise<BuildSummary> {
     switch (entry.state) {
       case 'cached': {
         const outputs = entry.record.outputs;
-        summary.cached.push(name);
         o.current?.set(name, entry.record);
-        emit(packageEvent('cached', name, { key: entry.key, outputs }));
+        const from = o.substitutions?.get(entry.key);
+        if (from) {
+          summary.substituted.push(name);
+          emit(packageEvent('substituted', name, { key: entry.key, outputs, ...from }));
+        } else {
+          summary.cached.push(name);
+          emit(packageEvent('cached', name, { key: entry.key, outputs }));
+        }
         return { ok: true, outputs, record: entry.record };
       }
       case 'build': {
@@ -257,7 +268,7 @@ export async function executeBuild(o: ExecuteOptions): Promise<BuildSummary> {
   };
 
   await Promise.all([...o.plan.keys()].map(visit));
-  for (const list of [summary.built, summary.cached, summary.tested, summary.testsReused]) list.sort();
+  for (const list of [summary.built, summary.cached, summary.substituted, summary.tested, summary.testsReused]) list.sort();
   summary.failed.sort((a, b) => (a.pkg < b.pkg ? -1 : 1));
   summary.skipped.sort((a, b) => (a.pkg < b.pkg ? -1 : 1));
   return summary;

@@ -16,6 +16,9 @@ import { testClosure, testKey, withTestNeeds } from '../plan/test-key.js';
 import type { TestRecord } from '../store/records.js';
 import { testInputs, type TestContext } from './test-phase.js';
 import { prepareTests, type PreparedTests } from './tests-prepare.js';
+import type { RemoteSettings } from '../store/remote/config.js';
+import { SessionRemote } from './substitute.js';
+import type { Digest } from '../core/digest.js';
 
 export interface SessionOptions {
   metadata: Metadata;
@@ -26,6 +29,8 @@ export interface SessionOptions {
   /** `--repair-policy`: every wheel's repair policy for this run, over the metadata's */
   repairPolicy?: string;
   weldVersion?: string;
+  /** the store remote: look-ups the store misses ask it, and what is built is pushed when it says so */
+  remote?: RemoteSettings;
 }
 
 export interface SessionBuildOptions {
@@ -120,15 +125,30 @@ export class BuildSession {
     }
     const planned = await this.plan({ targets, ...(opts.check ? { force: new Set(opts.targets) } : {}) });
     if (!planned.ok) return planned;
-    const summary = await executeBuild({
+    const remote = this.o.remote ? new SessionRemote(this.o.remote, store, opts.onEvent ?? (() => {})) : undefined;
+    try {
+      if (remote) await substitutePlanned({ plan: planned.value, remote, forced: opts.check ? new Set(opts.targets) : new Set() });
+      const summary = await this.execute({ opts, mode, targets, prepared, tests, plan: planned.value, remote });
+      await remote?.pushBuilt(summary.built.map((p) => this.current.get(p)).filter((r): r is BuildRecord => r !== undefined));
+      return ok(summary);
+    } finally {
+      await remote?.close();
+    }
+  }
+
+  private execute(o: { opts: SessionBuildOptions; mode: { build: boolean }; targets: string[]; prepared: Prepared; tests: PreparedTests | undefined; plan: BuildPlan; remote: SessionRemote | undefined }): Promise<BuildSummary> {
+    const { opts, mode, targets, prepared, tests, remote } = o;
+    const store = this.o.store!;
+    return executeBuild({
       ...opts,
       targets,
       ...(mode.build ? {} : { noBuild: true }),
-      ...(tests?.ctx ? { tests: { ...tests.ctx, lookup: testLookup(store) } } : {}),
+      ...(remote ? { substitutions: remote.substituted } : {}),
+      ...(tests?.ctx ? { tests: { ...tests.ctx, lookup: testLookup(store, remote) } } : {}),
       metadata: this.o.metadata,
       ctx: prepared.ctx,
-      plan: planned.value,
-      records: pointLookups(store),
+      plan: o.plan,
+      records: pointLookups(store, remote),
       recipes: prepared.recipes,
       ...(prepared.repairStep ? { repairStep: prepared.repairStep } : {}),
       store,
@@ -138,7 +158,6 @@ export class BuildSession {
       weldVersion: this.o.weldVersion ?? 'unknown',
       current: this.current,
     });
-    return ok(summary);
   }
 
   /** For each package, its test for the current build: passed, failed, untested, or none to run. */
@@ -223,23 +242,50 @@ function indexLookup(s: IndexSession): RecordsLookup<BuildRecord> {
   return { byKeys: (keys) => s.buildRecords(keys), newest: (pkgs) => s.newestBuilds(pkgs) };
 }
 
-/** Look-ups in an index session of their own each (the executor serialises them with its writes). */
-function pointLookups(store: Store): RecordsLookup<BuildRecord> {
+/**
+ * Look-ups in an index session of their own each (the executor serialises them with its
+ * writes); what the store misses, the store remote is asked for.
+ */
+function pointLookups(store: Store, remote: SessionRemote | undefined): RecordsLookup<BuildRecord> {
   const inIndex = async <T>(fn: (s: IndexSession) => Promise<T>): Promise<T> => {
     const r = await store.withIndex('look up builds', fn);
     // The executor fails just this package with the message (see carryOut).
     if (!r.ok) throw new LookupFailed(r.error);
     return r.value;
   };
-  return { byKeys: (keys) => inIndex((s) => s.buildRecords(keys)), newest: (pkgs) => inIndex((s) => s.newestBuilds(pkgs)) };
+  const byKeys = async (keys: readonly Digest[]) => {
+    const local = await inIndex((s) => s.buildRecords(keys));
+    if (!remote) return local;
+    const misses = keys.filter((_, i) => local[i] === undefined);
+    if (misses.length === 0) return local;
+    const pulled = new Map(misses.map((k, i) => [k, i]));
+    const got = await remote.builds(misses);
+    return local.map((r, i) => r ?? got[pulled.get(keys[i]!)!]);
+  };
+  return { byKeys, newest: (pkgs) => inIndex((s) => s.newestBuilds(pkgs)) };
 }
 
-function testLookup(store: Store): TestContext['lookup'] {
+function testLookup(store: Store, remote: SessionRemote | undefined): TestContext['lookup'] {
   return async (key) => {
     const r = await store.withIndex('look up tests', (s) => s.testRecords([key]));
     // An unreadable index means no reuse: the test runs again, and its record write will say what is wrong.
-    return r.ok ? r.value[0] : undefined;
+    const local = r.ok ? r.value[0] : undefined;
+    return local ?? (remote && r.ok ? remote.test(key as Digest) : undefined);
   };
+}
+
+/**
+ * The plan's builds whose keys are known now, asked of the store remote in one go: a hit
+ * is pulled and becomes a cached entry. --check's targets are rebuilt, never substituted.
+ */
+async function substitutePlanned(o: { plan: BuildPlan; remote: SessionRemote; forced: Set<string> }): Promise<void> {
+  const wanted = [...o.plan].filter(([name, e]) => e.state === 'build' && !o.forced.has(name)) as Array<[string, Extract<PlanEntry<BuildRecord>, { state: 'build' }>]>;
+  if (wanted.length === 0) return;
+  const got = await o.remote.builds(wanted.map(([, e]) => e.key));
+  wanted.forEach(([name, e], i) => {
+    const record = got[i];
+    if (record) o.plan.set(name, { state: 'cached', key: e.key, inputs: e.inputs, record });
+  });
 }
 
 function missingReason(entry: PlanEntry<BuildRecord>): string {

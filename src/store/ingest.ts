@@ -37,7 +37,7 @@ export interface IngestResult {
 export interface IngestOptions {
   layout: Layout;
   files: string[];
-  /** files put at once (default 4): reads, writes and fsyncs of several files overlap */
+  /** files put at once (default 8): reads, writes and fsyncs of several files overlap */
   concurrency?: number;
   /** the index, for the stat cache; without it every file is hashed */
   withIndex?: <T>(fn: (s: IndexSession) => Promise<T>) => Promise<Result<T, unknown>>;
@@ -71,14 +71,22 @@ export async function ingestFiles(opts: IngestOptions): Promise<IngestResult[]> 
     const worker = async () => {
       for (let k = next++; k < batch.length; k = next++) written[k] = await writeTmp(opts.layout, { file: files[batch[k]!]! }, { sync: false });
     };
-    await Promise.all(Array.from({ length: Math.max(1, opts.concurrency ?? 4) }, worker));
+    await Promise.all(Array.from({ length: Math.max(1, opts.concurrency ?? 8) }, worker));
     const tmps = written.flatMap((w) => (w?.ok ? [w.value.tmp] : []));
     const synced = await syncBatch(tmps);
-    for (let k = 0; k < batch.length; k++) {
-      const i = batch[k]!;
-      const w = written[k]!;
-      const result = !w.ok ? w : synced.ok ? await placeWritten(opts.layout, w.value) : (await rm(w.value.tmp, { force: true }), synced);
-      results[i] = { file: files[i]!, result, cached: false };
+    // Links go in several at a time: one after another they were a quarter of the ingest.
+    const place = pLimit(16);
+    await Promise.all(
+      batch.map((i, k) =>
+        place(async () => {
+          const w = written[k]!;
+          const result = !w.ok ? w : synced.ok ? await placeWritten(opts.layout, w.value) : (await rm(w.value.tmp, { force: true }), synced);
+          results[i] = { file: files[i]!, result, cached: false };
+        }),
+      ),
+    );
+    for (const i of batch) {
+      const result = results[i]!.result;
       const st = stats[i];
       if (result.ok && st && Date.now() - Number(st.ctimeMs) > RACY_MS) fresh.push([PREFIX + files[i]!, JSON.stringify(entryOf(st, result.value.digest))]);
     }

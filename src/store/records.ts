@@ -57,6 +57,17 @@ export interface BuildRecord {
   provenance: Digest | null;
   /** wheel builds: the repair step (absent in records written before it existed) */
   repair?: RepairRecord;
+  /** substituted from a store remote (absent for records made here); not part of what was signed */
+  origin?: RecordOrigin;
+}
+
+/** Where a record pulled from a store remote came from. */
+export interface RecordOrigin {
+  /** oci://HOST[:PORT]/REPO */
+  remote: string;
+  /** the trusted key whose signature it carried */
+  keyId: string;
+  pulledAt: string;
 }
 
 /** What a wheel's test ran: `[test]` as the metadata gave it. */
@@ -92,6 +103,8 @@ export interface TestRecord {
   timings: { startedAt: string; finishedAt: string; durationMs: number };
   runner: string;
   weldVersion: string;
+  /** substituted from a store remote */
+  origin?: RecordOrigin;
 }
 
 /** A builder or runtime image composed from an env's lock. */

@@ -2,7 +2,7 @@ import { stripVTControlCharacters } from 'node:util';
 import type { BuildEvent } from '../session/events.js';
 
 /** `tested`: the wheel's test passed (run now, or reused for its key) */
-type Verdict = { state: 'cached'; tested?: boolean } | { state: 'done'; durationMs: number; tested?: boolean };
+type Verdict = { state: 'cached'; tested?: boolean; /** pulled from the store remote */ substituted?: boolean } | { state: 'done'; durationMs: number; tested?: boolean };
 
 export type PackageState =
   | { state: 'waiting' }
@@ -75,6 +75,10 @@ export function reduce(s: BuildViewState, r: Received): BuildViewState {
     }
     case 'cached':
       return withPackage(s, e.subject.name, { state: 'cached' });
+    case 'substituted':
+      return withPackage(s, e.subject.name, { state: 'cached', substituted: true });
+    case 'pushed':
+      return s;
     case 'done':
       return withPackage(s, e.subject.name, { state: 'done', durationMs: e.data.durationMs });
     case 'failed':

@@ -33,7 +33,7 @@ function describe(o: { pkg: PackageState; now: number }): string {
     case 'waiting':
       return 'waiting';
     case 'cached':
-      return p.tested ? 'cached, tested' : 'cached';
+      return `${p.substituted ? 'substituted from the store remote' : 'cached'}${p.tested ? ', tested' : ''}`;
     case 'building':
       return `building ${formatElapsed(o.now - p.startedAt)}${p.backend ? ` on ${p.backend}` : ''}`;
     case 'testing':

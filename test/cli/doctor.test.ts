@@ -28,8 +28,10 @@ describe('weld doctor --profile test', () => {
       ['git', ['git']],
       ['docker-registry', ['docker-registry']],
       ['chromium', ['chromium']],
+      ['htpasswd', ['apache2-utils']],
+      ['skopeo', ['skopeo']],
     ]);
-    const all: TestToolFacts = { root: false, python: true, elftools: true, pip: true, headers: true, patchelf: '/usr/bin/patchelf', gcc: '/usr/bin/gcc', git: '/usr/bin/git', 'docker-registry': '/usr/bin/docker-registry', chromium: '/usr/bin/chromium' };
+    const all: TestToolFacts = { root: false, python: true, elftools: true, pip: true, headers: true, patchelf: '/usr/bin/patchelf', gcc: '/usr/bin/gcc', git: '/usr/bin/git', 'docker-registry': '/usr/bin/docker-registry', chromium: '/usr/bin/chromium', htpasswd: '/usr/bin/htpasswd', skopeo: '/usr/bin/skopeo' };
     expect(checkTestTools(all).filter((c) => !c.ok)).toEqual([]);
   });
 
@@ -55,10 +57,10 @@ describe('weld doctor --profile test', () => {
     });
     expect(r.status).toBe(1);
     expect(r.stdout).toMatch(/info  user +not root: --fix cannot install; the fix lines say what to install\n/);
-    for (const pkg of ['patchelf', 'gcc', 'git', 'docker-registry', 'chromium']) expect(r.stdout).toContain(`fix: env DEBIAN_FRONTEND=noninteractive apt-get install -y -q ${pkg}\n`);
+    for (const pkg of ['patchelf', 'gcc', 'git', 'docker-registry', 'chromium', 'apache2-utils', 'skopeo']) expect(r.stdout).toContain(`fix: env DEBIAN_FRONTEND=noninteractive apt-get install -y -q ${pkg}\n`);
     expect(r.stdout).toContain('not root: --fix applied nothing; run it as root (sudo)\n');
     expect(r.stderr).not.toContain('weld doctor: fixing');
-    expect(r.stderr).toMatch(/^weld: error: the host is not ready for the tests: (\S+, )*patchelf, gcc, git, docker-registry, chromium\nweld: hint: run the fix commands above as root, or `weld doctor --profile test --fix` as root\n$/);
+    expect(r.stderr).toMatch(/^weld: error: the host is not ready for the tests: (\S+, )*patchelf, gcc, git, docker-registry, chromium, htpasswd, skopeo\nweld: hint: run the fix commands above as root, or `weld doctor --profile test --fix` as root\n$/);
   });
 
   it('under --json, a host that is not ready ends in the error line alone, which names every check', async () => {

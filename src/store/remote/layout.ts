@@ -1,0 +1,65 @@
+import { canonicalJson } from '../../core/digest.js';
+import type { Digest } from '../digest.js';
+import type { RecordKind, StoredRecord } from '../records.js';
+
+// How the store looks on a registry (after Spack's build caches): one OCI image manifest
+// per record, tagged by what the record is found by, so a look-up is one manifest GET.
+// Its config is the record, signed (a DSSE envelope); its layers are the blobs the record
+// names. Env images go up as the real images they are, for podman to pull.
+
+export const MANIFEST_TYPE = 'application/vnd.oci.image.manifest.v1+json';
+/** the config: a DSSE envelope whose payload is the record's canonical JSON */
+export const RECORD_CONFIG_TYPE = 'application/vnd.weld.record.v1+dsse+json';
+export const RECORD_PAYLOAD_TYPE = 'application/vnd.weld.record.v1+json';
+export const BLOB_LAYER_TYPE = 'application/vnd.weld.blob.v1';
+
+/** Kinds that go to a registry as records: builds (substitution) and tests (their verdicts travel with the wheels). */
+export const REMOTE_KINDS = ['build', 'test'] as const;
+export type RemoteKind = (typeof REMOTE_KINDS)[number];
+
+export function isRemoteKind(k: RecordKind): k is RemoteKind {
+  return (REMOTE_KINDS as readonly string[]).includes(k);
+}
+
+/** `build-<64 hex>`: 70 characters, within the spec's 128. */
+export function recordTag(kind: RemoteKind, id: Digest): string {
+  return `${kind}-${id.slice('sha256:'.length)}`;
+}
+
+/** The kind and id a tag stands for, or undefined for tags that are not records (env images, others'). */
+export function parseRecordTag(tag: string): { kind: RemoteKind; id: Digest } | undefined {
+  const m = /^(build|test)-([0-9a-f]{64})$/.exec(tag);
+  return m ? { kind: m[1] as RemoteKind, id: `sha256:${m[2]!}` } : undefined;
+}
+
+/** `env-<name>-<first 12 hex of the image manifest>`, with the name cut to keep the tag within 128. */
+export function envTag(env: string, manifest: Digest): string {
+  return `env-${env.toLowerCase().replace(/[^a-z0-9_.-]/g, '-').slice(0, 100)}-${manifest.slice('sha256:'.length, 'sha256:'.length + 12)}`;
+}
+
+/** What is signed: the record without what only this store knows (where it came from, a broken mark). */
+export function signedBody(r: StoredRecord): Buffer {
+  const { origin: _origin, ...data } = r.data as unknown as Record<string, unknown>;
+  return Buffer.from(canonicalJson({ kind: r.kind, id: r.id, data }));
+}
+
+export interface Descriptor {
+  mediaType: string;
+  digest: string;
+  size: number;
+  annotations?: Record<string, string>;
+}
+
+export function recordManifest(opts: { record: StoredRecord; config: Descriptor; blobs: Descriptor[] }): Buffer {
+  const data = opts.record.data as unknown as Record<string, unknown>;
+  const name = typeof data['package'] === 'string' ? data['package'] : '';
+  return Buffer.from(
+    JSON.stringify({
+      schemaVersion: 2,
+      mediaType: MANIFEST_TYPE,
+      config: opts.config,
+      layers: opts.blobs,
+      annotations: { 'vnd.weld.record.kind': opts.record.kind, 'vnd.weld.record.id': opts.record.id, ...(name ? { 'vnd.weld.package': name } : {}) },
+    }),
+  );
+}
