@@ -1,10 +1,11 @@
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { chromium } from 'playwright-core';
 import * as tar from 'tar';
+import { startServer } from './weld-server.js';
 
 // bench:dashboard (issue 20): the job page of a 1,000-package job in headless chromium.
 //  1. Render: from navigation to the build graph drawn (the page's `weld:graph-drawn` mark,
@@ -69,20 +70,6 @@ function writeProject(tmp: string): void {
   git(root, 'init', '-q', '-b', 'main');
   git(root, 'add', '-A');
   git(root, 'commit', '-q', '-m', 'bench metadata');
-}
-
-async function startServer(o: { root: string; tmp: string; env: NodeJS.ProcessEnv }): Promise<{ proc: ChildProcess; url: string }> {
-  const proc = spawn(process.execPath, [weldBin, 'server', '--listen', '127.0.0.1:0', '--state', path.join(o.tmp, 'state'), '--store', path.join(o.tmp, 'store'), '--mirrors', path.join(o.tmp, 'mirrors'), '--runner', 'local'], { cwd: o.root, env: o.env, stdio: ['ignore', 'ignore', 'pipe'] });
-  let err = '';
-  const url = await new Promise<string>((resolve, reject) => {
-    proc.stderr!.on('data', (d: Buffer) => {
-      err += d.toString();
-      const m = /"msg":"listening","url":"([^"]+)"/.exec(err);
-      if (m) resolve(m[1]!);
-    });
-    proc.on('exit', (code) => reject(new Error(`weld server exited ${code}: ${err}`)));
-  });
-  return { proc, url };
 }
 
 async function post(url: string, body: unknown): Promise<string> {

@@ -1,10 +1,11 @@
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import autocannon from 'autocannon';
 import * as tar from 'tar';
+import { startServer } from './weld-server.js';
 
 // bench:server (issue 16), loopback only, a fixed count and time; it stops by itself.
 //  1. GET /api/v1/jobs/{id}: 50 clients for BENCH_SECONDS (default 20) — requests/s,
@@ -69,20 +70,6 @@ function rssKiB(pid: number): number {
 function cpuSeconds(pid: number): number {
   const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
   return (Number(fields[11]) + Number(fields[12])) / 100;
-}
-
-async function startServer(o: { root: string; tmp: string; env: NodeJS.ProcessEnv }): Promise<{ proc: ChildProcess; url: string }> {
-  const proc = spawn(process.execPath, [weldBin, 'server', '--listen', '127.0.0.1:0', '--state', path.join(o.tmp, 'state'), '--store', path.join(o.tmp, 'store'), '--mirrors', path.join(o.tmp, 'mirrors'), '--runner', 'local'], { cwd: o.root, env: o.env, stdio: ['ignore', 'ignore', 'pipe'] });
-  let err = '';
-  const url = await new Promise<string>((resolve, reject) => {
-    proc.stderr!.on('data', (d: Buffer) => {
-      err += d.toString();
-      const m = /"msg":"listening","url":"([^"]+)"/.exec(err);
-      if (m) resolve(m[1]!);
-    });
-    proc.on('exit', (code) => reject(new Error(`weld server exited ${code}: ${err}`)));
-  });
-  return { proc, url };
 }
 
 async function post(url: string, body: unknown): Promise<Record<string, unknown>> {
