@@ -8,11 +8,10 @@ import type { Store } from '../store/store.js';
 import type { ParsedArgs } from './args.js';
 import { formatBytes, json, plural, table } from './format.js';
 import type { CliIO } from './io.js';
-import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { checkDistroFile } from '../metadata/distro-file.js';
 import { findProject } from '../metadata/project.js';
-import { formatPath, parseToml } from '../metadata/toml.js';
+import { formatPath, parseTomlFile } from '../metadata/toml.js';
 import type { StoreSection } from '../store/remote/config.js';
 import { remoteFromArgs } from './store-args.js';
 
@@ -30,13 +29,8 @@ function readStoreSection(io: CliIO): Result<StoreSection | undefined, WeldError
   const project = findProject({ cwd: io.cwd, env: io.env });
   if (!project.ok) return ok(undefined);
   const file = path.join(project.value.root, project.value.metaDir, 'weld.toml');
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch {
-    return ok(undefined);
-  }
-  const parsed = parseToml(text);
+  const parsed = parseTomlFile(file);
+  if (!parsed) return ok(undefined);
   if (!parsed.ok) return err(new UsageError(`${file}:${parsed.position.line}:${parsed.position.col}: ${parsed.message}`, 'fix weld.toml (`weld check` reports every problem)'));
   const problems: Parameters<typeof checkDistroFile>[0]['problems'] = [];
   const draft = checkDistroFile({ file, doc: parsed.doc, problems });

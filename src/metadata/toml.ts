@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { clip, type Position } from '../core/diagnostics.js';
 
@@ -30,6 +31,21 @@ export function parseToml(text: string): ParseOutcome {
       message: sentence.charAt(0).toLowerCase() + sentence.slice(1),
     };
   }
+}
+
+/**
+ * One TOML file read and parsed alone, outside metadata validation (the store verbs read
+ * weld.toml this way, so they work while other metadata is broken); undefined when the
+ * file cannot be read.
+ */
+export function parseTomlFile(file: string): ParseOutcome | undefined {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch {
+    return undefined;
+  }
+  return parseToml(text);
 }
 
 export function isTable(v: unknown): v is TomlTable {

@@ -1,8 +1,7 @@
-import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { err, ok, type Result } from '../core/result.js';
 import { findProject } from '../metadata/project.js';
-import { isTable, parseToml } from '../metadata/toml.js';
+import { isTable, parseTomlFile } from '../metadata/toml.js';
 import { StorePathError } from './errors.js';
 
 export interface StoreLocation {
@@ -37,13 +36,8 @@ export function resolveStoreLocation(opts: { cwd: string; env: NodeJS.ProcessEnv
 }
 
 function readStoreKey(file: string): Result<string | undefined, StorePathError> {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch {
-    return ok(undefined);
-  }
-  const parsed = parseToml(text);
+  const parsed = parseTomlFile(file);
+  if (!parsed) return ok(undefined);
   if (!parsed.ok) {
     return err(new StorePathError(file, `cannot read [paths] store: ${file}:${parsed.position.line}:${parsed.position.col}: ${parsed.message}`, 'fix weld.toml, or pass --store <dir> / set WELD_STORE'));
   }
