@@ -1,10 +1,9 @@
 import { execFileSync, type ChildProcess } from 'node:child_process';
-import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { chromium } from 'playwright-core';
-import * as tar from 'tar';
+import { git, INSTANT_RECIPE, writePackProject, type BenchPack } from './pack-project.js';
 import { startServer } from './weld-server.js';
 
 // bench:dashboard (issue 20): the job page of a 1,000-package job in headless chromium.
@@ -27,49 +26,20 @@ const SECONDS = Number(process.env['BENCH_SECONDS'] ?? 20);
 const CHROMIUM = process.env['WELD_CHROMIUM'] ?? '/usr/bin/chromium';
 const ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 
-const gitEnv = { ...process.env, GIT_AUTHOR_NAME: 'b', GIT_AUTHOR_EMAIL: 'b@b', GIT_COMMITTER_NAME: 'b', GIT_COMMITTER_EMAIL: 'b@b' };
-const git = (cwd: string, ...args: string[]) => execFileSync('git', args, { cwd, encoding: 'utf8', env: gitEnv }).trim();
-
+/** PACKAGES packs in ten layers (each requires one or two of the layer below), and chatty, which logs RATE lines a second. */
 function writeProject(tmp: string): void {
-  const root = path.join(tmp, 'project');
-  const releases = path.join(tmp, 'releases');
-  mkdirSync(path.join(root, 'metadata/packages'), { recursive: true });
-  mkdirSync(path.join(root, 'recipes'), { recursive: true });
-  mkdirSync(releases, { recursive: true });
-  execFileSync('cp', ['-r', path.join(repoRoot, 'metadata/envs'), path.join(root, 'metadata/envs')]);
-  writeFileSync(path.join(root, 'recipes/instant.sh'), '#!/bin/sh\nset -e\nmkdir -p "$WELD_OUT/prefix"\necho "$WELD_PACKAGE" > "$WELD_OUT/prefix/out.txt"\n');
   // RATE lines a second in bursts of a tenth of a second
   const burst = Math.max(1, Math.round(RATE / 10));
-  writeFileSync(
-    path.join(root, 'recipes/chatty.sh'),
-    `#!/bin/sh\nset -e\nn=0\nwhile [ "$n" -lt ${RATE * SECONDS} ]; do seq $((n+1)) $((n+${burst})) | sed 's/^/line /'; n=$((n+${burst})); sleep 0.1; done\nmkdir -p "$WELD_OUT/prefix"\necho ok > "$WELD_OUT/prefix/out.txt"\n`,
-  );
-  writeFileSync(path.join(root, 'metadata/weld.toml'), '[distro]\nname = "bench"\narch = "s390x"\nenv = "bookworm-s390x"\n');
-  const src = mkdtempSync(path.join(tmp, 'src-'));
-  const pkg = (name: string, recipe: string, requires: string[]) => {
-    mkdirSync(path.join(src, `${name}-1.0`));
-    writeFileSync(path.join(src, `${name}-1.0`, 'README'), `${name}\n`);
-    const file = path.join(releases, `${name}-1.0.tar.gz`);
-    tar.c({ gzip: true, file, cwd: src, sync: true, portable: true, mtime: new Date('2023-03-01T12:00:00Z') }, [`${name}-1.0`]);
-    const sha = createHash('sha256').update(readFileSync(file)).digest('hex');
-    writeFileSync(
-      path.join(root, 'metadata/packages', `${name}.toml`),
-      `[package]\nname = "${name}"\nversion = "1.0"\nkind = "pack"\n\n[upstream]\ntarball = "file://${file}"\nsha256 = "${sha}"\n\n[build]\nrecipe = "${recipe}"\nrequires = [${requires.map((r) => `"${r}"`).join(', ')}]\n`,
-    );
-  };
-  // ten layers; each package requires one or two of the layer below
+  const chatty = `#!/bin/sh\nset -e\nn=0\nwhile [ "$n" -lt ${RATE * SECONDS} ]; do seq $((n+1)) $((n+${burst})) | sed 's/^/line /'; n=$((n+${burst})); sleep 0.1; done\nmkdir -p "$WELD_OUT/prefix"\necho ok > "$WELD_OUT/prefix/out.txt"\n`;
   const names = Array.from({ length: PACKAGES }, (_, i) => `p${String(i).padStart(4, '0')}`);
   const layer = (i: number) => Math.floor((i * 10) / PACKAGES);
   const inLayer = (l: number) => names.filter((_, i) => layer(i) === l);
-  names.forEach((n, i) => {
+  const packages: BenchPack[] = names.map((name, i) => {
     const below = layer(i) > 0 ? inLayer(layer(i) - 1) : [];
-    pkg(n, 'instant', below.length ? [...new Set([below[i % below.length]!, below[(i * 7) % below.length]!])] : []);
+    return { name, recipe: 'instant', requires: below.length ? [...new Set([below[i % below.length]!, below[(i * 7) % below.length]!])] : [] };
   });
-  pkg('chatty', 'chatty', []);
-  writeFileSync(path.join(root, '.gitignore'), 'store/\nmirrors/\n.weld/\n');
-  git(root, 'init', '-q', '-b', 'main');
-  git(root, 'add', '-A');
-  git(root, 'commit', '-q', '-m', 'bench metadata');
+  packages.push({ name: 'chatty', recipe: 'chatty' });
+  writePackProject({ tmp, recipes: { instant: INSTANT_RECIPE, chatty }, packages });
 }
 
 async function post(url: string, body: unknown): Promise<string> {

@@ -1,10 +1,9 @@
 import { execFileSync, type ChildProcess } from 'node:child_process';
-import { createHash } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import autocannon from 'autocannon';
-import * as tar from 'tar';
+import { git, INSTANT_RECIPE, writePackProject, type BenchPack } from './pack-project.js';
 import { startServer } from './weld-server.js';
 
 // bench:server (issue 16), loopback only, a fixed count and time; it stops by itself.
@@ -29,37 +28,11 @@ const FOLLOWERS = Number(process.env['BENCH_FOLLOWERS'] ?? 200);
 const LINES = Number(process.env['BENCH_LINES'] ?? 1000);
 const PACKAGES = Number(process.env['BENCH_PACKAGES'] ?? 20);
 
-const gitEnv = { ...process.env, GIT_AUTHOR_NAME: 'b', GIT_AUTHOR_EMAIL: 'b@b', GIT_COMMITTER_NAME: 'b', GIT_COMMITTER_EMAIL: 'b@b' };
-const git = (cwd: string, ...args: string[]) => execFileSync('git', args, { cwd, encoding: 'utf8', env: gitEnv }).trim();
-
-/** A committed project of PACKAGES pack packages with an instant recipe, and one that prints LINES lines. */
+/** PACKAGES pack packages with an instant recipe, and one that prints LINES lines. */
 function writeProject(tmp: string): string {
-  const root = path.join(tmp, 'project');
-  const releases = path.join(tmp, 'releases');
-  mkdirSync(path.join(root, 'metadata/packages'), { recursive: true });
-  mkdirSync(path.join(root, 'recipes'), { recursive: true });
-  mkdirSync(releases, { recursive: true });
-  execFileSync('cp', ['-r', path.join(repoRoot, 'recipes/.'), path.join(root, 'recipes')]);
-  execFileSync('cp', ['-r', path.join(repoRoot, 'metadata/envs'), path.join(root, 'metadata/envs')]);
-  writeFileSync(path.join(root, 'recipes/instant.sh'), '#!/bin/sh\nset -e\nmkdir -p "$WELD_OUT/prefix"\necho "$WELD_PACKAGE" > "$WELD_OUT/prefix/out.txt"\n');
-  writeFileSync(path.join(root, 'recipes/lines.sh'), `#!/bin/sh\nset -e\ni=1\nwhile [ "$i" -le ${LINES} ]; do echo "line $i"; i=$((i+1)); done\nmkdir -p "$WELD_OUT/prefix"\necho ok > "$WELD_OUT/prefix/out.txt"\n`);
-  writeFileSync(path.join(root, 'metadata/weld.toml'), '[distro]\nname = "bench"\narch = "s390x"\nenv = "bookworm-s390x"\n');
-  const pkg = (name: string, recipe: string) => {
-    const src = mkdtempSync(path.join(tmp, 'src-'));
-    mkdirSync(path.join(src, `${name}-1.0`));
-    writeFileSync(path.join(src, `${name}-1.0`, 'README'), `${name}\n`);
-    const file = path.join(releases, `${name}-1.0.tar.gz`);
-    tar.c({ gzip: true, file, cwd: src, sync: true, portable: true, mtime: new Date('2023-03-01T12:00:00Z') }, [`${name}-1.0`]);
-    const sha = createHash('sha256').update(readFileSync(file)).digest('hex');
-    writeFileSync(path.join(root, 'metadata/packages', `${name}.toml`), `[package]\nname = "${name}"\nversion = "1.0"\nkind = "pack"\n\n[upstream]\ntarball = "file://${file}"\nsha256 = "${sha}"\n\n[build]\nrecipe = "${recipe}"\n`);
-  };
-  for (let i = 0; i < PACKAGES; i++) pkg(`p${i}`, 'instant');
-  pkg('lines', 'lines');
-  writeFileSync(path.join(root, '.gitignore'), 'store/\nmirrors/\n.weld/\n');
-  git(root, 'init', '-q', '-b', 'main');
-  git(root, 'add', '-A');
-  git(root, 'commit', '-q', '-m', 'bench metadata');
-  return root;
+  const lines = `#!/bin/sh\nset -e\ni=1\nwhile [ "$i" -le ${LINES} ]; do echo "line $i"; i=$((i+1)); done\nmkdir -p "$WELD_OUT/prefix"\necho ok > "$WELD_OUT/prefix/out.txt"\n`;
+  const packages: BenchPack[] = [...Array.from({ length: PACKAGES }, (_, i) => ({ name: `p${i}`, recipe: 'instant' })), { name: 'lines', recipe: 'lines' }];
+  return writePackProject({ tmp, recipes: { instant: INSTANT_RECIPE, lines }, packages });
 }
 
 function rssKiB(pid: number): number {
