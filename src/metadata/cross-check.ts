@@ -22,9 +22,13 @@ const didYouMean = (name: string, candidates: string[]): string => {
   return g ? `did you mean ${quote(g)}? ` : '';
 };
 
-function checkEnvRef(ctx: Ctx, opts: { file: string; path: Array<string | number>; env: string; want: 'builder' | 'runtime'; what: string }): void {
-  const { drafts, state } = ctx;
-  const envs = new Map<string, EnvDraft>(drafts.envs.map((e) => [e.name, e]));
+/** The context with the look-up every env reference needs, made once per check. */
+interface EnvCtx extends Ctx {
+  envs: Map<string, EnvDraft>;
+}
+
+function checkEnvRef(ctx: EnvCtx, opts: { file: string; path: Array<string | number>; env: string; want: 'builder' | 'runtime'; what: string }): void {
+  const { drafts, state, envs } = ctx;
   const e = envs.get(opts.env);
   const problems = state(opts.file).problems;
   if (!e) {
@@ -42,7 +46,8 @@ function checkEnvRef(ctx: Ctx, opts: { file: string; path: Array<string | number
   }
 }
 
-export async function crossCheck(ctx: Ctx): Promise<void> {
+export async function crossCheck(checking: Ctx): Promise<void> {
+  const ctx: EnvCtx = { ...checking, envs: new Map(checking.drafts.envs.map((e) => [e.name, e])) };
   const { drafts, state, source } = ctx;
   const { packages, distro, metaDir } = drafts;
   // Unparsable files still count as packages, so they do not cause "unknown package" noise.
@@ -141,7 +146,7 @@ export async function crossCheck(ctx: Ctx): Promise<void> {
 
 /** A wheel's [test]: its env exists and is a runtime env, and what it requires are wheels. */
 // The look-ups come made: one map per package would make a 1,000-package check quadratic.
-function checkTest(ctx: Ctx, o: { p: PackageDraft; known: Set<string>; byName: Map<string, PackageDraft> }): void {
+function checkTest(ctx: EnvCtx, o: { p: PackageDraft; known: Set<string>; byName: Map<string, PackageDraft> }): void {
   const { drafts, state } = ctx;
   const { p, known, byName } = o;
   const problems = state(p.file).problems;
