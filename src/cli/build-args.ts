@@ -3,7 +3,9 @@ import { err, ok, type Result } from '../core/result.js';
 import { backendsFilePath, parseLabel, readBackendsFile } from '../runner/backends/config.js';
 import type { BackendPool } from '../runner/backends/pool.js';
 import { withSelector } from '../runner/backends/selector.js';
-import type { Metadata } from '../metadata/model.js';
+import type { Metadata, Target } from '../metadata/model.js';
+import { pickTargets } from '../metadata/targets.js';
+import { closest } from '../util/suggest.js';
 import { mirrorsDirFor } from '../mirror/mirror.js';
 import type { Runner } from '../runner/runner.js';
 import type { Store } from '../store/store.js';
@@ -17,6 +19,21 @@ export const RUNNER_OPTION: Record<string, OptionSpec> = {
   backends: { type: 'string', value: '<file>', description: 'the build backends file (default: $WELD_BACKENDS, else $XDG_CONFIG_HOME/weld/backends.toml); with backends in it, podman builds run on them' },
   'backend-selector': { type: 'string', multiple: true, value: '<key=value>', description: 'build only on backends with this label (repeatable; every one must match)' },
 };
+
+export const TARGET_OPTION: Record<string, OptionSpec> = {
+  target: { type: 'string', multiple: true, value: '<name>', description: 'only this target ([[target]] in weld.toml; repeatable); default: every target' },
+};
+
+/** `--target`…: the targets to work on, checked against weld.toml; every target when none is given. */
+export function targetsFromArgs(args: ParsedArgs, metadata: Metadata, verb: string): Result<Target[], UsageError> {
+  const raw = args.options['target'];
+  const names = Array.isArray(raw) ? raw : typeof raw === 'string' ? [raw] : [];
+  const picked = pickTargets(metadata, names);
+  if (picked.ok) return ok(picked.targets);
+  const known = metadata.distro.targets.map((t) => t.name);
+  const guess = closest(picked.unknown[0]!, known);
+  return err(new UsageError(`weld ${verb}: no target ${picked.unknown.map((n) => `"${n}"`).join(', ')}${guess ? `; did you mean "${guess}"?` : ''}`, `targets: ${known.join(', ')} ([[target]] in weld.toml)`));
+}
 
 /** Package names from the command line, normalised and checked; none means every package when `all`. */
 export function packagesFromArgs(opts: { verb: string; args: ParsedArgs; metadata: Metadata; all: boolean }): Result<string[], WeldError> {

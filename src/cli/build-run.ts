@@ -5,7 +5,7 @@ import { err, ok, type Result } from '../core/result.js';
 import type { BuildSummary } from '../session/executor.js';
 import type { BuildEvent } from '../session/events.js';
 import { withTestNeeds } from '../plan/test-key.js';
-import type { BuildSession } from '../session/session.js';
+import { matrixName, runMatrix, type TargetRun } from '../session/matrix.js';
 import { jsonRenderer, liveRenderer, plainRenderer, wantsLiveView } from './build-render.js';
 import { plural } from './format.js';
 import type { CliIO } from './io.js';
@@ -37,8 +37,10 @@ export function jobsFromArgs(args: ParsedArgs, verb: string): Result<number, Usa
  */
 export async function runBuild(o: {
   io: CliIO;
-  session: BuildSession;
-  targets: string[];
+  /** one per target (matrix.ts) */
+  runs: readonly TargetRun[];
+  /** the distro has several targets: builds are shown as <package>@<target> */
+  matrix: boolean;
   jobs: number;
   json: boolean;
   check?: boolean;
@@ -49,12 +51,13 @@ export async function runBuild(o: {
   testOnly?: boolean;
 }): Promise<Result<BuildSummary, WeldError>> {
   const { io, json } = o;
-  const metadata = o.session.o.metadata;
-  const renderer = json
-    ? jsonRenderer(io)
-    : wantsLiveView({ io, json })
-      ? await liveRenderer({ io, packages: metadata.graph.subgraph(o.noTest ? o.targets : withTestNeeds(metadata, o.targets)).order() })
-      : plainRenderer(io);
+  const rows = () =>
+    o.runs.flatMap((run) => {
+      const md = run.metadata;
+      const names = md.graph.subgraph(o.noTest ? run.packages : withTestNeeds(md, run.packages)).order();
+      return o.matrix ? names.map((p) => matrixName(p, run.target.name)) : names;
+    });
+  const renderer = json ? jsonRenderer(io) : wantsLiveView({ io, json }) ? await liveRenderer({ io, packages: rows() }) : plainRenderer(io);
 
   // Ctrl-C stops the running builds; the executor writes no record for them. Installed after
   // the live view, whose exit hook would otherwise take this `once` handler's absence for
@@ -64,10 +67,10 @@ export async function runBuild(o: {
   process.once('SIGINT', onInt);
   let result;
   try {
-    const common = { targets: o.targets, jobs: o.jobs, signal: abort.signal, onEvent: (e: BuildEvent) => renderer.onEvent(e) };
+    const common = { jobs: o.jobs, signal: abort.signal, onEvent: (e: BuildEvent) => renderer.onEvent(e), matrix: o.matrix };
     result = o.testOnly
-      ? await o.session.test(common)
-      : await o.session.build({ ...common, ...(o.check ? { check: true } : {}), ...(o.keepFailed ? { keepFailed: true } : {}), ...(o.noTest ? { noTest: true } : {}) });
+      ? await runMatrix(o.runs, { ...common, mode: 'test' })
+      : await runMatrix(o.runs, { ...common, mode: 'build', ...(o.check ? { check: true } : {}), ...(o.keepFailed ? { keepFailed: true } : {}), ...(o.noTest ? { noTest: true } : {}) });
   } finally {
     process.removeListener('SIGINT', onInt);
     // The view comes down even when the build throws, or the terminal is left mid-frame.
@@ -86,5 +89,5 @@ export async function runBuild(o: {
 /** "6 packages built, 0 cached, 5 tested (2 reused), 0 failed, 0 skipped" */
 export function summaryLine(s: BuildSummary): string {
   const tests = s.tested.length + s.testsReused.length;
-  return `${plural(s.built.length, 'package')} built, ${s.cached.length} cached, ${s.substituted.length ? `${s.substituted.length} substituted, ` : ''}${tests} tested${s.testsReused.length ? ` (${s.testsReused.length} reused)` : ''}, ${s.failed.length} failed, ${s.skipped.length} skipped`;
+  return `${plural(s.built.length, 'package')} built, ${s.cached.length} cached, ${s.substituted.length ? `${s.substituted.length} substituted, ` : ''}${s.shared.length ? `${s.shared.length} shared (pure wheels of another target), ` : ''}${tests} tested${s.testsReused.length ? ` (${s.testsReused.length} reused)` : ''}, ${s.failed.length} failed, ${s.skipped.length} skipped`;
 }

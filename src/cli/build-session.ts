@@ -1,8 +1,9 @@
 import { UsageError, type WeldError } from '../core/errors.js';
 import { err, ok, type Result } from '../core/result.js';
-import type { BuildSession } from '../session/session.js';
+import { isMatrix } from '../metadata/targets.js';
+import type { TargetRun } from '../session/matrix.js';
 import type { ParsedArgs } from './args.js';
-import { metadataForRunner, mirrorsFromArgs, packagesFromArgs, runnerFromArgs } from './build-args.js';
+import { metadataForRunner, mirrorsFromArgs, packagesFromArgs, runnerFromArgs, targetsFromArgs } from './build-args.js';
 import { jobsFromArgs } from './build-run.js';
 import type { CliIO } from './io.js';
 import { openStoreFromArgs, remoteFromArgs } from './store-args.js';
@@ -12,7 +13,7 @@ import { weldVersion } from './version.js';
  * What `weld build` and `weld test` open before they run: the packages (named, or
  * --all), --jobs, the metadata, the store, the runner, and the session over them.
  */
-export async function openBuildSession(o: { verb: 'build' | 'test'; args: ParsedArgs; io: CliIO; repairPolicy?: string }): Promise<Result<{ session: BuildSession; targets: string[]; jobs: number }, WeldError>> {
+export async function openBuildSession(o: { verb: 'build' | 'test'; args: ParsedArgs; io: CliIO; repairPolicy?: string }): Promise<Result<OpenedBuild, WeldError>> {
   const { verb, args, io } = o;
   const all = args.options['all'] === true;
   if (all === args.positionals.length > 0) {
@@ -23,7 +24,9 @@ export async function openBuildSession(o: { verb: 'build' | 'test'; args: Parsed
   const loaded = await metadataForRunner(args, io);
   if (!loaded.ok) return loaded;
   const metadata = loaded.value;
-  const targets = packagesFromArgs({ verb, args, metadata, all });
+  const packages = packagesFromArgs({ verb, args, metadata, all });
+  if (!packages.ok) return packages;
+  const targets = targetsFromArgs(args, metadata, verb);
   if (!targets.ok) return targets;
   const opened = await openStoreFromArgs(args, io, { create: true, metadata });
   if (!opened.ok) return opened;
@@ -31,7 +34,16 @@ export async function openBuildSession(o: { verb: 'build' | 'test'; args: Parsed
   if (!runner.ok) return runner;
   const remote = await remoteFromArgs(args, io, { metadata });
   if (!remote.ok) return remote;
-  const { openSession } = await import('../session/session.js');
-  const session = openSession({ metadata, store: opened.value.store, runner: runner.value, mirrorsDir: mirrorsFromArgs({ args, io, metadata }), weldVersion: weldVersion(), ...(remote.value ? { remote: remote.value } : {}), ...(o.repairPolicy ? { repairPolicy: o.repairPolicy } : {}) });
-  return ok({ session, targets: targets.value, jobs: jobs.value });
+  const { openMatrix } = await import('../session/matrix.js');
+  const runs = openMatrix({ metadata, targets: targets.value, packages: packages.value, store: opened.value.store, runner: runner.value, mirrorsDir: mirrorsFromArgs({ args, io, metadata }), weldVersion: weldVersion(), ...(remote.value ? { remote: remote.value } : {}), ...(o.repairPolicy ? { repairPolicy: o.repairPolicy } : {}) });
+  if (runs.length === 0) return err(new UsageError(`weld ${verb}: ${packages.value.join(', ')} ${packages.value.length === 1 ? 'builds' : 'build'} for none of ${targets.value.map((t) => t.name).join(', ')}`, 'see [build] targets in their package files'));
+  return ok({ runs, matrix: isMatrix(metadata), jobs: jobs.value });
+}
+
+/** What `weld build` and `weld test` run: one session per target (one in a single-target distro). */
+export interface OpenedBuild {
+  runs: TargetRun[];
+  /** the distro has several targets: builds are named <package>@<target> */
+  matrix: boolean;
+  jobs: number;
 }

@@ -3,7 +3,7 @@ import { UsageError } from '../core/errors.js';
 import { err, ok } from '../core/result.js';
 import { repairPolicyProblem } from '../metadata/repair-policy.js';
 import { METADATA_OPTIONS } from './args.js';
-import { RUNNER_OPTION } from './build-args.js';
+import { RUNNER_OPTION, TARGET_OPTION } from './build-args.js';
 import { BuildFailedError, runBuild } from './build-run.js';
 import { openBuildSession } from './build-session.js';
 import type { VerbModule } from './commands.js';
@@ -27,6 +27,7 @@ export const spec: VerbModule['spec'] = {
     json: { type: 'boolean', description: 'print one JSON event per line' },
     'repair-policy': { type: 'string', value: '<policy>', description: 'wheel repair for this run: manylinux, none, or a tag such as manylinux_2_28_s390x (over [build] repair and [distro] repair)' },
     ...RUNNER_OPTION,
+    ...TARGET_OPTION,
     ...METADATA_OPTIONS,
     ...STORE_OPTION,
     ...REMOTE_OPTIONS,
@@ -41,12 +42,12 @@ export const run: VerbModule['run'] = async (args, io) => {
   if (badPolicy) return err(new UsageError(`weld build: --repair-policy: ${badPolicy}`));
   const opened = await openBuildSession({ verb: 'build', args, io, ...(repairPolicy ? { repairPolicy } : {}) });
   if (!opened.ok) return opened;
-  const { session, targets, jobs } = opened.value;
+  const { runs, matrix, jobs } = opened.value;
   const json = args.options['json'] === true;
   const built = await runBuild({
     io,
-    session,
-    targets,
+    runs,
+    matrix,
     jobs,
     json,
     check: args.options['check'] === true,

@@ -1,10 +1,12 @@
 import path from 'node:path';
-import type { WeldError } from '../core/errors.js';
-import { ok, type Result } from '../core/result.js';
+import { UsageError, type WeldError } from '../core/errors.js';
+import { err, ok, type Result } from '../core/result.js';
+import type { Metadata } from '../metadata/model.js';
+import { isMatrix } from '../metadata/targets.js';
 import type { BuildSession } from '../session/session.js';
 import type { ImageEvent } from '../compose/image/events.js';
 import { METADATA_OPTIONS } from './args.js';
-import { buildFlags, metadataForRunner, mirrorsFromArgs, RUNNER_OPTION, runnerFromArgs } from './build-args.js';
+import { buildFlags, metadataForRunner, mirrorsFromArgs, RUNNER_OPTION, runnerFromArgs, TARGET_OPTION, targetsFromArgs } from './build-args.js';
 import type { VerbModule } from './commands.js';
 import { eventLines } from './event-lines.js';
 import type { CliIO } from './io.js';
@@ -23,10 +25,11 @@ export const spec: VerbModule['spec'] = {
     'image is put in the store (a gc root), tagged weld/<name>:<first 12 hex of its\n' +
     'digest> and loaded into podman. Same metadata and builds, same image digest.',
   options: {
-    out: { type: 'string', value: '<file>', description: 'where the OCI archive goes (default: <project>/out/images/<name>.oci.tar)' },
+    out: { type: 'string', value: '<file>', description: 'where the OCI archive goes (default: <project>/out/images/<name>.oci.tar; <name>-<target>.oci.tar for each target of a distro with several)' },
     'no-load': { type: 'boolean', description: 'do not load the image into podman' },
     json: { type: 'boolean', description: 'print the result as JSON' },
     ...RUNNER_OPTION,
+    ...TARGET_OPTION,
     ...METADATA_OPTIONS,
     ...STORE_OPTION,
   },
@@ -59,13 +62,30 @@ export const run: VerbModule['run'] = async (args, io) => {
   const store = opened.value.store;
   const runner = await runnerFromArgs({ args, io, metadata, store });
   if (!runner.ok) return runner;
+  const targets = targetsFromArgs(args, metadata, 'compose image');
+  if (!targets.ok) return targets;
+  const mine = targets.value.filter((t) => compose.value.targets.includes(t.name));
+  if (mine.length === 0) return err(new UsageError(`weld compose image: ${name} is made for ${compose.value.targets.join(', ')}, none of which --target names`));
   const flag = args.options['out'];
-  const out = typeof flag === 'string' ? path.resolve(io.cwd, flag) : path.join(metadata.root, 'out', 'images', `${name}.oci.tar`);
+  if (typeof flag === 'string' && isMatrix(metadata) && mine.length > 1) return err(new UsageError('weld compose image: --out names one file, and this compose makes one image per target', 'pick one with --target, or leave --out out (out/images/<compose>-<target>.oci.tar)'));
   const asJson = args.options['json'] === true;
-  const { openSession } = await import('../session/session.js');
-  const session = openSession({ metadata, store, runner: runner.value, mirrorsDir: mirrorsFromArgs({ args, io, metadata }) });
-  return imageStep({ io, session, name, out, json: asJson, load: !args.options['no-load'], buildFlags: buildFlags(args), started: t0 });
+  const { openMatrix } = await import('../session/matrix.js');
+  const runs = openMatrix({ metadata, targets: mine, packages: (view) => (view.composes.has(name) ? [...view.packages.keys()] : []), store, runner: runner.value, mirrorsDir: mirrorsFromArgs({ args, io, metadata }) });
+  const results: ImageStepResult[] = [];
+  for (const run of runs) {
+    const out = typeof flag === 'string' ? path.resolve(io.cwd, flag) : imageFile(run.metadata, name);
+    const r = await imageStep({ io, session: run.session, name, out, json: asJson, load: !args.options['no-load'], buildFlags: buildFlags(args), started: t0 });
+    if (!r.ok) return r;
+    results.push(r.value);
+  }
+  return ok(results.length === 1 ? results[0]! : results);
 };
+
+/** Where an image compose's archive goes: out/images/<compose>.oci.tar, with the target in the name in a matrix. */
+export function imageFile(view: Metadata, name: string): string {
+  const target = view.distro.viewOf;
+  return path.join(view.root, 'out', 'images', target ? `${name}-${target}.oci.tar` : `${name}.oci.tar`);
+}
 
 /** What `weld up` reports of an image. */
 export interface ImageStepResult {

@@ -1,10 +1,14 @@
 import path from 'node:path';
 import { UsageError, type WeldError } from '../core/errors.js';
 import { err, ok, type Result } from '../core/result.js';
-import type { BuildSession } from '../session/session.js';
-import type { Metadata } from '../metadata/model.js';
+import type { TargetRun } from '../session/matrix.js';
+import type { WheelhouseBuild } from '../compose/wheelhouse/compose.js';
+import { composePackages, findCompose } from '../compose/select.js';
+import { ComposePackagesError, MissingBuildsError } from '../compose/errors.js';
+import { isMatrix, targetView } from '../metadata/targets.js';
+import type { Metadata, Target } from '../metadata/model.js';
 import { METADATA_OPTIONS, type ParsedArgs } from './args.js';
-import { buildFlags, metadataForRunner, mirrorsFromArgs, RUNNER_OPTION, runnerFromArgs } from './build-args.js';
+import { buildFlags, metadataForRunner, mirrorsFromArgs, RUNNER_OPTION, runnerFromArgs, TARGET_OPTION, targetsFromArgs } from './build-args.js';
 import { jobsFromArgs, runBuild } from './build-run.js';
 import type { VerbModule } from './commands.js';
 import { plural } from './format.js';
@@ -25,6 +29,7 @@ export const spec: VerbModule['spec'] = {
     jobs: { type: 'string', short: 'j', value: '<n>', description: 'wheelhouse, with --build: builds at once (default: the number of cores)' },
     json: { type: 'boolean', description: 'print the result as JSON' },
     ...RUNNER_OPTION,
+    ...TARGET_OPTION,
     ...METADATA_OPTIONS,
     ...STORE_OPTION,
   },
@@ -38,14 +43,14 @@ export const run: VerbModule['run'] = async (args, io) => {
   const loaded = await metadataForRunner(args, io);
   if (!loaded.ok) return loaded;
   const metadata = loaded.value;
-  const { composePackages, findCompose } = await import('../compose/select.js');
-  const { ComposePackagesError, MissingBuildsError } = await import('../compose/errors.js');
   const compose = asArgument(findCompose({ metadata, name: args.positionals[0], kind: 'wheelhouse' }));
   if (!compose.ok) return compose;
   const name = compose.value.name;
-  const closure = composePackages({ metadata, compose: compose.value });
-  if (!closure.ok) return closure;
-  const packages = closure.value.packages;
+  const targets = targetsFromArgs(args, metadata, 'compose wheelhouse');
+  if (!targets.ok) return targets;
+  const wanted = wheelhousePackages({ metadata, name, targets: targets.value.filter((t) => compose.value.targets.includes(t.name)) });
+  if (!wanted.ok) return wanted;
+  const packages = [...new Set([...wanted.value.values()].flat())].sort();
   // The metadata's state, not the command line: exit 1.
   if (packages.length === 0) return err(new ComposePackagesError(name, compose.value.file, ['has no wheel packages'], 'name wheel packages in packages = […], or add some to the distro'));
   const flags = buildFlags(args);
@@ -59,15 +64,32 @@ export const run: VerbModule['run'] = async (args, io) => {
   const runner = await runnerFromArgs({ args, io, metadata, store });
   if (!runner.ok) return runner;
   const quiet = args.options['json'] === true;
-  // One session: --build's plan and preparation are the compose's too.
-  const { openSession } = await import('../session/session.js');
-  const session = openSession({ metadata, store, runner: runner.value, mirrorsDir: mirrorsFromArgs({ args, io, metadata }), weldVersion: weldVersion() });
+  // One session per target: --build's plan and preparation are the compose's too.
+  const { openMatrix } = await import('../session/matrix.js');
+  const runs = openMatrix({ metadata, targets: targets.value, packages: (view) => wanted.value.get(view.distro.targets[0]!.name) ?? [], store, runner: runner.value, mirrorsDir: mirrorsFromArgs({ args, io, metadata }), weldVersion: weldVersion() });
   if (build) {
-    const built = await runBuild({ io, session, targets: packages, jobs: jobs.value, json: quiet });
+    const built = await runBuild({ io, runs, matrix: isMatrix(metadata), jobs: jobs.value, json: quiet });
     if (!built.ok) return built;
   }
-  return wheelhouseStep({ io, session, name, packages, out: outDir({ args, io, metadata, name }), json: quiet, buildFlags: flags, offerBuild: true });
+  return wheelhouseStep({ io, runs, name, out: outDir({ args, io, metadata, name }), json: quiet, buildFlags: flags, offerBuild: true });
 };
+
+/**
+ * The wheels a wheelhouse compose takes in each target: the packages it names that the
+ * target builds, and what they need at run time.
+ */
+export function wheelhousePackages(o: { metadata: Metadata; name: string; targets: readonly Target[] }): Result<Map<string, string[]>, WeldError> {
+  const out = new Map<string, string[]>();
+  for (const t of o.targets) {
+    const view = targetView(o.metadata, t.name);
+    const found = findCompose({ metadata: view, name: o.name, kind: 'wheelhouse' });
+    if (!found.ok) continue; // narrowed to other targets
+    const closure = composePackages({ metadata: view, compose: found.value });
+    if (!closure.ok) return closure;
+    out.set(t.name, closure.value.packages);
+  }
+  return ok(out);
+}
 
 /** What `weld up` reports of a wheelhouse. */
 export interface WheelhouseStepResult {
@@ -80,21 +102,27 @@ export interface WheelhouseStepResult {
  * The wheelhouse of a compose from the session's current builds (after a build in the same
  * session, its records: nothing is planned again), printed as `weld compose wheelhouse` prints it.
  */
-export async function wheelhouseStep(o: { io: CliIO; session: BuildSession; name: string; packages: string[]; out: string; json: boolean; buildFlags: string[]; offerBuild?: boolean }): Promise<Result<WheelhouseStepResult, WeldError>> {
-  const { io, session, name, out } = o;
-  const { metadata, store } = session.o;
+export async function wheelhouseStep(o: { io: CliIO; runs: readonly TargetRun[]; name: string; out: string; json: boolean; buildFlags: string[]; offerBuild?: boolean }): Promise<Result<WheelhouseStepResult, WeldError>> {
+  const { io, name, out } = o;
+  const store = o.runs[0]?.session.o.store;
   if (!store) throw new Error('bug: a wheelhouse from a session without a store');
   const quiet = o.json;
   const { selectBuilds } = await import('../compose/select.js');
-  const onWarning = (message: string) => void io.stderr.write(`weld: warning: ${message}\n`);
-  const builds = await selectBuilds({ metadata, store, session, compose: name, packages: o.packages, buildFlags: o.buildFlags, onWarning, ...(o.offerBuild ? { offerBuild: true } : {}) });
-  if (!builds.ok) return builds;
-  const { composeWheelhouse } = await import('../compose/wheelhouse/compose.js');
   const { wheelhouseBuilds } = await import('../compose/wheelhouse/inputs.js');
+  const onWarning = (message: string) => void io.stderr.write(`weld: warning: ${message}\n`);
+  // Every target's wheels in one index: pip picks the one for its Python and arch.
+  const all: WheelhouseBuild[] = [];
+  for (const run of o.runs) {
+    const { metadata, session } = run;
+    const builds = await selectBuilds({ metadata, store, session, compose: run.target.name === metadata.distro.viewOf ? `${name} (target ${run.target.name})` : name, packages: run.packages, buildFlags: o.buildFlags, onWarning, ...(o.offerBuild ? { offerBuild: true } : {}) });
+    if (!builds.ok) return builds;
+    all.push(...wheelhouseBuilds({ metadata, builds: builds.value }));
+  }
+  const { composeWheelhouse } = await import('../compose/wheelhouse/compose.js');
   const t0 = performance.now();
   const lines = quiet ? eventLines(io) : undefined;
   const onEvent = lines ? lines.write : plainReporter(io);
-  const r = await composeWheelhouse({ store, name, out, builds: wheelhouseBuilds({ metadata, builds: builds.value }), tool: { name: 'weld', version: weldVersion() }, onEvent });
+  const r = await composeWheelhouse({ store, name, out, builds: all, tool: { name: 'weld', version: weldVersion() }, onEvent });
   lines?.end();
   if (!r.ok) return r;
   const v = r.value;

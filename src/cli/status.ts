@@ -5,7 +5,11 @@ import type { CurrentTest } from '../session/session.js';
 import type { Store } from '../store/store.js';
 import type { TestRecord } from '../store/records.js';
 import { METADATA_OPTIONS } from './args.js';
-import { metadataForRunner, mirrorsFromArgs, packagesFromArgs, RUNNER_OPTION, runnerFromArgs } from './build-args.js';
+import { metadataForRunner, mirrorsFromArgs, packagesFromArgs, RUNNER_OPTION, runnerFromArgs, TARGET_OPTION, targetsFromArgs } from './build-args.js';
+import { isMatrix } from '../metadata/targets.js';
+import { matrixName } from '../session/matrix.js';
+import type { PlanEntry } from '../plan/plan.js';
+import type { BuildRecord } from '../store/records.js';
 import type { VerbModule } from './commands.js';
 import { json, table } from './format.js';
 import { openStoreFromArgs, STORE_OPTION } from './store-args.js';
@@ -17,7 +21,7 @@ export const spec: VerbModule['spec'] = {
     'cannot build (not mirrored, or behind a package that is not). A built wheel with a [test]\n' +
     'is also "untested" (its test has not run for the current key) or "test failed" (with the\n' +
     "tail of the test's log). Changes nothing.",
-  options: { json: { type: 'boolean', description: 'print the status as JSON' }, ...RUNNER_OPTION, ...METADATA_OPTIONS, ...STORE_OPTION },
+  options: { json: { type: 'boolean', description: 'print the status as JSON' }, ...RUNNER_OPTION, ...TARGET_OPTION, ...METADATA_OPTIONS, ...STORE_OPTION },
   positionals: [{ name: 'package', variadic: true }],
   examples: ['weld status', 'weld status pyyaml --json'],
 };
@@ -33,50 +37,63 @@ export const run: VerbModule['run'] = async (args, io) => {
   if (!opened.ok && opened.error.code !== 'E_STORE_NOT_FOUND') return opened;
   const runner = await runnerFromArgs({ args, io, metadata, ...(opened.ok ? { store: opened.value.store } : {}) });
   if (!runner.ok) return runner;
-  const { openSession } = await import('../session/session.js');
-  const session = openSession({ metadata, runner: runner.value, mirrorsDir: mirrorsFromArgs({ args, io, metadata }), ...(opened.ok ? { store: opened.value.store } : {}) });
-  const planned = await session.plan({ targets: names.value });
-  if (!planned.ok) return planned;
-  const plan = planned.value;
-  const shown = names.value.map((pkg) => ({ pkg, entry: plan.get(pkg)! }));
-  const tests = await session.currentTests(shown.filter((s) => s.entry.state === 'cached').map((s) => s.pkg));
-  if (!tests.ok) return tests;
-  const testOf = (pkg: string): CurrentTest => tests.value.get(pkg) ?? { state: 'none' };
+  const targets = targetsFromArgs(args, metadata, 'status');
+  if (!targets.ok) return targets;
+  const matrix = isMatrix(metadata);
+  const { openMatrix } = await import('../session/matrix.js');
+  const runs = openMatrix({ metadata, targets: targets.value, packages: names.value, runner: runner.value, mirrorsDir: mirrorsFromArgs({ args, io, metadata }), ...(opened.ok ? { store: opened.value.store } : {}) });
+  const failedTests: Array<{ pkg: string; test: { record: TestRecord } }> = [];
+  const rows: string[][] = [];
+  const entries: unknown[] = [];
+  // One plan per target; in a distro with several, a row per package and target.
+  for (const { session, packages, target } of runs) {
+    const planned = await session.plan({ targets: packages });
+    if (!planned.ok) return planned;
+    const plan = planned.value;
+    const shown = packages.map((pkg) => ({ pkg, entry: plan.get(pkg)! }));
+    const tests = await session.currentTests(shown.filter((s) => s.entry.state === 'cached').map((s) => s.pkg));
+    if (!tests.ok) return tests;
+    const testOf = (pkg: string): CurrentTest => tests.value.get(pkg) ?? { state: 'none' };
+    const label = (pkg: string) => (matrix ? matrixName(pkg, target.name) : pkg);
+    for (const { pkg, entry } of shown) {
+      entries.push({ package: pkg, ...(matrix ? { target: target.name } : {}), ...entry, ...('inputs' in entry ? { inputs: undefined } : {}), ...(entry.state === 'cached' ? { test: testJson(testOf(pkg)) } : {}) });
+      const row = statusRow(entry, testOf(pkg));
+      if (row.failed) failedTests.push({ pkg: label(pkg), test: row.failed });
+      rows.push(matrix ? [pkg, target.name, row.state, row.detail] : [pkg, row.state, row.detail]);
+    }
+  }
   if (args.options['json']) {
-    io.stdout.write(json(shown.map(({ pkg, entry }) => ({ package: pkg, ...entry, ...('inputs' in entry ? { inputs: undefined } : {}), ...(entry.state === 'cached' ? { test: testJson(testOf(pkg)) } : {}) }))));
+    io.stdout.write(json(entries));
     return ok(undefined);
   }
-  const failedTests: Array<{ pkg: string; test: { record: TestRecord } }> = [];
-  const rows = shown.map(({ pkg, entry }) => {
-    switch (entry.state) {
-      case 'cached': {
-        const built = `${entry.record.outputs.map((o) => o.name).join(', ')} (built ${entry.record.timings.finishedAt}, key ${entry.key.slice(7, 19)})`;
-        const test = testOf(pkg);
-        if (test.state === 'failed') {
-          failedTests.push({ pkg, test });
-          return [pkg, 'test failed', `${test.record.failure ?? 'the test failed'}; ${built}`];
-        }
-        if (test.state === 'untested') return [pkg, 'untested', `${test.reason}; ${built}`];
-        return [pkg, 'up to date', test.state === 'passed' ? `${built}, tested` : built];
-      }
-      case 'build':
-        return [pkg, 'needs build', entry.changed.join('; ')];
-      case 'pending':
-        return [pkg, 'needs build', `after ${entry.waitingOn.join(', ')} (its key needs their outputs)`];
-      case 'unmirrored':
-        return [pkg, 'cannot build', entry.reason];
-      case 'blocked':
-        return [pkg, 'cannot build', `requires ${entry.by.join(', ')}, which cannot build`];
-    }
-  });
   io.stdout.write(table(rows));
   for (const { pkg, test } of failedTests) {
     const tail = await logTail({ store: opened.ok ? opened.value.store : undefined, digest: test.record.log, lines: 10 });
     if (tail.length) io.stdout.write(`\n${pkg}: last lines of the test log:\n${tail.map((l) => `  ${l}`).join('\n')}\n`);
-    io.stdout.write(`${pkg}: the whole log: weld log --test ${pkg}\n`);
+    io.stdout.write(`${pkg}: the whole log: weld log --test ${pkg.replace(/@(.*)$/, ' --target $1')}\n`);
   }
   return ok(undefined);
 };
+
+/** A package's state, and its failed test to show the log of. */
+function statusRow(entry: PlanEntry<BuildRecord>, test: CurrentTest): { state: string; detail: string; failed?: { record: TestRecord } } {
+  switch (entry.state) {
+    case 'cached': {
+      const built = `${entry.record.outputs.map((o) => o.name).join(', ')} (built ${entry.record.timings.finishedAt}, key ${entry.key.slice(7, 19)}${entry.record.sharedFrom ? `, pure wheel of key ${entry.record.sharedFrom.cacheKey.slice(7, 19)}` : ''})`;
+      if (test.state === 'failed') return { state: 'test failed', detail: `${test.record.failure ?? 'the test failed'}; ${built}`, failed: test };
+      if (test.state === 'untested') return { state: 'untested', detail: `${test.reason}; ${built}` };
+      return { state: 'up to date', detail: test.state === 'passed' ? `${built}, tested` : built };
+    }
+    case 'build':
+      return { state: 'needs build', detail: entry.changed.join('; ') };
+    case 'pending':
+      return { state: 'needs build', detail: `after ${entry.waitingOn.join(', ')} (its key needs their outputs)` };
+    case 'unmirrored':
+      return { state: 'cannot build', detail: entry.reason };
+    case 'blocked':
+      return { state: 'cannot build', detail: `requires ${entry.by.join(', ')}, which cannot build` };
+  }
+}
 
 function testJson(t: CurrentTest): Record<string, unknown> {
   switch (t.state) {

@@ -1,7 +1,7 @@
 import os from 'node:os';
 import { ok } from '../core/result.js';
 import { METADATA_OPTIONS } from './args.js';
-import { RUNNER_OPTION } from './build-args.js';
+import { RUNNER_OPTION, TARGET_OPTION } from './build-args.js';
 import { runBuild } from './build-run.js';
 import { openBuildSession } from './build-session.js';
 import type { VerbModule } from './commands.js';
@@ -20,6 +20,7 @@ export const spec: VerbModule['spec'] = {
     jobs: { type: 'string', short: 'j', value: '<n>', description: `tests at once (default: the number of cores, ${os.availableParallelism()} here)` },
     json: { type: 'boolean', description: 'print one JSON event per line' },
     ...RUNNER_OPTION,
+    ...TARGET_OPTION,
     ...METADATA_OPTIONS,
     ...STORE_OPTION,
     ...REMOTE_OPTIONS,
@@ -31,9 +32,9 @@ export const spec: VerbModule['spec'] = {
 export const run: VerbModule['run'] = async (args, io) => {
   const opened = await openBuildSession({ verb: 'test', args, io });
   if (!opened.ok) return opened;
-  const { session, targets, jobs } = opened.value;
+  const { runs, matrix, jobs } = opened.value;
   const json = args.options['json'] === true;
-  const tested = await runBuild({ io, session, targets, jobs, json, testOnly: true });
+  const tested = await runBuild({ io, runs, matrix, jobs, json, testOnly: true });
   if (!tested.ok) return tested;
   if (json) eventLines(io).summary({ data: tested.value });
   return ok(tested.value);

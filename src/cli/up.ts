@@ -5,7 +5,9 @@ import { err, ok, type Result } from '../core/result.js';
 import { EnvNotFoundError } from '../envs/errors.js';
 import type { Env, Metadata } from '../metadata/model.js';
 import type { BuildSummary } from '../session/executor.js';
-import type { BuildSession } from '../session/session.js';
+import type { TargetRun } from '../session/matrix.js';
+import { isMatrix, targetView } from '../metadata/targets.js';
+import { archInfo } from '../podman/arch.js';
 import type { Store } from '../store/store.js';
 import { METADATA_OPTIONS, type ParsedArgs } from './args.js';
 import { buildFlags, mirrorsFromArgs, RUNNER_OPTION, runnerFromArgs, runnerName } from './build-args.js';
@@ -46,13 +48,16 @@ interface Step {
   run: () => Promise<Result<StepValue, WeldError>>;
 }
 
-type StepValue = { kind: 'build'; summary: BuildSummary } | { kind: 'wheelhouse'; name: string; value: WheelhouseStepResult } | { kind: 'image'; name: string; value: ImageStepResult } | { kind: 'other' };
+/** An image of one target; `target` and `arch` are given in a distro with several targets. */
+type UpImage = ImageStepResult & { target?: string; arch?: string };
+
+type StepValue = { kind: 'build'; summary: BuildSummary } | { kind: 'wheelhouse'; name: string; value: WheelhouseStepResult } | { kind: 'images'; name: string; value: UpImage[] } | { kind: 'other' };
 
 /** What `weld up` tells at the end; also its result, for callers. */
 export interface UpSummary {
   steps: Array<{ command: string; seconds: number }>;
   build?: BuildSummary;
-  composes: Array<{ name: string; kind: 'wheelhouse'; value: WheelhouseStepResult } | { name: string; kind: 'image'; value: ImageStepResult }>;
+  composes: Array<{ name: string; kind: 'wheelhouse'; value: WheelhouseStepResult } | { name: string; kind: 'image'; value: UpImage }>;
   seconds: number;
 }
 
@@ -88,7 +93,8 @@ export const run: VerbModule['run'] = async (args, io) => {
     io.stderr.write(`== ${step.command}: ${seconds.toFixed(1)} s\n`);
     const v = r.value;
     if (v.kind === 'build') summary.build = v.summary;
-    else if (v.kind === 'wheelhouse' || v.kind === 'image') summary.composes.push({ kind: v.kind, name: v.name, value: v.value } as UpSummary['composes'][number]);
+    else if (v.kind === 'wheelhouse') summary.composes.push({ kind: v.kind, name: v.name, value: v.value });
+    else if (v.kind === 'images') for (const value of v.value) summary.composes.push({ kind: 'image', name: v.name, value });
   }
   summary.seconds = (performance.now() - started) / 1000;
   io.stdout.write(describe(summary, podmanPrefix(loaded.value, io), loaded.value.distro.arch));
@@ -125,23 +131,29 @@ function plan(o: { metadata: Metadata; args: ParsedArgs; io: CliIO; jobs: number
   const first = o.metadata;
   let opening: Promise<Result<Store, WeldError>> | undefined;
   const store = () => (opening ??= openStoreFromArgs(args, io, { create: true, metadata: first }).then((r) => (r.ok ? ok(r.value.store) : r)));
-  let session: BuildSession | undefined;
+  let runs: TargetRun[] | undefined;
+  // Every target's envs: its builder and runtime env, and those its packages and images name.
   const envs = new Set<string>();
-  for (const p of first.packages.values()) envs.add(p.env);
   const composes = [...first.composes.values()].sort((a, b) => (a.name < b.name ? -1 : 1));
-  for (const c of composes) if (c.kind === 'image' && c.env) envs.add(c.env);
+  for (const t of first.distro.targets) {
+    const view = targetView(first, t.name);
+    for (const p of view.packages.values()) {
+      envs.add(p.env);
+      if (p.test.env && (p.test.imports.length || p.test.commands.length)) envs.add(p.test.env);
+    }
+    for (const c of view.composes.values()) if (c.kind === 'image' && c.env) envs.add(c.env);
+  }
+  const arches = [...new Set(first.distro.targets.map((t) => t.arch))];
   const other = { kind: 'other' } as const;
 
-  const steps: Step[] = [
-    {
-      command: shown('doctor', ...(mayFix ? ['--fix'] : []), '--arch', first.distro.arch),
-      run: async () => {
-        const { checkHost } = await import('./doctor.js');
-        const r = await checkHost({ profile: 'build', arch: first.distro.arch, fix: mayFix, json: false, io });
-        return r.ok ? ok(other) : r;
-      },
+  const steps: Step[] = arches.map((arch) => ({
+    command: shown('doctor', ...(mayFix ? ['--fix'] : []), '--arch', arch),
+    run: async () => {
+      const { checkHost } = await import('./doctor.js');
+      const r = await checkHost({ profile: 'build', arch, fix: mayFix, json: false, io });
+      return r.ok ? ok(other) : r;
     },
-  ];
+  }));
   // Both env steps need the env and the store; only the call differs.
   const envStep = (name: string, verb: 'fetch' | 'compose', call: (env: Env, s: Store) => Promise<Result<unknown, WeldError>>): Step => ({
     command: shown('env', verb, name, ...meta, ...storeFlag),
@@ -178,9 +190,9 @@ function plan(o: { metadata: Metadata; args: ParsedArgs; io: CliIO; jobs: number
       if (!runner.ok) return runner;
       const remote = await remoteFromArgs(args, io, { metadata: metadata.value });
       if (!remote.ok) return remote;
-      const { openSession } = await import('../session/session.js');
-      session = openSession({ metadata: metadata.value, store: s.value, runner: runner.value, mirrorsDir: mirrorsFromArgs({ args, io, metadata: metadata.value }), weldVersion: weldVersion(), ...(remote.value ? { remote: remote.value } : {}) });
-      const built = await runBuild({ io, session, targets: [...metadata.value.packages.keys()].sort(), jobs: o.jobs, json: false });
+      const { openMatrix } = await import('../session/matrix.js');
+      runs = openMatrix({ metadata: metadata.value, targets: metadata.value.distro.targets, packages: [...metadata.value.packages.keys()].sort(), store: s.value, runner: runner.value, mirrorsDir: mirrorsFromArgs({ args, io, metadata: metadata.value }), weldVersion: weldVersion(), ...(remote.value ? { remote: remote.value } : {}) });
+      const built = await runBuild({ io, runs, matrix: isMatrix(metadata.value), jobs: o.jobs, json: false });
       return built.ok ? ok({ kind: 'build', summary: built.value }) : built;
     },
   });
@@ -189,23 +201,26 @@ function plan(o: { metadata: Metadata; args: ParsedArgs; io: CliIO; jobs: number
     steps.push({
       command: shown('compose', c.kind, c.name, ...meta, ...storeFlag, ...flag('mirrors', 'runner')),
       run: async () => {
-        if (!session) throw new Error('bug: a weld up compose ran before its build');
-        const { metadata } = session.o;
+        if (!runs) throw new Error('bug: a weld up compose ran before its build');
+        const root = first.root;
         if (c.kind === 'wheelhouse') {
-          const { findCompose, composePackages } = await import('../compose/select.js');
-          const found = findCompose({ metadata, name: c.name, kind: 'wheelhouse' });
-          if (!found.ok) return found;
-          const closure = composePackages({ metadata, compose: found.value });
-          if (!closure.ok) return closure;
+          const { wheelhousePackages, wheelhouseStep } = await import('./compose-wheelhouse.js');
+          const wanted = wheelhousePackages({ metadata: first, name: c.name, targets: first.distro.targets.filter((t) => c.targets.includes(t.name)) });
+          if (!wanted.ok) return wanted;
           const { ComposePackagesError } = await import('../compose/errors.js');
-          if (closure.value.packages.length === 0) return err(new ComposePackagesError(c.name, found.value.file, ['has no wheel packages'], 'name wheel packages in packages = […], or add some to the distro'));
-          const { wheelhouseStep } = await import('./compose-wheelhouse.js');
-          const r = await wheelhouseStep({ io, session, name: c.name, packages: closure.value.packages, out: path.join(metadata.root, 'out', 'wheelhouse', c.name), json: false, buildFlags: flags });
+          if ([...wanted.value.values()].every((p) => p.length === 0)) return err(new ComposePackagesError(c.name, c.file, ['has no wheel packages'], 'name wheel packages in packages = […], or add some to the distro'));
+          const own = runs.map((r) => ({ ...r, packages: wanted.value.get(r.target.name) ?? [] })).filter((r) => r.packages.length > 0);
+          const r = await wheelhouseStep({ io, runs: own, name: c.name, out: path.join(root, 'out', 'wheelhouse', c.name), json: false, buildFlags: flags });
           return r.ok ? ok({ kind: 'wheelhouse', name: c.name, value: r.value }) : r;
         }
-        const { imageStep } = await import('./compose-image.js');
-        const r = await imageStep({ io, session, name: c.name, out: path.join(metadata.root, 'out', 'images', `${c.name}.oci.tar`), json: false, load: true, buildFlags: flags });
-        return r.ok ? ok({ kind: 'image', name: c.name, value: r.value }) : r;
+        const { imageFile, imageStep } = await import('./compose-image.js');
+        const images: ImageStepResult[] = [];
+        for (const run of runs.filter((r) => r.metadata.composes.has(c.name))) {
+          const r = await imageStep({ io, session: run.session, name: c.name, out: imageFile(run.metadata, c.name), json: false, load: true, buildFlags: flags });
+          if (!r.ok) return r;
+          images.push({ ...r.value, ...(run.metadata.distro.viewOf ? { target: run.target.name, arch: run.target.arch } : {}) });
+        }
+        return ok({ kind: 'images', name: c.name, value: images });
       },
     });
   }
@@ -228,15 +243,15 @@ function describe(s: UpSummary, podman: string, arch: string): string {
     lines.push(`  packages: ${plural(s.build.built.length, 'package')} built, ${s.build.cached.length} reused from the store${s.build.substituted.length ? `, ${s.build.substituted.length} substituted from the store remote` : ''}`);
     lines.push(`  tests: ${plural(s.build.tested.length + s.build.testsReused.length, 'wheel')} passed on ${arch} (${s.build.tested.length} run, ${s.build.testsReused.length} reused)`);
   }
-  for (const c of s.composes) lines.push(...describeCompose(c, podman));
+  for (const c of s.composes) lines.push(...describeCompose(c, podman, arch));
   return lines.join('\n') + '\n';
 }
 
-function describeCompose(c: UpSummary['composes'][number], podman: string): string[] {
+function describeCompose(c: UpSummary['composes'][number], podman: string, arch: string): string[] {
   if (c.kind === 'wheelhouse') {
     const dir = c.value.dir;
     return [`  wheelhouse ${c.name}: ${dir}`, `    pip install --index-url file://${dir}/simple <package>`, `    or serve it: weld serve --wheelhouse ${dir}`];
   }
   const v = c.value;
-  return [`  image ${c.name}: ${v.tag}${v.file ? ` (${v.file})` : ''}`, `    ${podman} run --arch s390x --rm -it ${v.tag}`];
+  return [`  image ${c.name}${v.target ? ` for ${v.target}` : ''}: ${v.tag}${v.file ? ` (${v.file})` : ''}`, `    ${podman} run --arch ${archInfo(v.arch ?? arch).oci} --rm -it ${v.tag}`];
 }

@@ -22,7 +22,7 @@ export function findCompose(opts: { metadata: Metadata; name: string | undefined
   const name = named.value;
   const found = metadata.composes.get(name);
   if (!found) {
-    if (name === 'default' && kind === 'wheelhouse') return ok({ name, kind, packages: [], file: '' });
+    if (name === 'default' && kind === 'wheelhouse') return ok({ name, kind, packages: [], targets: metadata.distro.targets.map((t) => t.name), file: '' });
     const known = [...metadata.composes.keys()].sort();
     const guess = closest(name, known);
     return err(

@@ -17,6 +17,8 @@ export const SUBJECT_KINDS: readonly SubjectKind[] = ['package', 'env', 'compose
 export interface Subject {
   kind: SubjectKind;
   name: string;
+  /** a package's build in a distro with several targets: `name` is then `<package>@<target>` */
+  target?: string;
 }
 
 export interface WeldEvent<T extends string = string, D extends object = object> {

@@ -14,13 +14,17 @@ export const COMPOSE_SPEC: FileSpec = {
       packages: { kind: 'string-array', example: 'packages = ["pyyaml", "jinja2"]' },
       env: { kind: 'string', example: 'env = "bookworm-s390x-runtime"' },
       cmd: { kind: 'string-array', example: 'cmd = ["python3"]' },
+      targets: { kind: 'string-array', example: 'targets = ["s390x-py311", "ppc64el-py311"]' },
     },
   },
 };
 
 const KINDS: ComposeKind[] = ['wheelhouse', 'image'];
 
-export type ComposeDraft = Partial<Compose> & Pick<Compose, 'name' | 'file' | 'packages'>;
+export type ComposeDraft = Partial<Omit<Compose, 'targets'>> & Pick<Compose, 'name' | 'file' | 'packages'> & {
+  /** `[compose] targets` as written */
+  targets?: string[];
+};
 
 export function checkComposeFile(opts: { file: string; name: string; doc: TomlTable; problems: Problem[] }): ComposeDraft {
   const { file, name, doc, problems } = opts;
@@ -30,9 +34,7 @@ export function checkComposeFile(opts: { file: string; name: string; doc: TomlTa
     const guess = closest(kind, KINDS);
     problems.push({ path: ['compose', 'kind'], anchor: 'value', message: `unknown compose kind ${quote(kind)}; ${guess ? `did you mean ${quote(guess)}? ` : ''}valid kinds: ${KINDS.join(', ')}` });
   }
-  if (kind === 'image' && !('env' in c) && !('env' in ((doc['compose'] as TomlTable | undefined) ?? {}))) {
-    problems.push({ path: ['compose', 'kind'], anchor: 'value', message: 'an image compose needs env = "<runtime env>" to start from; e.g. env = "bookworm-s390x-runtime"' });
-  }
+  // An image compose without env starts from each target's runtime env: the cross-check sees whether there is one.
   if (kind === 'wheelhouse') {
     for (const key of ['env', 'cmd']) {
       if (key in c) problems.push({ path: ['compose', key], anchor: 'key', message: `${quote(key)} only applies to an image compose; a wheelhouse has no runtime env` });
@@ -50,5 +52,6 @@ export function checkComposeFile(opts: { file: string; name: string; doc: TomlTa
     ...(KINDS.includes(kind as ComposeKind) ? { kind: kind as ComposeKind } : {}),
     ...(typeof c['env'] === 'string' ? { env: c['env'] } : {}),
     ...(Array.isArray(c['cmd']) ? { cmd: c['cmd'] as string[] } : {}),
+    ...(Array.isArray(c['targets']) ? { targets: c['targets'] as string[] } : {}),
   };
 }

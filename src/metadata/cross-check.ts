@@ -1,52 +1,16 @@
 import { clip, quote } from '../core/diagnostics.js';
-import { closest } from '../util/suggest.js';
 import { PackageGraph } from './graph.js';
-import type { Drafts, FileState } from './validate.js';
-import type { EnvDraft } from './env-file.js';
-import type { MetadataSource } from './source.js';
+import { checkEnvRef, didYouMean, type Ctx, type EnvCtx } from './env-ref.js';
 import { isValidProjectName, normalizeName } from './names.js';
 import type { PackageDraft } from './package-file.js';
-import { hasTest, testEnvFor } from './test-env.js';
+import { checkTargets, type TargetsCheck } from './target-check.js';
+import { hasTest, testEnvIn } from './test-env.js';
 
 // Checks that span files: references between packages, envs, recipes, composes and
 // patches, duplicate names and dependency cycles.
 
-interface Ctx {
-  drafts: Drafts;
-  source: MetadataSource;
-  state: (file: string) => FileState;
-}
-
-const didYouMean = (name: string, candidates: string[]): string => {
-  const g = closest(name, candidates);
-  return g ? `did you mean ${quote(g)}? ` : '';
-};
-
-/** The context with the look-up every env reference needs, made once per check. */
-interface EnvCtx extends Ctx {
-  envs: Map<string, EnvDraft>;
-}
-
-function checkEnvRef(ctx: EnvCtx, opts: { file: string; path: Array<string | number>; env: string; want: 'builder' | 'runtime'; what: string }): void {
-  const { drafts, state, envs } = ctx;
-  const e = envs.get(opts.env);
-  const problems = state(opts.file).problems;
-  if (!e) {
-    problems.push({
-      path: opts.path,
-      anchor: 'value',
-      message: `${opts.what} ${quote(opts.env)} not found: no ${drafts.metaDir}/envs/${clip(opts.env)}.toml; ${didYouMean(opts.env, [...envs.keys()])}available: ${[...envs.keys()].join(', ') || 'none'}`,
-    });
-  } else if (e.kind && e.kind !== opts.want) {
-    problems.push({
-      path: opts.path,
-      anchor: 'value',
-      message: `${opts.what} ${quote(opts.env)} is a ${e.kind} env, but this needs a ${opts.want} env`,
-    });
-  }
-}
-
-export async function crossCheck(checking: Ctx): Promise<void> {
+/** Runs every cross-file check; returns the targets each package and compose is made for. */
+export async function crossCheck(checking: Ctx): Promise<TargetsCheck> {
   const ctx: EnvCtx = { ...checking, envs: new Map(checking.drafts.envs.map((e) => [e.name, e])) };
   const { drafts, state, source } = ctx;
   const { packages, distro, metaDir } = drafts;
@@ -59,6 +23,7 @@ export async function crossCheck(checking: Ctx): Promise<void> {
   if (distro.runtimeEnv) checkEnvRef(ctx, { file: distro.file, path: ['distro', 'runtime_env'], env: distro.runtimeEnv, want: 'runtime', what: 'runtime env' });
 
   checkDuplicates(ctx);
+  const targets = checkTargets(ctx);
   for (const p of packages) {
     const problems = state(p.file).problems;
     if (p.recipe !== undefined && !drafts.recipes.includes(p.recipe)) {
@@ -84,12 +49,15 @@ export async function crossCheck(checking: Ctx): Promise<void> {
     });
   }
 
-  for (const p of packages) if (p.kind !== 'pack') checkTest(ctx, { p, known, byName });
+  for (const p of packages) if (p.kind !== 'pack') checkTest(ctx, { p, known, byName, targets });
 
+  const arches = new Set(targets.targets.map((t) => t.arch));
   for (const e of drafts.envs) {
-    if (e.arch && distro.arch && e.arch !== distro.arch) {
-      state(e.file).problems.push({ path: ['env', 'arch'], anchor: 'value', message: `env arch ${quote(e.arch)} differs from the distro's arch ${quote(distro.arch)} (${metaDir}/weld.toml)` });
-    }
+    if (!e.arch || arches.size === 0 || arches.has(e.arch)) continue;
+    const message = distro.arch && distro.targetDrafts.length === 0
+      ? `env arch ${quote(e.arch)} differs from the distro's arch ${quote(distro.arch)} (${metaDir}/weld.toml)`
+      : `env arch ${quote(e.arch)} is built by no target (targets build ${[...arches].join(', ')}); add a [[target]] for ${e.arch} in ${metaDir}/weld.toml, or fix the arch`;
+    state(e.file).problems.push({ path: ['env', 'arch'], anchor: 'value', message });
   }
   for (const name of drafts.locks.keys()) {
     if (!drafts.envs.some((e) => e.name === name)) {
@@ -142,11 +110,12 @@ export async function crossCheck(checking: Ctx): Promise<void> {
       related,
     });
   }
+  return targets;
 }
 
 /** A wheel's [test]: its env exists and is a runtime env, and what it requires are wheels. */
 // The look-ups come made: one map per package would make a 1,000-package check quadratic.
-function checkTest(ctx: EnvCtx, o: { p: PackageDraft; known: Set<string>; byName: Map<string, PackageDraft> }): void {
+function checkTest(ctx: EnvCtx, o: { p: PackageDraft; known: Set<string>; byName: Map<string, PackageDraft>; targets: TargetsCheck }): void {
   const { drafts, state } = ctx;
   const { p, known, byName } = o;
   const problems = state(p.file).problems;
@@ -163,16 +132,19 @@ function checkTest(ctx: EnvCtx, o: { p: PackageDraft; known: Set<string>; byName
   }
   // An env whose kind is itself in error is reported there; guessing around it would add noise.
   if (!hasTest(p.test) || drafts.envs.some((e) => e.kind === undefined)) return;
-  const builder = p.env ?? drafts.distro.defaultEnv;
-  if (builder === undefined || testEnvFor({ distro: drafts.distro, envs: drafts.envs, builder })) return;
+  const mine = o.targets.packageTargets.get(p.name) ?? [];
+  const undecided = o.targets.targets.filter((t) => mine.includes(t.name) && !testEnvIn({ target: t, envs: drafts.envs, builder: p.env ?? t.env }));
+  if (undecided.length === 0) return;
+  const matrix = drafts.distro.targetDrafts.length > 0;
+  const where = matrix ? `runtime_env in the [[target]] of ${undecided.map((t) => t.name).join(', ')}` : '[distro] runtime_env';
   const runtimes = drafts.envs.filter((e) => e.kind === 'runtime').map((e) => e.name);
   problems.push({
     path: ['test'],
     anchor: 'table',
     message:
       runtimes.length === 0
-        ? `no runtime env to test this wheel in: add one (${drafts.metaDir}/envs/<name>.toml with kind = "runtime") and name it in [distro] runtime_env`
-        : `cannot tell which runtime env to test this wheel in (${runtimes.join(', ')}): set [distro] runtime_env in ${drafts.metaDir}/weld.toml, or env = "…" in [test]`,
+        ? `no runtime env to test this wheel in: add one (${drafts.metaDir}/envs/<name>.toml with kind = "runtime") and name it in ${where}`
+        : `cannot tell which runtime env to test this wheel in${matrix ? ` for ${undecided.map((t) => t.name).join(', ')}` : ''} (${runtimes.join(', ')}): set ${where} in ${drafts.metaDir}/weld.toml, or env = "…" in [test]`,
   });
 }
 

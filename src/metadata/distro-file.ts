@@ -1,5 +1,6 @@
 import { quote } from '../core/diagnostics.js';
 import { parseByteSize } from '../util/bytes.js';
+import type { Arch } from './names.js';
 import type { Distro } from './model.js';
 import { checkArch } from './env-file.js';
 import { repairPolicyProblem } from './repair-policy.js';
@@ -12,9 +13,19 @@ export const DISTRO_SPEC: FileSpec = {
     hint: 'add [distro] with name, arch and env (the default builder env)',
     fields: {
       name: { kind: 'string', required: true, example: 'name = "weld-sample"' },
-      arch: { kind: 'string', required: true, example: 'arch = "s390x"' },
-      env: { kind: 'string', required: true, example: 'env = "bookworm-s390x"' },
+      // required unless [[target]] tables give them (checkTargets)
+      arch: { kind: 'string', example: 'arch = "s390x"' },
+      env: { kind: 'string', example: 'env = "bookworm-s390x"' },
       repair: { kind: 'string', example: 'repair = "manylinux"' },
+      runtime_env: { kind: 'string', example: 'runtime_env = "bookworm-s390x-runtime"' },
+    },
+  },
+  target: {
+    array: true,
+    fields: {
+      name: { kind: 'string', required: true, example: 'name = "s390x-py311"' },
+      env: { kind: 'string', required: true, example: 'env = "bookworm-s390x"' },
+      arch: { kind: 'string', example: 'arch = "s390x"' },
       runtime_env: { kind: 'string', example: 'runtime_env = "bookworm-s390x-runtime"' },
     },
   },
@@ -45,7 +56,18 @@ export const DISTRO_SPEC: FileSpec = {
   },
 };
 
-export type DistroDraft = Partial<Distro> & Pick<Distro, 'file'>;
+/** A `[[target]]` as its table wrote it; `index` is its place in the array, for locating problems. */
+export interface TargetDraft {
+  index: number;
+  name?: string;
+  arch?: Arch;
+  env?: string;
+  runtimeEnv?: string;
+}
+
+export type DistroDraft = Partial<Omit<Distro, 'targets'>> & Pick<Distro, 'file'> & { targetDrafts: TargetDraft[] };
+
+const TARGET_NAME = /^[a-z0-9][a-z0-9._-]{0,62}$/;
 
 export function checkDistroFile(opts: { file: string; doc: TomlTable; problems: Problem[] }): DistroDraft {
   const { file, doc, problems } = opts;
@@ -63,11 +85,13 @@ export function checkDistroFile(opts: { file: string; doc: TomlTable; problems: 
     problems.push({ path: ['distro', 'name'], anchor: 'value', message: `distro name ${quote(name)} must be lowercase letters, digits, ".", "_" or "-" (it names images and composes)` });
   }
   const arch = checkArch(d['arch'], ['distro', 'arch'], problems);
+  const targetDrafts = checkTargetTables(t['target'] ?? [], { distro: d, problems });
   const repair = typeof d['repair'] === 'string' ? d['repair'] : undefined;
   const repairProblem = repair === undefined ? undefined : repairPolicyProblem(repair);
   if (repairProblem) problems.push({ path: ['distro', 'repair'], anchor: 'value', message: repairProblem });
   return {
     file,
+    targetDrafts,
     ...(name !== undefined ? { name } : {}),
     ...(arch ? { arch } : {}),
     ...(typeof d['env'] === 'string' ? { defaultEnv: d['env'] } : {}),
@@ -79,6 +103,39 @@ export function checkDistroFile(opts: { file: string; doc: TomlTable; problems: 
     ...(mirror ? { mirror } : {}),
     ...(store ? { store } : {}),
   };
+}
+
+/**
+ * `[[target]]` tables: their own fields. Whether their envs exist and agree on the arch
+ * is for the cross-check; here, names and the choice between [[target]] and
+ * `[distro] arch/env`, which say the same thing and must not both be given.
+ */
+function checkTargetTables(tables: TomlTable[], o: { distro: TomlTable; problems: Problem[] }): TargetDraft[] {
+  const { distro, problems } = o;
+  if (tables.length === 0) {
+    for (const key of ['arch', 'env']) {
+      if (!(key in distro)) problems.push({ path: ['distro'], anchor: 'table', message: `[distro] needs ${key} (${key === 'arch' ? 'arch = "s390x"' : 'env = "bookworm-s390x"'}), or [[target]] tables that give each target's arch and env` });
+    }
+    return [];
+  }
+  for (const key of ['arch', 'env', 'runtime_env']) {
+    if (key in distro) problems.push({ path: ['distro', key], anchor: 'key', message: `[distro] ${key} and [[target]] tables both say what is built; with targets, give ${key} in each [[target]] and remove it here` });
+  }
+  const seen = new Map<string, number>();
+  return tables.map((tt, index) => {
+    const name = typeof tt['name'] === 'string' ? tt['name'] : undefined;
+    if (name !== undefined && !TARGET_NAME.test(name)) problems.push({ path: ['target', index, 'name'], anchor: 'value', message: `target name ${quote(name)} must be 1-63 lowercase letters, digits, ".", "_" or "-", starting with a letter or digit (it names builds, columns and images)` });
+    else if (name !== undefined && seen.has(name)) problems.push({ path: ['target', index, 'name'], anchor: 'value', message: `target ${quote(name)} is named twice (also [[target]] number ${seen.get(name)! + 1}); target names must differ` });
+    if (name !== undefined) seen.set(name, seen.get(name) ?? index);
+    const arch = checkArch(tt['arch'], ['target', index, 'arch'], problems);
+    return {
+      index,
+      ...(name !== undefined ? { name } : {}),
+      ...(arch ? { arch } : {}),
+      ...(typeof tt['env'] === 'string' ? { env: tt['env'] } : {}),
+      ...(typeof tt['runtime_env'] === 'string' ? { runtimeEnv: tt['runtime_env'] } : {}),
+    };
+  });
 }
 
 /**

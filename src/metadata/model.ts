@@ -6,13 +6,36 @@ import type { Provenance } from './source.js';
 // The validated, typed view of a distro's metadata. Paths are project-relative and
 // POSIX (`metadata/packages/pyyaml.toml`), the same whether read from disk or a git ref.
 
-export interface Distro {
+/**
+ * What the distro is built for: an arch, a builder env (its Python) and the runtime env
+ * its wheels are tested in and its images start from. `[[target]]` tables in weld.toml
+ * list them; without any, `[distro] arch/env/runtime_env` make the one target.
+ */
+export interface Target {
+  /** `[[target]] name`, or the default env's name for the implicit target */
   name: string;
   arch: Arch;
-  /** env used by packages that do not name one */
-  defaultEnv: string;
-  /** `[distro] runtime_env`: where wheels are tested when their [test] names no env */
+  /** builder env of packages whose [build] names none */
+  env: string;
+  /** where wheels are tested and images start from; resolved (test-env.ts) when it can be */
   runtimeEnv?: string;
+  /** runtime_env was written (for the implicit target: `[distro] runtime_env`), so every wheel of the target is tested there */
+  runtimeEnvSet?: boolean;
+}
+
+export interface Distro {
+  name: string;
+  /** the first target's: what single-target code paths and messages name */
+  arch: Arch;
+  /** env used by packages that do not name one (the first target's) */
+  defaultEnv: string;
+  /** `[distro] runtime_env` (or the first target's): where wheels are tested when their [test] names no env */
+  runtimeEnv?: string;
+  /** at least one, in weld.toml order; `implicit` when weld.toml has no [[target]] */
+  targets: Target[];
+  implicitTarget?: boolean;
+  /** set in a target view of a distro with several targets (targets.ts): the one it is for */
+  viewOf?: string;
   /** wheel repair policy for packages whose [build] names none (README, "Wheel repair") */
   repairPolicy?: string;
   /** project-relative or absolute; only a default, `--store`/`WELD_STORE` win */
@@ -55,6 +78,10 @@ export interface Package {
   vars: Record<string, string>;
   /** [build] repair: this wheel's repair policy, over the distro's */
   repair?: string;
+  /** the targets it builds for, in the distro's order (`[build] targets`, else all) */
+  targets: string[];
+  /** `[build] env` and `[test] env` as written: a target view resolves the rest against its target */
+  given: { env?: string; testEnv?: string };
   /** [build] labels: what a build backend must have to build it (a big machine, say); not part of the cache key */
   labels?: Record<string, string>;
   /** weld packages this one needs at run time (composes pull them in) */
@@ -122,6 +149,10 @@ export interface Compose {
   env?: string;
   /** default command of an image */
   cmd?: string[];
+  /** the targets it composes for (`[compose] targets`, else all the distro's) */
+  targets: string[];
+  /** `env` as written (a target view sets `env` to it or to the target's runtime env) */
+  givenEnv?: string;
   file: string;
 }
 

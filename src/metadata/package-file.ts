@@ -58,6 +58,7 @@ export const PACKAGE_SPEC: FileSpec = {
       vars: { kind: 'string-table', example: 'vars = { PYYAML_FORCE_CYTHON = "0" }' },
       repair: { kind: 'string', example: 'repair = "manylinux"' },
       labels: { kind: 'string-table', example: 'labels = { size = "big" }' },
+      targets: { kind: 'string-array', example: 'targets = ["s390x-py311"]' },
     },
   },
   runtime: {
@@ -348,6 +349,7 @@ export function checkPackageFile(opts: { file: string; stem: string; doc: TomlTa
     ...(upstream ? { upstream } : {}),
     ...(recipe !== undefined ? { recipe } : {}),
     ...(typeof b['env'] === 'string' ? { env: b['env'] } : {}),
+    ...(Array.isArray(b['targets']) ? { targets: b['targets'] as string[] } : {}),
     ...(repair !== undefined && !repairProblem ? { repair } : {}),
     ...(labelsOk && Object.keys(labels).length ? { labels } : {}),
   };

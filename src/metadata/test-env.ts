@@ -26,3 +26,18 @@ export function testEnvFor(o: { distro: { runtimeEnv?: string }; envs: readonly 
   if (matching.length === 1) return matching[0]!.name;
   return runtimes.length === 1 ? runtimes[0]!.name : undefined;
 }
+
+/**
+ * The runtime env a target's wheels are tested in when [test] names none: the target's
+ * runtime_env when written; else the one runtime env on the builder env's suite and
+ * arch; else the one runtime env of the target's arch. The implicit target of a
+ * single-arch distro gets exactly `testEnvFor`'s answer, since all its envs share the arch.
+ */
+export function testEnvIn(o: { target: { arch?: string; runtimeEnv?: string; runtimeEnvSet?: boolean }; envs: readonly EnvView[]; builder: string }): string | undefined {
+  if (o.target.runtimeEnvSet && o.target.runtimeEnv) return o.target.runtimeEnv;
+  const runtimes = o.envs.filter((e) => e.kind === 'runtime' && (o.target.arch === undefined || e.arch === o.target.arch));
+  const b = o.envs.find((e) => e.name === o.builder);
+  const matching = b ? runtimes.filter((e) => e.suite === b.suite && e.arch === b.arch) : [];
+  if (matching.length === 1) return matching[0]!.name;
+  return runtimes.length === 1 ? runtimes[0]!.name : undefined;
+}

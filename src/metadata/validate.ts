@@ -11,7 +11,7 @@ import { checkPackageFile, type PackageDraft } from './package-file.js';
 import type { Problem } from './schema.js';
 import type { MetadataSource } from './source.js';
 import { nameProblem } from './names.js';
-import { testEnvFor } from './test-env.js';
+import { packageEnvsIn } from './targets.js';
 import { findDeepNesting } from './text.js';
 import { parseToml, type TomlTable } from './toml.js';
 
@@ -100,7 +100,7 @@ export async function validateMetadata(opts: { source: MetadataSource; metaDir?:
   const lockFile = `${metaDir}/weld.lock`;
   const lockDoc = await readToml(lockFile);
   const lock = lockDoc ? checkLock(lockDoc, state(lockFile).problems) : {};
-  const distro = distroDoc ? checkDistroFile({ file: distroFile, doc: distroDoc, problems: state(distroFile).problems }) : { file: distroFile };
+  const distro = distroDoc ? checkDistroFile({ file: distroFile, doc: distroDoc, problems: state(distroFile).problems }) : { file: distroFile, targetDrafts: [] };
 
   /** Parses each `*.toml` of a directory and checks it; unparsable files yield nothing. */
   const checkEach = async <T>(dir: string, names: string[], check: (file: string, stem: string, doc: TomlTable, problems: Problem[]) => T): Promise<T[]> => {
@@ -155,23 +155,42 @@ export async function validateMetadata(opts: { source: MetadataSource; metaDir?:
 
   const packageStems = pkgNames.map((n) => n.slice(0, -'.toml'.length));
   const drafts: Drafts = { metaDir, distro, packages, packageStems, envs, locks, composes, recipes, patchDirs, files };
-  await crossCheck({ drafts, source, state });
+  const targets = await crossCheck({ drafts, source, state });
 
   const diagnostics = await toDiagnostics(files, source);
   if (diagnostics.some((d) => d.severity === 'error')) return err(new MetadataInvalidError(diagnostics));
 
-  // No errors: every draft is complete.
+  // No errors: every draft is complete. Packages and composes are resolved against their
+  // first target here; a target view (targets.ts) resolves them against the others.
+  const { targetDrafts, ...distroRest } = distro;
+  const first = targets.targets[0]!;
+  const resolvedDistro: Distro = {
+    ...(distroRest as Omit<Distro, 'targets'>),
+    arch: first.arch,
+    defaultEnv: first.env,
+    ...(first.runtimeEnvSet ? { runtimeEnv: first.runtimeEnv! } : {}),
+    targets: targets.targets,
+    ...(targetDrafts.length === 0 ? { implicitTarget: true } : {}),
+  };
   return ok({
-    distro: distro as Distro,
+    distro: resolvedDistro,
     packages: byName(packages)
       .map((p) => {
-        const env = p.env ?? distro.defaultEnv!;
+        const mine = targets.packageTargets.get(p.name)!;
+        const given = { ...(p.env ? { env: p.env } : {}), ...(p.test.env ? { testEnv: p.test.env } : {}) };
+        const target = targets.targets.find((t) => t.name === mine[0]) ?? first;
         // crossCheck made sure a wheel with a test has an env to run it in
-        const test = { ...p.test, env: p.test.env ?? testEnvFor({ distro, envs, builder: env }) ?? '' };
-        return { ...(p as Omit<Package, 'test' | 'patches'>), env, test, patches: (patchDirs.get(p.name) ?? []).sort() };
+        const { env, testEnv } = packageEnvsIn({ target, envs, given });
+        return { ...(p as Omit<Package, 'test' | 'patches' | 'targets' | 'given'>), env, test: { ...p.test, env: testEnv ?? '' }, targets: mine, given, patches: (patchDirs.get(p.name) ?? []).sort() };
       }),
     envs: envs.map((e) => ({ ...(e as Env), ...(locks.has(e.name) ? { lock: locks.get(e.name)! } : {}) })),
-    composes: composes as Compose[],
+    composes: composes.map((c) => {
+      const mine = targets.composeTargets.get(c.name)!;
+      const { targets: _written, ...rest } = c;
+      const target = targets.targets.find((t) => t.name === mine[0]) ?? first;
+      const env = c.kind === 'image' ? (c.env ?? target.runtimeEnv) : undefined;
+      return { ...(rest as Omit<Compose, 'targets' | 'env'>), ...(env ? { env } : {}), ...(c.env ? { givenEnv: c.env } : {}), targets: mine };
+    }),
     recipes,
     lock,
   });

@@ -18,7 +18,8 @@ export type BuildEvent =
   | PackageEvent<'placed', { step: RunStep; backend: string; attempt: number }>
   /** the backend of a run was lost (not the recipe's failure): the run starts again on `backend`; nothing from the lost one is kept */
   | PackageEvent<'retried', { step: RunStep; backend: string; attempt: number; lost: { backend: string; reason: string } }>
-  | PackageEvent<'cached', { key: string; outputs: BuildOutput[] }>
+  /** `sharedFrom`: a pure wheel another target built, recorded for this key (a matrix build) */
+  | PackageEvent<'cached', { key: string; outputs: BuildOutput[]; sharedFrom?: string }>
   /** not in the store, but on the store remote: its record and blobs were pulled, nothing was built */
   | PackageEvent<'substituted', { key: string; outputs: BuildOutput[]; remote: string; keyId: string; blobs: number; bytes: number }>
   | PackageEvent<'done', { key: string; outputs: BuildOutput[]; durationMs: number; check?: CheckResult }>

@@ -9,7 +9,7 @@ import type { Runner } from '../runner/runner.js';
 import type { BuildOutput, BuildRecord } from '../store/records.js';
 import type { Store } from '../store/store.js';
 import { packageEvent, type BuildListener, type CheckResult } from './events.js';
-import { BuildCancelledError, DependencyFailedError, TestFailedError, type BuildFailure, type SkipReason } from './failures.js';
+import { BuildCancelledError, BuildStepError, DependencyFailedError, TestFailedError, type BuildFailure, type SkipReason } from './failures.js';
 import { NotBuildableError } from '../plan/problems.js';
 import type { RecipeBundle } from './recipes.js';
 import { hasTest } from '../metadata/test-env.js';
@@ -17,6 +17,7 @@ import { testClosure } from '../plan/test-key.js';
 import { runTestPhase, type TestContext } from './test-phase.js';
 import type { BuildLeases } from './leases.js';
 import type { Substitution } from './substitute.js';
+import { sharedRecord, type PureWheels } from './pure-wheels.js';
 
 export interface ExecuteOptions {
   metadata: Metadata;
@@ -52,6 +53,8 @@ export interface ExecuteOptions {
   leases?: BuildLeases;
   /** cache keys whose records this session pulled from the store remote (filled by the look-ups) */
   substitutions?: ReadonlyMap<string, Substitution>;
+  /** a matrix build's pure wheels so far: one made for an earlier target is recorded for this one, not built */
+  pure?: PureWheels;
 }
 
 export interface BuildSummary {
@@ -59,6 +62,8 @@ export interface BuildSummary {
   cached: string[];
   /** not in the store but on the store remote: pulled, not built */
   substituted: string[];
+  /** pure wheels another target of the matrix built: recorded for this target's key, not built */
+  shared: string[];
   failed: Array<{ pkg: string; error: BuildFailure }>;
   skipped: Array<{ pkg: string; error: SkipReason }>;
   checks: Record<string, CheckResult>;
@@ -82,7 +87,7 @@ export async function executeBuild(o: ExecuteOptions): Promise<BuildSummary> {
   // Builds share the cores: each recipe is told its part of them.
   const perBuild = Math.max(1, Math.floor(os.availableParallelism() / jobs));
   const emit: BuildListener = o.onEvent ?? (() => {});
-  const summary: BuildSummary = { built: [], cached: [], substituted: [], failed: [], skipped: [], checks: {}, tested: [], testsReused: [] };
+  const summary: BuildSummary = { built: [], cached: [], substituted: [], shared: [], failed: [], skipped: [], checks: {}, tested: [], testsReused: [] };
   const targets = new Set(o.targets);
   const memo = new Map<string, Promise<Outcome>>();
   // build-one emits its own failures (with the log's tail); these are the executor's.
@@ -183,6 +188,7 @@ export async function executeBuild(o: ExecuteOptions): Promise<BuildSummary> {
       case 'cached': {
         const outputs = entry.record.outputs;
         o.current?.set(name, entry.record);
+        o.pure?.offer(o.metadata.packages.get(name)!, entry.record);
         const from = o.substitutions?.get(entry.key);
         if (from) {
           summary.substituted.push(name);
@@ -236,6 +242,8 @@ export async function executeBuild(o: ExecuteOptions): Promise<BuildSummary> {
     if (!recipe) {
       return fail(name, new NotBuildableError('E_NO_RECIPE', `recipe "${b.pkg.recipe}" was not found in recipes/`));
     }
+    const from = o.check ? undefined : o.pure?.find(b.pkg, b.inputs);
+    if (from) return share(b, from);
     const reqs = o.metadata.graph.requires(name);
     // Loaded on the first build: a no-op never needs it, nor the tar writer and the rest it brings.
     const { buildOne } = await import('./build-one.js');
@@ -263,12 +271,24 @@ export async function executeBuild(o: ExecuteOptions): Promise<BuildSummary> {
     if (!r.ok) return fail(name, r.error, { emitted: true });
     summary.built.push(name);
     o.current?.set(name, r.record);
+    o.pure?.offer(b.pkg, r.record);
     if (o.check) summary.checks[name] = r.check ?? { compared: false, match: true, differences: [] };
     return { ok: true, outputs: r.outputs, record: r.record };
   };
 
+  const share = async (b: ToBuild, from: BuildRecord): Promise<Outcome> => {
+    const name = b.pkg.name;
+    const record = sharedRecord({ from, key: b.key, inputs: b.inputs });
+    const written = await o.store.writeRecords([{ kind: 'build', id: b.key, data: record }]);
+    if (!written.ok) return fail(name, new BuildStepError('record', `could not write the build record: ${written.error.message}`, written.error.hint));
+    summary.shared.push(name);
+    o.current?.set(name, record);
+    emit(packageEvent('cached', name, { key: b.key, outputs: record.outputs, sharedFrom: from.cacheKey }));
+    return { ok: true, outputs: record.outputs, record };
+  };
+
   await Promise.all([...o.plan.keys()].map(visit));
-  for (const list of [summary.built, summary.cached, summary.substituted, summary.tested, summary.testsReused]) list.sort();
+  for (const list of [summary.built, summary.cached, summary.substituted, summary.shared, summary.tested, summary.testsReused]) list.sort();
   summary.failed.sort((a, b) => (a.pkg < b.pkg ? -1 : 1));
   summary.skipped.sort((a, b) => (a.pkg < b.pkg ? -1 : 1));
   return summary;

@@ -11,8 +11,10 @@ import type { Metadata } from '../metadata/model.js';
 //   <root>/.weld/logs/<pkg>.log                the last attempt's, once it has ended
 
 /** Live and failed build logs: <root>/.weld/logs. */
-export function logsDirOf(metadata: Pick<Metadata, 'root'>): string {
-  return path.join(metadata.root, '.weld', 'logs');
+export function logsDirOf(metadata: Pick<Metadata, 'root'> & { distro?: Pick<Metadata['distro'], 'viewOf'> }): string {
+  // One directory per target of a matrix: each target's build of a package has its own last log.
+  const target = metadata.distro?.viewOf;
+  return target ? path.join(metadata.root, '.weld', 'logs', target) : path.join(metadata.root, '.weld', 'logs');
 }
 
 let builds = 0;

@@ -19,6 +19,7 @@ import { prepareTests, type PreparedTests } from './tests-prepare.js';
 import type { RemoteSettings } from '../store/remote/config.js';
 import { SessionRemote } from './substitute.js';
 import type { Digest } from '../core/digest.js';
+import type { PureWheels } from './pure-wheels.js';
 
 export interface SessionOptions {
   metadata: Metadata;
@@ -47,6 +48,8 @@ export interface SessionBuildOptions {
   onEvent?: BuildListener;
   /** shared by the build service's jobs: one build per cache key at a time */
   leases?: BuildLeases;
+  /** shared by a matrix build's targets (matrix.ts): pure wheels are built once */
+  pure?: PureWheels;
 }
 
 /** A wheel's test as the metadata and the store have it now. */

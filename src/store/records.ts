@@ -59,6 +59,12 @@ export interface BuildRecord {
   repair?: RepairRecord;
   /** substituted from a store remote (absent for records made here); not part of what was signed */
   origin?: RecordOrigin;
+  /**
+   * A pure (`-none-any`) wheel made for another target of the distro and taken for this
+   * key instead of building again: that build's key, arch and env image. The outputs,
+   * log and provenance are that build's.
+   */
+  sharedFrom?: { cacheKey: Digest; arch: string; envImage: Digest };
 }
 
 /** Where a record pulled from a store remote came from. */

@@ -249,14 +249,17 @@ function entryOf(o: Planned & { bytes: Buffer; digest: Digest }): Result<WheelEn
 /** The wheel outputs of the builds, checked: valid file names, no two the same. */
 function planWheels(builds: WheelhouseBuild[]): Result<Array<{ build: WheelhouseBuild; output: BuildOutput; name: WheelName }>, WheelInvalidError> {
   const out: Array<{ build: WheelhouseBuild; output: BuildOutput; name: WheelName }> = [];
-  const owner = new Map<string, string>();
+  const owner = new Map<string, { pkg: string; digest: Digest }>();
   for (const build of builds) {
     const wheels = wheelOutputs(build.package, build.record);
     if (!wheels.ok) return wheels;
     for (const { output, name } of wheels.value) {
       const other = owner.get(output.name);
-      if (other) return err(new WheelInvalidError(`${output.name} is an output of both ${other} and ${build.package}`, 'two packages of one compose cannot build the same wheel file'));
-      owner.set(output.name, build.package);
+      // Several targets' builds of a package: a pure wheel they share is one file.
+      if (other?.pkg === build.package && other.digest === output.digest) continue;
+      if (other?.pkg === build.package) return err(new WheelInvalidError(`${output.name} was built twice with different bytes (${other.digest}, ${output.digest}): two targets made the same wheel file`, `build it once: \`weld build ${build.package}\` records a pure wheel for the other targets; a platform wheel's name differs per target`));
+      if (other) return err(new WheelInvalidError(`${output.name} is an output of both ${other.pkg} and ${build.package}`, 'two packages of one compose cannot build the same wheel file'));
+      owner.set(output.name, { pkg: build.package, digest: output.digest });
       out.push({ build, output, name });
     }
   }
