@@ -16,14 +16,23 @@ export interface BlobFiles<E> {
  */
 export async function ociArchive<E>(opts: { blobs: BlobFiles<E>; image: ImageBlobs; ref: string }): Promise<Result<Readable, E>> {
   const { image } = opts;
+  return layoutArchive({ blobs: opts.blobs, top: { mediaType: MEDIA.manifest, digest: image.manifest }, ref: opts.ref, digests: [image.config, image.manifest, ...image.layers] });
+}
+
+/**
+ * An oci-archive whose index.json names `top` (an image manifest, or an image index of
+ * several) under `ref`, holding every blob of `digests` once.
+ */
+export async function layoutArchive<E>(opts: { blobs: BlobFiles<E>; top: { mediaType: string; digest: Digest }; ref: string; digests: readonly Digest[] }): Promise<Result<Readable, E>> {
   const blobs: Array<{ digest: Digest; path: string; size: number }> = [];
-  for (const d of [image.config, image.manifest, ...image.layers]) {
+  for (const d of new Set(opts.digests)) {
     const s = await opts.blobs.stat(d);
     if (!s.ok) return err(s.error);
     blobs.push({ digest: d, path: s.value.path, size: s.value.size });
   }
-  const manifestSize = blobs[1]!.size;
-  const index = imageIndex({ manifest: { mediaType: MEDIA.manifest, digest: image.manifest, size: manifestSize }, ref: opts.ref });
+  const topSize = blobs.find((b) => b.digest === opts.top.digest)?.size;
+  if (topSize === undefined) throw new Error('bug: an oci-archive without its top manifest among its blobs');
+  const index = imageIndex({ manifest: { mediaType: opts.top.mediaType, digest: opts.top.digest, size: topSize }, ref: opts.ref });
   const layout = Buffer.from(JSON.stringify({ imageLayoutVersion: '1.0.0' }));
   async function* chunks(): AsyncGenerator<Buffer> {
     const small = (path: string, data: Buffer) => [tarHeader({ path, type: 'file', mode: 0o644, size: data.length, mtime: FIXED_MTIME }), data, padding(data.length)];

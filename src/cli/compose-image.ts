@@ -1,7 +1,10 @@
 import path from 'node:path';
 import { UsageError, type WeldError } from '../core/errors.js';
 import { err, ok, type Result } from '../core/result.js';
-import type { Metadata } from '../metadata/model.js';
+import type { Metadata, Target } from '../metadata/model.js';
+import type { ComposedImage } from '../compose/image/compose.js';
+import type { ComposedIndex } from '../compose/image/image-index.js';
+import type { Store } from '../store/store.js';
 import { isMatrix } from '../metadata/targets.js';
 import type { BuildSession } from '../session/session.js';
 import type { ImageEvent } from '../compose/image/events.js';
@@ -71,15 +74,44 @@ export const run: VerbModule['run'] = async (args, io) => {
   const asJson = args.options['json'] === true;
   const { openMatrix } = await import('../session/matrix.js');
   const runs = openMatrix({ metadata, targets: mine, packages: (view) => (view.composes.has(name) ? [...view.packages.keys()] : []), store, runner: runner.value, mirrorsDir: mirrorsFromArgs({ args, io, metadata }) });
-  const results: ImageStepResult[] = [];
+  const results: Array<ImageStepResult & { target: Target }> = [];
   for (const run of runs) {
     const out = typeof flag === 'string' ? path.resolve(io.cwd, flag) : imageFile(run.metadata, name);
     const r = await imageStep({ io, session: run.session, name, out, json: asJson, load: !args.options['no-load'], buildFlags: buildFlags(args), started: t0 });
     if (!r.ok) return r;
-    results.push(r.value);
+    results.push({ ...r.value, target: run.target });
   }
-  return ok(results.length === 1 ? results[0]! : results);
+  if (results.length === 1) return ok(results[0]!);
+  const index = await indexStep({ io, store, root: metadata.root, name, images: results, json: asJson, load: !args.options['no-load'] });
+  return index.ok ? ok({ index: index.value, images: results.map(({ image: _i, target, ...r }) => ({ ...r, target: target.name })) }) : index;
 };
+
+/**
+ * The OCI image index over a compose's images of several targets, written to
+ * out/images/<name>.oci.tar and made a manifest list in podman unless `load` is false.
+ */
+export async function indexStep(o: { io: CliIO; store: Store; root: string; name: string; images: ReadonlyArray<{ target: Target; image: ComposedImage }>; json: boolean; load: boolean }): Promise<Result<ComposedIndex, WeldError>> {
+  const { composeImageIndex } = await import('../compose/image/image-index.js');
+  const out = path.join(o.root, 'out', 'images', `${o.name}.oci.tar`);
+  const r = await composeImageIndex({ store: o.store, name: o.name, images: o.images.map(({ target, image }) => ({ target, image })), out });
+  if (!r.ok) return r;
+  let loaded: boolean | undefined;
+  if (o.load) {
+    const { Podman } = await import('../podman/podman.js');
+    const podman = Podman.open({ root: o.root, arch: o.images[0]!.target.arch, env: o.io.env });
+    if (!podman.ok) return podman;
+    const { loadImageIndex } = await import('../podman/images.js');
+    const l = await loadImageIndex({ tag: r.value.tag, images: o.images.map(({ image }) => image.tag), podman: podman.value });
+    if (!l.ok) return l;
+    loaded = l.value.loaded;
+  }
+  if (!o.json) {
+    const arches = r.value.images.map((i) => `${i.target} (${i.arch})`).join(', ');
+    o.io.stdout.write(`${o.name}: image index ${r.value.index} over ${arches} → ${path.relative(o.io.cwd, out) || out}\n`);
+    if (loaded !== undefined) o.io.stdout.write(`${o.name}: ${r.value.tag} ${loaded ? 'made a manifest list in podman' : 'already in podman'}; podman run --arch <arch> ${r.value.tag}\n`);
+  }
+  return ok(r.value);
+}
 
 /** Where an image compose's archive goes: out/images/<compose>.oci.tar, with the target in the name in a matrix. */
 export function imageFile(view: Metadata, name: string): string {
@@ -92,6 +124,8 @@ export interface ImageStepResult {
   tag: string;
   file: string;
   manifest: string;
+  /** what was composed (for the image index of several targets) */
+  image: ComposedImage;
 }
 
 /** The image of a compose from the session's current builds, loaded into podman unless `load` is false; printed as `weld compose image` prints it. */
@@ -124,7 +158,7 @@ export async function imageStep(o: { io: CliIO; session: BuildSession; name: str
     load = { loaded: l.value.loaded, time: secs(t1) };
   }
   // What `weld up` reports of this step.
-  const result: ImageStepResult = { tag: image.tag, file: image.out, manifest: image.manifest };
+  const result: ImageStepResult = { tag: image.tag, file: image.out, manifest: image.manifest, image };
   if (lines) {
     lines.summary({ subject: { kind: 'compose', name }, data: { ...image, loaded: load ? load.loaded : null, seconds: Number(((performance.now() - t0) / 1000).toFixed(2)) } });
     return ok(result);

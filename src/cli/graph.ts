@@ -5,6 +5,7 @@ import type { VerbModule } from './commands.js';
 import { json, plural, table } from './format.js';
 import { openFromArgs } from './metadata-args.js';
 import { packageNames } from './package-names.js';
+import { isMatrix } from '../metadata/targets.js';
 
 export const spec: VerbModule['spec'] = {
   description:
@@ -32,22 +33,24 @@ export const run: VerbModule['run'] = async (args, io) => {
     graph = graph.subgraph(targets.value);
   }
   const steps = graph.steps();
+  const matrix = isMatrix(md);
   if (args.options['json']) {
-    io.stdout.write(json({ order: steps.flat(), steps, edges: Object.fromEntries(graph.nodes.map((n) => [n, graph.requires(n)])) }));
+    io.stdout.write(json({ order: steps.flat(), steps, edges: Object.fromEntries(graph.nodes.map((n) => [n, graph.requires(n)])), targets: Object.fromEntries(graph.nodes.map((n) => [n, md.packages.get(n)!.targets])) }));
   } else if (args.options['dot']) {
     const lines = ['digraph weld {', '  rankdir=BT;'];
     for (const n of graph.nodes) {
-      lines.push(`  "${n}" [shape=${md.packages.get(n)?.kind === 'pack' ? 'box' : 'ellipse'}];`);
+      const label = matrix ? ` label="${n}\\n${md.packages.get(n)!.targets.join(' ')}"` : '';
+      lines.push(`  "${n}" [shape=${md.packages.get(n)?.kind === 'pack' ? 'box' : 'ellipse'}${label}];`);
       for (const d of graph.requires(n)) lines.push(`  "${n}" -> "${d}";`);
     }
     io.stdout.write(lines.join('\n') + '\n}\n');
   } else {
-    io.stdout.write(`Build order for ${md.distro.name}: ${plural(graph.nodes.length, 'package')} in ${plural(steps.length, 'step')}\n`);
-    const rows = [['STEP', 'PACKAGE', 'VERSION', 'REQUIRES']];
+    io.stdout.write(`Build order for ${md.distro.name}: ${plural(graph.nodes.length, 'package')} in ${plural(steps.length, 'step')}${matrix ? `, for ${plural(md.distro.targets.length, 'target')} (each builds the packages it lists, in this order)` : ''}\n`);
+    const rows = [['STEP', 'PACKAGE', 'VERSION', 'REQUIRES', ...(matrix ? ['TARGETS'] : [])]];
     steps.forEach((s, i) => {
       for (const name of s) {
         const p = md.packages.get(name)!;
-        rows.push([String(i + 1), name, `${p.version}-${p.release}`, graph.requires(name).join(', ')]);
+        rows.push([String(i + 1), name, `${p.version}-${p.release}`, graph.requires(name).join(', '), ...(matrix ? [p.targets.length === md.distro.targets.length ? 'all' : p.targets.join(', ')] : [])]);
       }
     });
     io.stdout.write(table(rows));

@@ -3,7 +3,8 @@ import path from 'node:path';
 import { UsageError, WeldError } from '../core/errors.js';
 import { err, ok, type Result } from '../core/result.js';
 import { EnvNotFoundError } from '../envs/errors.js';
-import type { Env, Metadata } from '../metadata/model.js';
+import type { Env, Metadata, Target } from '../metadata/model.js';
+import type { ComposedImage } from '../compose/image/compose.js';
 import type { BuildSummary } from '../session/executor.js';
 import type { TargetRun } from '../session/matrix.js';
 import { isMatrix, targetView } from '../metadata/targets.js';
@@ -49,7 +50,7 @@ interface Step {
 }
 
 /** An image of one target; `target` and `arch` are given in a distro with several targets. */
-type UpImage = ImageStepResult & { target?: string; arch?: string };
+type UpImage = Omit<ImageStepResult, 'image'> & { target?: string; arch?: string; /** an image index: the arches it holds */ index?: string[] };
 
 type StepValue = { kind: 'build'; summary: BuildSummary } | { kind: 'wheelhouse'; name: string; value: WheelhouseStepResult } | { kind: 'images'; name: string; value: UpImage[] } | { kind: 'other' };
 
@@ -214,11 +215,22 @@ function plan(o: { metadata: Metadata; args: ParsedArgs; io: CliIO; jobs: number
           return r.ok ? ok({ kind: 'wheelhouse', name: c.name, value: r.value }) : r;
         }
         const { imageFile, imageStep } = await import('./compose-image.js');
-        const images: ImageStepResult[] = [];
+        const images: UpImage[] = [];
+        const composed: Array<{ target: Target; image: ComposedImage }> = [];
         for (const run of runs.filter((r) => r.metadata.composes.has(c.name))) {
           const r = await imageStep({ io, session: run.session, name: c.name, out: imageFile(run.metadata, c.name), json: false, load: true, buildFlags: flags });
           if (!r.ok) return r;
-          images.push({ ...r.value, ...(run.metadata.distro.viewOf ? { target: run.target.name, arch: run.target.arch } : {}) });
+          const { image: _composed, ...shown } = r.value;
+          images.push({ ...shown, ...(run.metadata.distro.viewOf ? { target: run.target.name, arch: run.target.arch } : {}) });
+          composed.push({ target: run.target, image: r.value.image });
+        }
+        if (images.length > 1) {
+          const s = await store();
+          if (!s.ok) return s;
+          const { indexStep } = await import('./compose-image.js');
+          const index = await indexStep({ io, store: s.value, root, name: c.name, images: composed, json: false, load: true });
+          if (!index.ok) return index;
+          images.push({ tag: index.value.tag, file: index.value.out, manifest: index.value.index, index: [...new Set(composed.map((x) => x.target.arch))] });
         }
         return ok({ kind: 'images', name: c.name, value: images });
       },
@@ -253,5 +265,6 @@ function describeCompose(c: UpSummary['composes'][number], podman: string, arch:
     return [`  wheelhouse ${c.name}: ${dir}`, `    pip install --index-url file://${dir}/simple <package>`, `    or serve it: weld serve --wheelhouse ${dir}`];
   }
   const v = c.value;
+  if (v.index) return [`  image index ${c.name}: ${v.tag} (${v.file})`, ...v.index.map((a) => `    ${podman} run --arch ${archInfo(a).oci} --rm -it ${v.tag}`)];
   return [`  image ${c.name}${v.target ? ` for ${v.target}` : ''}: ${v.tag}${v.file ? ` (${v.file})` : ''}`, `    ${podman} run --arch ${archInfo(v.arch ?? arch).oci} --rm -it ${v.tag}`];
 }

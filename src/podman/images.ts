@@ -19,3 +19,23 @@ export async function loadImage<E>(opts: { tag: string; image: ImageBlobs; blobs
   if (!(await podman.imageExists(tag))) return err(new PodmanFailedError('load', 0, `the image was loaded but is not tagged ${tag}: ${loaded.value}`));
   return ok({ tag, loaded: true });
 }
+
+/**
+ * An image index as podman keeps one: a manifest list `tag` over images already loaded
+ * (each target's). `podman run --arch X tag` then picks the image of arch X.
+ */
+export async function loadImageIndex(o: { tag: string; images: readonly string[]; podman: Podman }): Promise<Result<{ tag: string; loaded: boolean }, PodmanFailedError>> {
+  const { podman, tag } = o;
+  if ((await podman.exec({ args: ['manifest', 'exists', tag] })).code === 0) return ok({ tag, loaded: false });
+  const created = await podman.exec({ args: ['manifest', 'create', tag] });
+  if (created.code !== 0) return err(new PodmanFailedError('manifest create', created.code, created.stderr || created.stdout));
+  for (const image of o.images) {
+    const added = await podman.exec({ args: ['manifest', 'add', tag, `containers-storage:${image}`] });
+    if (added.code !== 0) {
+      // A half-made list would be taken for the whole one next time.
+      await podman.exec({ args: ['manifest', 'rm', tag] });
+      return err(new PodmanFailedError('manifest add', added.code, added.stderr || added.stdout));
+    }
+  }
+  return ok({ tag, loaded: true });
+}

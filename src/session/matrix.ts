@@ -57,6 +57,7 @@ export async function runMatrix(
     if (!r.ok) return r;
     merge(total, r.value, opts.matrix ? (p) => matrixName(p, run.target.name) : (p) => p);
   }
+  for (const key of ['built', 'cached', 'substituted', 'shared', 'tested', 'testsReused'] as const) total[key].sort();
   return ok(total);
 }
 

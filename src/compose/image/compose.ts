@@ -51,8 +51,11 @@ export interface ComposedImage {
   recordId: string;
 }
 
-/** The store record id of a compose's image: the newest replaces the one before, so gc can free it. */
-export const imageComposeId = (name: string) => `image/${name}`;
+/**
+ * The store record id of a compose's image: the newest replaces the one before, so gc can
+ * free it. Each target of a matrix has its own (`image/<name>@<target>`); `image/<name>` is then the index.
+ */
+export const imageComposeId = (name: string, target?: string) => (target ? `image/${name}@${target}` : `image/${name}`);
 
 export function imageTag(opts: { compose: string; manifest: Digest }): string {
   return `weld/${opts.compose}:${hexOf(opts.manifest).slice(0, 12)}`;
@@ -157,7 +160,7 @@ export async function composeImage(opts: ComposeImageOptions): Promise<Result<Co
   const written = await writeArchive({ store, blobs, tag, out: opts.out });
   if (!written.ok) return written;
   const record: ComposeRecord = { name, type: 'image', manifest: blobs.manifest, blobs: [blobs.config, ...blobs.layers, manifestBlob.value.digest], createdAt: new Date().toISOString() };
-  const recorded = await store.writeRecords([{ kind: 'compose', id: imageComposeId(name), data: record }]);
+  const recorded = await store.writeRecords([{ kind: 'compose', id: imageComposeId(name, metadata.distro.viewOf), data: record }]);
   if (!recorded.ok) return recorded;
   return ok({
     compose: name,
@@ -168,7 +171,7 @@ export async function composeImage(opts: ComposeImageOptions): Promise<Result<Co
     wheels,
     revision: provenance.commit,
     out: opts.out,
-    recordId: imageComposeId(name),
+    recordId: imageComposeId(name, metadata.distro.viewOf),
   });
 }
 
