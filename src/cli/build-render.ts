@@ -74,7 +74,7 @@ export function plainRenderer(realIo: CliIO): BuildRenderer {
       case 'retried':
         return void io.stderr.write(`${e.subject.name}: backend ${e.data.lost.backend} lost (${e.data.lost.reason}); ${e.data.step} retried on backend ${e.data.backend} (attempt ${e.data.attempt})\n`);
       case 'cached':
-        return void io.stdout.write(`${e.subject.name}: cached ${e.data.outputs.map((o) => o.name).join(', ')}\n`);
+        return void io.stdout.write(`${e.subject.name}: ${e.data.sharedFrom ? `shared, the pure wheel another target built:` : 'cached'} ${e.data.outputs.map((o) => o.name).join(', ')}\n`);
       case 'done':
         io.stdout.write(`${e.subject.name}: built ${e.data.outputs.map((o) => o.name).join(', ')} in ${(e.data.durationMs / 1000).toFixed(1)} s\n`);
         return printCheck({ io, e });

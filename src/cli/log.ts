@@ -4,10 +4,11 @@ import { StringDecoder } from 'node:string_decoder';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { buildRunning } from '../session/logs.js';
 import { WeldError } from '../core/errors.js';
+import { targetView } from '../metadata/targets.js';
 import { err, ok } from '../core/result.js';
 import type { BuildRecord } from '../store/records.js';
 import { METADATA_OPTIONS } from './args.js';
-import { packagesFromArgs } from './build-args.js';
+import { packagesFromArgs, targetsFromArgs } from './build-args.js';
 import type { VerbModule } from './commands.js';
 import type { CliIO } from './io.js';
 import { openFromArgs } from './metadata-args.js';
@@ -19,7 +20,11 @@ export const spec: VerbModule['spec'] = {
     'live log of a build that is running or failed more recently than the last success.',
   options: {
     follow: { type: 'boolean', short: 'f', description: 'keep printing while the build runs' },
-    test: { type: 'boolean', description: "the log of the package's last test (in its runtime env) instead of its build" }, ...METADATA_OPTIONS, ...STORE_OPTION },
+    test: { type: 'boolean', description: "the log of the package's last test (in its runtime env) instead of its build" },
+    target: { type: 'string', value: '<name>', description: 'the target whose build it is, in a distro with several (default: the first)' },
+    ...METADATA_OPTIONS,
+    ...STORE_OPTION,
+  },
   positionals: [{ name: 'package', required: true }],
   examples: ['weld log pyyaml', 'weld log -f pyyaml', 'weld log --test pyyaml'],
 };
@@ -69,7 +74,10 @@ export const run: VerbModule['run'] = async (args, io) => {
   if (!names.ok) return names;
   const pkg = names.value[0]!;
   const { finalLog, logsDirOf, runningLog } = await import('../session/logs.js');
-  const logsDir = logsDirOf(metadata);
+  // In a distro with several targets, each target's builds have their logs apart.
+  const targets = targetsFromArgs(args, metadata, 'log');
+  if (!targets.ok) return targets;
+  const logsDir = logsDirOf(targetView(metadata, targets.value[0]!.name));
   if (args.options['test'] === true) {
     // A test's log is written on this machine whether it passed or failed (the store keeps a copy, which `weld status` shows).
     const { testLogName } = await import('../session/test-one.js');
