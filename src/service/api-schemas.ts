@@ -18,6 +18,8 @@ export const SubmitBody = Type.Object(
     all: Type.Optional(Type.Boolean()),
     composes: Type.Optional(Type.Array(ComposeName, { maxItems: 100 })),
     jobs: Type.Optional(Type.Integer({ minimum: 1, maximum: 256 })),
+    /** the [[target]]s to build (as `weld build --target`); default every target */
+    targets: Type.Optional(Type.Array(Type.String({ pattern: '^[a-z0-9][a-z0-9._-]{0,62}$', maxLength: 63 }), { maxItems: 64 })),
     /** labels every build backend of this job must have (as `weld build --backend-selector`) */
     selector: Type.Optional(Type.Record(Type.String({ maxLength: 63 }), Type.String({ maxLength: 63 }), { maxProperties: 32 })),
   },
@@ -28,7 +30,9 @@ export type SubmitBody = Static<typeof SubmitBody>;
 export const PatchBody = Type.Object({ state: Type.Literal('failed') }, { additionalProperties: false });
 
 export const JobParams = Type.Object({ id: JobId }, { additionalProperties: false });
-export const PackageParams = Type.Object({ id: JobId, name: PackageName }, { additionalProperties: false });
+/** A package of a job: its name, or `<name>@<target>` in a distro with several targets. */
+export const JobPackageKey = Type.String({ pattern: '^[A-Za-z0-9](?:[A-Za-z0-9_-]|\\.(?!\\.)){0,99}(?:@[a-z0-9][a-z0-9._-]{0,62})?$', maxLength: 164 });
+export const PackageParams = Type.Object({ id: JobId, name: JobPackageKey }, { additionalProperties: false });
 
 const Query = Type.Union([Type.String({ maxLength: 1000 }), Type.Array(Type.String({ maxLength: 1000 }), { maxItems: 20 })]);
 export const ListQuery = Type.Object(

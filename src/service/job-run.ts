@@ -7,11 +7,11 @@ import type { Metadata } from '../metadata/model.js';
 import type { MirrorEvent } from '../mirror/events.js';
 import { nextLock } from '../mirror/lock-writer.js';
 import { mirrorPackages, type MirrorOutcome } from '../mirror/mirror.js';
-import { openSession, type BuildSession } from '../session/session.js';
 import { jobEdges, transition, type ComposedOutput, type Job } from './job.js';
 import type { JobService } from './jobs.js';
-import { applyBuildEvent, initialStates, jobTargets, type Change } from './package-states.js';
-import { withTestNeeds } from '../plan/test-key.js';
+import { applyBuildEvent, initialStates, type Change } from './package-states.js';
+import { planJob } from './job-matrix.js';
+import { matrixName, openMatrix, runMatrix, type TargetRun } from '../session/matrix.js';
 import { metadataAt } from './sources.js';
 
 // One job's build, from `wait` to `done`/`failed` and `ready`: mirror its packages into the
@@ -44,11 +44,11 @@ export async function runJob(o: RunJobOptions): Promise<void> {
 
   const metadata = o.metadata ?? (await reopen(o));
   if (!metadata) return;
-  const targets = await jobTargets({ metadata, ...job });
-  // What the build will touch: the targets, what they require, and what their tests install.
-  const closure = metadata.graph.subgraph(withTestNeeds(metadata, targets)).order();
-  job.packageStates = initialStates({ metadata, packages: closure, previous: job.packageStates });
-  job.requires = jobEdges({ packages: closure, requires: (p) => metadata.graph.requires(p) });
+  const plan = await planJob({ metadata, ...job });
+  // What the build will touch: the targets, what they require, and what their tests install (per target).
+  const closure = plan.packages;
+  job.packageStates = initialStates({ metadata: plan, packages: plan.keys, previous: job.packageStates });
+  job.requires = jobEdges({ packages: plan.keys, requires: (p) => plan.graph.requires(p) });
   s.o.jobStore.save(job);
 
   // Mirrors: a package is mirrored by one job at a time (two jobs may share it). The leases
@@ -65,18 +65,25 @@ export async function runJob(o: RunJobOptions): Promise<void> {
     for (const release of releases) release();
   }
   const broken = new Set<string>();
+  for (const [pkg, r] of outcome) if (!r.ok) broken.add(pkg);
   const changes: Change[] = [];
-  for (const [pkg, r] of outcome) {
-    if (r.ok) continue;
-    broken.add(pkg);
-    job.packageStates[pkg] = { state: 'failed', error: { code: r.error.code, message: `mirror: ${r.error.message}` }, endedAt: Date.now() };
-    changes.push({ pkg, status: job.packageStates[pkg]! });
-  }
-  const buildable = targets.filter((t2) => !metadata.graph.subgraph([t2]).order().some((p) => broken.has(p)));
-  for (const pkg of closure) {
-    if (broken.has(pkg) || metadata.graph.subgraph(buildable).order().includes(pkg)) continue;
-    job.packageStates[pkg] = { state: 'skipped', error: { code: 'E_DEPENDENCY_FAILED', message: 'a package it needs could not be mirrored' }, endedAt: Date.now() };
-    changes.push({ pkg, status: job.packageStates[pkg]! });
+  const buildable = new Map<string, string[]>();
+  for (const t of plan.perTarget) {
+    const key = (pkg: string) => (plan.matrix ? matrixName(pkg, t.target.name) : pkg);
+    for (const pkg of t.closure) {
+      if (!broken.has(pkg)) continue;
+      const r = outcome.get(pkg)!;
+      job.packageStates[key(pkg)] = { state: 'failed', error: { code: r.ok ? 'E_MIRROR' : r.error.code, message: `mirror: ${r.ok ? 'failed' : r.error.message}` }, endedAt: Date.now() };
+      changes.push({ pkg: key(pkg), status: job.packageStates[key(pkg)]! });
+    }
+    const mine = t.asked.filter((a) => !t.view.graph.subgraph([a]).order().some((p) => broken.has(p)));
+    buildable.set(t.target.name, mine);
+    const reached = new Set(t.view.graph.subgraph(mine).order());
+    for (const pkg of t.closure) {
+      if (broken.has(pkg) || reached.has(pkg)) continue;
+      job.packageStates[key(pkg)] = { state: 'skipped', error: { code: 'E_DEPENDENCY_FAILED', message: 'a package it needs could not be mirrored' }, endedAt: Date.now() };
+      changes.push({ pkg: key(pkg), status: job.packageStates[key(pkg)]! });
+    }
   }
   s.apply(job, changes);
   // The mirrors now hold the distro commits; builds key on them as `weld up` does after its mirror.
@@ -85,16 +92,25 @@ export async function runJob(o: RunJobOptions): Promise<void> {
 
   const runner = await s.o.makeRunner(mirrored);
   if (!runner.ok) return failJob(o, `cannot make the runner: ${runner.error.message}`, runner.error.toJSON());
-  const session = openSession({ metadata: mirrored, store: s.o.store, runner: withSelector(runner.value, job.selector ?? {}), mirrorsDir: s.o.mirrorsDir, weldVersion: s.o.weldVersion });
+  const runs = openMatrix({
+    metadata: mirrored,
+    targets: plan.perTarget.map((t) => t.target),
+    packages: (view) => buildable.get(view.distro.targets[0]!.name) ?? [],
+    store: s.o.store,
+    runner: withSelector(runner.value, job.selector ?? {}),
+    mirrorsDir: s.o.mirrorsDir,
+    weldVersion: s.o.weldVersion,
+  });
   let summary;
-  if (buildable.length) {
-    const built = await session.build({
-      targets: buildable,
+  if (runs.length) {
+    const built = await runMatrix(runs, {
+      mode: 'build',
+      matrix: plan.matrix,
       // A job may ask for fewer builds at once than the server runs, not for more.
       jobs: Math.min(job.jobs, Math.max(s.o.buildJobs, os.availableParallelism())),
       signal: o.signal,
       leases: s.leases,
-      onEvent: (e) => s.apply(job, applyBuildEvent({ job, metadata: mirrored, event: e, canceled: o.signal.aborted })),
+      onEvent: (e) => s.apply(job, applyBuildEvent({ job, metadata: plan, event: e, canceled: o.signal.aborted })),
     });
     if (!built.ok) return failJob(o, built.error.message, built.error.toJSON());
     summary = built.value;
@@ -112,8 +128,8 @@ export async function runJob(o: RunJobOptions): Promise<void> {
     const why = [failed.length ? `failed: ${failed.join(', ')}` : '', skipped.length ? `skipped: ${skipped.join(', ')}` : ''].filter(Boolean).join('; ');
     return failJob(o, why, { code: 'E_BUILD_FAILED', message: why });
   }
-  if (!composing) s.end(job, 'done', `${summary?.built.length ?? 0} built, ${summary?.cached.length ?? 0} cached`);
-  await compose({ ...o, session, metadata: mirrored });
+  if (!composing) s.end(job, 'done', `${summary?.built.length ?? 0} built, ${summary?.cached.length ?? 0} cached${summary?.shared.length ? `, ${summary.shared.length} shared` : ''}`);
+  await compose({ ...o, runs, metadata: mirrored });
 }
 
 async function reopen(o: RunJobOptions): Promise<Metadata | undefined> {
@@ -142,65 +158,104 @@ function mirrorLine(s: JobService, job: Job, e: MirrorEvent): void {
 }
 
 /** Writes the job's composes from the records its build ended with; then the job is ready. */
-async function compose(o: RunJobOptions & { session: BuildSession; metadata: Metadata }): Promise<void> {
+async function compose(o: RunJobOptions & { runs: TargetRun[]; metadata: Metadata }): Promise<void> {
   const { service: s, job, metadata } = o;
   if (job.composes.length === 0) return s.end(job, 'ready', 'no composes asked for');
   for (const name of job.composes) {
     const kind = metadata.composes.get(name)?.kind;
-    const r = kind === 'image' ? await composeImageOf({ ...o, name }) : await composeWheelhouseOf({ ...o, name });
+    const runs = o.runs.filter((r) => r.metadata.composes.has(name));
+    const r = kind === 'image' ? await composeImagesOf({ ...o, runs, name }) : await composeWheelhouseOf({ ...o, runs, name });
     if (!r.ok) return failJob(o, `compose ${name}: ${r.error.message}`, r.error.toJSON());
     job.composed[name] = r.value;
   }
   s.end(job, 'ready', `composed ${job.composes.join(', ')}`);
 }
 
-type ComposeStep = RunJobOptions & { session: BuildSession; metadata: Metadata; name: string };
+type ComposeStep = RunJobOptions & { runs: TargetRun[]; metadata: Metadata; name: string };
 
+/** A wheelhouse of every target's wheels (pip picks by tag). */
 async function composeWheelhouseOf(o: ComposeStep): Promise<Result<ComposedOutput, WeldError>> {
-  const { service: s, job, metadata, session, name } = o;
+  const { service: s, job, name } = o;
   const { composePackages, findCompose, selectBuilds } = await import('../compose/select.js');
   const { composeWheelhouse } = await import('../compose/wheelhouse/compose.js');
   const { wheelhouseBuilds } = await import('../compose/wheelhouse/inputs.js');
-  const c = findCompose({ metadata, name, kind: 'wheelhouse' });
-  if (!c.ok) return c;
-  const closure = composePackages({ metadata, compose: c.value });
-  if (!closure.ok) return closure;
   const onWarning = (message: string) => s.appendLog(job, { text: `compose ${name}: warning: ${message}` });
-  const builds = await selectBuilds({ metadata, store: s.o.store, session, compose: name, packages: closure.value.packages, onWarning });
-  if (!builds.ok) return builds;
+  const all = [];
+  for (const { metadata, session } of o.runs) {
+    const c = findCompose({ metadata, name, kind: 'wheelhouse' });
+    if (!c.ok) return c;
+    const closure = composePackages({ metadata, compose: c.value });
+    if (!closure.ok) return closure;
+    const builds = await selectBuilds({ metadata, store: s.o.store, session, compose: name, packages: closure.value.packages, onWarning });
+    if (!builds.ok) return builds;
+    all.push(...wheelhouseBuilds({ metadata, builds: builds.value }));
+  }
   const out = path.join(s.o.composesDir, job.id, name);
-  const r = await composeWheelhouse({ store: s.o.store, name, out, builds: wheelhouseBuilds({ metadata, builds: builds.value }), tool: { name: 'weld', version: s.o.weldVersion } });
+  const r = await composeWheelhouse({ store: s.o.store, name, out, builds: all, tool: { name: 'weld', version: s.o.weldVersion } });
   if (!r.ok) return r;
   s.appendLog(job, { text: `composed wheelhouse ${name}: ${r.value.wheels.length} wheels, manifest ${r.value.manifest}` });
   return ok({ kind: 'wheelhouse', dir: r.value.out, manifest: r.value.manifest, record: r.value.recordId, wheels: r.value.wheels.length });
 }
 
-/** An image compose: the OCI archive under the job's composes, and with podman, loaded into it. */
-async function composeImageOf(o: ComposeStep): Promise<Result<ComposedOutput, WeldError>> {
-  const { service: s, job, metadata, session, name } = o;
+/**
+ * An image compose: the OCI archive under the job's composes, and with podman, loaded into
+ * it. With several targets, an image per target and the image index over them.
+ */
+async function composeImagesOf(o: ComposeStep): Promise<Result<ComposedOutput, WeldError>> {
+  const { service: s, job, name } = o;
   const { composeImage } = await import('../compose/image/compose.js');
-  const out = path.join(s.o.composesDir, job.id, `${name}.oci.tar`);
-  const r = await composeImage({
-    metadata,
-    store: s.o.store,
-    session,
-    name,
-    out,
-    onEvent: (e) => s.appendLog(job, { text: `compose ${name}: ${e.type === 'phase' ? e.data.detail : `${e.data.file}: ${e.data.files} files`}` }),
-    onWarning: (message) => s.appendLog(job, { text: `compose ${name}: warning: ${message}` }),
-  });
-  if (!r.ok) return r;
-  const image = r.value;
-  const arch = metadata.envs.get(metadata.composes.get(name)?.env ?? '')?.arch ?? metadata.distro.arch;
+  const several = o.runs.length > 1;
+  const made = [];
+  for (const run of o.runs) {
+    const { metadata, session, target } = run;
+    const out = path.join(s.o.composesDir, job.id, several ? `${name}-${target.name}.oci.tar` : `${name}.oci.tar`);
+    const r = await composeImage({
+      metadata,
+      store: s.o.store,
+      session,
+      name,
+      out,
+      onEvent: (e) => s.appendLog(job, { text: `compose ${name}${several ? ` (${target.name})` : ''}: ${e.type === 'phase' ? e.data.detail : `${e.data.file}: ${e.data.files} files`}` }),
+      onWarning: (message) => s.appendLog(job, { text: `compose ${name}: warning: ${message}` }),
+    });
+    if (!r.ok) return r;
+    const image = r.value;
+    const arch = metadata.envs.get(metadata.composes.get(name)?.env ?? '')?.arch ?? target.arch;
+    if (s.o.loadImages) {
+      const { Podman } = await import('../podman/podman.js');
+      const { loadImage } = await import('../podman/images.js');
+      const podman = Podman.open({ root: metadata.root, arch, env: s.o.env });
+      if (!podman.ok) return podman;
+      const l = await loadImage({ tag: image.tag, image, blobs: s.o.store, podman: podman.value });
+      if (!l.ok) return l;
+      s.appendLog(job, { text: `compose ${name}: ${image.tag} ${l.value.loaded ? 'loaded into podman' : 'already in podman'}` });
+    }
+    s.appendLog(job, { text: `composed image ${name}${several ? ` for ${target.name}` : ''}: ${image.wheels.length} wheels, ${image.tag}, manifest ${image.manifest}` });
+    made.push({ target, image, arch });
+  }
+  if (!several) {
+    const { image, arch } = made[0]!;
+    return ok({ kind: 'image', dir: image.out, manifest: image.manifest, record: image.recordId, wheels: image.wheels.length, tag: image.tag, arch });
+  }
+  const { composeImageIndex } = await import('../compose/image/image-index.js');
+  const index = await composeImageIndex({ store: s.o.store, name, images: made, out: path.join(s.o.composesDir, job.id, `${name}.oci.tar`) });
+  if (!index.ok) return index;
   if (s.o.loadImages) {
     const { Podman } = await import('../podman/podman.js');
-    const { loadImage } = await import('../podman/images.js');
-    const podman = Podman.open({ root: metadata.root, arch, env: s.o.env });
+    const { loadImageIndex } = await import('../podman/images.js');
+    const podman = Podman.open({ root: o.metadata.root, arch: made[0]!.arch, env: s.o.env });
     if (!podman.ok) return podman;
-    const l = await loadImage({ tag: image.tag, image, blobs: s.o.store, podman: podman.value });
+    const l = await loadImageIndex({ tag: index.value.tag, images: made.map((m) => m.image.tag), podman: podman.value });
     if (!l.ok) return l;
-    s.appendLog(job, { text: `compose ${name}: ${image.tag} ${l.value.loaded ? 'loaded into podman' : 'already in podman'}` });
   }
-  s.appendLog(job, { text: `composed image ${name}: ${image.wheels.length} wheels, ${image.tag}, manifest ${image.manifest}` });
-  return ok({ kind: 'image', dir: image.out, manifest: image.manifest, record: image.recordId, wheels: image.wheels.length, tag: image.tag, arch });
+  s.appendLog(job, { text: `composed image index ${name}: ${index.value.tag} over ${made.map((m) => `${m.target.name} (${m.arch})`).join(', ')}` });
+  return ok({
+    kind: 'image',
+    dir: index.value.out,
+    manifest: index.value.index,
+    record: index.value.recordId,
+    wheels: made.reduce((n, m) => n + m.image.wheels.length, 0),
+    tag: index.value.tag,
+    images: made.map((m) => ({ target: m.target.name, arch: m.arch, tag: m.image.tag, manifest: m.image.manifest })),
+  });
 }

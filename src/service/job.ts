@@ -64,8 +64,10 @@ export interface ComposedOutput {
   wheels: number;
   /** image: weld/<name>:<12 hex of its manifest digest> */
   tag?: string;
-  /** image: the arch `podman run --arch` takes */
+  /** image: the arch `podman run --arch` takes (of a single-target image) */
   arch?: string;
+  /** image of a distro with several targets: each target's image; `tag`, `dir` and `manifest` are then the image index's */
+  images?: Array<{ target: string; arch: string; tag: string; manifest: string }>;
 }
 
 export interface JobSpec {
@@ -80,6 +82,8 @@ export interface JobSpec {
   jobs: number;
   /** labels every build backend of this job must have; absent: any */
   selector?: Record<string, string>;
+  /** the targets it builds (a distro with several); absent: every target */
+  targets?: string[];
 }
 
 export interface Job extends JobSpec {
@@ -106,7 +110,7 @@ export interface Job extends JobSpec {
 export function jobIdentity(o: { commit: string } & JobSpec): string {
   const packages = o.all ? ['*'] : [...o.packages].sort();
   return createHash('sha256')
-    .update(canonicalJson({ repository: o.repository, commit: o.commit, packages, composes: [...o.composes].sort(), jobs: o.jobs, ...(o.selector ? { selector: o.selector } : {}) }))
+    .update(canonicalJson({ repository: o.repository, commit: o.commit, packages, composes: [...o.composes].sort(), jobs: o.jobs, ...(o.selector ? { selector: o.selector } : {}), ...(o.targets ? { targets: [...o.targets].sort() } : {}) }))
     .digest('hex');
 }
 

@@ -4,7 +4,6 @@ import type { Metadata } from '../metadata/model.js';
 import { normalizeName } from '../metadata/names.js';
 import type { Runner } from '../runner/runner.js';
 import { labelProblems } from '../runner/backends/config.js';
-import { withTestNeeds } from '../plan/test-key.js';
 import { KeyLeases } from '../session/leases.js';
 import { CommitCache } from './commit-cache.js';
 import type { Store } from '../store/store.js';
@@ -14,7 +13,8 @@ import { newJobId } from './ids.js';
 import { ACTIVE_STATES, jobEdges, jobIdentity, transition, type Job, type JobSpec, type JobState, type PackageStatus } from './job.js';
 import type { JobStore, LogLine } from './job-store.js';
 import { runJob } from './job-run.js';
-import { initialStates, jobTargets, settleLeftovers, type Change } from './package-states.js';
+import { initialStates, settleLeftovers, type Change } from './package-states.js';
+import { planJob } from './job-matrix.js';
 import { normaliseRepository, repositoryAllowed, checkRef, type SourceCache } from './sources.js';
 import type { Caller } from './tokens.js';
 
@@ -53,6 +53,7 @@ export interface SubmitRequest {
   composes?: string[];
   jobs?: number;
   selector?: Record<string, string>;
+  targets?: string[];
 }
 
 export interface JobMetrics {
@@ -135,10 +136,14 @@ export class JobService {
           'composes',
         ),
       );
-    const spec: JobSpec = { repository: repository.value, ref: ref.value, packages: packages.sort(), all, composes: composes.sort(), jobs, ...(selector ? { selector } : {}) };
+    const targetNames = req.targets && req.targets.length ? [...new Set(req.targets)].sort() : undefined;
+    const unknownTargets = (targetNames ?? []).filter((t) => !m.distro.targets.some((x) => x.name === t));
+    if (unknownTargets.length) return err(new BadRequestError(`no target ${unknownTargets.map((t) => `"${t}"`).join(', ')} in the metadata at ${resolved.value.commit.slice(0, 12)} (targets: ${m.distro.targets.map((t) => t.name).join(', ')})`, 'targets'));
+    const spec: JobSpec = { repository: repository.value, ref: ref.value, packages: packages.sort(), all, composes: composes.sort(), jobs, ...(selector ? { selector } : {}), ...(targetNames ? { targets: targetNames } : {}) };
     const commit = resolved.value.commit;
-    const targets = await jobTargets({ metadata: m, ...spec });
-    const closure = m.graph.subgraph(withTestNeeds(m, targets)).order();
+    const plan = await planJob({ metadata: m, ...spec });
+    if (plan.keys.length === 0) return err(new BadRequestError(`${packages.join(', ')} build${packages.length === 1 ? 's' : ''} for none of the targets asked for`, 'targets'));
+    const closure = plan.keys;
     // From here to save() nothing awaits: two identical submissions cannot both pass.
     const identity = jobIdentity({ ...spec, commit });
     const twin = this.o.jobStore.all().find((j) => ACTIVE_STATES.has(j.state) && jobIdentity(j) === identity);
@@ -152,8 +157,8 @@ export class JobService {
       submittedAt: now,
       state: 'init',
       transitions: [{ state: 'init', at: now, reason: `submitted by ${caller.name}: ${spec.ref} is ${commit}` }],
-      packageStates: initialStates({ metadata: m, packages: closure }),
-      requires: jobEdges({ packages: closure, requires: (p) => m.graph.requires(p) }),
+      packageStates: initialStates({ metadata: plan, packages: closure }),
+      requires: jobEdges({ packages: closure, requires: (p) => plan.graph.requires(p) }),
       composed: {},
       logLines: 0,
     };

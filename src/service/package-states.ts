@@ -1,4 +1,5 @@
 import type { Metadata } from '../metadata/model.js';
+import type { JobGraph } from './job-matrix.js';
 import type { BuildEvent } from '../session/events.js';
 import { packageEnded, type Job, type PackageState, type PackageStatus } from './job.js';
 
@@ -12,7 +13,7 @@ import { packageEnded, type Job, type PackageState, type PackageStatus } from '.
 export type Change = { pkg: string; status: PackageStatus } | { log: { pkg?: string; text: string } } | { unknown: string };
 
 /** The states a job starts (or resumes) with: what ended stays, the rest waits or is blocked. */
-export function initialStates(o: { metadata: Metadata; packages: string[]; previous?: Record<string, PackageStatus> }): Record<string, PackageStatus> {
+export function initialStates(o: { metadata: { graph: JobGraph }; packages: string[]; previous?: Record<string, PackageStatus> }): Record<string, PackageStatus> {
   const out: Record<string, PackageStatus> = {};
   for (const pkg of o.packages) {
     const before = o.previous?.[pkg];
@@ -25,7 +26,7 @@ export function initialStates(o: { metadata: Metadata; packages: string[]; previ
 const CANCEL_CODES = new Set(['E_BUILD_CANCELLED']);
 
 /** Applies one build event to the job; returns what changed, for the bus and the log. */
-export function applyBuildEvent(o: { job: Job; metadata: Metadata; event: BuildEvent; canceled: boolean }): Change[] {
+export function applyBuildEvent(o: { job: Job; metadata: { graph: JobGraph }; event: BuildEvent; canceled: boolean }): Change[] {
   const { job, event: e } = o;
   const type = (e as { type: string }).type;
   const pkg = e.subject?.name;
@@ -77,7 +78,7 @@ export function applyBuildEvent(o: { job: Job; metadata: Metadata; event: BuildE
 }
 
 /** Dependents of `done` in the job whose requirements have now all built: blocked → waiting. */
-function unblock(o: { job: Job; metadata: Metadata; done: string }): Change[] {
+function unblock(o: { job: Job; metadata: { graph: JobGraph }; done: string }): Change[] {
   const out: Change[] = [];
   for (const [pkg, status] of Object.entries(o.job.packageStates)) {
     if (status.state !== 'blocked' || !o.metadata.graph.requires(pkg).includes(o.done)) continue;
