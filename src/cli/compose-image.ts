@@ -105,10 +105,18 @@ export async function indexStep(o: { io: CliIO; store: Store; root: string; name
     if (!l.ok) return l;
     loaded = l.value.loaded;
   }
-  if (!o.json) {
+  if (o.json) {
+    const lines = eventLines(o.io);
+    lines.summary({ subject: { kind: 'compose', name: o.name }, data: { ...r.value, loaded: loaded ?? null } });
+    lines.end();
+  } else {
     const arches = r.value.images.map((i) => `${i.target} (${i.arch})`).join(', ');
     o.io.stdout.write(`${o.name}: image index ${r.value.index} over ${arches} → ${path.relative(o.io.cwd, out) || out}\n`);
-    if (loaded !== undefined) o.io.stdout.write(`${o.name}: ${r.value.tag} ${loaded ? 'made a manifest list in podman' : 'already in podman'}; podman run --arch <arch> ${r.value.tag}\n`);
+    if (loaded !== undefined) {
+      o.io.stdout.write(`${o.name}: ${r.value.tag} ${loaded ? 'made a manifest list in podman' : 'already in podman'}; podman manifest inspect ${r.value.tag} lists it\n`);
+      // podman 4.3 does not pick from a local manifest list for `run --arch`: name each image.
+      for (const i of r.value.images) o.io.stdout.write(`${o.name}: podman run --arch ${i.arch} ${i.tag}\n`);
+    }
   }
   return ok(r.value);
 }

@@ -62,6 +62,12 @@ export async function validateMetadata(opts: { source: MetadataSource; metaDir?:
       s.syntax = { file: source.display(file), ...text.invalid.position, severity: 'error', message: text.invalid.message };
       return undefined;
     }
+    const limit = sizeLimit(file);
+    if (text.length > limit) {
+      // A hostile repository's 10 MB key took @iarna/toml seconds of garbage collection.
+      s.syntax = { file: source.display(file), line: 1, col: 1, severity: 'error', message: `this file is ${mib(text.length)}; ${file.endsWith('weld.lock') ? 'weld.lock' : file.endsWith('.lock.toml') ? 'an env lock' : 'a metadata file'} over ${mib(limit)} is refused (is it the file you meant?)` };
+      return undefined;
+    }
     s.text = text;
     // before any parser: both recurse per level and overflow the stack on deep nesting
     const deep = findDeepNesting(text);
@@ -222,4 +228,19 @@ async function toDiagnostics(files: Map<string, FileState>, source: MetadataSour
     }
   }
   return sortDiagnostics(out);
+}
+
+/**
+ * The largest text a metadata file may have, in characters: package, env and compose
+ * files are a few KiB; an env lock of 2,000 debs is about 500 KiB; weld.lock of 10,000
+ * packages about 2.5 MiB.
+ */
+function sizeLimit(file: string): number {
+  if (file.endsWith('/weld.lock')) return 64 * 1024 * 1024;
+  if (file.endsWith('.lock.toml')) return 8 * 1024 * 1024;
+  return 1024 * 1024;
+}
+
+function mib(n: number): string {
+  return `${(n / (1024 * 1024)).toFixed(1)} MiB`;
 }

@@ -30,7 +30,11 @@ export async function loadImageIndex(o: { tag: string; images: readonly string[]
   const created = await podman.exec({ args: ['manifest', 'create', tag] });
   if (created.code !== 0) return err(new PodmanFailedError('manifest create', created.code, created.stderr || created.stdout));
   for (const image of o.images) {
-    const added = await podman.exec({ args: ['manifest', 'add', tag, `containers-storage:${image}`] });
+    // podman stores a loaded `weld/x:t` as localhost/weld/x:t, and a containers-storage
+    // reference is not short-name resolved: it must name that.
+    const first = image.split('/')[0]!;
+    const stored = image.includes('/') && !/[.:]/.test(first) && first !== 'localhost' ? `localhost/${image}` : image;
+    const added = await podman.exec({ args: ['manifest', 'add', tag, `containers-storage:${stored}`] });
     if (added.code !== 0) {
       // A half-made list would be taken for the whole one next time.
       await podman.exec({ args: ['manifest', 'rm', tag] });

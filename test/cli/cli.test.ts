@@ -113,7 +113,7 @@ describe('weld CLI', () => {
     expect(text.stdout.split('\n').slice(0, 2)).toEqual(['Build order for weld-sample: 6 packages in 2 steps', 'STEP  PACKAGE     VERSION   REQUIRES']);
     expect(text.stdout).toMatch(/^2 +pyyaml +6\.0\.2-1 +libyaml$/m);
     const j = JSON.parse((await weld(['graph', 'PyYAML', '--json'], { cwd: root })).stdout);
-    expect(j).toEqual({ order: ['libyaml', 'pyyaml'], steps: [['libyaml'], ['pyyaml']], edges: { libyaml: [], pyyaml: ['libyaml'] } });
+    expect(j).toEqual({ order: ['libyaml', 'pyyaml'], steps: [['libyaml'], ['pyyaml']], edges: { libyaml: [], pyyaml: ['libyaml'] }, targets: { libyaml: ['bookworm-s390x'], pyyaml: ['bookworm-s390x'] } });
     const dot = (await weld(['graph', 'pyyaml', '--dot'], { cwd: root })).stdout;
     expect(dot).toBe('digraph weld {\n  rankdir=BT;\n  "libyaml" [shape=box];\n  "pyyaml" [shape=ellipse];\n  "pyyaml" -> "libyaml";\n}\n');
     expect((await weld(['graph', 'nope'], { cwd: root })).stderr).toContain('no package named "nope"');
