@@ -6,6 +6,7 @@ import type { ParsedArgs } from './args.js';
 import { runnerName } from './build-args.js';
 import type { VerbModule } from './commands.js';
 import type { CliIO } from './io.js';
+import { REMOTE_OPTIONS } from './store-args.js';
 import { weldVersion } from './version.js';
 
 // `weld server`: the build service in the foreground (systemd-ready: JSON log lines on
@@ -33,6 +34,7 @@ export const spec: VerbModule['spec'] = {
     backends: { type: 'string', value: '<file>', description: 'the build backends file (default: config backends, $WELD_BACKENDS, $XDG_CONFIG_HOME/weld/backends.toml); /api/v1/backends changes it' },
     'tls-cert': { type: 'string', value: '<file>', description: 'serve HTTPS with this certificate (PEM), with --tls-key' },
     'tls-key': { type: 'string', value: '<file>', description: 'the private key of --tls-cert (PEM)' },
+    ...REMOTE_OPTIONS,
     'drain-timeout': { type: 'string', value: '<s>', description: 'seconds SIGTERM lets running builds finish (default 600)' },
     role: { type: 'string', value: '<role>', description: 'token add: submit (submit, cancel own jobs) or admin (cancel any job)' },
     json: { type: 'boolean', description: 'token verbs: print JSON' },
@@ -71,6 +73,11 @@ async function serve(o: { args: ParsedArgs; io: CliIO; config: ServiceConfig; st
   const drainArg = stringOpt(args, 'drain-timeout');
   const drainS = drainArg === undefined ? (o.config.drainTimeoutS ?? 600) : Number(drainArg);
   if (!Number.isInteger(drainS) || drainS < 0) return err(new UsageError(`weld server: --drain-timeout must be a whole number of seconds, not "${drainArg}"`));
+  const tls = stringOpt(args, 'tls-verify');
+  if (tls !== undefined && tls !== 'true' && tls !== 'false') return err(new UsageError(`--tls-verify takes true or false, not ${JSON.stringify(tls)}`, 'write --tls-verify=false for a registry on plain HTTP'));
+  const storeRemote = stringOpt(args, 'store-remote');
+  const signingKey = stringOpt(args, 'signing-key');
+  const remoteFlags: Partial<ServiceConfig> = { ...(storeRemote ? { storeRemote } : {}), ...(tls ? { tlsVerify: tls === 'true' } : {}), ...(signingKey ? { signingKey: path.resolve(io.cwd, signingKey) } : {}) };
   const cert = stringOpt(args, 'tls-cert');
   const key = stringOpt(args, 'tls-key');
   if ((cert === undefined) !== (key === undefined)) return err(new UsageError('weld server: --tls-cert and --tls-key go together'));
@@ -101,7 +108,7 @@ async function serve(o: { args: ParsedArgs; io: CliIO; config: ServiceConfig; st
     port: listen.value.port,
     cwd: io.cwd,
     env: io.env,
-    config: { ...o.config, ...(cert && key ? { tlsCert: path.resolve(io.cwd, cert), tlsKey: path.resolve(io.cwd, key) } : {}) },
+    config: { ...o.config, ...remoteFlags, ...(cert && key ? { tlsCert: path.resolve(io.cwd, cert), tlsKey: path.resolve(io.cwd, key) } : {}) },
     weldVersion: weldVersion(),
     log,
   });

@@ -22,6 +22,15 @@ import { ServiceConfigError } from './errors.js';
 //   max_log_lines = 1000000          # lines a job's log keeps
 //   max_streams = 1000               # SSE streams open at once; more get 503
 //   tls_cert = "…" ; tls_key = "…"
+//   store_remote = "oci://registry.example.com/weld"   # the shared store (as [store] remote)
+//   store_push = true                # push what the jobs build
+//   trusted_keys = ["weld-ed25519:…"] # whose records substitution takes
+//   signing_key = "/etc/weld/keys/server.key"           # what pushed records are signed with
+//   tls_verify = true                # false: plain HTTP to a local registry
+//
+// The store remote is the server's, never a job's: a distro's [store] comes from a
+// repository the server does not control, and taking its trusted_keys would let whoever
+// writes that repository put builds into the server's store.
 
 export interface ServiceConfig {
   listen?: string;
@@ -41,9 +50,14 @@ export interface ServiceConfig {
   maxStreams?: number;
   tlsCert?: string;
   tlsKey?: string;
+  storeRemote?: string;
+  storePush?: boolean;
+  trustedKeys?: string[];
+  signingKey?: string;
+  tlsVerify?: boolean;
 }
 
-type Kind = 'string' | 'strings' | 'count';
+type Kind = 'string' | 'strings' | 'count' | 'boolean';
 const KEYS: Record<string, { kind: Kind; field: keyof ServiceConfig; path?: boolean }> = {
   listen: { kind: 'string', field: 'listen' },
   state: { kind: 'string', field: 'state', path: true },
@@ -62,6 +76,11 @@ const KEYS: Record<string, { kind: Kind; field: keyof ServiceConfig; path?: bool
   max_streams: { kind: 'count', field: 'maxStreams' },
   tls_cert: { kind: 'string', field: 'tlsCert', path: true },
   tls_key: { kind: 'string', field: 'tlsKey', path: true },
+  store_remote: { kind: 'string', field: 'storeRemote' },
+  store_push: { kind: 'boolean', field: 'storePush' },
+  trusted_keys: { kind: 'strings', field: 'trustedKeys' },
+  signing_key: { kind: 'string', field: 'signingKey', path: true },
+  tls_verify: { kind: 'boolean', field: 'tlsVerify' },
 };
 
 /** Reads and checks the config file; relative paths in it are relative to the file. */
@@ -87,6 +106,9 @@ export function readServiceConfig(file: string): Result<ServiceConfig, ServiceCo
       else (out as Record<string, unknown>)[spec.field] = spec.path ? path.resolve(path.dirname(file), value) : value;
     } else if (spec.kind === 'strings') {
       if (!Array.isArray(value) || value.some((v) => typeof v !== 'string' || v === '')) problems.push(`${key} must be a list of non-empty strings`);
+      else (out as Record<string, unknown>)[spec.field] = value;
+    } else if (spec.kind === 'boolean') {
+      if (typeof value !== 'boolean') problems.push(`${key} must be true or false`);
       else (out as Record<string, unknown>)[spec.field] = value;
     } else if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) problems.push(`${key} must be a whole number of at least 1`);
     else (out as Record<string, unknown>)[spec.field] = value;

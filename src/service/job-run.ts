@@ -100,6 +100,7 @@ export async function runJob(o: RunJobOptions): Promise<void> {
     runner: withSelector(runner.value, job.selector ?? {}),
     mirrorsDir: s.o.mirrorsDir,
     weldVersion: s.o.weldVersion,
+    ...(s.o.remote ? { remote: s.o.remote } : {}),
   });
   let summary;
   if (runs.length) {
@@ -128,7 +129,7 @@ export async function runJob(o: RunJobOptions): Promise<void> {
     const why = [failed.length ? `failed: ${failed.join(', ')}` : '', skipped.length ? `skipped: ${skipped.join(', ')}` : ''].filter(Boolean).join('; ');
     return failJob(o, why, { code: 'E_BUILD_FAILED', message: why });
   }
-  if (!composing) s.end(job, 'done', `${summary?.built.length ?? 0} built, ${summary?.cached.length ?? 0} cached${summary?.shared.length ? `, ${summary.shared.length} shared` : ''}`);
+  if (!composing) s.end(job, 'done', `${summary?.built.length ?? 0} built, ${summary?.cached.length ?? 0} cached${summary?.substituted.length ? `, ${summary.substituted.length} substituted` : ''}${summary?.shared.length ? `, ${summary.shared.length} shared` : ''}`);
   await compose({ ...o, runs, metadata: mirrored });
 }
 

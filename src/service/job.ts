@@ -45,6 +45,10 @@ export interface PackageStatus {
   endedAt?: number;
   /** the build backend its last run went to (only when the server has backends) */
   backend?: string;
+  /** cached because the store remote had it: where from and whose signature let it in */
+  substituted?: { remote: string; keyId: string };
+  /** cached because another target built this pure wheel: that build's key */
+  sharedFrom?: string;
   /** a wheel's test, after its build (README, "Tests"): running, passed (run now or reused), or failed */
   test?: { state: 'testing' | 'passed' | 'failed'; key?: string; reused?: boolean };
 }

@@ -17,6 +17,7 @@ import { initialStates, settleLeftovers, type Change } from './package-states.js
 import { planJob } from './job-matrix.js';
 import { normaliseRepository, repositoryAllowed, checkRef, type SourceCache } from './sources.js';
 import type { Caller } from './tokens.js';
+import type { RemoteSettings } from '../store/remote/config.js';
 
 // The jobs of one server: submission (the ref resolved, the metadata checked, the 409
 // rule), the queue, cancel, and resume after a restart. Running one job is job-run.ts.
@@ -43,6 +44,8 @@ export interface JobServiceOptions {
   weldVersion: string;
   /** a line for the server's JSON log */
   log: (fields: Record<string, unknown>) => void;
+  /** the server's store remote: builds substitute from it and push to it when it says so */
+  remote?: RemoteSettings;
 }
 
 export interface SubmitRequest {

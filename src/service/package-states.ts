@@ -4,7 +4,8 @@ import type { BuildEvent } from '../session/events.js';
 import { packageEnded, type Job, type PackageState, type PackageStatus } from './job.js';
 
 // A job's per-package states, from the build session's events: started → building,
-// cached → cached, done → built, failed → failed (canceled when a cancel stopped it),
+// cached → cached (a pure wheel another target built: with sharedFrom), substituted →
+// cached with where it came from, done → built, failed → failed (canceled when a cancel stopped it),
 // skipped → skipped (a dependency failed) or canceled. A wheel's test keeps the package
 // built (or cached) and fills its `test` (testing → passed); a failed test fails the
 // package. A package with requirements in the job is blocked until they have all built,
@@ -44,7 +45,11 @@ export function applyBuildEvent(o: { job: Job; metadata: { graph: JobGraph }; ev
     case 'log':
       return [{ log: { ...(pkg !== undefined ? { pkg } : {}), text: e.data.line } }];
     case 'cached':
-      return set('cached', { key: e.data.key, outputs: e.data.outputs, endedAt: e.at });
+      return set('cached', { key: e.data.key, outputs: e.data.outputs, endedAt: e.at, ...(e.data.sharedFrom ? { sharedFrom: e.data.sharedFrom } : {}) });
+    case 'substituted':
+      return set('cached', { key: e.data.key, outputs: e.data.outputs, endedAt: e.at, substituted: { remote: e.data.remote, keyId: e.data.keyId } });
+    case 'pushed':
+      return [{ log: { text: `pushed ${e.data.records} record${e.data.records === 1 ? '' : 's'} to ${e.data.remote} (${e.data.blobs} blob${e.data.blobs === 1 ? '' : 's'}, ${e.data.bytes} bytes sent${e.data.present ? `; ${e.data.present} already there` : ''})` } }];
     case 'done':
       return set('built', { key: e.data.key, outputs: e.data.outputs, endedAt: e.at });
     case 'failed': {

@@ -7,6 +7,8 @@ import type { Store } from '../store/store.js';
 import { err, ok, type Result } from '../core/result.js';
 import { openStore } from '../store/store.js';
 import { buildApi } from './api.js';
+import { shownRemote } from './api-store.js';
+import { resolveRemote, type RemoteSettings } from '../store/remote/config.js';
 import type { BackendsApi } from './api-backends.js';
 import { isLoopback, type ServiceConfig } from './config.js';
 import { ServiceConfigError } from './errors.js';
@@ -72,6 +74,8 @@ export async function startService(o: StartServiceOptions): Promise<Result<Runni
       return err(new ServiceConfigError(`cannot read the TLS certificate or key: ${(e as Error).message}`));
     }
   }
+  const remote = await serverRemote(c, o.env);
+  if (!remote.ok) return remote;
   const store = await openStore({ path: o.storePath, create: true });
   if (!store.ok) return err(store.error);
   const jobStore = await JobStore.open({ stateDir: o.stateDir });
@@ -93,6 +97,7 @@ export async function startService(o: StartServiceOptions): Promise<Result<Runni
     buildJobs: c.buildJobs ?? 2,
     weldVersion: o.weldVersion,
     log: o.log,
+    ...(remote.value ? { remote: remote.value } : {}),
   });
   const storeScan = new StoreScan(store.value);
   const metrics = new ServiceMetrics({ jobs, jobStore: jobStore.value, storeScan });
@@ -109,7 +114,7 @@ export async function startService(o: StartServiceOptions): Promise<Result<Runni
     log: o.log,
     store: store.value,
     storeScan,
-    storeRemote: o.env['WELD_STORE_REMOTE'],
+    storeRemote: remote.value?.config.url.text,
     web,
     ...(https ? { https } : {}),
     ...(o.backends ? { backends: o.backends } : {}),
@@ -136,7 +141,7 @@ export async function startService(o: StartServiceOptions): Promise<Result<Runni
   const shown = o.host.includes(':') ? `[${o.host}]` : o.host;
   const url = `${https ? 'https' : 'http'}://${shown}:${port}`;
   jobs.resume();
-  o.log({ msg: 'listening', url, state: o.stateDir, store: store.value.path, runner: o.runnerName, repositories: allow.value, auth: tokens.enforced() });
+  o.log({ msg: 'listening', url, state: o.stateDir, store: store.value.path, runner: o.runnerName, repositories: allow.value, auth: tokens.enforced(), ...(remote.value ? { storeRemote: shownRemote(remote.value.config.url.text), push: remote.value.push, trustedKeys: remote.value.config.trusted.size } : {}) });
   let closed: Promise<void> | undefined;
   return ok({
     url,
@@ -165,4 +170,23 @@ async function allowList(o: { configured: string[] | undefined; cwd: string }): 
     out.push(prefix ? `${n.value}/` : n.value);
   }
   return ok(out);
+}
+
+/**
+ * The server's store remote, from its config (store_remote, store_push, trusted_keys,
+ * signing_key, tls_verify) and environment (WELD_STORE_REMOTE, WELD_SIGNING_KEY,
+ * WELD_TLS_VERIFY), never from a job's metadata: see config.ts.
+ */
+export async function serverRemote(c: ServiceConfig, env: NodeJS.ProcessEnv): Promise<Result<RemoteSettings | undefined, WeldError>> {
+  return resolveRemote({
+    // As the server's other keys, the config (and the flags over it) wins over the environment.
+    section: c.trustedKeys ? { trustedKeys: c.trustedKeys } : {},
+    env,
+    flags: {
+      ...(c.storeRemote ? { storeRemote: c.storeRemote } : {}),
+      ...(c.tlsVerify !== undefined ? { tlsVerify: c.tlsVerify } : {}),
+      ...(c.signingKey ? { signingKey: c.signingKey } : {}),
+      ...(c.storePush !== undefined ? { push: c.storePush } : {}),
+    },
+  });
 }
