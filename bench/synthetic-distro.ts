@@ -16,7 +16,7 @@ function rng(seed: number): () => number {
  * `depth` levels deep: each package sits on a level and requires one to three
  * packages of lower levels, one of them from the level just below.
  */
-export function writeSyntheticDistro(opts: { root: string; repoRoot: string; count: number; depth: number; seed?: number }): void {
+export function writeSyntheticDistro(opts: { root: string; repoRoot: string; count: number; depth: number; seed?: number; matrix?: boolean }): void {
   const { root, count, depth } = opts;
   const rand = rng(opts.seed ?? 42);
   const pick = <T>(xs: T[]): T => xs[Math.floor(rand() * xs.length)]!;
@@ -24,7 +24,12 @@ export function writeSyntheticDistro(opts: { root: string; repoRoot: string; cou
   mkdirSync(path.join(root, 'metadata/composes'), { recursive: true });
   cpSync(path.join(opts.repoRoot, 'metadata/envs'), path.join(root, 'metadata/envs'), { recursive: true });
   cpSync(path.join(opts.repoRoot, 'recipes'), path.join(root, 'recipes'), { recursive: true });
-  writeFileSync(path.join(root, 'metadata/weld.toml'), '[distro]\nname = "synthetic"\narch = "s390x"\nenv = "bookworm-s390x"\n');
+  if (opts.matrix) {
+    // Two targets, as the matrix e2e has them: s390x and ppc64el, bookworm's CPython 3.11 each.
+    cpSync(path.join(opts.repoRoot, 'test/fixtures/matrix/metadata/envs'), path.join(root, 'metadata/envs'), { recursive: true });
+    const target = (name: string, arch: string) => `[[target]]\nname = "${name}"\narch = "${arch}"\nenv = "bookworm-${arch}"\nruntime_env = "bookworm-${arch}-runtime"\n\n`;
+    writeFileSync(path.join(root, 'metadata/weld.toml'), `[distro]\nname = "synthetic"\n\n${target('s390x-py311', 's390x')}${target('ppc64el-py311', 'ppc64el')}`);
+  } else writeFileSync(path.join(root, 'metadata/weld.toml'), '[distro]\nname = "synthetic"\narch = "s390x"\nenv = "bookworm-s390x"\n');
   writeFileSync(path.join(root, 'metadata/composes/default.toml'), '[compose]\nkind = "wheelhouse"\n');
 
   const levels: string[][] = Array.from({ length: depth }, () => []);

@@ -135,8 +135,7 @@ export async function executeBuild(o: ExecuteOptions): Promise<BuildSummary> {
     if (broken.length) return skip(name, new DependencyFailedError(broken));
     if (o.signal?.aborted) return skip(name, new BuildCancelledError());
     const requirements = closure.map((r, i) => ({ name: r, record: (results[i] as { record: BuildRecord }).record }));
-    const r = await limit(() =>
-      runTestPhase({
+    const r = await runTestPhase({
         tests: o.tests!,
         pkg,
         build: b.record,
@@ -150,8 +149,8 @@ export async function executeBuild(o: ExecuteOptions): Promise<BuildSummary> {
         weldVersion: o.weldVersion,
         ...(o.signal ? { signal: o.signal } : {}),
         onEvent: emit,
-      }),
-    );
+        slot: limit,
+      });
     if (!r.ok) {
       if (r.error instanceof BuildCancelledError) return skip(name, r.error);
       return fail(name, r.error, { emitted: true });

@@ -38,6 +38,8 @@ export interface TestPhaseOptions {
   weldVersion: string;
   signal?: AbortSignal;
   onEvent: BuildListener;
+  /** runs the test itself when a build slot is free (the look-up of a reusable record needs none) */
+  slot?: <T>(fn: () => Promise<T>) => Promise<T>;
 }
 
 /** The key of a wheel's test, from its build and the builds of what it installs. */
@@ -73,7 +75,8 @@ export async function runTestPhase(o: TestPhaseOptions): Promise<TestPhaseResult
     o.onEvent(packageEvent('tested', o.pkg.name, { testKey: key, reused: true, durationMs: 0 }));
     return { ok: true, record: found, reused: true };
   }
-  const r = await testOne({
+  const slot = o.slot ?? ((fn) => fn());
+  const r = await slot(() => testOne({
     pkg: o.pkg,
     build: o.build,
     key,
@@ -89,6 +92,6 @@ export async function runTestPhase(o: TestPhaseOptions): Promise<TestPhaseResult
     sourceDateEpoch: o.sourceDateEpoch,
     ...(o.signal ? { signal: o.signal } : {}),
     onEvent: o.onEvent,
-  });
+  }));
   return r.ok ? { ...r, reused: false } : r;
 }
