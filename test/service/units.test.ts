@@ -141,7 +141,7 @@ describe('the server config', () => {
     writeFileSync(file, 'colour = "blue"\nread = "maybe"\nconcurrent_jobs = "2"\ntls_cert = "c.pem"\n');
     const bad = readServiceConfig(file);
     expect(bad.ok).toBe(false);
-    if (!bad.ok) expect(bad.error.message).toBe(`${file}: unknown key "colour" (known: listen, state, store, mirrors, runner, backends, read, repositories, allow_paths, concurrent_jobs, build_jobs, drain_timeout, max_body, max_log_lines, max_streams, tls_cert, tls_key); concurrent_jobs must be a whole number of at least 1; read must be "open" or "token", not "maybe"; tls_cert and tls_key go together`);
+    if (!bad.ok) expect(bad.error.message).toBe(`${file}: unknown key "colour" (known: listen, state, store, mirrors, runner, backends, read, repositories, allow_paths, concurrent_jobs, build_jobs, drain_timeout, max_body, max_log_lines, max_streams, tls_cert, tls_key, store_remote, store_push, trusted_keys, signing_key, tls_verify); concurrent_jobs must be a whole number of at least 1; read must be "open" or "token", not "maybe"; tls_cert and tls_key go together`);
     writeFileSync(file, 'listen = \n');
     const syntax = readServiceConfig(file);
     expect(!syntax.ok && syntax.error.message).toMatch(new RegExp(`^${file}:1:\\d+: `));
