@@ -1,15 +1,38 @@
-import { useEffect, useRef, useState } from 'react';
+import { memo, useEffect, useMemo, useRef, useState } from 'react';
 import { duration } from '../format.js';
 import type { PackageStatus } from '../types.js';
 import { StateBadge } from './State.js';
 
 // The job's packages as a list one can read and reach by keyboard (the graph is for the
-// eye), virtualised: a thousand rows, twenty in the DOM.
+// eye), virtualised: a thousand rows, twenty in the DOM. Each row is memoised on its
+// package's status (an SSE update replaces only the changed packages' objects), so an
+// update re-renders the changed rows, and the clock only the rows still building.
 
 const ROW_PX = 32;
 const OVERSCAN = 8;
 
-export function PackageTable(props: { states: Record<string, PackageStatus>; selected: string | undefined; onSelect: (n: string) => void; now: number }) {
+const Row = memo(function Row(props: { name: string; status: PackageStatus; top: number; selected: boolean; now: number; onSelect: (n: string) => void }) {
+  const { name: n, status: s } = props;
+  const took = s.startedAt !== undefined ? (s.endedAt ?? props.now) - s.startedAt : undefined;
+  return (
+    <div role="row" className={`prow${props.selected ? ' selected' : ''}`} style={{ top: props.top }} data-package={n} data-state={s.state}>
+      <span role="cell" className="pname">
+        <button type="button" className="link" onClick={() => props.onSelect(n)} aria-pressed={props.selected}>
+          {n}
+        </button>
+      </span>
+      <span role="cell">
+        <StateBadge state={s.state} />
+        {s.test ? <span className={`test t-${s.test.state}`}> test {s.test.state}</span> : null}
+      </span>
+      <span role="cell" className="num">
+        {took !== undefined ? duration(took) : ''}
+      </span>
+    </div>
+  );
+});
+
+export const PackageTable = memo(function PackageTable(props: { states: Record<string, PackageStatus>; selected: string | undefined; onSelect: (n: string) => void; now: number }) {
   const [filter, setFilter] = useState('');
   const [top, setTop] = useState(0);
   const [height, setHeight] = useState(320);
@@ -22,30 +45,16 @@ export function PackageTable(props: { states: Record<string, PackageStatus>; sel
     return () => ro.disconnect();
   }, []);
   const f = filter.trim().toLowerCase();
-  const names = Object.keys(props.states).filter((n) => !f || n.includes(f) || props.states[n]!.state === f);
+  const names = useMemo(() => Object.keys(props.states).filter((n) => !f || n.includes(f) || props.states[n]!.state === f), [props.states, f]);
   const first = Math.max(0, Math.floor(top / ROW_PX) - OVERSCAN);
   const last = Math.min(names.length, Math.ceil((top + height) / ROW_PX) + OVERSCAN);
   const rows = [];
   for (let i = first; i < last; i++) {
     const n = names[i]!;
     const s = props.states[n]!;
-    const took = s.startedAt !== undefined ? (s.endedAt ?? props.now) - s.startedAt : undefined;
-    rows.push(
-      <div key={n} role="row" className={`prow${n === props.selected ? ' selected' : ''}`} style={{ top: i * ROW_PX }} data-package={n} data-state={s.state}>
-        <span role="cell" className="pname">
-          <button type="button" className="link" onClick={() => props.onSelect(n)} aria-pressed={n === props.selected}>
-            {n}
-          </button>
-        </span>
-        <span role="cell">
-          <StateBadge state={s.state} />
-          {s.test ? <span className={`test t-${s.test.state}`}> test {s.test.state}</span> : null}
-        </span>
-        <span role="cell" className="num">
-          {took !== undefined ? duration(took) : ''}
-        </span>
-      </div>,
-    );
+    // only a package still building reads the clock
+    const live = s.startedAt !== undefined && s.endedAt === undefined;
+    rows.push(<Row key={n} name={n} status={s} top={i * ROW_PX} selected={n === props.selected} now={live ? props.now : 0} onSelect={props.onSelect} />);
   }
   return (
     <div className="ptable">
@@ -60,4 +69,4 @@ export function PackageTable(props: { states: Record<string, PackageStatus>; sel
       </div>
     </div>
   );
-}
+});
