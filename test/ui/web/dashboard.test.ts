@@ -1,6 +1,6 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest';
 import { DEFAULT_WEB_DIR } from '../../../src/service/web.js';
 import { addToken } from '../../../src/service/tokens.js';
 import type { RunningService } from '../../../src/service/server.js';
@@ -104,6 +104,99 @@ describe('the web dashboard in chromium', () => {
     expect((job['error'] as { code: string }).code).toBe('E_CANCELED');
     expect((job['packageStates'] as Record<string, { state: string }>)['slow']!.state).toBe('canceled');
     expect(String((job['transitions'] as Array<{ reason: string }>).at(-1)!.reason)).toContain('canceled by ci');
+    await page.close();
+    expect(browser.errors).toEqual([]);
+  });
+
+  it('drives a job by keyboard alone: to the job, a package in the graph and in the list, its log, Escape, sign-in and cancel', { timeout: 120_000 }, async () => {
+    const r = await submit({ url: server.url, token, body: { repository: fx.repo, ref: 'main', packages: ['beta', 'slow'] } });
+    expect(r.status).toBe(201);
+    const id = r.body['id'] as string;
+    const page = await browser.page({ width: 1280, height: 800 });
+    // a failure below must not leave slow running for the tests after this one
+    onTestFailed(() => void fetch(`${server.url}/api/v1/jobs/${id}/cancel`, { method: 'POST', headers: { authorization: `Bearer ${token}` } }));
+    await page.goto(`${server.url}/`);
+    await page.locator(`tr[data-job="${id}"]`).waitFor({ timeout: 40_000 });
+    const active = () => page.evaluate(() => {
+      const a = document.activeElement;
+      return { tag: a?.tagName.toLowerCase(), id: a?.id, text: a?.textContent?.trim(), label: a?.getAttribute('aria-label'), role: a?.getAttribute('role'), pkg: a?.closest('[data-package]')?.getAttribute('data-package') ?? undefined, href: a?.getAttribute('href'), inGraph: !!a?.closest('svg.graph'), inList: !!a?.closest('.ptable-body') };
+    });
+    /** Tab (or Shift+Tab) until `want` holds for the focused element; fails after `max` presses. */
+    const tabTo = async (want: (a: Awaited<ReturnType<typeof active>>) => boolean, o: { back?: boolean; max?: number } = {}) => {
+      for (let i = 0; i < (o.max ?? 60); i++) {
+        await page.keyboard.press(o.back ? 'Shift+Tab' : 'Tab');
+        const a = await active();
+        if (want(a)) return a;
+      }
+      throw new Error(`no focusable element as wanted within ${o.max ?? 60} presses of ${o.back ? 'Shift+Tab' : 'Tab'}; at ${JSON.stringify(await active())}`);
+    };
+
+    // from the jobs list to the job
+    await tabTo((a) => a.href === `/jobs/${id}`);
+    await page.keyboard.press('Enter');
+    await page.waitForURL(`**/jobs/${id}`);
+    await page.locator('svg.graph[data-ready="true"]').waitFor();
+    await page.locator('svg.graph g.node[data-package="slow"][data-state="building"]').waitFor({ timeout: 40_000 });
+
+    // the graph is one tab stop: its first package (alpha, layer 0), named with its state
+    const first = await tabTo((a) => a.inGraph);
+    expect(first).toMatchObject({ role: 'button', pkg: 'alpha' });
+    expect(first.label).toMatch(/^alpha: (waiting|building|built|cached)$/);
+    // a visible focus ring round the focused node
+    expect(await page.locator('svg.graph g.node[data-package="alpha"] rect.ring').evaluate((el) => getComputedStyle(el).stroke)).not.toBe('none');
+    // ↓ in layer 0 is slow; → goes to layer 1's nearest row (beta, its only one), ← to layer 0's first row
+    await page.keyboard.press('ArrowDown');
+    expect(await active()).toMatchObject({ pkg: 'slow', label: 'slow: building' });
+    await page.keyboard.press('ArrowRight');
+    expect((await active()).pkg).toBe('beta');
+    await page.keyboard.press('ArrowLeft');
+    expect((await active()).pkg).toBe('alpha');
+    await page.keyboard.press('End');
+    expect((await active()).pkg).toBe('slow');
+    expect(await page.locator('svg.graph g.node[data-package="alpha"] rect.ring').evaluate((el) => getComputedStyle(el).stroke)).toBe('none');
+
+    // Enter selects slow: its detail takes focus, the log panel is slow's, live
+    await page.keyboard.press('Enter');
+    await page.getByRole('heading', { name: /Log of slow/ }).waitFor();
+    expect(await active()).toMatchObject({ tag: 'h2', pkg: undefined });
+    expect((await active()).text).toMatch(/^slow/);
+    expect(await page.locator('svg.graph g.node[data-package="slow"]').getAttribute('aria-pressed')).toBe('true');
+    await page.getByRole('log', { name: "slow's log" }).getByText(/line \d+$/).first().waitFor({ timeout: 40_000 });
+    // Escape closes it and gives focus back to slow's node
+    await page.keyboard.press('Escape');
+    await page.getByRole('heading', { name: 'Job log' }).waitFor();
+    expect(await page.getByRole('heading', { name: /^slow/ }).count()).toBe(0);
+    await page.waitForFunction(() => document.activeElement?.getAttribute('data-package') === 'slow');
+
+    // the list: each row's name is a button named with the package and its state; ↓ moves, Space selects
+    const row = await tabTo((a) => a.inList);
+    expect(row.tag).toBe('button');
+    expect(row.label).toBe(`${row.pkg}: ${await page.locator(`.prow[data-package="${row.pkg}"]`).getAttribute('data-state')}`);
+    expect(await page.locator(`.prow[data-package="${row.pkg}"]`).evaluate((el) => getComputedStyle(el).outlineStyle)).toBe('solid');
+    const names = await page.locator('.prow').evaluateAll((els) => els.map((e) => e.getAttribute('data-package')));
+    const next = names[names.indexOf(row.pkg!) + 1]!;
+    await page.keyboard.press('ArrowDown');
+    expect((await active()).pkg).toBe(next);
+    await page.keyboard.press(' ');
+    await page.getByRole('heading', { name: `Log of ${next}` }).waitFor();
+    await page.keyboard.press('Escape');
+    await page.getByRole('heading', { name: 'Job log' }).waitFor();
+    expect((await active()).pkg).toBe(next);
+
+    // sign in and cancel, by keyboard: the token field is in the header, before the page
+    const cancel = page.getByRole('button', { name: 'Cancel job' });
+    expect(await cancel.isDisabled()).toBe(true);
+    await tabTo((a) => a.id === 'token', { back: true });
+    await page.keyboard.type(token);
+    await page.keyboard.press('Enter');
+    await page.getByText('signed in as').waitFor();
+    await cancel.and(page.locator(':enabled')).waitFor();
+    await tabTo((a) => a.text === 'Cancel job');
+    await page.keyboard.press('Enter');
+    await page.locator('h1 .badge.s-failed').waitFor({ timeout: 40_000 });
+    const job = await waitForState({ url: server.url, id, states: ['failed', 'ready'] });
+    expect((job['error'] as { code: string }).code).toBe('E_CANCELED');
+    expect((job['packageStates'] as Record<string, { state: string }>)['slow']!.state).toBe('canceled');
     await page.close();
     expect(browser.errors).toEqual([]);
   });

@@ -1,4 +1,4 @@
-import { memo, useEffect, useMemo, useRef, useState, type ReactElement } from 'react';
+import { memo, useCallback, useEffect, useMemo, useRef, useState, type KeyboardEvent, type ReactElement } from 'react';
 import type { PackageState, PackageStatus } from '../types.js';
 
 // A job's packages as its build graph: a layered layout by longest path (a package sits
@@ -8,6 +8,10 @@ import type { PackageState, PackageStatus } from '../types.js';
 // are drawn (a thousand packages' edges are a grey wash, not information) and only the
 // nodes near the visible part of the graph are in the DOM, so a thousand-package job
 // draws and updates what one sees.
+//
+// By keyboard the graph is one tab stop (a roving tabindex, as the ARIA practices' grid):
+// the arrows move between packages (↑↓ in a layer, ←→ between layers), Home and End go to
+// the first and last of a layer, Enter or Space selects.
 
 const W = 168;
 const H = 22;
@@ -72,7 +76,7 @@ export function layoutGraph(names: string[], requires: Record<string, string[]>)
   return { pos, columns, width: PAD * 2 + columns.length * (W + GAP_X) - GAP_X, height: PAD * 2 + rows * (H + GAP_Y) - GAP_Y, depths: columns.length };
 }
 
-const Node = memo(function Node(props: { name: string; x: number; y: number; state: PackageState; selected: boolean; onSelect: (n: string) => void }) {
+const Node = memo(function Node(props: { name: string; x: number; y: number; state: PackageState; selected: boolean; tabbable: boolean; onSelect: (n: string) => void }) {
   const label = props.name.length > 22 ? `${props.name.slice(0, 21)}…` : props.name;
   return (
     <g
@@ -81,10 +85,14 @@ const Node = memo(function Node(props: { name: string; x: number; y: number; sta
       onClick={() => props.onSelect(props.name)}
       data-package={props.name}
       data-state={props.state}
+      role="button"
+      tabIndex={props.tabbable ? 0 : -1}
+      aria-label={`${props.name}: ${props.state}`}
+      aria-pressed={props.selected}
     >
-      <title>{`${props.name}: ${props.state}`}</title>
+      <rect className="ring" x={-3} y={-3} width={W + 6} height={H + 6} rx={6} />
       <rect width={W} height={H} rx={4} />
-      <text x={6} y={15}>
+      <text x={6} y={15} aria-hidden="true">
         {label}
       </text>
     </g>
@@ -136,6 +144,10 @@ export const Graph = memo(function Graph(props: { states: Record<string, Package
   const shown = names.length <= ALL_EDGES_UP_TO ? edgesOf.all : props.selected !== undefined ? (edgesOf.of.get(props.selected) ?? []) : [];
   const wrap = useRef<HTMLDivElement>(null);
   const [view, setView] = useState({ left: 0, top: 0, width: 1400, height: 600 });
+  // the package that holds the graph's one tab stop
+  const [current, setCurrent] = useState<string>();
+  const cur = current !== undefined && layout.pos.has(current) ? current : props.selected !== undefined && layout.pos.has(props.selected) ? props.selected : layout.columns[0]?.[0];
+  const focusNext = useRef<string | undefined>(undefined);
   useEffect(() => {
     const el = wrap.current;
     if (!el) return;
@@ -143,6 +155,45 @@ export const Graph = memo(function Graph(props: { states: Record<string, Package
     ro.observe(el);
     return () => ro.disconnect();
   }, []);
+  useEffect(() => {
+    // after an arrow key: the node is in the DOM now (the current one always is); focus scrolls it into view
+    const n = focusNext.current;
+    if (n === undefined) return;
+    focusNext.current = undefined;
+    wrap.current?.querySelector<SVGGElement>(`g.node[data-package="${CSS.escape(n)}"]`)?.focus();
+  });
+  const onKeyDown = useCallback(
+    (e: KeyboardEvent<SVGSVGElement>) => {
+      const target = (e.target as Element).closest('g.node');
+      const name = target?.getAttribute('data-package');
+      if (!name) return;
+      const p = layout.pos.get(name);
+      if (!p) return;
+      if (e.key === 'Enter' || e.key === ' ') {
+        e.preventDefault();
+        props.onSelect(name);
+        return;
+      }
+      const col = layout.columns[p.depth]!;
+      let next: string | undefined;
+      const nearest = (d: number) => {
+        const c = layout.columns[d];
+        return c && c.length ? c[Math.min(p.row, c.length - 1)] : undefined;
+      };
+      if (e.key === 'ArrowDown') next = col[p.row + 1];
+      else if (e.key === 'ArrowUp') next = col[p.row - 1];
+      else if (e.key === 'ArrowRight') next = nearest(p.depth + 1);
+      else if (e.key === 'ArrowLeft') next = nearest(p.depth - 1);
+      else if (e.key === 'Home') next = col[0];
+      else if (e.key === 'End') next = col.at(-1);
+      else return;
+      e.preventDefault();
+      if (next === undefined) return;
+      focusNext.current = next;
+      setCurrent(next);
+    },
+    [layout, props.onSelect],
+  );
   const virtual = names.length > VIRTUAL_FROM;
   const summary = useMemo(() => {
     const counts: Partial<Record<PackageState, number>> = {};
@@ -158,7 +209,7 @@ export const Graph = memo(function Graph(props: { states: Record<string, Package
     const p = layout.pos.get(n)!;
     const s = props.states[n];
     if (!s) return;
-    nodes.push(<Node key={n} name={n} x={p.x} y={p.y} state={s.state} selected={n === props.selected} onSelect={props.onSelect} />);
+    nodes.push(<Node key={n} name={n} x={p.x} y={p.y} state={s.state} selected={n === props.selected} tabbable={n === cur} onSelect={props.onSelect} />);
   };
   const colW = W + GAP_X;
   const d0 = virtual ? Math.max(0, Math.ceil((view.left - MARGIN - PAD - W) / colW)) : 0;
@@ -168,8 +219,9 @@ export const Graph = memo(function Graph(props: { states: Record<string, Package
     const [r0, r1] = virtual ? rowsIn(col, view.top - MARGIN, view.top + view.height + MARGIN) : [0, col.length];
     for (let r = r0; r < r1; r++) draw(col[r]!);
   }
-  // the selected package is always there, in view or not
+  // the selected package and the tab stop are always there, in view or not
   if (props.selected !== undefined && layout.pos.has(props.selected)) draw(props.selected);
+  if (cur !== undefined) draw(cur);
   return (
     <div className="graph-wrap" ref={wrap} onScroll={virtual ? (e) => setView({ left: e.currentTarget.scrollLeft, top: e.currentTarget.scrollTop, width: e.currentTarget.clientWidth, height: e.currentTarget.clientHeight }) : undefined}>
       <svg
@@ -177,12 +229,17 @@ export const Graph = memo(function Graph(props: { states: Record<string, Package
         width={layout.width}
         height={layout.height}
         viewBox={`0 0 ${layout.width} ${layout.height}`}
-        role="img"
-        aria-label={`Build graph of ${names.length} packages in ${layout.depths} layers: ${summary}`}
+        role="group"
+        aria-label={`Build graph of ${names.length} packages in ${layout.depths} layers: ${summary}. Arrow keys move between packages, Enter selects.`}
         data-ready="true"
         data-nodes={names.length}
+        onKeyDown={onKeyDown}
+        onFocus={(e) => {
+          const n = (e.target as Element).closest('g.node')?.getAttribute('data-package');
+          if (n && n !== cur) setCurrent(n);
+        }}
       >
-        <g className="edges">
+        <g className="edges" aria-hidden="true">
           {shown.map((e) => {
             const a = layout.pos.get(e.from)!;
             const b = layout.pos.get(e.to)!;

@@ -120,6 +120,37 @@ export function JobPage(props: { id: string }) {
     };
   }, [job]);
 
+  // Escape closes the selected package, and focus goes back to where it was picked
+  const pickedFrom = useRef<{ el: HTMLElement | SVGElement | null; name: string } | undefined>(undefined);
+  const select = useCallback((n: string) => {
+    const a = document.activeElement;
+    pickedFrom.current = { el: a instanceof HTMLElement || a instanceof SVGElement ? a : null, name: n };
+    setSelected(n);
+  }, []);
+  const close = useCallback(() => {
+    setSelected(undefined);
+    const back = pickedFrom.current;
+    pickedFrom.current = undefined;
+    // after the detail panel (which had focus) is gone: the same element if it is still
+    // there, else the package's node (the graph keeps its tab stop in the DOM)
+    requestAnimationFrame(() => {
+      if (!back) return;
+      const to = back.el?.isConnected && back.el !== document.body ? back.el : document.querySelector<SVGGElement>(`svg.graph g.node[data-package="${CSS.escape(back.name)}"]`);
+      to?.focus();
+    });
+  }, []);
+  useEffect(() => {
+    if (selected === undefined) return;
+    // on the window: wherever focus is (the detail's heading, the log, the page itself)
+    const onKey = (e: KeyboardEvent) => {
+      if (e.key !== 'Escape' || e.defaultPrevented) return;
+      e.preventDefault();
+      close();
+    };
+    window.addEventListener('keydown', onKey);
+    return () => window.removeEventListener('keydown', onKey);
+  }, [selected, close]);
+
   if (error && !job) return <ErrorBox error={error} what={`job ${props.id}`} />;
   if (!job) return <p aria-live="polite">Loading job {props.id}…</p>;
   const started = job.transitions.find((t) => t.state === 'build')?.at;
@@ -161,7 +192,7 @@ export function JobPage(props: { id: string }) {
         <div className="col">
           <section aria-labelledby="graph-h" className="panel graph-panel">
             <h2 id="graph-h">Build graph</h2>
-            <Graph states={job.packageStates} requires={job.requires ?? NO_EDGES} selected={sel} onSelect={setSelected} />
+            <Graph states={job.packageStates} requires={job.requires ?? NO_EDGES} selected={sel} onSelect={select} />
             <Legend />
           </section>
           <section aria-labelledby="log-h" className="panel">
@@ -176,9 +207,9 @@ export function JobPage(props: { id: string }) {
         <div className="col">
           <section aria-labelledby="pk-h" className="panel">
             <h2 id="pk-h">Packages</h2>
-            <PackageTable states={job.packageStates} selected={sel} onSelect={setSelected} now={now} />
+            <PackageTable states={job.packageStates} selected={sel} onSelect={select} now={now} />
           </section>
-          {sel ? <PackageDetail job={job} name={sel} onClose={() => setSelected(undefined)} /> : null}
+          {sel ? <PackageDetail job={job} name={sel} onClose={close} /> : null}
         </div>
       </div>
       <Composes job={job} />
@@ -249,7 +280,7 @@ function PackageDetail(props: { job: Job; name: string; onClose: () => void }) {
         <h2 id="detail-h" ref={heading} tabIndex={-1}>
           {props.name} <StateBadge state={s.state} />
         </h2>
-        <button type="button" onClick={props.onClose}>
+        <button type="button" onClick={props.onClose} aria-keyshortcuts="Escape" title="Close (Escape)">
           Close
         </button>
       </div>
