@@ -2,6 +2,8 @@ import { existsSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest';
 import { DEFAULT_WEB_DIR } from '../../../src/service/web.js';
+import { readBackendsFile, writeBackendsFile } from '../../../src/runner/backends/config.js';
+import { BackendPool } from '../../../src/runner/backends/pool.js';
 import { addToken } from '../../../src/service/tokens.js';
 import type { RunningService } from '../../../src/service/server.js';
 import { openBrowser, type Browser } from '../../helpers/browser.js';
@@ -227,6 +229,60 @@ describe('the web dashboard in chromium', () => {
     await page.close();
     // The one failed load the page expects: GET /backends is 404 on a server without backends
     // (the API's answer for it), and chromium logs every 4xx load on the console.
+    expect(browser.errors.filter((e) => !/status of 404 .*\/api\/v1\/backends\)$/.test(e))).toEqual([]);
+  });
+
+  it('lists the backends of a server that has them: arch, labels, load and health, kept current', { timeout: 60_000 }, async () => {
+    // As `weld server --backends FILE` does: the file read into one pool that every job's runner
+    // shares. Load and health are the pool's own counts: three builds leased on z1, and qemu1
+    // failed three times in a row (so it is skipped for a while).
+    const file = path.join(fx.tmp, 'backends/backends.toml');
+    mkdirSync(path.dirname(file), { recursive: true });
+    const written = writeBackendsFile({
+      file,
+      backends: [
+        { name: 'z1', url: 'ssh://weld@z1.example.com/run/podman/podman.sock', arch: 's390x', labels: { cpu: 'native' }, maxJobs: 4 },
+        { name: 'qemu1', url: 'tcp://10.0.0.5:8888', arch: 'ppc64el', labels: { emulated: 'qemu', size: 'big' }, maxJobs: 2 },
+        { name: 'arm1', url: 'unix:///run/podman/podman.sock', arch: 'arm64', labels: {}, maxJobs: 1 },
+      ],
+    });
+    if (!written.ok) throw written.error;
+    const configured = readBackendsFile(file);
+    if (!configured.ok) throw configured.error;
+    const pool = new BackendPool({ backends: configured.value });
+    const lease = async (arch: string) => {
+      const l = await pool.acquire({ arch, labels: {} });
+      if (!l.ok) throw new Error(String(l.error));
+      return l.value;
+    };
+    const z1 = [await lease('s390x'), await lease('s390x'), await lease('s390x')];
+    for (let i = 0; i < 3; i++) (await lease('ppc64el')).release(false);
+    const withBackends = await fx.start({ stateDir: path.join(fx.tmp, 'state-backends'), storePath: path.join(fx.tmp, 'store-backends'), backends: { pool, file } });
+
+    const page = await browser.page({ width: 1280, height: 800 });
+    await page.goto(`${withBackends.url}/backends`);
+    const table = page.getByRole('table');
+    await table.waitFor();
+    const rows = async () => table.locator('tbody tr').evaluateAll((trs) => trs.map((tr) => [...tr.querySelectorAll('td')].map((td) => td.textContent!.replace(/\s+/g, ' ').trim())));
+    expect(await table.locator('thead th').allTextContents()).toEqual(['Name', 'URL', 'Arch', 'Labels', 'Load', 'Health']);
+    const shown = await rows();
+    expect(shown.map((r) => r.slice(0, 5))).toEqual([
+      ['z1', 'ssh://weld@z1.example.com/run/podman/podman.sock', 's390x', 'cpu=native', '3/4'],
+      ['qemu1', 'tcp://10.0.0.5:8888', 'ppc64el', 'emulated=qemu, size=big', '0/2'],
+      ['arm1', 'unix:///run/podman/podman.sock', 'arm64', '—', '0/1'],
+    ]);
+    expect(shown[0]![5]).toBe('healthy');
+    expect(shown[1]![5]).toMatch(/^unhealthy 3 failures · skipped until \S/);
+    expect(shown[2]![5]).toBe('healthy');
+    expect(await page.getByRole('meter', { name: '3 of 4 builds' }).getAttribute('value')).toBe('3');
+    expect(await table.locator('tbody tr').nth(1).locator('.badge.s-failed').textContent()).toBe('unhealthy');
+
+    // the page reads the list again every few seconds: a build ending on z1 shows without a reload
+    z1[0]!.release(true);
+    await page.getByRole('meter', { name: '2 of 4 builds' }).waitFor({ timeout: 20_000 });
+    expect((await rows())[0]![4]).toBe('2/4');
+    for (const l of z1) l.release(true);
+    await page.close();
     expect(browser.errors.filter((e) => !/status of 404 .*\/api\/v1\/backends\)$/.test(e))).toEqual([]);
   });
 
