@@ -286,6 +286,48 @@ describe('the web dashboard in chromium', () => {
     expect(browser.errors.filter((e) => !/status of 404 .*\/api\/v1\/backends\)$/.test(e))).toEqual([]);
   });
 
+  it('fits 1280×800 and a phone (390×844) without horizontal scrolling: the jobs page, a job, a selected package', { timeout: 90_000 }, async () => {
+    // a failed job (broken's recipe fails, after-broken is skipped: the error, every end state) and a
+    // ready one (its wheelhouse: the links and the long pip install command)
+    const ids: string[] = [];
+    for (const packages of [['alpha', 'beta', 'after-broken'], ['alpha', 'beta']]) {
+      const r = await submit({ url: server.url, token, body: { repository: fx.repo, ref: 'main', packages, composes: ['good'] } });
+      expect(r.status).toBe(201);
+      ids.push(r.body['id'] as string);
+    }
+    const [failed, ready] = ids as [string, string];
+    expect((await waitForState({ url: server.url, id: failed, states: ['ready', 'failed'] }))['state']).toBe('failed');
+    expect((await waitForState({ url: server.url, id: ready, states: ['ready', 'failed'] }))['state']).toBe('ready');
+    for (const size of [{ width: 1280, height: 800 }, { width: 390, height: 844 }]) {
+      const page = await browser.page(size);
+      /** what is wider than the window, when the page scrolls sideways */
+      const overflow = () =>
+        page.evaluate(() => {
+          const doc = document.documentElement;
+          if (doc.scrollWidth <= window.innerWidth) return [];
+          return [`${doc.scrollWidth} > ${window.innerWidth}`, ...[...document.querySelectorAll('body *')].filter((e) => e.getBoundingClientRect().right > window.innerWidth + 0.5).slice(0, 5).map((e) => `${e.tagName.toLowerCase()}.${e.className}`)];
+        });
+      await page.goto(`${server.url}/`);
+      for (const id of ids) await page.locator(`tr[data-job="${id}"]`).waitFor();
+      expect(await overflow(), `the jobs page at ${size.width}×${size.height}`).toEqual([]);
+      for (const id of ids) {
+        const what = `job ${id === failed ? 'failed' : 'ready'} at ${size.width}×${size.height}`;
+        await page.goto(`${server.url}/jobs/${id}`);
+        await page.locator('svg.graph[data-ready="true"]').waitFor();
+        await page.getByRole('heading', { name: 'Transitions' }).waitFor();
+        if (id === ready) await page.getByLabel('pip install command').waitFor();
+        else await page.locator('.facts .error-text').waitFor();
+        expect(await overflow(), what).toEqual([]);
+        await page.locator('svg.graph g.node[data-package="alpha"]').click();
+        await page.getByRole('table').filter({ hasText: 'Outputs' }).waitFor();
+        await page.getByRole('link', { name: 'provenance' }).waitFor();
+        expect(await overflow(), `${what}, alpha selected`).toEqual([]);
+      }
+      await page.close();
+    }
+    expect(browser.errors.filter((e) => !/status of 404 .*\/api\/v1\/backends\)$/.test(e))).toEqual([]);
+  });
+
   it("shows a finished job's composes with the pip command and SBOM, and its row in the list as ready", { timeout: 60_000 }, async () => {
     const r = await submit({ url: server.url, token, body: { repository: fx.repo, ref: 'main', packages: ['alpha'], composes: ['good'] } });
     expect(r.status).toBe(201);
