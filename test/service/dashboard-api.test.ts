@@ -60,6 +60,15 @@ describe('the build service: the dashboard files and the API it reads', () => {
     const raw = await import('undici').then((u) => u.request(`${server.url}/assets/${js}`, { headers: { 'accept-encoding': 'gzip' } }));
     expect(raw.headers['content-encoding']).toBe('gzip');
     expect(gunzipSync(Buffer.from(await raw.body.arrayBuffer())).equals(readFileSync(path.join(DEFAULT_WEB_DIR, 'assets', js)))).toBe(true);
+    // the script that asks for a job's JSON before the app loads: in the page's head before the
+    // bundle, a file of the page's own (the CSP admits no inline script), not hashed so revalidated
+    expect(html.indexOf('<script src="/prefetch.js"></script>')).toBeGreaterThan(0);
+    expect(html.indexOf('/prefetch.js')).toBeLessThan(html.indexOf(`/assets/${js}`));
+    const prefetch = await fetch(`${server.url}/prefetch.js`);
+    expect(prefetch.status).toBe(200);
+    expect(prefetch.headers.get('content-type')).toBe('text/javascript; charset=utf-8');
+    expect(prefetch.headers.get('cache-control')).toBe('no-cache');
+    expect(await prefetch.text()).toContain("'/api/v1/jobs/'");
     // a missing asset is a 404, not the page
     const missing = await fetch(`${server.url}/assets/index-00000000.js`);
     expect(missing.status).toBe(404);

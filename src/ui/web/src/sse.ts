@@ -10,7 +10,7 @@ export interface SseMessage {
   data: string;
 }
 
-export function followSse(o: { path: string; onMessage: (m: SseMessage) => void; onEnd?: () => void; onError?: (e: Error) => void; resume?: boolean }): () => void {
+export function followSse(o: { path: string; onMessage: (m: SseMessage) => void; onOpen?: () => void; onEnd?: () => void; onError?: (e: Error) => void; resume?: boolean }): () => void {
   const ac = new AbortController();
   let lastId: string | undefined;
   let stopped = false;
@@ -22,6 +22,7 @@ export function followSse(o: { path: string; onMessage: (m: SseMessage) => void;
         const r = await fetch(o.path, { headers: { accept: 'text/event-stream', ...authHeaders(), ...(o.resume && lastId !== undefined ? { 'last-event-id': lastId } : {}) }, signal: ac.signal });
         if (!r.ok || !r.body) throw new Error(`${o.path} answered ${r.status}`);
         retryMs = 500;
+        o.onOpen?.();
         const reader = r.body.pipeThrough(new TextDecoderStream()).getReader();
         let buf = '';
         let msg: SseMessage = { event: 'message', data: '' };

@@ -36,19 +36,29 @@ export function LogView(props: { path: string; plain: string; label: string; pre
       }
       setCount(lines.current.length + dropped.current);
     });
-    const stop = followSse({
-      path: props.path,
-      resume: true,
-      onMessage: (m) => {
-        if (m.event === 'log') batch.push(JSON.parse(m.data) as LogLine);
-        else if (m.event === 'end') {
-          const e = JSON.parse(m.data) as { state: string; packageState?: string };
-          setEnded(e.packageState ?? e.state);
-        }
-      },
+    let stop: (() => void) | undefined;
+    // After the frame that draws the page: a long log's replay is thousands of lines to
+    // parse, and the page (the job's graph and list) comes first.
+    let timer: number | undefined;
+    const frame = requestAnimationFrame(() => {
+      timer = window.setTimeout(() => {
+        stop = followSse({
+          path: props.path,
+          resume: true,
+          onMessage: (m) => {
+            if (m.event === 'log') batch.push(JSON.parse(m.data) as LogLine);
+            else if (m.event === 'end') {
+              const e = JSON.parse(m.data) as { state: string; packageState?: string };
+              setEnded(e.packageState ?? e.state);
+            }
+          },
+        });
+      }, 0);
     });
     return () => {
-      stop();
+      cancelAnimationFrame(frame);
+      clearTimeout(timer);
+      stop?.();
       batch.cancel();
     };
   }, [props.path]);

@@ -1,5 +1,6 @@
-import { useCallback, useEffect, useRef, useState } from 'react';
-import { api, ApiError, storedToken } from '../api.js';
+import { useCallback, useEffect, useLayoutEffect, useRef, useState } from 'react';
+import { api, ApiError, apiPrefetched, prefetchedNow, storedToken } from '../api.js';
+import { keepUnchanged } from '../job-state.js';
 import { useAuth } from '../auth.js';
 import { ErrorBox } from '../components/ErrorBox.js';
 import { Graph } from '../components/Graph.js';
@@ -22,16 +23,19 @@ const NO_EDGES: Record<string, string[]> = {};
 
 export function JobPage(props: { id: string }) {
   useTitle(`Job ${props.id.slice(-8)}`);
-  const [job, setJob] = useState<Job>();
+  // a job /prefetch.js has read already is drawn in the page's first render
+  const [job, setJob] = useState<Job | undefined>(() => prefetchedNow<Job>(`/api/v1/jobs/${props.id}`));
   const [error, setError] = useState<ApiError>();
   const [selected, setSelected] = useState<string>();
   const now = useNow(1000);
 
+  const first = useRef(true);
   const reload = useCallback(
     () =>
-      api<Job>(`/api/v1/jobs/${props.id}`).then(
+      // the first read takes what /prefetch.js asked for before the app loaded
+      (first.current ? ((first.current = false), apiPrefetched<Job>(`/api/v1/jobs/${props.id}`)) : api<Job>(`/api/v1/jobs/${props.id}`)).then(
         (j) => {
-          setJob(j);
+          setJob((prev) => keepUnchanged(prev, j));
           setError(undefined);
         },
         (e: unknown) => setError(e instanceof ApiError ? e : new ApiError(0, 'E_CLIENT', String(e))),
@@ -81,8 +85,9 @@ export function JobPage(props: { id: string }) {
       onMessage: (m) => {
         if (m.event === 'job' || m.event === 'package') batch.push(JSON.parse(m.data) as ServiceEvent);
       },
-      // a reconnect may have missed events (/events does not replay): read the job again
-      onError: () => void reload(),
+      // events before the stream opened (/events does not replay) were missed: read the job
+      // again once it is open, after a reconnect as on the first connect
+      onOpen: () => void reload(),
     });
     return () => {
       alive = false;
@@ -91,6 +96,60 @@ export function JobPage(props: { id: string }) {
       clearTimeout(reloadTimer);
     };
   }, [props.id, reload]);
+
+  const painted = useRef(false);
+  useLayoutEffect(() => {
+    // The frame that first draws the job: its animation frame callback runs before that
+    // frame's style, layout and paint, and a message posted there is taken after them, so
+    // the mark falls just after the paint. bench:dashboard reads it.
+    if (!job || painted.current) return;
+    let live = true;
+    const f = requestAnimationFrame(() => {
+      const ch = new MessageChannel();
+      ch.port1.onmessage = () => {
+        ch.port1.close();
+        if (!live || painted.current) return;
+        painted.current = true;
+        performance.mark('weld:job-painted');
+      };
+      ch.port2.postMessage(null);
+    });
+    return () => {
+      live = false;
+      cancelAnimationFrame(f);
+    };
+  }, [job]);
+
+  // Escape closes the selected package, and focus goes back to where it was picked
+  const pickedFrom = useRef<{ el: HTMLElement | SVGElement | null; name: string } | undefined>(undefined);
+  const select = useCallback((n: string) => {
+    const a = document.activeElement;
+    pickedFrom.current = { el: a instanceof HTMLElement || a instanceof SVGElement ? a : null, name: n };
+    setSelected(n);
+  }, []);
+  const close = useCallback(() => {
+    setSelected(undefined);
+    const back = pickedFrom.current;
+    pickedFrom.current = undefined;
+    // after the detail panel (which had focus) is gone: the same element if it is still
+    // there, else the package's node (the graph keeps its tab stop in the DOM)
+    requestAnimationFrame(() => {
+      if (!back) return;
+      const to = back.el?.isConnected && back.el !== document.body ? back.el : document.querySelector<SVGGElement>(`svg.graph g.node[data-package="${CSS.escape(back.name)}"]`);
+      to?.focus();
+    });
+  }, []);
+  useEffect(() => {
+    if (selected === undefined) return;
+    // on the window: wherever focus is (the detail's heading, the log, the page itself)
+    const onKey = (e: KeyboardEvent) => {
+      if (e.key !== 'Escape' || e.defaultPrevented) return;
+      e.preventDefault();
+      close();
+    };
+    window.addEventListener('keydown', onKey);
+    return () => window.removeEventListener('keydown', onKey);
+  }, [selected, close]);
 
   if (error && !job) return <ErrorBox error={error} what={`job ${props.id}`} />;
   if (!job) return <p aria-live="polite">Loading job {props.id}…</p>;
@@ -133,7 +192,7 @@ export function JobPage(props: { id: string }) {
         <div className="col">
           <section aria-labelledby="graph-h" className="panel graph-panel">
             <h2 id="graph-h">Build graph</h2>
-            <Graph states={job.packageStates} requires={job.requires ?? NO_EDGES} selected={sel} onSelect={setSelected} />
+            <Graph states={job.packageStates} requires={job.requires ?? NO_EDGES} selected={sel} onSelect={select} />
             <Legend />
           </section>
           <section aria-labelledby="log-h" className="panel">
@@ -148,9 +207,9 @@ export function JobPage(props: { id: string }) {
         <div className="col">
           <section aria-labelledby="pk-h" className="panel">
             <h2 id="pk-h">Packages</h2>
-            <PackageTable states={job.packageStates} selected={sel} onSelect={setSelected} now={now} />
+            <PackageTable states={job.packageStates} selected={sel} onSelect={select} now={now} />
           </section>
-          {sel ? <PackageDetail job={job} name={sel} onClose={() => setSelected(undefined)} /> : null}
+          {sel ? <PackageDetail job={job} name={sel} onClose={close} /> : null}
         </div>
       </div>
       <Composes job={job} />
@@ -221,7 +280,7 @@ function PackageDetail(props: { job: Job; name: string; onClose: () => void }) {
         <h2 id="detail-h" ref={heading} tabIndex={-1}>
           {props.name} <StateBadge state={s.state} />
         </h2>
-        <button type="button" onClick={props.onClose}>
+        <button type="button" onClick={props.onClose} aria-keyshortcuts="Escape" title="Close (Escape)">
           Close
         </button>
       </div>
