@@ -78,6 +78,20 @@ export class PackageGraph {
     return [...seen].sort();
   }
 
+  /** Whether `from` build-requires `what`, directly or through others (a walk of `from`'s requirements only). */
+  buildsOn(from: string, what: string): boolean {
+    const seen = new Set<string>();
+    const stack = [...this.requires(from)];
+    while (stack.length) {
+      const n = stack.pop()!;
+      if (n === what) return true;
+      if (seen.has(n)) continue;
+      seen.add(n);
+      stack.push(...this.requires(n));
+    }
+    return false;
+  }
+
   /** The targets and everything they need to build, as a graph of its own. */
   subgraph(targets: Iterable<string>): PackageGraph {
     const keep = new Set<string>();

@@ -1,4 +1,4 @@
-import { canonicalJson, sha256Of, type Digest } from '../core/digest.js';
+import { sha256Of, type Digest } from '../core/digest.js';
 import type { Metadata, Package } from '../metadata/model.js';
 import { hasTest } from '../metadata/test-env.js';
 
@@ -22,8 +22,31 @@ export interface TestKeyInputs {
   program: Digest;
 }
 
+/** sha256 of the canonical JSON of the inputs, the wheels sorted (test-key.test.ts checks the text is canonicalJson's). */
 export function testKey(i: TestKeyInputs): Digest {
-  return sha256Of(canonicalJson({ ...i, wheels: [...i.wheels].sort(), v: 1 }));
+  return sha256Of(JSON.stringify(keyDocument(i)));
+}
+
+/**
+ * The inputs with their keys already in canonical (sorted) order, so the native serializer
+ * gives canonicalJson's text without its replacer, as cache-key.ts does: a no-op build of
+ * 1,000 wheels computes 1,000 test keys, and the replacer was most of that.
+ */
+function keyDocument(i: TestKeyInputs): unknown {
+  const names = Object.keys(i.requirements);
+  const requirements: Record<string, Digest[]> = {};
+  for (const n of names.length > 1 ? names.sort() : names) requirements[n] = i.requirements[n]!;
+  return {
+    arch: i.arch,
+    envImage: i.envImage,
+    package: i.package,
+    program: i.program,
+    requirements,
+    sourceTree: i.sourceTree,
+    spec: { commands: i.spec.commands, imports: i.spec.imports, requires: i.spec.requires },
+    v: 1,
+    wheels: i.wheels.length > 1 ? [...i.wheels].sort() : i.wheels,
+  };
 }
 
 /**

@@ -34,6 +34,16 @@ describe('PackageGraph', () => {
     expect(g.dependents('app', { transitive: true })).toEqual([]);
   });
 
+  it('knows whether a package builds on another, through others too', () => {
+    expect(g.buildsOn('app', 'libyaml')).toBe(true);
+    expect(g.buildsOn('web', 'json')).toBe(true);
+    expect(g.buildsOn('libyaml', 'app')).toBe(false);
+    expect(g.buildsOn('cli', 'yaml')).toBe(false);
+    expect(g.buildsOn('solo', 'solo')).toBe(false);
+    const cyclic = graph({ a: ['b'], b: ['a'] });
+    expect(cyclic.buildsOn('a', 'a')).toBe(true);
+  });
+
   it('cuts the subgraph needed for some targets', () => {
     const sub = g.subgraph(['web', 'cli']);
     expect(sub.nodes).toEqual(['cli', 'json', 'libyaml', 'web', 'yaml']);

@@ -33,6 +33,9 @@ describe('the wheel test step (local runner)', () => {
         { name: 'weldafter', requires: ['weldraw'], files: hello },
         weldsrc(SRC_COMMANDS),
         { name: 'weldlater', files: hello, test: 'imports = ["weldhello"]' },
+        // weldloop's test would install weldtop, which is built from weldloop
+        { name: 'weldloop', files: hello, runtimeRequires: ['weldtop'], test: 'imports = ["weldhello"]' },
+        { name: 'weldtop', requires: ['weldloop'], files: hello },
       ],
       recipes: { 'demo-pack': PACK, 'cext-wheel': WHEEL },
     });
@@ -96,6 +99,13 @@ describe('the wheel test step (local runner)', () => {
     expect(ofType(evs, 'started')).toEqual([]);
     expect(ofType(evs, 'testing')).toEqual(['weldraw']);
     expect(ofType(evs, 'test-failed')).toEqual(['weldraw']);
+  });
+
+  it('refuses to test a wheel whose test installs a package built from the wheel itself, and says how to fix it', async () => {
+    const r = await cli(['build', 'weldloop']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/^weldloop: FAILED: .*cannot test: the test installs weldtop, which build-requires weldloop itself; move it to \[test\] of another package$/m);
+    expect(r.stderr).toMatch(/^weldtop: skipped: dependency weldloop did not build$/m);
   });
 
   it('runs commands that see the source tree; a changed test spec reruns the test, not the build', async () => {
