@@ -182,7 +182,7 @@ async function pushComposed(o: RunJobOptions & { name: string; out: ComposedOutp
   const ids = [...(out.kind === 'image' && out.images ? out.images.map((i) => imageComposeId(name, i.target)) : []), out.record];
   const { pushComposeRecords } = await import('../store/remote/push-composes.js');
   const r = await pushComposeRecords({ settings: s.o.remote, store: s.o.store, recordIds: ids });
-  s.appendLog(job, { text: r.ok ? `compose ${name}: pushed ${r.value.pushed.length} tags to ${r.value.remote} (${r.value.present.length} there already)` : `compose ${name}: warning: push: ${r.error.message}` });
+  s.appendLog(job, { text: r.ok ? `compose ${name}: pushed ${r.value.pushed.length} tag${r.value.pushed.length === 1 ? '' : 's'} to ${r.value.remote} (${r.value.present.length} there already)` : `compose ${name}: warning: push: ${r.error.message}` });
 }
 
 type ComposeStep = RunJobOptions & { runs: TargetRun[]; metadata: Metadata; name: string };
