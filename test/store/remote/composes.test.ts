@@ -133,6 +133,18 @@ describe('composed images on the store remote', () => {
     expect(run.stdout).toBe('hello from a weld composed image\n');
   }, 180_000);
 
+  it('refuses a wheelhouse whose record does not list its tree, saying to compose it again', async () => {
+    const old = await freshStore(path.join(tmp.dir, 'old'));
+    const manifest = must(await old.put([Buffer.from('{}\n')])).digest;
+    must(await old.writeRecords([{ kind: 'compose', id: 'wheelhouse/old', data: { name: 'old', type: 'wheelhouse', manifest, blobs: [], createdAt: '2024-01-01T00:00:00Z' } }]));
+    const r = await weld(['store', 'push', '--composes', '--json', '--tls-verify=false', '--store-remote', registry.url('weld/old')], { cwd: tmp.dir, env: { WELD_STORE: old.path, WELD_KEYS_DIR: keysDir() } });
+    expect(r.code).toBe(1);
+    // the report, then the error as every --json failure ends
+    const [report, failure] = r.stdout.trim().split(/\n(?=\{"error")/).map((t) => JSON.parse(t) as Record<string, unknown>);
+    expect(report!['failures']).toEqual(['weld store push: wheelhouse old: its compose record does not list the tree (an older weld wrote it); it was not pushed']);
+    expect(failure!['error']).toEqual({ code: 'E_PUSH_SOURCE', message: 'weld store push: wheelhouse old: its compose record does not list the tree (an older weld wrote it); it was not pushed', hint: 'compose it again (`weld compose wheelhouse old`), then push' });
+  });
+
   it('is listed by `weld store remote ls` under image', async () => {
     const ls = await weld(['store', 'remote', 'ls', '--json', '--tls-verify=false', '--store-remote', registry.url('weld/images')], { cwd: tmp.dir, env: { WELD_STORE: store.path } });
     const rows = JSON.parse(ls.stdout) as Array<{ kind: string; package?: string; tag: string }>;
