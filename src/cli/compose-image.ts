@@ -14,7 +14,7 @@ import type { VerbModule } from './commands.js';
 import { eventLines } from './event-lines.js';
 import type { CliIO } from './io.js';
 import { asArgument } from './package-names.js';
-import { openStoreFromArgs, STORE_OPTION } from './store-args.js';
+import { openStoreFromArgs, REMOTE_OPTIONS, STORE_OPTION } from './store-args.js';
 
 // `weld compose image [name]`: the `weld compose` dispatcher hands this module the
 // arguments after "image".
@@ -26,7 +26,8 @@ export const spec: VerbModule['spec'] = {
     'running any of their code, and writes an OCI archive that `podman load` accepts.\n' +
     'The wheels are the builds matching the metadata now (run `weld build` first). The\n' +
     'image is put in the store (a gc root), tagged weld/<name>:<first 12 hex of its\n' +
-    'digest> and loaded into podman. Same metadata and builds, same image digest.',
+    'digest> and loaded into podman. Same metadata and builds, same image digest.\n' +
+    'With [store] push = true it is pushed to the store remote as image-<name>-<digest12>.',
   options: {
     out: { type: 'string', value: '<file>', description: 'where the OCI archive goes (default: <project>/out/images/<name>.oci.tar; <name>-<target>.oci.tar for each target of a distro with several)' },
     'no-load': { type: 'boolean', description: 'do not load the image into podman' },
@@ -35,6 +36,7 @@ export const spec: VerbModule['spec'] = {
     ...TARGET_OPTION,
     ...METADATA_OPTIONS,
     ...STORE_OPTION,
+    ...REMOTE_OPTIONS,
   },
   positionals: [{ name: 'name' }],
   examples: ['weld compose image python-runtime', 'weld compose image --ref respin --out /tmp/runtime.oci.tar', 'podman run --rm --arch s390x weld/python-runtime:<tag> python3 -c "import yaml"'],
@@ -81,9 +83,16 @@ export const run: VerbModule['run'] = async (args, io) => {
     if (!r.ok) return r;
     results.push({ ...r.value, target: run.target });
   }
-  if (results.length === 1) return ok(results[0]!);
+  const { pushComposed } = await import('./compose-push.js');
+  const push = (recordIds: string[]) => pushComposed({ args, io, metadata, store, name, recordIds, json: asJson });
+  if (results.length === 1) {
+    await push([results[0]!.image.recordId]);
+    return ok(results[0]!);
+  }
   const index = await indexStep({ io, store, root: metadata.root, name, images: results, json: asJson, load: !args.options['no-load'] });
-  return index.ok ? ok({ index: index.value, images: results.map(({ image: _i, target, ...r }) => ({ ...r, target: target.name })) }) : index;
+  if (!index.ok) return index;
+  await push([...results.map((r) => r.image.recordId), index.value.recordId]);
+  return ok({ index: index.value, images: results.map(({ image: _i, target, ...r }) => ({ ...r, target: target.name })) });
 };
 
 /**

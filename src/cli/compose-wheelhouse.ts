@@ -16,7 +16,7 @@ import type { WheelhouseListener } from '../compose/wheelhouse/events.js';
 import { eventLines } from './event-lines.js';
 import type { CliIO } from './io.js';
 import { asArgument } from './package-names.js';
-import { openStoreFromArgs, STORE_OPTION } from './store-args.js';
+import { openStoreFromArgs, REMOTE_OPTIONS, STORE_OPTION } from './store-args.js';
 import { weldVersion } from './version.js';
 
 // `weld compose wheelhouse [name]`: the `weld compose` dispatcher hands this module the
@@ -32,6 +32,7 @@ export const spec: VerbModule['spec'] = {
     ...TARGET_OPTION,
     ...METADATA_OPTIONS,
     ...STORE_OPTION,
+    ...REMOTE_OPTIONS,
   },
   positionals: [{ name: 'name' }],
 };
@@ -71,7 +72,11 @@ export const run: VerbModule['run'] = async (args, io) => {
     const built = await runBuild({ io, runs, matrix: isMatrix(metadata), jobs: jobs.value, json: quiet });
     if (!built.ok) return built;
   }
-  return wheelhouseStep({ io, runs, name, out: outDir({ args, io, metadata, name }), json: quiet, buildFlags: flags, offerBuild: true });
+  const r = await wheelhouseStep({ io, runs, name, out: outDir({ args, io, metadata, name }), json: quiet, buildFlags: flags, offerBuild: true });
+  if (!r.ok) return r;
+  const { pushComposed } = await import('./compose-push.js');
+  await pushComposed({ args, io, metadata, store, name, recordIds: [r.value.record], json: quiet });
+  return r;
 };
 
 /**
@@ -96,6 +101,8 @@ export interface WheelhouseStepResult {
   dir: string;
   manifest: string;
   wheels: number;
+  /** the compose record's id, wheelhouse/<name> */
+  record: string;
 }
 
 /**
@@ -127,7 +134,7 @@ export async function wheelhouseStep(o: { io: CliIO; runs: readonly TargetRun[];
   if (!r.ok) return r;
   const v = r.value;
   // What `weld up` reports of this step.
-  const result: WheelhouseStepResult = { dir: v.out, manifest: v.manifest, wheels: v.wheels.length };
+  const result: WheelhouseStepResult = { dir: v.out, manifest: v.manifest, wheels: v.wheels.length, record: v.recordId };
   if (lines) {
     lines.summary({ subject: { kind: 'compose', name }, data: { compose: name, out: v.out, manifest: v.manifest, record: v.recordId, linked: v.linked, copied: v.copied, wheels: v.wheels.map((w) => ({ file: w.file, project: w.project, version: w.version, digest: w.digest, package: w.package })) } });
     return ok(result);

@@ -14,6 +14,7 @@ import { findProject } from '../metadata/project.js';
 import { formatPath, parseTomlFile } from '../metadata/toml.js';
 import type { StoreSection } from '../store/remote/config.js';
 import { remoteFromArgs } from './store-args.js';
+import { parseRecordTag, TAG_KINDS, tagKind, type TagKind } from '../store/remote/layout.js';
 
 // `weld store push`, `weld store pull`, `weld store remote ls`: the store and its remote on
 // an OCI registry (README, "A shared store"). The remote comes from --store-remote,
@@ -52,24 +53,35 @@ async function connect(args: ParsedArgs, io: CliIO, verb: string): Promise<Resul
   return ok({ remote: remote.value, settings: settings.value });
 }
 
-/** `push <pkg>…`: every build record of those packages; `--all`: every build and test record, and the env images. */
+/**
+ * `push <pkg>…`: every build record of those packages; `--composes`: every compose (image
+ * composes as images, wheelhouses as signed records of their files); `--all`: every build
+ * and test record, the env images and the composes.
+ */
 export async function pushCmd(store: Store, pkgs: string[], args: ParsedArgs, io: CliIO): Outcome {
   const all = args.options['all'] === true;
-  if (all === pkgs.length > 0) return err(new UsageError(all ? 'weld store push: name packages or pass --all, not both' : 'weld store push: name the packages whose builds to push, or pass --all', 'usage: weld store push <package>… | --all'));
+  const composes = all || args.options['composes'] === true;
+  if (all && pkgs.length > 0) return err(new UsageError('weld store push: name packages or pass --all, not both', 'usage: weld store push <package>… | --composes | --all'));
+  if (!all && !composes && pkgs.length === 0) return err(new UsageError('weld store push: name the packages whose builds to push, or pass --composes or --all', 'usage: weld store push <package>… | --composes | --all'));
   const listed = await store.listRecords();
   if (!listed.ok) return listed;
   const wanted = new Set(pkgs);
   const records: StoredRecord[] = [];
   const envs: EnvImageRecord[] = [];
+  const composed: Array<StoredRecord<'compose'>> = [];
   for (const r of listed.value) {
     if (!r.ok || r.value.broken) continue;
     const v = r.value;
     if (v.kind === 'env' && all) envs.push(v.data as EnvImageRecord);
+    if (v.kind === 'compose' && composes) composed.push(v as StoredRecord<'compose'>);
     if (v.kind !== 'build' && v.kind !== 'test') continue;
     if (all || (v.kind === 'build' && wanted.has((v.data as BuildRecord).package))) records.push(v);
   }
+  // A matrix's images before the index over them (which would push them itself).
+  composed.sort((a, b) => Number(!a.id.includes('@')) - Number(!b.id.includes('@')) || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
   const missing = pkgs.filter((p) => !records.some((r) => (r.data as BuildRecord).package === p));
   if (missing.length) return err(new UsageError(`weld store push: no builds of ${missing.join(', ')} in the store at ${store.path}`, 'build them first (`weld build`), or check the name with `weld store ls --records`'));
+  if (composes && !all && pkgs.length === 0 && composed.length === 0) return err(new UsageError(`weld store push: no composes in the store at ${store.path}`, 'make one with `weld compose image` or `weld compose wheelhouse`'));
   const connected = await connect(args, io, 'push');
   if (!connected.ok) return connected;
   const { remote } = connected.value;
@@ -78,6 +90,7 @@ export async function pushCmd(store: Store, pkgs: string[], args: ParsedArgs, io
   try {
     const failures: string[] = [];
     const results = await Promise.all([...records.map((r) => pusher.pushRecord(r)), ...envs.map((e) => pusher.pushEnvImage(e))]);
+    for (const c of composed) results.push(await pusher.pushCompose(c));
     for (const r of results) if (!r.ok) failures.push(r.error.message);
     const rep = pusher.report;
     if (args.options['json']) io.stdout.write(json({ remote: remote.config.url.text, ...rep, failures }));
@@ -105,7 +118,7 @@ export async function pullCmd(store: Store, pkgs: string[], args: ParsedArgs, io
     const listing = await listRemote(remote);
     if (!listing.ok) return listing;
     const wanted = new Set(pkgs);
-    const picked = listing.value.filter((e) => e.kind !== 'env' && (all || (e.kind === 'build' && wanted.has(e.package ?? ''))));
+    const picked = listing.value.filter((e) => (e.kind === 'build' || e.kind === 'test') && (all || (e.kind === 'build' && wanted.has(e.package ?? ''))));
     const missing = pkgs.filter((p) => !picked.some((e) => e.package === p));
     if (missing.length) return err(new UsageError(`weld store pull: ${remote.config.url.text} has no builds of ${missing.join(', ')}`, 'see what it has with `weld store remote ls`'));
     const have = await store.withIndex('which records are here', async (s) => ({ build: await s.hasMany('build', picked.map((e) => e.id)), test: await s.hasMany('test', picked.map((e) => e.id)) }));
@@ -138,14 +151,16 @@ export async function pullCmd(store: Store, pkgs: string[], args: ParsedArgs, io
 
 export interface RemoteEntry {
   tag: string;
-  kind: 'build' | 'test' | 'env' | 'other';
+  kind: TagKind | 'other';
   id: string;
-  /** from the manifest's annotation: unsigned, for listing only (a pull checks the signed record) */
+  /** a record's package or a compose's name, from the manifest's annotation: unsigned, for listing only (a pull checks the signed record) */
   package?: string;
 }
 
+/** `remote ls` lists these groups in this order, then tags weld did not make. */
+const GROUPS: ReadonlyArray<RemoteEntry['kind']> = [...TAG_KINDS, 'other'];
+
 async function listRemote(remote: Remote): Promise<Result<RemoteEntry[], WeldError>> {
-  const { parseRecordTag } = await import('../store/remote/layout.js');
   const tags = await remote.client.tags();
   if (!tags.ok) return tags;
   const pLimit = (await import('p-limit')).default;
@@ -153,22 +168,27 @@ async function listRemote(remote: Remote): Promise<Result<RemoteEntry[], WeldErr
   const entries = await Promise.all(
     tags.value.sort().map((tag) =>
       limit(async (): Promise<RemoteEntry> => {
+        const kind = tagKind(tag) ?? 'other';
         const rec = parseRecordTag(tag);
-        if (!rec) return { tag, kind: tag.startsWith('env-') ? 'env' : 'other', id: '' };
+        if (kind === 'env' || kind === 'image') return { tag, kind, id: '', package: /^[a-z]+-(.+)-[0-9a-f]{12}$/.exec(tag)![1]! };
+        if (kind !== 'wheelhouse' && !rec) return { tag, kind, id: '' };
         const m = await remote.client.getManifest(tag);
-        let pkg: string | undefined;
+        let name: string | undefined;
+        let id = rec?.id ?? '';
         if (m.ok && m.value) {
           try {
-            pkg = (JSON.parse(m.value.body.toString('utf8')) as { annotations?: Record<string, string> }).annotations?.['vnd.weld.package'];
+            const a = (JSON.parse(m.value.body.toString('utf8')) as { annotations?: Record<string, string> }).annotations;
+            name = a?.['vnd.weld.package'] ?? a?.['vnd.weld.compose'];
+            if (!rec) id = a?.['vnd.weld.record.id'] ?? '';
           } catch {
-            pkg = undefined;
+            name = undefined;
           }
         }
-        return { tag, kind: rec.kind, id: rec.id, ...(typeof pkg === 'string' ? { package: pkg } : {}) };
+        return { tag, kind, id, ...(typeof name === 'string' ? { package: name } : {}) };
       }),
     ),
   );
-  return ok(entries);
+  return ok(entries.sort((a, b) => GROUPS.indexOf(a.kind) - GROUPS.indexOf(b.kind) || (a.tag < b.tag ? -1 : a.tag > b.tag ? 1 : 0)));
 }
 
 /** `remote ls`: what the remote holds, one tag a line. */

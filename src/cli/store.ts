@@ -25,7 +25,7 @@ const ALLOWED: Record<SubVerb, string[]> = {
   put: ['json', 'expected'],
   verify: ['json', 'repair', 'quick'],
   gc: ['json', 'dry-run', 'grace'],
-  push: ['json', 'all', 'store-remote', 'tls-verify', 'signing-key'],
+  push: ['json', 'all', 'composes', 'store-remote', 'tls-verify', 'signing-key'],
   pull: ['json', 'all', 'store-remote', 'tls-verify'],
   remote: ['json', 'store-remote', 'tls-verify'],
 };
@@ -39,7 +39,8 @@ export const spec: VerbModule['spec'] = {
     '  put <file>…       add files; prints each digest\n' +
     '  verify            re-hash every blob, find records that lost blobs (--repair fixes)\n' +
     '  gc                remove blobs nothing refers to (--dry-run shows what would go)\n' +
-    '  push <pkg>…|--all push builds (--all: every build and test record, and env images) to the store remote, signed\n' +
+    '  push <pkg>…|--composes|--all  push builds (--composes: composed images and wheelhouses; --all: every build\n' +
+    '                    and test record, env images and composes) to the store remote, signed\n' +
     '  pull <pkg>…|--all take builds from the store remote: signatures checked, every blob verified\n' +
     '  remote ls         what the store remote holds, one tag a line\n' +
     '\n' +
@@ -49,6 +50,7 @@ export const spec: VerbModule['spec'] = {
     ...STORE_OPTION,
     ...REMOTE_OPTIONS,
     all: { type: 'boolean', description: 'push/pull: everything, not named packages' },
+    composes: { type: 'boolean', description: 'push: the composes (images as images, wheelhouses as signed records of their files)' },
     json: { type: 'boolean', description: 'print the result as JSON' },
     records: { type: 'boolean', description: 'ls: list records instead of blobs' },
     expected: { type: 'string', value: '<digest>', description: 'put: refuse the file unless it has this digest' },

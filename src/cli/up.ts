@@ -198,6 +198,14 @@ function plan(o: { metadata: Metadata; args: ParsedArgs; io: CliIO; jobs: number
     },
   });
   const flags = buildFlags(args);
+  // With [store] push = true a compose goes to the store remote, as `weld compose` pushes it.
+  const push = async (name: string, recordIds: string[]): Promise<Result<void, WeldError>> => {
+    const s = await store();
+    if (!s.ok) return s;
+    const { pushComposed } = await import('./compose-push.js');
+    await pushComposed({ args, io, metadata: first, store: s.value, name, recordIds, json: false });
+    return ok(undefined);
+  };
   for (const c of composes) {
     steps.push({
       command: shown('compose', c.kind, c.name, ...meta, ...storeFlag, ...flag('mirrors', 'runner')),
@@ -212,7 +220,9 @@ function plan(o: { metadata: Metadata; args: ParsedArgs; io: CliIO; jobs: number
           if ([...wanted.value.values()].every((p) => p.length === 0)) return err(new ComposePackagesError(c.name, c.file, ['has no wheel packages'], 'name wheel packages in packages = […], or add some to the distro'));
           const own = runs.map((r) => ({ ...r, packages: wanted.value.get(r.target.name) ?? [] })).filter((r) => r.packages.length > 0);
           const r = await wheelhouseStep({ io, runs: own, name: c.name, out: path.join(root, 'out', 'wheelhouse', c.name), json: false, buildFlags: flags });
-          return r.ok ? ok({ kind: 'wheelhouse', name: c.name, value: r.value }) : r;
+          if (!r.ok) return r;
+          const pushed = await push(c.name, [r.value.record]);
+          return pushed.ok ? ok({ kind: 'wheelhouse', name: c.name, value: r.value }) : pushed;
         }
         const { imageFile, imageStep } = await import('./compose-image.js');
         const images: UpImage[] = [];
@@ -231,6 +241,11 @@ function plan(o: { metadata: Metadata; args: ParsedArgs; io: CliIO; jobs: number
           const index = await indexStep({ io, store: s.value, root, name: c.name, images: composed, json: false, load: true });
           if (!index.ok) return index;
           images.push({ tag: index.value.tag, file: index.value.out, manifest: index.value.index, index: [...new Set(composed.map((x) => x.target.arch))] });
+          const pushed = await push(c.name, [...composed.map((x) => x.image.recordId), index.value.recordId]);
+          if (!pushed.ok) return pushed;
+        } else {
+          const pushed = await push(c.name, composed.map((x) => x.image.recordId));
+          if (!pushed.ok) return pushed;
         }
         return ok({ kind: 'images', name: c.name, value: images });
       },

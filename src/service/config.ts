@@ -23,7 +23,7 @@ import { ServiceConfigError } from './errors.js';
 //   max_streams = 1000               # SSE streams open at once; more get 503
 //   tls_cert = "…" ; tls_key = "…"
 //   store_remote = "oci://registry.example.com/weld"   # the shared store (as [store] remote)
-//   store_push = true                # push what the jobs build
+//   store_push = true                # push what the jobs build and compose
 //   trusted_keys = ["weld-ed25519:…"] # whose records substitution takes
 //   signing_key = "/etc/weld/keys/server.key"           # what pushed records are signed with
 //   tls_verify = true                # false: plain HTTP to a local registry

@@ -168,8 +168,21 @@ async function compose(o: RunJobOptions & { runs: TargetRun[]; metadata: Metadat
     const r = kind === 'image' ? await composeImagesOf({ ...o, runs, name }) : await composeWheelhouseOf({ ...o, runs, name });
     if (!r.ok) return failJob(o, `compose ${name}: ${r.error.message}`, r.error.toJSON());
     job.composed[name] = r.value;
+    await pushComposed({ ...o, name, out: r.value });
   }
   s.end(job, 'ready', `composed ${job.composes.join(', ')}`);
+}
+
+/** With the server's store_push, a compose goes to the store remote; a push that fails is a log line: the compose succeeded. */
+async function pushComposed(o: RunJobOptions & { name: string; out: ComposedOutput }): Promise<void> {
+  const { service: s, job, name, out } = o;
+  if (!s.o.remote?.push) return;
+  const { imageComposeId } = await import('../compose/image/compose.js');
+  // A matrix's images under their own tags first, then the index over them.
+  const ids = [...(out.kind === 'image' && out.images ? out.images.map((i) => imageComposeId(name, i.target)) : []), out.record];
+  const { pushComposeRecords } = await import('../store/remote/push-composes.js');
+  const r = await pushComposeRecords({ settings: s.o.remote, store: s.o.store, recordIds: ids });
+  s.appendLog(job, { text: r.ok ? `compose ${name}: pushed ${r.value.pushed.length} tag${r.value.pushed.length === 1 ? '' : 's'} to ${r.value.remote} (${r.value.present.length} there already)` : `compose ${name}: warning: push: ${r.error.message}` });
 }
 
 type ComposeStep = RunJobOptions & { runs: TargetRun[]; metadata: Metadata; name: string };

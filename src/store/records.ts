@@ -130,7 +130,19 @@ export interface ComposeRecord {
   type: 'wheelhouse' | 'image';
   manifest: Digest;
   blobs: Digest[];
+  /**
+   * A wheelhouse's tree: each file's path under the out directory and the blob it is,
+   * so the wheelhouse can be pushed from the store and laid out again elsewhere (absent
+   * in records written before it existed, and for images: their manifest names their blobs).
+   */
+  files?: ComposeFile[];
   createdAt: string;
+}
+
+export interface ComposeFile {
+  path: string;
+  digest: Digest;
+  size: number;
 }
 
 /** A name that keeps blobs alive through gc. */
@@ -235,7 +247,7 @@ export function referencedDigests(r: StoredRecord): Digest[] {
     }
     case 'compose': {
       const c = r.data as ComposeRecord;
-      out.push(c.manifest, ...(c.blobs ?? []));
+      out.push(c.manifest, ...(c.blobs ?? []), ...(c.files ?? []).map((f) => f.digest));
       break;
     }
     case 'root':
@@ -303,6 +315,7 @@ function digestFields(r: StoredRecord): Array<[string, unknown]> {
       const c = r.data as ComposeRecord;
       f.push(['manifest', c.manifest]);
       many('blobs', c.blobs);
+      if (c.files !== undefined) many('files', c.files.map((x) => x.digest));
       break;
     }
     case 'root':

@@ -64,6 +64,18 @@ describe('the build service with a store remote', () => {
     expect(store.remote).toEqual({ url: registry.url('weld/service') });
   });
 
+  it("A's composes go up too, with store_push: the wheelhouse as wheelhouse-<compose>-<digest12>", { timeout: 120_000 }, async () => {
+    const r = await submit({ url: a.url, body: { repository: fx.repo, ref: 'main', packages: ['beta'], composes: ['good'] } });
+    expect(r.status, JSON.stringify(r.body)).toBe(201);
+    const job = await waitForState({ url: a.url, id: r.body['id'] as string, states: ['ready', 'failed'] });
+    expect(job['state'], JSON.stringify(job['transitions'])).toBe('ready');
+    const manifest = (job['composed'] as Record<string, { manifest: string }>)['good']!.manifest;
+    const log = await (await fetch(`${a.url}/api/v1/jobs/${r.body['id'] as string}/log`)).text();
+    expect(log).toMatch(/compose good: pushed 1 tag to oci:\/\/127\.0\.0\.1:\d+\/weld\/service \(0 there already\)/);
+    const tags = (await (await fetch(`http://${registry.host}/v2/weld/service/tags/list`)).json()) as { tags: string[] };
+    expect(tags.tags).toContain(`wheelhouse-good-${manifest.slice(7, 19)}`);
+  });
+
   it('reads the remote from the config file and refuses bad values there', async () => {
     const file = path.join(fx.tmp, 'server.toml');
     writeFileSync(file, `store_remote = "${registry.url('weld/service')}"\nstore_push = true\ntls_verify = false\ntrusted_keys = ["x:AAAA"]\nsigning_key = "keys/server-a.key"\n`);

@@ -7,7 +7,7 @@ import type { WeldError } from '../../core/errors.js';
 import { err, ok, type Result } from '../../core/result.js';
 import { normalizeName } from '../../metadata/names.js';
 import { digestBytes, hexOf, type Digest } from '../../store/digest.js';
-import type { BuildRecord } from '../../store/records.js';
+import type { BuildRecord, ComposeFile } from '../../store/records.js';
 import type { Store } from '../../store/store.js';
 import { WheelInvalidError } from '../errors.js';
 import type { WheelName } from '../wheel/name.js';
@@ -91,22 +91,27 @@ async function writeAll(o: ComposeWheelhouseOptions & { out: string; tmp: string
   const limit = pLimit(o.concurrency ?? 16);
   const written = await writeTree({ ...o, limit });
   if (!written.ok) return written;
-  const { wheels, linked, copied, files, learned, kept, manifestBytes, sbomBytes } = written.value;
+  const { wheels, linked, copied, files, learned, kept, manifestBytes } = written.value;
   const inStore = new Set(await placeTreeFiles({ store: o.store, files, limit, kept }));
-  // The store keeps the manifest and the SBOM even when the tree could not link to them.
-  for (const bytes of [manifestBytes, sbomBytes]) {
-    if (inStore.has(digestBytes(bytes))) continue;
-    const put = await o.store.put([bytes]);
+  // The store keeps every file of the tree, even those it could not link to (across file
+  // systems): the compose record lists the tree, so it can be pushed and laid out elsewhere.
+  const tree: ComposeFile[] = wheels.map((w) => ({ path: `wheels/${w.file}`, digest: w.digest, size: w.size }));
+  for (const f of files) {
+    const digest = digestBytes(f.bytes);
+    tree.push({ path: path.relative(tmp, f.path).split(path.sep).join('/'), digest, size: f.bytes.byteLength });
+    if (inStore.has(digest)) continue;
+    const put = await o.store.put([f.bytes]);
     if (!put.ok) return put;
     inStore.add(put.value.digest);
   }
+  tree.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
   const manifestDigest = digestBytes(manifestBytes);
   const swapped = await swapInto({ tmp, out });
   if (!swapped.ok) return swapped;
   // The old tree is out of sight already: deleting it overlaps writing the record.
   const blobs = [...wheels.map((w) => w.digest), ...inStore];
   const cache = learned.filter((l) => inStore.has(l.metadata));
-  const [recorded] = await Promise.all([record({ store: o.store, name: o.name, manifest: manifestDigest, blobs, cache }), swapped.value.removeOld()]);
+  const [recorded] = await Promise.all([record({ store: o.store, name: o.name, manifest: manifestDigest, blobs, files: tree, cache }), swapped.value.removeOld()]);
   if (!recorded.ok) return recorded;
   o.onEvent?.({ type: 'written', subject: { kind: 'compose', name: o.name }, at: Date.now(), data: { out, wheels: wheels.length, projects: new Set(wheels.map((w) => w.project)).size } });
   return ok({ out, manifest: manifestDigest, recordId: recorded.value, wheels, linked, copied });
@@ -293,11 +298,11 @@ async function placeWheel(o: { from: string; to: string; tryLink: boolean }): Pr
  * A compose record naming the manifest and every blob the tree links to, so gc keeps
  * them; in the same index session, the METADATA blobs this compose read out of zips.
  */
-async function record(o: { store: Store; name: string; manifest: Digest; blobs: Digest[]; cache: Array<{ wheel: Digest; metadata: Digest }> }): Promise<Result<string, WeldError>> {
+async function record(o: { store: Store; name: string; manifest: Digest; blobs: Digest[]; files: ComposeFile[]; cache: Array<{ wheel: Digest; metadata: Digest }> }): Promise<Result<string, WeldError>> {
   const id = `wheelhouse/${o.name}`;
   const blobs = [...new Set(o.blobs)].sort();
   const written = await o.store.withIndex('write the compose record', async (s) => {
-    const w = await s.writeRecords([{ kind: 'compose', id, data: { name: o.name, type: 'wheelhouse', manifest: o.manifest, blobs, createdAt: new Date().toISOString() } }]);
+    const w = await s.writeRecords([{ kind: 'compose', id, data: { name: o.name, type: 'wheelhouse', manifest: o.manifest, blobs, files: o.files, createdAt: new Date().toISOString() } }]);
     // A cache that failed to write costs a zip read next time, nothing else.
     if (w.ok) await s.batch(metadataCacheOps(o.cache));
     return w;

@@ -74,3 +74,12 @@ export class KeyError extends WeldError {
     this.hint = hint ?? 'make a key with `weld key generate [NAME]`; a public key is written NAME:BASE64 (what `weld key public` prints)';
   }
 }
+
+/** What the store holds cannot be pushed as it is: an image manifest that does not parse, a compose record without its tree. */
+export class PushSourceError extends WeldError {
+  readonly code = 'E_PUSH_SOURCE';
+  constructor(readonly what: string, reason: string, hint?: string) {
+    super(`weld store push: ${what}: ${reason}; it was not pushed`);
+    this.hint = hint ?? 'run `weld store verify` to check the store, then compose it again';
+  }
+}

@@ -5,9 +5,11 @@ import type { RecordKind, StoredRecord } from '../records.js';
 // How the store looks on a registry (after Spack's build caches): one OCI image manifest
 // per record, tagged by what the record is found by, so a look-up is one manifest GET.
 // Its config is the record, signed (a DSSE envelope); its layers are the blobs the record
-// names. Env images go up as the real images they are, for podman to pull.
+// names. Env images and composed images (and image indexes) go up as the real images they
+// are, for podman to pull; a wheelhouse as a compose record whose layers are its files.
 
 export const MANIFEST_TYPE = 'application/vnd.oci.image.manifest.v1+json';
+export const INDEX_TYPE = 'application/vnd.oci.image.index.v1+json';
 /** the config: a DSSE envelope whose payload is the record's canonical JSON */
 export const RECORD_CONFIG_TYPE = 'application/vnd.weld.record.v1+dsse+json';
 export const RECORD_PAYLOAD_TYPE = 'application/vnd.weld.record.v1+json';
@@ -32,10 +34,34 @@ export function parseRecordTag(tag: string): { kind: RemoteKind; id: Digest } | 
   return m ? { kind: m[1] as RemoteKind, id: `sha256:${m[2]!}` } : undefined;
 }
 
-/** `env-<name>-<first 12 hex of the image manifest>`, with the name cut to keep the tag within 128. */
-export function envTag(env: string, manifest: Digest): string {
-  return `env-${env.toLowerCase().replace(/[^a-z0-9_.-]/g, '-').slice(0, 100)}-${manifest.slice('sha256:'.length, 'sha256:'.length + 12)}`;
+/** What a tag on the remote is, by its prefix: records, env images, composed images, wheelhouses. */
+export const TAG_KINDS = ['build', 'test', 'env', 'image', 'wheelhouse'] as const;
+export type TagKind = (typeof TAG_KINDS)[number];
+
+/**
+ * `<kind>-<name>-<first 12 hex of the digest>`: env and composed images (the digest of
+ * their manifest or index) and wheelhouses (of their manifest.json). The name is cut to
+ * keep the tag within the spec's 128 characters.
+ */
+export function namedTag(kind: 'env' | 'image' | 'wheelhouse', name: string, digest: string): string {
+  return `${kind}-${name.toLowerCase().replace(/[^a-z0-9_.-]/g, '-').slice(0, 100)}-${digest.slice('sha256:'.length, 'sha256:'.length + 12)}`;
 }
+
+export function envTag(env: string, manifest: Digest): string {
+  return namedTag('env', env, manifest);
+}
+
+/** The kind a tag stands for; undefined for tags weld did not make. */
+export function tagKind(tag: string): TagKind | undefined {
+  if (parseRecordTag(tag)) return parseRecordTag(tag)!.kind;
+  const m = /^(env|image|wheelhouse)-[a-z0-9_.-]+-[0-9a-f]{12}$/.exec(tag);
+  return m ? (m[1] as TagKind) : undefined;
+}
+
+/** A wheelhouse on the registry: an artifact manifest (OCI 1.1 artifactType) whose layers are its files. */
+export const WHEELHOUSE_ARTIFACT_TYPE = 'application/vnd.weld.wheelhouse.v1';
+/** The annotation ORAS and others unpack a layer to: the file's path in the tree. */
+export const TITLE_ANNOTATION = 'org.opencontainers.image.title';
 
 /** What is signed: the record without what only this store knows (where it came from, a broken mark). */
 export function signedBody(r: StoredRecord): Buffer {
@@ -50,16 +76,17 @@ export interface Descriptor {
   annotations?: Record<string, string>;
 }
 
-export function recordManifest(opts: { record: StoredRecord; config: Descriptor; blobs: Descriptor[] }): Buffer {
+export function recordManifest(opts: { record: StoredRecord; config: Descriptor; blobs: Descriptor[]; artifactType?: string }): Buffer {
   const data = opts.record.data as unknown as Record<string, unknown>;
-  const name = typeof data['package'] === 'string' ? data['package'] : '';
+  const name = typeof data['package'] === 'string' ? data['package'] : typeof data['name'] === 'string' ? data['name'] : '';
   return Buffer.from(
     JSON.stringify({
       schemaVersion: 2,
       mediaType: MANIFEST_TYPE,
+      ...(opts.artifactType ? { artifactType: opts.artifactType } : {}),
       config: opts.config,
       layers: opts.blobs,
-      annotations: { 'vnd.weld.record.kind': opts.record.kind, 'vnd.weld.record.id': opts.record.id, ...(name ? { 'vnd.weld.package': name } : {}) },
+      annotations: { 'vnd.weld.record.kind': opts.record.kind, 'vnd.weld.record.id': opts.record.id, ...(name ? { [opts.record.kind === 'compose' ? 'vnd.weld.compose' : 'vnd.weld.package']: name } : {}) },
     }),
   );
 }

@@ -1,17 +1,17 @@
 import pLimit from 'p-limit';
 import { err, ok, type Result } from '../../core/result.js';
 import { sha256Of } from '../../core/digest.js';
-import type { Digest } from '../digest.js';
+import { isDigest, type Digest } from '../digest.js';
 import { referencedDigests, type EnvImageRecord, type StoredRecord } from '../records.js';
 import type { Store } from '../store.js';
 import { BlobNotFoundError } from '../errors.js';
 import type { RemoteError } from './client.js';
 import { signEnvelope } from './dsse.js';
-import { KeyError } from './errors.js';
-import { BLOB_LAYER_TYPE, envTag, isRemoteKind, RECORD_CONFIG_TYPE, RECORD_PAYLOAD_TYPE, recordManifest, recordTag, signedBody, type Descriptor } from './layout.js';
+import { KeyError, PushSourceError } from './errors.js';
+import { BLOB_LAYER_TYPE, envTag, INDEX_TYPE, isRemoteKind, MANIFEST_TYPE, namedTag, RECORD_CONFIG_TYPE, RECORD_PAYLOAD_TYPE, recordManifest, recordTag, signedBody, TITLE_ANNOTATION, WHEELHOUSE_ARTIFACT_TYPE, type Descriptor } from './layout.js';
 import type { Remote } from './remote.js';
 
-export type PushError = RemoteError | KeyError | BlobNotFoundError;
+export type PushError = RemoteError | KeyError | BlobNotFoundError | PushSourceError;
 
 export interface PushReport {
   /** tags whose manifest went up */
@@ -48,54 +48,105 @@ export class Pusher {
     this.records = pLimit(2 * (remote.config.concurrency ?? 4));
   }
 
-  /** Pushes one build or test record; env images go through pushEnvImage. */
+  /** Pushes one build or test record; env images go through pushEnvImage, composes through pushCompose. */
   pushRecord(record: StoredRecord): Promise<Result<string, PushError>> {
-    return this.records(() => this.pushOne(record));
+    if (!isRemoteKind(record.kind)) throw new Error(`bug: ${record.kind} records are not pushed as records`);
+    const tag = recordTag(record.kind, record.id as Digest);
+    return this.records(() => this.pushSigned({ record, tag, layers: referencedDigests(record).map((digest) => ({ digest })) }));
   }
 
-  private async pushOne(record: StoredRecord): Promise<Result<string, PushError>> {
-    if (!isRemoteKind(record.kind)) throw new Error(`bug: ${record.kind} records are not pushed as records`);
+  /**
+   * A compose as what it is: an image compose as the image (or image index) it made,
+   * tagged image-<name>-<digest12>; a wheelhouse as its compose record, signed, whose
+   * layers are the files of its tree, tagged wheelhouse-<name>-<12 hex of manifest.json>.
+   */
+  pushCompose(record: StoredRecord<'compose'>): Promise<Result<string, PushError>> {
+    const c = record.data;
+    if (c.type === 'image') return this.pushImage({ tag: namedTag('image', c.name, c.manifest), manifest: c.manifest });
+    if (!c.files) return Promise.resolve(err(new PushSourceError(`wheelhouse ${c.name}`, 'its compose record does not list the tree (an older weld wrote it)', `compose it again (\`weld compose wheelhouse ${c.name}\`), then push`)));
+    const layers = c.files.map((f) => ({ digest: f.digest, annotations: { [TITLE_ANNOTATION]: f.path } }));
+    return this.records(() => this.pushSigned({ record, tag: namedTag('wheelhouse', c.name, c.manifest), layers, artifactType: WHEELHOUSE_ARTIFACT_TYPE }));
+  }
+
+  /** A record as an image manifest: its config the record, signed; its layers the blobs it names. */
+  private async pushSigned(o: { record: StoredRecord; tag: string; layers: Array<{ digest: Digest; annotations?: Record<string, string> }>; artifactType?: string }): Promise<Result<string, PushError>> {
     const key = this.remote.config.signingKey;
     if (!key) return err(new KeyError('weld store push', 'no signing key: records are pushed signed, so that others can trust them', 'make one with `weld key generate`, or point WELD_SIGNING_KEY (--signing-key) at one'));
-    const tag = recordTag(record.kind, record.id as Digest);
+    const { tag } = o;
     const there = await this.remote.client.hasManifest(tag);
     if (!there.ok) return there;
     if (there.value) {
       this.report.present.push(tag);
       return ok(tag);
     }
-    const envelope = Buffer.from(JSON.stringify(signEnvelope({ payloadType: RECORD_PAYLOAD_TYPE, body: signedBody(record), keyid: key.name, key: key.key })));
+    const envelope = Buffer.from(JSON.stringify(signEnvelope({ payloadType: RECORD_PAYLOAD_TYPE, body: signedBody(o.record), keyid: key.name, key: key.key })));
     const config = await this.pushBytes(envelope, RECORD_CONFIG_TYPE);
     if (!config.ok) return config;
-    const layers = await Promise.all(referencedDigests(record).map((d) => this.blob(d, BLOB_LAYER_TYPE)));
+    const layers = await Promise.all(o.layers.map((l) => this.blob(l.digest, BLOB_LAYER_TYPE)));
     const bad = layers.find((l) => !l.ok);
     if (bad && !bad.ok) return bad;
-    const manifest = recordManifest({ record, config: config.value, blobs: layers.map((l) => (l as { value: Descriptor }).value) });
-    const put = await this.remote.client.putManifest(tag, manifest, 'application/vnd.oci.image.manifest.v1+json');
+    const blobs = layers.map((l, i) => ({ ...(l as { value: Descriptor }).value, ...(o.layers[i]!.annotations ? { annotations: o.layers[i]!.annotations } : {}) }));
+    const manifest = recordManifest({ record: o.record, config: config.value, blobs, ...(o.artifactType ? { artifactType: o.artifactType } : {}) });
+    const put = await this.remote.client.putManifest(tag, manifest, MANIFEST_TYPE);
     if (!put.ok) return put;
     this.report.pushed.push(tag);
     return ok(tag);
   }
 
-  /** An env image as the image it is: its layers, config and own manifest, tagged env-<name>-<digest12>. */
-  async pushEnvImage(env: EnvImageRecord): Promise<Result<string, PushError>> {
-    const tag = envTag(env.env, env.manifest);
-    const there = await this.remote.client.hasManifest(tag);
+  /** An env image as the image it is, tagged env-<name>-<digest12>. */
+  pushEnvImage(env: EnvImageRecord): Promise<Result<string, PushError>> {
+    return this.pushImage({ tag: envTag(env.env, env.manifest), manifest: env.manifest });
+  }
+
+  /**
+   * An image (or image index) from the store as the registry's own kind of thing, so
+   * podman pulls it: under `tag`, unless the tag is there already.
+   */
+  async pushImage(o: { tag: string; manifest: Digest }): Promise<Result<string, PushError>> {
+    const there = await this.remote.client.hasManifest(o.tag);
     if (!there.ok) return there;
     if (there.value) {
-      this.report.present.push(tag);
-      return ok(tag);
+      this.report.present.push(o.tag);
+      return ok(o.tag);
     }
-    const parts = await Promise.all([env.config, ...env.layers].map((d) => this.blob(d, BLOB_LAYER_TYPE)));
-    const bad = parts.find((l) => !l.ok);
-    if (bad && !bad.ok) return bad;
-    const manifest = await this.readBlob(env.manifest);
-    if (!manifest.ok) return manifest;
-    const mediaType = (JSON.parse(manifest.value.toString('utf8')) as { mediaType?: string }).mediaType ?? 'application/vnd.oci.image.manifest.v1+json';
-    const put = await this.remote.client.putManifest(tag, manifest.value, mediaType);
+    const put = await this.putImage(o.manifest, o.tag);
     if (!put.ok) return put;
-    this.report.pushed.push(tag);
-    return ok(tag);
+    this.report.pushed.push(o.tag);
+    return ok(o.tag);
+  }
+
+  /**
+   * The blobs of an image, then its manifest under `ref`; an index's children first, each
+   * by its digest (the ones the registry lacks), so the index never names a missing image.
+   */
+  private async putImage(digest: Digest, ref: string): Promise<Result<void, PushError>> {
+    const bytes = await this.readBlob(digest);
+    if (!bytes.ok) return bytes;
+    let doc: { mediaType?: string; config?: { digest?: unknown }; layers?: Array<{ digest?: unknown }>; manifests?: Array<{ digest?: unknown }> };
+    try {
+      doc = JSON.parse(bytes.value.toString('utf8')) as typeof doc;
+    } catch {
+      return err(new PushSourceError(`image ${digest}`, 'its manifest in the store is not JSON'));
+    }
+    const digests = (list: Array<{ digest?: unknown }> | undefined) => (list ?? []).map((d) => d.digest).filter((d): d is Digest => isDigest(d));
+    if (Array.isArray(doc.manifests)) {
+      const children = await Promise.all(
+        digests(doc.manifests).map(async (child): Promise<Result<void, PushError>> => {
+          const has = await this.remote.client.hasManifest(child);
+          if (!has.ok) return has;
+          return has.value ? ok(undefined) : this.putImage(child, child);
+        }),
+      );
+      const bad = children.find((c) => !c.ok);
+      if (bad && !bad.ok) return bad;
+    } else {
+      if (!isDigest(doc.config?.digest)) return err(new PushSourceError(`image ${digest}`, 'its manifest names no config'));
+      const parts = await Promise.all([doc.config.digest as Digest, ...digests(doc.layers)].map((d) => this.blob(d, BLOB_LAYER_TYPE)));
+      const bad = parts.find((l) => !l.ok);
+      if (bad && !bad.ok) return bad;
+    }
+    const mediaType = doc.mediaType ?? (Array.isArray(doc.manifests) ? INDEX_TYPE : MANIFEST_TYPE);
+    return this.remote.client.putManifest(ref, bytes.value, mediaType);
   }
 
   private async readBlob(d: Digest): Promise<Result<Buffer, BlobNotFoundError>> {

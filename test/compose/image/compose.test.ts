@@ -6,18 +6,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventStream, summaryData } from '../../helpers/event-lines.js';
 import { composeImage, type ComposedImage } from '../../../src/compose/image/compose.js';
 import { composePackages } from '../../../src/compose/select.js';
-import { imageRecordId } from '../../../src/envs/compose.js';
-import { requireFreshLock } from '../../../src/envs/fresh.js';
-import { tarChunks } from '../../../src/archive/tar-write.js';
-import { formatEnvLock } from '../../../src/envs/lock-file.js';
-import { imageManifest, MEDIA } from '../../../src/archive/oci.js';
-import { imageConfig } from '../../../src/envs/oci.js';
 import type { Metadata } from '../../../src/metadata/model.js';
 import { LocalRunner } from '../../../src/runner/local.js';
 import { openSession } from '../../../src/session/session.js';
 import { blobPath } from '../../../src/store/layout.js';
 import { openStore, type Store } from '../../../src/store/store.js';
 import { buildProject, type BuildProject } from '../../helpers/build-project.js';
+import { writeRuntimeImage } from '../../helpers/runtime-image.js';
 import { git, initRepo } from '../../helpers/git.js';
 import { weld } from '../../helpers/project.js';
 import { makeWheel } from '../../helpers/wheels.js';
@@ -34,28 +29,6 @@ function wheelDir(tmp: string, wheel: { file: string; bytes: Buffer }): { dir: s
   const dir = mkdtempSync(path.join(tmp, 'wheel-'));
   writeFileSync(path.join(dir, wheel.file), wheel.bytes);
   return { dir };
-}
-
-/** A tiny runtime image (python3 stand-in, /usr/local) recorded as the runtime env's image for its lock. */
-async function writeRuntimeImage(metadata: Metadata, store: Store): Promise<void> {
-  const env = metadata.envs.get(RUNTIME)!;
-  const lock = requireFreshLock(env);
-  if (!lock.ok) throw lock.error;
-  const must = <T>(r: { ok: true; value: T } | { ok: false; error: Error }): T => {
-    if (!r.ok) throw r.error;
-    return r.value;
-  };
-  const lockBlob = must(await store.put([Buffer.from(formatEnvLock({ env: env.name, lock: lock.value }))]));
-  const layer = must(await store.put(tarChunks([
-    { path: 'usr', type: 'dir', mode: 0o755 },
-    { path: 'usr/bin', type: 'dir', mode: 0o755 },
-    { path: 'usr/bin/python3', type: 'file', mode: 0o755, data: Buffer.from('#!/bin/sh\n') },
-  ])));
-  const config = imageConfig({ env: env.name, arch: env.arch, layers: [layer.digest], lock: lockBlob.digest });
-  const configBlob = must(await store.put([config]));
-  const manifest = imageManifest({ config: { mediaType: MEDIA.config, digest: configBlob.digest, size: config.length }, layers: [{ mediaType: MEDIA.layer, digest: layer.digest, size: layer.size }] });
-  const manifestBlob = must(await store.put([manifest]));
-  must(await store.writeRecords([{ kind: 'env', id: imageRecordId(env.name, lockBlob.digest), data: { env: env.name, arch: env.arch, lock: lockBlob.digest, manifest: manifestBlob.digest, config: configBlob.digest, layers: [layer.digest], createdAt: new Date().toISOString() } }]));
 }
 
 describe('weld compose image', () => {
@@ -111,7 +84,7 @@ describe('weld compose image', () => {
     expect(!r.ok && r.error.code).toBe('E_RUNTIME_IMAGE_MISSING');
     expect(!r.ok && r.error.message).toBe(`the runtime env "${RUNTIME}" has no image in the store: it was not composed from its lock as it is now`);
     expect(!r.ok && r.error.hint).toBe(`run \`weld env fetch ${RUNTIME} && weld env compose ${RUNTIME}\``);
-    await writeRuntimeImage(metadata, store);
+    await writeRuntimeImage(metadata, store, RUNTIME);
   });
 
   let first: ComposedImage;

@@ -1,12 +1,12 @@
 import { execFileSync, spawnSync } from 'node:child_process';
-import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import * as tar from 'tar';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MEDIA, imageManifest } from '../../../src/archive/oci.js';
 import type { EnvImageRecord } from '../../../src/store/records.js';
 import { envTag } from '../../../src/store/remote/layout.js';
 import type { Store } from '../../../src/store/store.js';
+import { helloLayer, hostImageArch } from '../../helpers/hello-image.js';
 import { weld } from '../../helpers/project.js';
 import { startRegistry, type TestRegistry } from '../../helpers/registry.js';
 import { freshStore, tempDir } from '../../helpers/store-temp.js';
@@ -25,18 +25,11 @@ describe('an env image on the store remote', () => {
   beforeAll(async () => {
     registry = await startRegistry();
     tmp = await tempDir('weld-remote-env-');
-    writeFileSync(path.join(tmp.dir, 'containers.conf'), '[containers]\ndefault_ulimits = ["nofile=20000:20000", "nproc=4096:4096"]\n[engine]\nruntime = "runc"\n');
-    const root = path.join(tmp.dir, 'rootfs');
-    mkdirSync(root);
-    writeFileSync(path.join(tmp.dir, 'hello.c'), '#include <stdio.h>\nint main(void){puts("hello from a weld env image");return 0;}\n');
-    execFileSync('gcc', ['-static', '-O2', '-o', path.join(root, 'hello'), path.join(tmp.dir, 'hello.c')]);
-    chmodSync(path.join(root, 'hello'), 0o755);
-    const layerFile = path.join(tmp.dir, 'layer.tar');
-    tar.c({ cwd: root, file: layerFile, sync: true, portable: true, mtime: new Date('2024-01-01T00:00:00Z') }, ['hello']);
+    const layerFile = helloLayer(tmp.dir, 'hello from a weld env image');
     store = await freshStore(tmp.dir);
     const layer = await store.put({ file: layerFile });
     if (!layer.ok) throw layer.error;
-    const arch = process.arch === 'x64' ? 'amd64' : process.arch;
+    const arch = hostImageArch;
     const config = Buffer.from(JSON.stringify({ architecture: arch, os: 'linux', config: { Cmd: ['/hello'] }, rootfs: { type: 'layers', diff_ids: [layer.value.digest] } }));
     const cfg = await store.put([config]);
     if (!cfg.ok) throw cfg.error;
