@@ -3,10 +3,12 @@ import { closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writ
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { startTokenServer, type TokenServer, type TokenServerOptions } from './token-server.js';
 
 // A real OCI registry for the store-remote tests: Debian's docker-registry (the CNCF
 // Distribution registry) on 127.0.0.1, its storage in a temp dir, optionally behind
-// htpasswd. restart() brings it back on the same port and root (after kill()).
+// htpasswd or behind a Bearer token server (test/helpers/token-server.ts, the spec's
+// token flow). restart() brings it back on the same port and root (after kill()).
 
 export interface TestRegistry {
   /** host:port */
@@ -19,6 +21,8 @@ export interface TestRegistry {
   kill(signal?: NodeJS.Signals): Promise<void>;
   restart(): Promise<void>;
   close(): Promise<void>;
+  /** with `token`: the token server the registry sends clients to */
+  tokens?: TokenServer;
 }
 
 export async function freePort(): Promise<number> {
@@ -29,7 +33,7 @@ export async function freePort(): Promise<number> {
   return port;
 }
 
-export async function startRegistry(opts: { htpasswd?: { user: string; password: string } } = {}): Promise<TestRegistry> {
+export async function startRegistry(opts: { htpasswd?: { user: string; password: string }; token?: TokenServerOptions } = {}): Promise<TestRegistry> {
   const root = mkdtempSync(path.join(os.tmpdir(), 'weld-registry-'));
   const storage = path.join(root, 'storage');
   mkdirSync(storage);
@@ -40,6 +44,11 @@ export async function startRegistry(opts: { htpasswd?: { user: string; password:
     const line = execFileSync('/usr/bin/htpasswd', ['-Bbn', opts.htpasswd.user, opts.htpasswd.password], { encoding: 'utf8' });
     writeFileSync(path.join(root, 'htpasswd'), line.trim() + '\n');
     auth = `auth:\n  htpasswd:\n    realm: weld-test\n    path: ${path.join(root, 'htpasswd')}\n`;
+  }
+  let tokens: TokenServer | undefined;
+  if (opts.token) {
+    tokens = await startTokenServer(root, opts.token);
+    auth = `auth:\n  token:\n    realm: ${tokens.realm}\n    service: ${tokens.service}\n    issuer: ${tokens.issuer}\n    rootcertbundle: ${tokens.certFile}\n`;
   }
   const config = path.join(root, 'config.yml');
   writeFileSync(
@@ -82,8 +91,10 @@ export async function startRegistry(opts: { htpasswd?: { user: string; password:
     url: (repo = 'weld/cache') => `oci://${host}/${repo}`,
     kill,
     restart: start,
+    ...(tokens ? { tokens } : {}),
     close: async () => {
       await kill('SIGKILL');
+      await tokens?.close();
       rmSync(root, { recursive: true, force: true });
     },
   };

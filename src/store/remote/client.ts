@@ -2,7 +2,7 @@ import type { Readable } from 'node:stream';
 import { Agent, request, type Dispatcher } from 'undici';
 import { err, ok, type Result } from '../../core/result.js';
 import { describe } from '../errors.js';
-import { basicHeader, findCredentials, parseChallenge, type Challenge, type Credentials } from './auth.js';
+import { authFiles, basicHeader, findCredentials, parseChallenge, type Challenge, type Credentials } from './auth.js';
 import { RemoteAuthError, RemoteProtocolError, RemoteUnavailableError } from './errors.js';
 import type { RemoteUrl } from './url.js';
 
@@ -44,9 +44,71 @@ function header(h: Reply['headers'], name: string): string | undefined {
   return Array.isArray(v) ? v[0] : v;
 }
 
+/** A token answer is a JSON object of a few KiB; more than this is not one. */
+const MAX_TOKEN_ANSWER = 1 << 20;
+
+/** A Bearer token and when to fetch a new one (a little before the end of its `expires_in`). */
+interface Token {
+  value: string;
+  refreshAt: number;
+}
+
+/**
+ * Scopes as the token endpoint takes them: `repository:NAME:ACTIONS`, several separated by
+ * spaces in a challenge; the same resource twice is merged into one with every action.
+ */
+export function mergeScopes(...lists: (string | undefined)[]): string[] {
+  const out = new Map<string, Set<string>>();
+  const plain: string[] = [];
+  for (const s of lists.flatMap((l) => (l ?? '').split(' ')).filter(Boolean)) {
+    const last = s.lastIndexOf(':');
+    if (last <= 0 || s.indexOf(':') === last) {
+      if (!plain.includes(s)) plain.push(s);
+      continue;
+    }
+    const resource = s.slice(0, last);
+    const actions = out.get(resource) ?? new Set<string>();
+    for (const a of s.slice(last + 1).split(',')) if (a) actions.add(a);
+    out.set(resource, actions);
+  }
+  return [...[...out].map(([resource, actions]) => `${resource}:${[...actions].join(',')}`), ...plain];
+}
+
+/** Reads at most `max` bytes of a body; undefined (and the body dropped) when it is longer. */
+async function readCapped(body: Reply['body'], headers: Reply['headers'], max: number): Promise<Buffer | undefined> {
+  const declared = Number(header(headers, 'content-length') ?? NaN);
+  if (declared > max) {
+    body.destroy();
+    return undefined;
+  }
+  const chunks: Buffer[] = [];
+  let n = 0;
+  try {
+    for await (const chunk of body) {
+      n += (chunk as Buffer).length;
+      if (n > max) {
+        body.destroy();
+        return undefined;
+      }
+      chunks.push(chunk as Buffer);
+    }
+  } catch {
+    // cut short: what came is judged as it is
+  }
+  return Buffer.concat(chunks);
+}
+
 export class RegistryClient {
-  private authorization: string | undefined;
-  private readonly tokens = new Map<string, string>();
+  /** Basic credentials, once the registry asked for them */
+  private basic: string | undefined;
+  /** the registry's Bearer challenge (realm, service), once it named one */
+  private bearer: Challenge | undefined;
+  /** tokens by the scope a request needs (`repository:R:pull,push`, …) */
+  private readonly tokens = new Map<string, Token>();
+  /** token requests under way, so that requests at once that need one share it */
+  private readonly fetching = new Map<string, Promise<Result<Token, RemoteError>>>();
+  /** what the registry asked for beyond a request's own scope, by that scope */
+  private readonly wanted = new Map<string, string[]>();
   private credentials: Credentials | undefined | null = null;
 
   private constructor(
@@ -66,7 +128,7 @@ export class RegistryClient {
       const c = new RegistryClient(o, `${scheme}://${o.remote.registry}`, agent);
       const pinged = await c.ping();
       if (pinged.ok) return ok(c);
-      if (!(pinged.error instanceof RemoteUnavailableError)) {
+      if (!(pinged.error instanceof RemoteUnavailableError) || pinged.error.tokenService) {
         await agent.close().catch(() => undefined);
         return pinged;
       }
@@ -88,39 +150,63 @@ export class RegistryClient {
     return `${this.base}/v2/${this.o.remote.repository}/${rest}`;
   }
 
+  /** The scope of everything weld does in its repository. */
+  private get baseScope(): string {
+    return `repository:${this.o.remote.repository}:pull,push`;
+  }
+
   private async ping(): Promise<Result<void, RemoteError>> {
     const r = await this.raw({ method: 'GET', url: `${this.base}/v2/` });
     if (!r.ok) return r;
     await r.value.body.dump().catch(() => undefined);
     if (r.value.status === 200) return ok(undefined);
-    if (r.value.status === 401) {
-      const answered = await this.answerChallenge(header(r.value.headers, 'www-authenticate'), `repository:${this.o.remote.repository}:pull,push`);
-      if (!answered.ok) return answered;
-      // Asked again with what we answered, so wrong credentials are found now, not mid-push.
-      const again = await this.raw({ method: 'GET', url: `${this.base}/v2/`, headers: { authorization: this.authorization! } });
-      if (!again.ok) return again;
-      await again.value.body.dump().catch(() => undefined);
-      if (again.value.status === 200) return ok(undefined);
-      const creds = await this.creds();
-      if (again.value.status === 401 && creds) return err(new RemoteAuthError(this.remote, `the registry refused the credentials of ${creds.username} from ${creds.file}`));
-      return err(new RemoteAuthError(this.remote, `GET /v2/ answered ${again.value.status} with the credentials given`));
-    }
-    return err(new RemoteUnavailableError(this.remote, `GET /v2/ answered ${r.value.status}: not an OCI distribution registry?`));
+    if (r.value.status !== 401) return err(new RemoteUnavailableError(this.remote, `GET /v2/ answered ${r.value.status}: not an OCI distribution registry?`));
+    const answered = await this.answerChallenge(header(r.value.headers, 'www-authenticate'), this.baseScope, undefined);
+    if (!answered.ok) return answered;
+    // Asked again with what we answered, so wrong credentials are found now, not mid-push.
+    const authorization = await this.authorizationFor(this.baseScope);
+    if (!authorization.ok) return authorization;
+    const again = await this.raw({ method: 'GET', url: `${this.base}/v2/`, headers: authorization.value ? { authorization: authorization.value } : {} });
+    if (!again.ok) return again;
+    await again.value.body.dump().catch(() => undefined);
+    if (again.value.status === 200) return ok(undefined);
+    const creds = await this.creds();
+    if (this.bearer) return err(new RemoteAuthError(this.remote, `the registry refused the token ${this.tokenService()} issued${creds ? ` for ${creds.username} (credentials from ${creds.file})` : ''} (GET /v2/ answered ${again.value.status}): the token service and the registry do not trust each other`));
+    if (again.value.status === 401 && creds) return err(new RemoteAuthError(this.remote, `the registry refused the credentials of ${creds.username} from ${creds.file}`));
+    return err(new RemoteAuthError(this.remote, `GET /v2/ answered ${again.value.status} with the credentials given`));
   }
 
-  /** Sets this.authorization from a 401's challenge; an error when we have nothing to answer with. */
-  private async answerChallenge(raw: string | undefined, scope: string): Promise<Result<void, RemoteError>> {
+  /**
+   * Takes in a 401's challenge: Basic sets the credentials to send, Bearer notes the realm
+   * and what the registry asked for beyond `scope`. `used` is the authorization the refused
+   * request carried: a token refused is dropped (it expired or was revoked), so the next
+   * request fetches a new one; Basic credentials refused are an error.
+   */
+  private async answerChallenge(raw: string | undefined, scope: string, used: string | undefined): Promise<Result<void, RemoteError>> {
     const challenge = parseChallenge(raw);
     if (!challenge) return err(new RemoteAuthError(this.remote, `the registry wants authentication it does not name (WWW-Authenticate: ${raw ?? 'none'})`));
-    const creds = await this.creds();
     if (challenge.scheme === 'basic') {
+      const creds = await this.creds();
       if (!creds) return err(new RemoteAuthError(this.remote, 'the registry asks for a user name and password and no auth file has an entry for it'));
       const next = basicHeader(creds);
-      if (this.authorization === next) return err(new RemoteAuthError(this.remote, `the registry refused the credentials of ${creds.username} from ${creds.file}`));
-      this.authorization = next;
+      if (this.basic === next && used === next) return err(new RemoteAuthError(this.remote, `the registry refused the credentials of ${creds.username} from ${creds.file}`));
+      this.basic = next;
+      this.bearer = undefined;
       return ok(undefined);
     }
-    return this.fetchToken(challenge, scope, creds);
+    const realm = challenge.params['realm'];
+    if (!realm || !/^https?:\/\/[^/]/.test(realm)) return err(new RemoteAuthError(this.remote, `the registry's token realm ${JSON.stringify(realm ?? '')} is not an http(s) URL`));
+    if (this.bearer && (this.bearer.params['realm'] !== realm || this.bearer.params['service'] !== challenge.params['service'])) this.tokens.clear();
+    this.bearer = challenge;
+    this.basic = undefined;
+    const asked = challenge.params['scope'];
+    if (asked) {
+      const merged = mergeScopes(scope, asked);
+      if (merged.join(' ') !== scope) this.wanted.set(scope, merged);
+    }
+    const held = this.tokens.get(scope);
+    if (held && used === `Bearer ${held.value}`) this.tokens.delete(scope);
+    return ok(undefined);
   }
 
   private async creds(): Promise<Credentials | undefined> {
@@ -128,34 +214,79 @@ export class RegistryClient {
     return this.credentials;
   }
 
-  private async fetchToken(c: Challenge, fallbackScope: string, creds: Credentials | undefined): Promise<Result<void, RemoteError>> {
-    const realm = c.params['realm'];
-    if (!realm || !/^https?:\/\//.test(realm)) return err(new RemoteAuthError(this.remote, `the token realm ${JSON.stringify(realm ?? '')} is not an http(s) URL`));
-    const scope = c.params['scope'] ?? fallbackScope;
-    const cached = this.tokens.get(scope);
-    if (cached && this.authorization !== `Bearer ${cached}`) {
-      this.authorization = `Bearer ${cached}`;
-      return ok(undefined);
-    }
-    const url = new URL(realm);
-    if (c.params['service']) url.searchParams.set('service', c.params['service']);
-    url.searchParams.set('scope', scope);
-    const r = await this.raw({ method: 'GET', url: url.toString(), headers: creds ? { authorization: basicHeader(creds) } : {} });
-    if (!r.ok) return r;
-    const text = await r.value.body.text().catch(() => '');
-    if (r.value.status === 401 || r.value.status === 403) return err(new RemoteAuthError(this.remote, creds ? `the token service refused the credentials of ${creds.username} from ${creds.file}` : 'the token service wants credentials and no auth file has an entry for this registry'));
-    if (r.value.status !== 200) return err(new RemoteProtocolError(this.remote, `GET ${url.origin}${url.pathname}`, r.value.status, text));
-    let token: unknown;
+  /** The realm without its query, for messages. */
+  private tokenService(): string {
+    const realm = this.bearer?.params['realm'] ?? '';
     try {
-      const doc = JSON.parse(text) as { token?: unknown; access_token?: unknown };
-      token = doc.token ?? doc.access_token;
+      const u = new URL(realm);
+      return `the token service at ${u.origin}${u.pathname}`;
     } catch {
-      token = undefined;
+      return 'the token service';
     }
-    if (typeof token !== 'string' || token === '') return err(new RemoteAuthError(this.remote, 'the token service answered without a token'));
-    this.tokens.set(scope, token);
-    this.authorization = `Bearer ${token}`;
-    return ok(undefined);
+  }
+
+  /** Who the token was asked for, for messages. */
+  private async who(): Promise<string> {
+    const creds = await this.creds();
+    return creds ? `${creds.username} (credentials from ${creds.file})` : `a caller without credentials (no auth file has an entry for ${this.o.remote.registry}; looked in ${authFiles(this.o.env).join(', ')})`;
+  }
+
+  /** The Authorization header for a request needing `scope`: Basic, a token (fetched when none is held or it is due), or none. */
+  private async authorizationFor(scope: string): Promise<Result<string | undefined, RemoteError>> {
+    if (this.basic) return ok(this.basic);
+    if (!this.bearer) return ok(undefined);
+    const held = this.tokens.get(scope);
+    if (held && Date.now() < held.refreshAt) return ok(`Bearer ${held.value}`);
+    let pending = this.fetching.get(scope);
+    if (!pending) {
+      pending = this.fetchToken(scope).finally(() => this.fetching.delete(scope));
+      this.fetching.set(scope, pending);
+    }
+    const t = await pending;
+    return t.ok ? ok(`Bearer ${t.value.value}`) : t;
+  }
+
+  /** GET realm?service=…&scope=…: the spec's token request, with the auth file's credentials as Basic when there are some. */
+  private async fetchToken(scope: string): Promise<Result<Token, RemoteError>> {
+    const c = this.bearer!;
+    const url = new URL(c.params['realm']!);
+    if (c.params['service']) url.searchParams.set('service', c.params['service']);
+    // One `scope` parameter per scope, as the spec has it (a challenge lists them with spaces).
+    for (const s of this.wanted.get(scope) ?? mergeScopes(scope)) url.searchParams.append('scope', s);
+    const creds = await this.creds();
+    const where = this.tokenService();
+    const sentAt = Date.now();
+    const r = await this.raw({ method: 'GET', url: url.toString(), headers: { accept: 'application/json', ...(creds ? { authorization: basicHeader(creds) } : {}) } });
+    if (!r.ok) return err(new RemoteUnavailableError(this.remote, `${where} could not be reached: ${r.error.message.replace(`store remote ${this.remote}: `, '')}`, `check the registry's token realm (${url.origin}${url.pathname}) is up and reachable from here`, true));
+    const { status, headers } = r.value;
+    const bytes = await readCapped(r.value.body, headers, MAX_TOKEN_ANSWER);
+    const request = `token request to ${url.origin}${url.pathname}`;
+    if (status === 401 || status === 403) {
+      if (creds) return err(new RemoteAuthError(this.remote, `${where} refused the credentials of ${creds.username} from ${creds.file} (${status})`));
+      return err(new RemoteAuthError(this.remote, `${where} wants credentials and no auth file has an entry for ${this.o.remote.registry} (looked in ${authFiles(this.o.env).join(', ')})`));
+    }
+    if (!bytes) return err(new RemoteProtocolError(this.remote, request, status, `the answer is more than ${MAX_TOKEN_ANSWER >> 10} KiB, which no token answer is; it was not read`));
+    const text = bytes.toString('utf8');
+    if (status !== 200) return err(new RemoteProtocolError(this.remote, request, status, text.trim()));
+    let doc: unknown;
+    try {
+      doc = JSON.parse(text);
+    } catch {
+      const type = header(headers, 'content-type') ?? 'no content type';
+      return err(new RemoteProtocolError(this.remote, request, status, `the answer is not JSON (${type}): ${JSON.stringify(text.trim().slice(0, 80))}; is the realm the registry names a token service?`));
+    }
+    const d = (typeof doc === 'object' && doc !== null ? doc : {}) as { token?: unknown; access_token?: unknown; expires_in?: unknown };
+    // `token` is the spec's; `access_token` is OAuth 2's, which the spec accepts too.
+    const token = typeof d.token === 'string' && d.token !== '' ? d.token : d.access_token;
+    if (typeof token !== 'string' || token === '' || /[\s,"]/.test(token)) return err(new RemoteProtocolError(this.remote, request, status, 'the answer has no usable token (neither "token" nor "access_token" is a non-empty string)'));
+    // expires_in defaults to 60 s (the spec's); the clock is ours, from when we asked, not
+    // the token service's issued_at, so a server whose clock is off neither keeps a stale
+    // token alive nor makes every request fetch a new one. A token is renewed a tenth of
+    // its life (at most 30 s) before it ends.
+    const lifetime = typeof d.expires_in === 'number' && Number.isFinite(d.expires_in) && d.expires_in > 0 ? d.expires_in * 1000 : 60_000;
+    const t: Token = { value: token, refreshAt: sentAt + lifetime - Math.min(30_000, lifetime / 10) };
+    this.tokens.set(scope, t);
+    return ok(t);
   }
 
   private async raw(opts: { method: Dispatcher.HttpMethod; url: string; headers?: Record<string, string>; body?: Buffer | Readable; contentLength?: number }): Promise<Result<Reply, RemoteUnavailableError>> {
@@ -175,23 +306,39 @@ export class RegistryClient {
    * and the request made again, so `body` must be a Buffer or a function that reopens it.
    */
   private async send(opts: { method: Dispatcher.HttpMethod; url: string; headers?: Record<string, string>; body?: Buffer | (() => Readable | Buffer); contentLength?: number; scope?: string }): Promise<Result<Reply, RemoteError>> {
+    const scope = opts.scope ?? this.baseScope;
     for (let attempt = 0; ; attempt++) {
-      const headers = { ...(opts.headers ?? {}), ...(this.authorization ? { authorization: this.authorization } : {}) };
+      const authorization = await this.authorizationFor(scope);
+      if (!authorization.ok) return authorization;
+      const headers = { ...(opts.headers ?? {}), ...(authorization.value ? { authorization: authorization.value } : {}) };
       const body = typeof opts.body === 'function' ? opts.body() : opts.body;
       const r = await this.raw({ method: opts.method, url: opts.url, headers, ...(body !== undefined ? { body } : {}), ...(opts.contentLength !== undefined ? { contentLength: opts.contentLength } : {}) });
       if (!r.ok) return r;
       if (r.value.status !== 401 || attempt > 0) {
         if (r.value.status === 401 || r.value.status === 403) {
           await r.value.body.dump().catch(() => undefined);
-          return err(new RemoteAuthError(this.remote, `${opts.method} ${new URL(opts.url).pathname} was refused (${r.value.status})`));
+          return err(await this.refused(opts.method, opts.url, r.value, scope));
         }
         return r;
       }
       await r.value.body.dump().catch(() => undefined);
       if (body && !Buffer.isBuffer(body)) body.destroy();
-      const answered = await this.answerChallenge(header(r.value.headers, 'www-authenticate'), opts.scope ?? `repository:${this.o.remote.repository}:pull,push`);
+      const answered = await this.answerChallenge(header(r.value.headers, 'www-authenticate'), scope, authorization.value);
       if (!answered.ok) return answered;
     }
+  }
+
+  /** Why a request was refused after auth was answered, in words: whose token lacks what. */
+  private async refused(method: string, url: string, r: Reply, scope: string): Promise<RemoteAuthError> {
+    const what = `${method} ${new URL(url).pathname}`;
+    const challenge = parseChallenge(header(r.headers, 'www-authenticate'));
+    if (!this.bearer || challenge?.scheme !== 'bearer') {
+      const creds = this.basic ? await this.creds() : undefined;
+      return new RemoteAuthError(this.remote, `${what} was refused (${r.status})${creds ? ` with the credentials of ${creds.username} from ${creds.file}` : ''}`);
+    }
+    const error = challenge.params['error'];
+    const asked = mergeScopes(scope, challenge.params['scope']).join(' ');
+    return new RemoteAuthError(this.remote, `${what} was refused (${r.status}${error ? `, ${error}` : ''}): the token ${this.tokenService()} issued to ${await this.who()} does not grant ${asked}`);
   }
 
   private async fail(request: string, r: Reply): Promise<RemoteProtocolError> {

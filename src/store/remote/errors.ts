@@ -14,7 +14,7 @@ export class RemoteUrlError extends WeldError {
 /** The registry could not be reached, timed out, or answered something that is not the distribution API. */
 export class RemoteUnavailableError extends WeldError {
   readonly code = 'E_REMOTE_UNAVAILABLE';
-  constructor(readonly remote: string, reason: string, hint?: string) {
+  constructor(readonly remote: string, reason: string, hint?: string, /** the registry's token service, not the registry, is what failed */ readonly tokenService = false) {
     super(`store remote ${remote}: ${reason}`);
     this.hint = hint ?? 'check that the registry is up and the URL is right; with plain HTTP to a local registry, set tls_verify = false (or pass --tls-verify=false)';
   }
@@ -25,7 +25,8 @@ export class RemoteAuthError extends WeldError {
   readonly code = 'E_REMOTE_AUTH';
   constructor(readonly remote: string, reason: string) {
     super(`store remote ${remote}: ${reason}`);
-    this.hint = 'log in as podman does (`podman login HOST`), or put the credentials in $REGISTRY_AUTH_FILE, $XDG_RUNTIME_DIR/containers/auth.json or ~/.docker/config.json';
+    const host = /^oci:\/\/([^/]+)/.exec(remote)?.[1] ?? 'HOST';
+    this.hint = `log in as podman does (\`podman login ${host}\`), or put the credentials in $REGISTRY_AUTH_FILE, $XDG_RUNTIME_DIR/containers/auth.json or ~/.docker/config.json`;
   }
 }
 
