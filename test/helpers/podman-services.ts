@@ -13,6 +13,7 @@ import { Podman } from '../../src/podman/podman.js';
 import { hostArch } from '../../src/podman/arch.js';
 import type { Store } from '../../src/store/store.js';
 import { buildDeb, type DebFile } from './debs.js';
+import { freePort } from './registry.js';
 import { freshStore } from './store-temp.js';
 
 // Real podman engines for the backend tests: `podman system service` on a unix socket,
@@ -99,12 +100,13 @@ export function hostContainersConf(root: string): NodeJS.ProcessEnv {
   return p.value.env;
 }
 
-export async function podmanService(opts: { dir: string; name: string; env: NodeJS.ProcessEnv }): Promise<PodmanService> {
+/** `tcp`: the service listens on tcp://127.0.0.1:<free port> (a remote host's engine as `podman --url tcp://…` reaches it), else on a unix socket. */
+export async function podmanService(opts: { dir: string; name: string; env: NodeJS.ProcessEnv; tcp?: boolean }): Promise<PodmanService> {
   const base = path.join(opts.dir, `engine-${opts.name}`);
   const sock = path.join(base, 'podman.sock');
   const storage = ['--root', path.join(base, 'root'), '--runroot', path.join(base, 'run'), '--tmpdir', path.join(base, 'tmp')];
   mkdirSync(base, { recursive: true });
-  const url = `unix://${sock}`;
+  const url = opts.tcp ? `tcp://127.0.0.1:${await freePort()}` : `unix://${sock}`;
   let child: ChildProcess | undefined;
   const ready = async () => {
     for (let i = 0; i < 300; i++) {

@@ -122,6 +122,27 @@ describe('backends: two podman engines', () => {
     }
   }, 120_000);
 
+  it('drives an engine over tcp:// as over a unix socket: the same bytes', async () => {
+    const c = await podmanService({ dir, name: 'c', env, tcp: true });
+    try {
+      expect(c.url).toMatch(/^tcp:\/\/127\.0\.0\.1:\d+$/);
+      const overSocket = new PoolRunner({ pool: new BackendPool({ backends: [backend(b)] }), context: context() });
+      const overTcp = new PoolRunner({ pool: new BackendPool({ backends: [backend(c)] }), context: context() });
+      const first = await runScript(overSocket, PROBE);
+      const srcDir = path.join(path.dirname(first.out), 'src');
+      const t = await runScript(overTcp, PROBE, { srcDir });
+      expect(first.result.ok, JSON.stringify(first.result)).toBe(true);
+      expect(t.result.ok, JSON.stringify(t.result)).toBe(true);
+      expect(t.lines).toEqual(['probe-done']);
+      expect(t.placed).toEqual([{ backend: 'c', attempt: 1 }]);
+      expect(digests(t.out)).toEqual(digests(first.out));
+      // the build ran on that engine: its container is gone again, the env image is there
+      expect(c.containers()).toEqual([]);
+    } finally {
+      await c.stop();
+    }
+  }, 120_000);
+
   it('spreads builds over both engines by load, and honours a label selector', async () => {
     const pool = new BackendPool({ backends: [backend(a, { labels: { size: 'small' } }), backend(b, { labels: { size: 'big' } })] });
     const runner = new PoolRunner({ pool, context: context() });
