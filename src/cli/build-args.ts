@@ -8,6 +8,7 @@ import { pickTargets } from '../metadata/targets.js';
 import { closest } from '../util/suggest.js';
 import { mirrorsDirFor } from '../mirror/mirror.js';
 import type { Runner } from '../runner/runner.js';
+import type { RemoteSettings } from '../store/remote/config.js';
 import type { Store } from '../store/store.js';
 import type { OptionSpec, ParsedArgs } from './args.js';
 import type { CliIO } from './io.js';
@@ -69,7 +70,7 @@ export function selectorFromArgs(args: ParsedArgs): Result<Record<string, string
 }
 
 /** The runner named by the arguments, made with the metadata and store it builds with (open them first). */
-export async function runnerFromArgs(o: { args: ParsedArgs; io: CliIO; metadata: Metadata; store?: Store }): Promise<Result<Runner, WeldError>> {
+export async function runnerFromArgs(o: { args: ParsedArgs; io: CliIO; metadata: Metadata; store?: Store; registry?: RemoteSettings }): Promise<Result<Runner, WeldError>> {
   const { selectRunner } = await import('../runner/select.js');
   const name = runnerName(o.args, o.io.env);
   const selector = selectorFromArgs(o.args);
@@ -83,7 +84,7 @@ export async function runnerFromArgs(o: { args: ParsedArgs; io: CliIO; metadata:
     if (backends.value.length) pool = new (await import('../runner/backends/pool.js')).BackendPool({ backends: backends.value });
     else if (Object.keys(selector.value).length) return err(new UsageError(`--backend-selector picks among build backends, and ${file} configures none`, 'add backends with `weld backends add`, or drop --backend-selector to build on this host'));
   } else if (Object.keys(selector.value).length) return err(new UsageError(`--backend-selector picks among podman build backends; the ${name} runner has none`));
-  const runner = await selectRunner({ name, context: { metadata: o.metadata, env: o.io.env, ...(o.store ? { store: o.store } : {}), ...(pool ? { pool } : {}) } });
+  const runner = await selectRunner({ name, context: { metadata: o.metadata, env: o.io.env, ...(o.store ? { store: o.store } : {}), ...(pool ? { pool } : {}), ...(o.registry ? { registry: o.registry } : {}) } });
   if (!runner.ok) return runner;
   return ok(withSelector(runner.value, selector.value));
 }

@@ -30,10 +30,11 @@ export async function openBuildSession(o: { verb: 'build' | 'test'; args: Parsed
   if (!targets.ok) return targets;
   const opened = await openStoreFromArgs(args, io, { create: true, metadata });
   if (!opened.ok) return opened;
-  const runner = await runnerFromArgs({ args, io, metadata, store: opened.value.store });
-  if (!runner.ok) return runner;
   const remote = await remoteFromArgs(args, io, { metadata });
   if (!remote.ok) return remote;
+  // with backends, the engines pull env images from the store remote
+  const runner = await runnerFromArgs({ args, io, metadata, store: opened.value.store, ...(remote.value ? { registry: remote.value } : {}) });
+  if (!runner.ok) return runner;
   const { openMatrix } = await import('../session/matrix.js');
   const runs = openMatrix({ metadata, targets: targets.value, packages: packages.value, store: opened.value.store, runner: runner.value, mirrorsDir: mirrorsFromArgs({ args, io, metadata }), weldVersion: weldVersion(), ...(remote.value ? { remote: remote.value } : {}), ...(o.repairPolicy ? { repairPolicy: o.repairPolicy } : {}) });
   if (runs.length === 0) return err(new UsageError(`weld ${verb}: ${packages.value.join(', ')} ${packages.value.length === 1 ? 'builds' : 'build'} for none of ${targets.value.map((t) => t.name).join(', ')}`, 'see [build] targets in their package files'));

@@ -99,9 +99,9 @@ async function serve(o: { args: ParsedArgs; io: CliIO; config: ServiceConfig; st
     storePath: path.resolve(io.cwd, stringOpt(args, 'store') ?? o.config.store ?? io.env['WELD_STORE'] ?? path.join(o.stateDir, 'store')),
     mirrorsDir: path.resolve(io.cwd, stringOpt(args, 'mirrors') ?? o.config.mirrors ?? io.env['WELD_MIRRORS'] ?? path.join(o.stateDir, 'mirrors')),
     runnerName: runner.value,
-    makeRunner: async ({ metadata, store, env }) => {
+    makeRunner: async ({ metadata, store, env, registry }) => {
       const { selectRunner } = await import('../runner/select.js');
-      return selectRunner({ name: runner.value, context: { metadata, store, env, pool } });
+      return selectRunner({ name: runner.value, context: { metadata, store, env, pool, ...(registry ? { registry } : {}) } });
     },
     backends: { pool, file: backendsFile },
     host: listen.value.host,

@@ -187,10 +187,10 @@ function plan(o: { metadata: Metadata; args: ParsedArgs; io: CliIO; jobs: number
       if (!metadata.ok) return metadata;
       const s = await store();
       if (!s.ok) return s;
-      const runner = await runnerFromArgs({ args, io, metadata: metadata.value, store: s.value });
-      if (!runner.ok) return runner;
       const remote = await remoteFromArgs(args, io, { metadata: metadata.value });
       if (!remote.ok) return remote;
+      const runner = await runnerFromArgs({ args, io, metadata: metadata.value, store: s.value, ...(remote.value ? { registry: remote.value } : {}) });
+      if (!runner.ok) return runner;
       const { openMatrix } = await import('../session/matrix.js');
       runs = openMatrix({ metadata: metadata.value, targets: metadata.value.distro.targets, packages: [...metadata.value.packages.keys()].sort(), store: s.value, runner: runner.value, mirrorsDir: mirrorsFromArgs({ args, io, metadata: metadata.value }), weldVersion: weldVersion(), ...(remote.value ? { remote: remote.value } : {}) });
       const built = await runBuild({ io, runs, matrix: isMatrix(metadata.value), jobs: o.jobs, json: false });

@@ -2,6 +2,7 @@ import { WeldError } from '../core/errors.js';
 import type { Result } from '../core/result.js';
 import type { Metadata } from '../metadata/model.js';
 import type { Store } from '../store/store.js';
+import type { RemoteSettings } from '../store/remote/config.js';
 import type { BackendPool } from './backends/pool.js';
 
 // A small backend interface, picked in one place (select.ts), after melange's
@@ -65,6 +66,8 @@ export interface RunnerContext {
   env: NodeJS.ProcessEnv;
   /** the build backends (a backends file, the server's): with any in it, the podman runner builds on them, not on this host */
   pool?: BackendPool;
+  /** the store remote: with backends, env images go up to it and the engines pull them by digest */
+  registry?: RemoteSettings;
 }
 
 export interface Runner {

@@ -31,7 +31,7 @@ export interface StartServiceOptions {
   /** shown by /about */
   runnerName: string;
   /** the runner a job builds with, made for its metadata (picked by the caller: the runner is chosen at the edge) */
-  makeRunner: (o: { metadata: Metadata; store: Store; env: NodeJS.ProcessEnv }) => Promise<Result<Runner, WeldError>>;
+  makeRunner: (o: { metadata: Metadata; store: Store; env: NodeJS.ProcessEnv; registry?: RemoteSettings }) => Promise<Result<Runner, WeldError>>;
   host: string;
   port: number;
   /** where the server was started: its repository is the allow-list when none is configured */
@@ -87,7 +87,8 @@ export async function startService(o: StartServiceOptions): Promise<Result<Runni
     sources: new SourceCache({ stateDir: o.stateDir }),
     store: store.value,
     mirrorsDir: o.mirrorsDir,
-    makeRunner: (metadata) => o.makeRunner({ metadata, store: store.value, env }),
+    // the server's store remote, never a job's: backends pull env images from it
+    makeRunner: (metadata) => o.makeRunner({ metadata, store: store.value, env, ...(remote.value ? { registry: remote.value } : {}) }),
     allow: allow.value,
     env,
     composesDir: path.join(o.stateDir, 'composes'),

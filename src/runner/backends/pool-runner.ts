@@ -3,6 +3,7 @@ import { Podman } from '../../podman/podman.js';
 import { findEnvImage, podmanInfo, type EnvImage } from '../env-image.js';
 import { RunFailedError, type RunOutcome, type Runner, type RunnerContext, type RunnerInfo, type RunSpec } from '../runner.js';
 import type { BackendPool } from './pool.js';
+import { RegistryEnvSource, type PullSource } from './registry-source.js';
 import { emptyDir, removeOrphans, runRemote } from './remote.js';
 
 /** Attempts after the first when a backend is lost mid-build. */
@@ -19,7 +20,13 @@ export class PoolRunner implements Runner {
   readonly name = 'podman';
   private readonly images = new Map<string, Promise<EnvImage>>();
 
-  constructor(private readonly o: { pool: BackendPool; context: RunnerContext; retries?: number; pullRef?: (image: string) => string | undefined }) {}
+  /** with a store remote: where the engines pull env images from */
+  private readonly registry: RegistryEnvSource | undefined;
+
+  constructor(private readonly o: { pool: BackendPool; context: RunnerContext; retries?: number }) {
+    const { registry, store } = o.context;
+    this.registry = registry && store ? new RegistryEnvSource({ settings: registry, store }) : undefined;
+  }
 
   private image(env: string): Promise<EnvImage> {
     let p = this.images.get(env);
@@ -42,6 +49,12 @@ export class PoolRunner implements Runner {
     const img = await this.image(spec.envName);
     if (!img.ok) return err(new RunFailedError('spawn', img.problem));
     const store = this.o.context.store!; // an image was found, so there is a store
+    let pull: PullSource | undefined;
+    if (this.registry) {
+      const source = await this.registry.source(img.composed);
+      if (source.ok) pull = source.value;
+      else spec.onLog(`weld: env image ${img.composed.tag} is not on the store remote (${source.error}); the backend is sent it through its API`);
+    }
     const retries = this.o.retries ?? RETRIES;
     const lost: Array<{ backend: string; reason: string }> = [];
     for (let attempt = 1; attempt <= retries + 1; attempt++) {
@@ -57,8 +70,7 @@ export class PoolRunner implements Runner {
       }
       if (lease.value.engine.orphans.size) await removeOrphans({ podman: podman.value, engine: lease.value.engine });
       if (attempt > 1) await emptyDir(spec.outDir);
-      const pullRef = this.o.pullRef?.(img.composed.tag);
-      const r = await runRemote({ podman: podman.value, image: img.composed, store, spec, engine: lease.value.engine, ...(pullRef ? { pullRef } : {}) });
+      const r = await runRemote({ podman: podman.value, image: img.composed, store, spec, engine: lease.value.engine, ...(pull ? { pull } : {}) });
       const backendFailed = !r.ok && r.error.failure === 'lost';
       lease.value.release(!backendFailed);
       if (!backendFailed) return r;

@@ -10,6 +10,7 @@ import { loadEnvImage, type ComposedImage } from '../../envs/compose.js';
 import { archInfo } from '../../podman/arch.js';
 import type { Podman } from '../../podman/podman.js';
 import type { Store } from '../../store/store.js';
+import type { PullSource } from './registry-source.js';
 import { contractEnv, RunFailedError, type RunOutcome, type RunSpec } from '../runner.js';
 import { DEPS, exitReason, OUT, PATH, RECIPE, recipeCommand, SRC } from '../podman.js';
 
@@ -33,8 +34,8 @@ export interface RemoteRunOptions {
   store: Store;
   spec: RunSpec;
   engine: EngineState;
-  /** the registry-pull seam: when given, the env image is pulled by this reference instead of loaded through the API */
-  pullRef?: string;
+  /** the env image on the store remote: the engine pulls it by digest instead of being sent it through its API */
+  pull?: PullSource;
 }
 
 const lost = (what: string, output: string) => err(new RunFailedError('lost', `${what}: ${tail(output)}`));
@@ -44,15 +45,17 @@ function tail(output: string): string {
 }
 
 /** Makes sure the engine has the env image: loaded through the API from the store (or pulled, given a reference). */
-export function ensureImage(o: { podman: Podman; image: ComposedImage; store: Store; engine: EngineState; pullRef?: string }): Promise<string | undefined> {
+export function ensureImage(o: { podman: Podman; image: ComposedImage; store: Store; engine: EngineState; pull?: PullSource }): Promise<string | undefined> {
   let p = o.engine.loaded.get(o.image.tag);
   if (!p) {
     p = (async () => {
-      if (o.pullRef) {
-        const pulled = await o.podman.exec({ args: ['pull', '--arch', archInfo(o.image.arch).oci, o.pullRef] });
-        if (pulled.code !== 0) return `podman pull ${o.pullRef} failed: ${tail(pulled.stderr)}`;
-        const tagged = await o.podman.exec({ args: ['tag', o.pullRef, o.image.tag] });
-        return tagged.code === 0 ? undefined : `podman tag failed: ${tail(tagged.stderr)}`;
+      if (o.pull) {
+        const { ref, tlsVerify } = o.pull;
+        const pulled = await o.podman.exec({ args: ['pull', '--quiet', `--tls-verify=${tlsVerify}`, '--arch', archInfo(o.image.arch).oci, ref] });
+        if (pulled.code !== 0) return `podman pull ${ref} failed: ${tail(pulled.stderr)}`;
+        // runs name the image by the tag every runner uses, so a pulled and a loaded image are one
+        const tagged = await o.podman.exec({ args: ['tag', ref, o.image.tag] });
+        return tagged.code === 0 ? undefined : `podman tag ${ref} ${o.image.tag} failed: ${tail(tagged.stderr)}`;
       }
       const r = await loadEnvImage({ image: o.image, store: o.store, podman: o.podman });
       return r.ok ? undefined : r.error.message;

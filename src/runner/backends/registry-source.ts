@@ -1,0 +1,59 @@
+import { err, ok, type Result } from '../../core/result.js';
+import type { ComposedImage } from '../../envs/compose.js';
+import type { RemoteSettings } from '../../store/remote/config.js';
+import type { Remote } from '../../store/remote/remote.js';
+import type { Store } from '../../store/store.js';
+
+/** An env image as a backend pulls it: by digest from the store remote. */
+export interface PullSource {
+  /** HOST[:PORT]/REPO@sha256:… (the manifest digest: what was composed, not whatever a tag names now) */
+  ref: string;
+  tlsVerify: boolean;
+}
+
+/**
+ * With a store remote, build backends pull env images from it by digest rather than each
+ * being sent the whole image through its API from this host: the image goes up once (as
+ * env-<name>-<digest12>, blobs HEAD first), and each engine pulls only the layers it
+ * lacks, from the registry rather than from this host. When the push fails, the reason
+ * comes back and the caller loads through the API, as without a remote: a registry that
+ * is down slows builds, never stops them.
+ */
+export class RegistryEnvSource {
+  private connecting: Promise<Result<Remote, string>> | undefined;
+  private readonly pushed = new Map<string, Promise<Result<PullSource, string>>>();
+
+  constructor(private readonly o: { settings: RemoteSettings; store: Store }) {}
+
+  /** Where an engine pulls `image` from, once it is on the remote; or why it is not. */
+  source(image: ComposedImage): Promise<Result<PullSource, string>> {
+    const manifest = image.record.manifest;
+    let p = this.pushed.get(manifest);
+    if (!p) {
+      p = this.push(image);
+      this.pushed.set(manifest, p);
+      // a failed push is tried again for the next build (the registry may be back)
+      void p.then((r) => !r.ok && this.pushed.delete(manifest));
+    }
+    return p;
+  }
+
+  private connected(): Promise<Result<Remote, string>> {
+    this.connecting ??= import('../../store/remote/remote.js').then(async ({ connectRemote }) => {
+      const r = await connectRemote(this.o.settings.config);
+      if (!r.ok) this.connecting = undefined;
+      return r.ok ? ok(r.value) : err(r.error.message);
+    });
+    return this.connecting;
+  }
+
+  private async push(image: ComposedImage): Promise<Result<PullSource, string>> {
+    const remote = await this.connected();
+    if (!remote.ok) return remote;
+    const { Pusher } = await import('../../store/remote/push.js');
+    const pushed = await new Pusher(remote.value, this.o.store).pushEnvImage(image.record);
+    if (!pushed.ok) return err(pushed.error.message);
+    const { registry, repository } = this.o.settings.config.url;
+    return ok({ ref: `${registry}/${repository}@${image.record.manifest}`, tlsVerify: this.o.settings.config.tlsVerify });
+  }
+}
