@@ -88,6 +88,9 @@ export interface PodmanService {
   /** SIGKILL, as a host that goes away (its containers keep running under conmon) */
   kill(): Promise<void>;
   start(): Promise<void>;
+  /** SIGSTOP, as a host that stops answering without closing its connections; thaw() is SIGCONT */
+  freeze(): void;
+  thaw(): void;
   /** containers on its engine, by name */
   containers(): string[];
   stop(): Promise<void>;
@@ -131,6 +134,12 @@ export async function podmanService(opts: { dir: string; name: string; env: Node
       const gone = new Promise((r) => c.once('exit', r));
       c.kill('SIGKILL');
       await gone;
+    },
+    freeze() {
+      child?.kill('SIGSTOP');
+    },
+    thaw() {
+      child?.kill('SIGCONT');
     },
     containers() {
       const r = spawnSync('podman', [...storage, 'ps', '-a', '--format', '{{.Names}}'], { env: opts.env, encoding: 'utf8' });

@@ -229,4 +229,30 @@ describe('backends: two podman engines', () => {
     expect(a.containers()).toEqual([]);
     expect(b.containers()).toEqual([]);
   }, 180_000);
+  it('gives up on an engine that stops answering mid-build (frozen, its connections open) and builds on the other', async () => {
+    const pool = new BackendPool({ backends: [backend(a, { maxJobs: 1 }), backend(b, { maxJobs: 1 })] });
+    // asked every half second, 3 s to answer: two silences and the engine is lost (the default: every 15 s, 10 s, three)
+    const runner = new PoolRunner({ pool, context: context(), heartbeat: { everyMs: 500, timeoutMs: 3000, misses: 2 } });
+    const script = 'echo started\nsleep 4\nmkdir -p "$WELD_OUT/wheels"\necho "built" > "$WELD_OUT/wheels/x.whl"\necho finished\n';
+    const pending = runScript(runner, script);
+    for (let i = 0; i < 200 && a.containers().length === 0; i++) await new Promise((r) => setTimeout(r, 50));
+    await new Promise((r) => setTimeout(r, 1000));
+    a.freeze();
+    try {
+      const r = await pending;
+      expect(r.result.ok, JSON.stringify(r.result)).toBe(true);
+      expect(r.placed.map((p) => p.backend)).toEqual(['a', 'b']);
+      expect(r.lines.find((l) => l.startsWith('weld: backend a lost: '))).toMatch(/^weld: backend a lost: the engine stopped answering during the build: 2 health checks in a row got no answer within 3 s/);
+      expect(readFileSync(path.join(r.out, 'wheels/x.whl'), 'utf8')).toBe('built\n');
+      expect(pool.list().find((s) => s.name === 'a')!.failures).toBe(1);
+    } finally {
+      a.thaw();
+    }
+    // back: the next build there first removes the container the lost one left
+    const again = await runScript(runner, 'echo again\n', { labels: {} });
+    expect(again.result.ok).toBe(true);
+    expect(again.placed.map((p) => p.backend)).toEqual(['a']);
+    for (let i = 0; i < 100 && a.containers().length > 0; i++) await new Promise((r) => setTimeout(r, 100));
+    expect(a.containers()).toEqual([]);
+  }, 120_000);
 });

@@ -4,7 +4,7 @@ import { findEnvImage, podmanInfo, type EnvImage } from '../env-image.js';
 import { RunFailedError, type RunOutcome, type Runner, type RunnerContext, type RunnerInfo, type RunSpec } from '../runner.js';
 import type { BackendPool } from './pool.js';
 import { RegistryEnvSource, type PullSource } from './registry-source.js';
-import { emptyDir, removeOrphans, runRemote } from './remote.js';
+import { emptyDir, removeOrphans, runRemote, type Heartbeat } from './remote.js';
 
 /** Attempts after the first when a backend is lost mid-build. */
 export const RETRIES = 2;
@@ -23,7 +23,7 @@ export class PoolRunner implements Runner {
   /** with a store remote: where the engines pull env images from */
   private readonly registry: RegistryEnvSource | undefined;
 
-  constructor(private readonly o: { pool: BackendPool; context: RunnerContext; retries?: number }) {
+  constructor(private readonly o: { pool: BackendPool; context: RunnerContext; retries?: number; heartbeat?: Heartbeat }) {
     const { registry, store } = o.context;
     this.registry = registry && store ? new RegistryEnvSource({ settings: registry, store }) : undefined;
   }
@@ -70,7 +70,7 @@ export class PoolRunner implements Runner {
       }
       if (lease.value.engine.orphans.size) await removeOrphans({ podman: podman.value, engine: lease.value.engine });
       if (attempt > 1) await emptyDir(spec.outDir);
-      const r = await runRemote({ podman: podman.value, image: img.composed, store, spec, engine: lease.value.engine, ...(pull ? { pull } : {}) });
+      const r = await runRemote({ podman: podman.value, image: img.composed, store, spec, engine: lease.value.engine, ...(pull ? { pull } : {}), ...(this.o.heartbeat ? { heartbeat: this.o.heartbeat } : {}) });
       const backendFailed = !r.ok && r.error.failure === 'lost';
       lease.value.release(!backendFailed);
       if (!backendFailed) return r;

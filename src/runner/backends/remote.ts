@@ -36,7 +36,23 @@ export interface RemoteRunOptions {
   engine: EngineState;
   /** the env image on the store remote: the engine pulls it by digest instead of being sent it through its API */
   pull?: PullSource;
+  /** how often the engine is asked whether it is there while a build streams, and how many silences make it lost */
+  heartbeat?: Heartbeat;
 }
+
+export interface Heartbeat {
+  everyMs: number;
+  /** how long one check may take: a podman client's start on a busy host takes a good part of a second */
+  timeoutMs: number;
+  misses: number;
+}
+
+/**
+ * An engine that goes away without closing its connection (a host frozen, a network cut
+ * without a reset) leaves `start --attach` waiting forever: while a build streams, the
+ * engine is asked for its version; this many silences in a row and the build is lost.
+ */
+export const HEARTBEAT: Heartbeat = { everyMs: 15_000, timeoutMs: 10_000, misses: 3 };
 
 const lost = (what: string, output: string) => err(new RunFailedError('lost', `${what}: ${tail(output)}`));
 
@@ -96,7 +112,13 @@ export async function runRemote(o: RemoteRunOptions): Promise<Result<RunOutcome,
   }
   let aborted = false;
   let finished = false;
+  // the engine stopped answering: its container is removed once it answers again, not waited on now
+  let silent = false;
   const remove = async () => {
+    if (silent) {
+      o.engine.orphans.add(name);
+      return;
+    }
     const r = await podman.exec({ args: ['rm', '--force', '--time', '0', name], timeoutMs: 60_000 });
     if (r.code !== 0 && !/no such container/i.test(r.stderr)) o.engine.orphans.add(name);
   };
@@ -137,6 +159,7 @@ export async function runRemote(o: RemoteRunOptions): Promise<Result<RunOutcome,
     if (copied.code !== 0) return lost('copying the inputs in failed', copied.stderr);
     const attached = await attach();
     if (aborted) return err(new RunFailedError('aborted', 'cancelled'));
+    if (silent) return lost('the engine stopped answering during the build', attached.stderr);
     // `start -a` exits with the container's status, but also fails when the connection
     // drops: a non-zero status is checked with the engine's own word (`podman wait`).
     let code = 0;
@@ -156,15 +179,39 @@ export async function runRemote(o: RemoteRunOptions): Promise<Result<RunOutcome,
   }
 
   function attach(): Promise<{ code: number | null; stderr: string }> {
+    const beat = o.heartbeat ?? HEARTBEAT;
     return new Promise((resolve) => {
       const child = spawn(podman.bin, podman.command(['start', '--attach', name]), { env: podman.env, stdio: ['ignore', 'pipe', 'pipe'] });
       let stderr = '';
+      let done = false;
+      const finish = (r: { code: number | null; stderr: string }) => {
+        if (done) return;
+        done = true;
+        clearTimeout(timer);
+        resolve(r);
+      };
       const out = createInterface({ input: child.stdout });
       out.on('line', (l) => spec.onLog(l));
       child.stderr.setEncoding('utf8').on('data', (s: string) => (stderr += s));
       const closed = new Promise((r) => out.once('close', r));
-      child.once('error', (e) => resolve({ code: null, stderr: e.message }));
-      child.once('close', (code) => void closed.then(() => resolve({ code, stderr })));
+      child.once('error', (e) => finish({ code: null, stderr: e.message }));
+      child.once('close', (code) => void closed.then(() => finish({ code, stderr })));
+      // one question at a time, each bounded: a silent engine is found in about misses × (everyMs + timeoutMs)
+      let missed = 0;
+      let timer: NodeJS.Timeout;
+      const ask = async () => {
+        const r = await podman.exec({ args: ['version', '--format', '{{.Server.Version}}'], timeoutMs: beat.timeoutMs });
+        if (done) return;
+        missed = r.code === 0 ? 0 : missed + 1;
+        if (missed >= beat.misses) {
+          silent = true;
+          child.kill('SIGKILL');
+          finish({ code: null, stderr: `${beat.misses} health checks in a row got no answer within ${beat.timeoutMs / 1000} s (${tail(r.stderr)})` });
+          return;
+        }
+        timer = setTimeout(() => void ask(), beat.everyMs);
+      };
+      timer = setTimeout(() => void ask(), beat.everyMs);
     });
   }
 
