@@ -17,7 +17,7 @@ export interface PullSource {
  * env-<name>-<digest12>, blobs HEAD first), and each engine pulls only the layers it
  * lacks, from the registry rather than from this host. When the push fails, the reason
  * comes back and the caller loads through the API, as without a remote: a registry that
- * is down slows builds, never stops them.
+ * is down costs one timeout, never a build.
  */
 export class RegistryEnvSource {
   private connecting: Promise<Result<Remote, string>> | undefined;
@@ -30,10 +30,10 @@ export class RegistryEnvSource {
     const manifest = image.record.manifest;
     let p = this.pushed.get(manifest);
     if (!p) {
+      // a failed push is not tried again by this runner: a registry that is down or slow
+      // would make every build wait out its timeout (the next weld build asks again)
       p = this.push(image);
       this.pushed.set(manifest, p);
-      // a failed push is tried again for the next build (the registry may be back)
-      void p.then((r) => !r.ok && this.pushed.delete(manifest));
     }
     return p;
   }
@@ -41,7 +41,6 @@ export class RegistryEnvSource {
   private connected(): Promise<Result<Remote, string>> {
     this.connecting ??= import('../../store/remote/remote.js').then(async ({ connectRemote }) => {
       const r = await connectRemote(this.o.settings.config);
-      if (!r.ok) this.connecting = undefined;
       return r.ok ? ok(r.value) : err(r.error.message);
     });
     return this.connecting;
