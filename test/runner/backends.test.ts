@@ -229,6 +229,20 @@ describe('backends: two podman engines', () => {
     expect(a.containers()).toEqual([]);
     expect(b.containers()).toEqual([]);
   }, 180_000);
+  it('copies back at most the output limit: more is the recipe\'s failure, not retried, and nothing of it is kept', async () => {
+    const pool = new BackendPool({ backends: [backend(a), backend(b)] });
+    const runner = new PoolRunner({ pool, context: context(), maxOutputBytes: 1 << 20 });
+    const big = await runScript(runner, 'mkdir -p "$WELD_OUT/wheels"\nhead -c 4194304 /dev/zero > "$WELD_OUT/wheels/big.whl"\necho wrote\n');
+    expect(big.result.ok).toBe(false);
+    if (!big.result.ok) expect([big.result.error.failure, big.result.error.reason]).toEqual(['exit', 'the outputs are more than 1048576 bytes, the most weld copies back from a backend; nothing of them is kept']);
+    expect(big.placed).toHaveLength(1);
+    expect(readdirSync(big.out)).toEqual([]);
+    expect(pool.list().every((s) => s.failures === 0)).toBe(true);
+    const small = await runScript(runner, 'mkdir -p "$WELD_OUT/wheels"\nhead -c 1000 /dev/zero > "$WELD_OUT/wheels/small.whl"\n');
+    expect(small.result.ok).toBe(true);
+    expect(readdirSync(path.join(small.out, 'wheels'))).toEqual(['small.whl']);
+  }, 120_000);
+
   it('gives up on an engine that stops answering mid-build (frozen, its connections open) and builds on the other', async () => {
     const pool = new BackendPool({ backends: [backend(a, { maxJobs: 1 }), backend(b, { maxJobs: 1 })] });
     // asked every half second, 3 s to answer: two silences and the engine is lost (the default: every 15 s, 10 s, three)

@@ -23,7 +23,7 @@ export class PoolRunner implements Runner {
   /** with a store remote: where the engines pull env images from */
   private readonly registry: RegistryEnvSource | undefined;
 
-  constructor(private readonly o: { pool: BackendPool; context: RunnerContext; retries?: number; heartbeat?: Heartbeat }) {
+  constructor(private readonly o: { pool: BackendPool; context: RunnerContext; retries?: number; heartbeat?: Heartbeat; maxOutputBytes?: number }) {
     const { registry, store } = o.context;
     this.registry = registry && store ? new RegistryEnvSource({ settings: registry, store }) : undefined;
   }
@@ -70,7 +70,7 @@ export class PoolRunner implements Runner {
       }
       if (lease.value.engine.orphans.size) await removeOrphans({ podman: podman.value, engine: lease.value.engine });
       if (attempt > 1) await emptyDir(spec.outDir);
-      const r = await runRemote({ podman: podman.value, image: img.composed, store, spec, engine: lease.value.engine, ...(pull ? { pull } : {}), ...(this.o.heartbeat ? { heartbeat: this.o.heartbeat } : {}) });
+      const r = await runRemote({ podman: podman.value, image: img.composed, store, spec, engine: lease.value.engine, ...(pull ? { pull } : {}), ...(this.o.heartbeat ? { heartbeat: this.o.heartbeat } : {}), ...(this.o.maxOutputBytes !== undefined ? { maxOutputBytes: this.o.maxOutputBytes } : {}) });
       const backendFailed = !r.ok && r.error.failure === 'lost';
       lease.value.release(!backendFailed);
       if (!backendFailed) return r;

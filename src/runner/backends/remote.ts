@@ -38,7 +38,12 @@ export interface RemoteRunOptions {
   pull?: PullSource;
   /** how often the engine is asked whether it is there while a build streams, and how many silences make it lost */
   heartbeat?: Heartbeat;
+  /** the most bytes of outputs copied back (a tar stream from another machine is not trusted to end) */
+  maxOutputBytes?: number;
 }
+
+/** Far above any wheel or prefix: what stops an engine streaming forever, not a quota. */
+export const MAX_OUTPUT_BYTES = 32 * 2 ** 30;
 
 export interface Heartbeat {
   everyMs: number;
@@ -53,6 +58,8 @@ export interface Heartbeat {
  * engine is asked for its version; this many silences in a row and the build is lost.
  */
 export const HEARTBEAT: Heartbeat = { everyMs: 15_000, timeoutMs: 10_000, misses: 3 };
+
+const TOO_BIG = Symbol('too big');
 
 const lost = (what: string, output: string) => err(new RunFailedError('lost', `${what}: ${tail(output)}`));
 
@@ -95,6 +102,7 @@ export async function runRemote(o: RemoteRunOptions): Promise<Result<RunOutcome,
   const { podman, spec } = o;
   if (spec.signal?.aborted) return err(new RunFailedError('aborted', 'cancelled before it started'));
   const started = performance.now();
+  const limit = o.maxOutputBytes ?? MAX_OUTPUT_BYTES;
   const problem = await ensureImage(o);
   if (problem) return err(new RunFailedError('lost', `cannot get ${o.image.tag} onto the engine: ${problem}`));
   const name = `weld-build-${randomBytes(6).toString('hex')}`;
@@ -170,6 +178,11 @@ export async function runRemote(o: RemoteRunOptions): Promise<Result<RunOutcome,
     }
     if (code !== 0) return err(new RunFailedError('exit', exitReason(code), code));
     const out = await copyOut();
+    if (out === TOO_BIG) {
+      await emptyDir(spec.outDir);
+      // the recipe's doing, not the backend's: another backend would copy back as much
+      return err(new RunFailedError('exit', `the outputs are more than ${limit} bytes, the most weld copies back from a backend; nothing of them is kept`));
+    }
     if (out) {
       // nothing from a half copy stays for the next attempt to mix with
       await emptyDir(spec.outDir);
@@ -215,21 +228,34 @@ export async function runRemote(o: RemoteRunOptions): Promise<Result<RunOutcome,
     });
   }
 
-  /** `podman cp CTR:/weld/out -` into tar: a tar from another machine, so GNU tar's own guards (no `..`, no absolute names) apply. */
-  function copyOut(): Promise<string | undefined> {
+  /**
+   * `podman cp CTR:/weld/out -` into tar: a tar from another machine, so GNU tar's own
+   * guards (no `..`, no absolute names) apply, and at most `limit` bytes of it are read.
+   */
+  function copyOut(): Promise<string | typeof TOO_BIG | undefined> {
     return new Promise((resolve) => {
       const cp = spawn(podman.bin, podman.command(['cp', `${name}:${OUT}`, '-']), { env: podman.env, stdio: ['ignore', 'pipe', 'pipe'] });
       const tar = spawn('tar', ['-x', '-C', spec.outDir, '--strip-components=1', '--no-overwrite-dir'], { stdio: ['pipe', 'ignore', 'pipe'] });
       let errs = '';
+      let bytes = 0;
+      let tooBig = false;
       cp.stderr.setEncoding('utf8').on('data', (s: string) => (errs += s));
       tar.stderr.setEncoding('utf8').on('data', (s: string) => (errs += s));
       tar.stdin.on('error', () => undefined);
+      cp.stdout.on('data', (chunk: Buffer) => {
+        bytes += chunk.byteLength;
+        if (bytes > limit && !tooBig) {
+          tooBig = true;
+          cp.kill('SIGKILL');
+          tar.kill('SIGKILL');
+        }
+      });
       cp.stdout.pipe(tar.stdin);
       const exited = (c: ReturnType<typeof spawn>) => new Promise<number | null>((r) => {
         c.once('error', () => r(127));
         c.once('close', (code) => r(code));
       });
-      void Promise.all([exited(cp), exited(tar)]).then(([a, b]) => resolve(a === 0 && b === 0 ? undefined : errs || `podman cp exited ${a}, tar ${b}`));
+      void Promise.all([exited(cp), exited(tar)]).then(([a, b]) => resolve(tooBig ? TOO_BIG : a === 0 && b === 0 ? undefined : errs || `podman cp exited ${a}, tar ${b}`));
     });
   }
 }
