@@ -4,6 +4,8 @@ import { err, ok, type Result } from '../../core/result.js';
 import { describe } from '../errors.js';
 import { authFiles, basicHeader, findCredentials, parseChallenge, type Challenge, type Credentials } from './auth.js';
 import { RemoteAuthError, RemoteProtocolError, RemoteUnavailableError } from './errors.js';
+import { header, type Reply } from './reply.js';
+import { mergeScopes, readTokenAnswer, type Token } from './token.js';
 import type { RemoteUrl } from './url.js';
 
 // A client of the OCI distribution spec (v1.1), the part a content store needs: manifests
@@ -24,12 +26,6 @@ export interface ClientOptions {
   connections?: number;
 }
 
-interface Reply {
-  status: number;
-  headers: Record<string, string | string[] | undefined>;
-  body: Dispatcher.ResponseData['body'];
-}
-
 export interface ManifestReply {
   digest: string | undefined;
   mediaType: string;
@@ -39,64 +35,6 @@ export interface ManifestReply {
 const MANIFEST_TYPES = ['application/vnd.oci.image.manifest.v1+json', 'application/vnd.oci.image.index.v1+json', 'application/vnd.docker.distribution.manifest.v2+json'].join(', ');
 const MAX_MANIFEST = 4 * 2 ** 20;
 
-function header(h: Reply['headers'], name: string): string | undefined {
-  const v = h[name];
-  return Array.isArray(v) ? v[0] : v;
-}
-
-/** A token answer is a JSON object of a few KiB; more than this is not one. */
-const MAX_TOKEN_ANSWER = 1 << 20;
-
-/** A Bearer token and when to fetch a new one (a little before the end of its `expires_in`). */
-interface Token {
-  value: string;
-  refreshAt: number;
-}
-
-/**
- * Scopes as the token endpoint takes them: `repository:NAME:ACTIONS`, several separated by
- * spaces in a challenge; the same resource twice is merged into one with every action.
- */
-export function mergeScopes(...lists: (string | undefined)[]): string[] {
-  const out = new Map<string, Set<string>>();
-  const plain: string[] = [];
-  for (const s of lists.flatMap((l) => (l ?? '').split(' ')).filter(Boolean)) {
-    const last = s.lastIndexOf(':');
-    if (last <= 0 || s.indexOf(':') === last) {
-      if (!plain.includes(s)) plain.push(s);
-      continue;
-    }
-    const resource = s.slice(0, last);
-    const actions = out.get(resource) ?? new Set<string>();
-    for (const a of s.slice(last + 1).split(',')) if (a) actions.add(a);
-    out.set(resource, actions);
-  }
-  return [...[...out].map(([resource, actions]) => `${resource}:${[...actions].join(',')}`), ...plain];
-}
-
-/** Reads at most `max` bytes of a body; undefined (and the body dropped) when it is longer. */
-async function readCapped(body: Reply['body'], headers: Reply['headers'], max: number): Promise<Buffer | undefined> {
-  const declared = Number(header(headers, 'content-length') ?? NaN);
-  if (declared > max) {
-    body.destroy();
-    return undefined;
-  }
-  const chunks: Buffer[] = [];
-  let n = 0;
-  try {
-    for await (const chunk of body) {
-      n += (chunk as Buffer).length;
-      if (n > max) {
-        body.destroy();
-        return undefined;
-      }
-      chunks.push(chunk as Buffer);
-    }
-  } catch {
-    // cut short: what came is judged as it is
-  }
-  return Buffer.concat(chunks);
-}
 
 export class RegistryClient {
   /** Basic credentials, once the registry asked for them */
@@ -258,35 +196,13 @@ export class RegistryClient {
     const sentAt = Date.now();
     const r = await this.raw({ method: 'GET', url: url.toString(), headers: { accept: 'application/json', ...(creds ? { authorization: basicHeader(creds) } : {}) } });
     if (!r.ok) return err(new RemoteUnavailableError(this.remote, `${where} could not be reached: ${r.error.message.replace(`store remote ${this.remote}: `, '')}`, `check the registry's token realm (${url.origin}${url.pathname}) is up and reachable from here`, true));
-    const { status, headers } = r.value;
-    const bytes = await readCapped(r.value.body, headers, MAX_TOKEN_ANSWER);
-    const request = `token request to ${url.origin}${url.pathname}`;
-    if (status === 401 || status === 403) {
-      if (creds) return err(new RemoteAuthError(this.remote, `${where} refused the credentials of ${creds.username} from ${creds.file} (${status})`));
-      return err(new RemoteAuthError(this.remote, `${where} wants credentials and no auth file has an entry for ${this.o.remote.registry} (looked in ${authFiles(this.o.env).join(', ')})`));
-    }
-    if (!bytes) return err(new RemoteProtocolError(this.remote, request, status, `the answer is more than ${MAX_TOKEN_ANSWER >> 10} KiB, which no token answer is; it was not read`));
-    const text = bytes.toString('utf8');
-    if (status !== 200) return err(new RemoteProtocolError(this.remote, request, status, text.trim()));
-    let doc: unknown;
-    try {
-      doc = JSON.parse(text);
-    } catch {
-      const type = header(headers, 'content-type') ?? 'no content type';
-      return err(new RemoteProtocolError(this.remote, request, status, `the answer is not JSON (${type}): ${JSON.stringify(text.trim().slice(0, 80))}; is the realm the registry names a token service?`));
-    }
-    const d = (typeof doc === 'object' && doc !== null ? doc : {}) as { token?: unknown; access_token?: unknown; expires_in?: unknown };
-    // `token` is the spec's; `access_token` is OAuth 2's, which the spec accepts too.
-    const token = typeof d.token === 'string' && d.token !== '' ? d.token : d.access_token;
-    if (typeof token !== 'string' || token === '' || /[\s,"]/.test(token)) return err(new RemoteProtocolError(this.remote, request, status, 'the answer has no usable token (neither "token" nor "access_token" is a non-empty string)'));
-    // expires_in defaults to 60 s (the spec's); the clock is ours, from when we asked, not
-    // the token service's issued_at, so a server whose clock is off neither keeps a stale
-    // token alive nor makes every request fetch a new one. A token is renewed a tenth of
-    // its life (at most 30 s) before it ends.
-    const lifetime = typeof d.expires_in === 'number' && Number.isFinite(d.expires_in) && d.expires_in > 0 ? d.expires_in * 1000 : 60_000;
-    const t: Token = { value: token, refreshAt: sentAt + lifetime - Math.min(30_000, lifetime / 10) };
-    this.tokens.set(scope, t);
-    return ok(t);
+    const t = await readTokenAnswer({ remote: this.remote, request: `token request to ${url.origin}${url.pathname}`, reply: r.value, sentAt, refused: (status) => {
+      if (creds) return new RemoteAuthError(this.remote, `${where} refused the credentials of ${creds.username} from ${creds.file} (${status})`);
+      return new RemoteAuthError(this.remote, `${where} wants credentials and no auth file has an entry for ${this.o.remote.registry} (looked in ${authFiles(this.o.env).join(', ')})`);
+    } });
+    if (!t.ok) return t;
+    this.tokens.set(scope, t.value);
+    return t;
   }
 
   private async raw(opts: { method: Dispatcher.HttpMethod; url: string; headers?: Record<string, string>; body?: Buffer | Readable; contentLength?: number }): Promise<Result<Reply, RemoteUnavailableError>> {
