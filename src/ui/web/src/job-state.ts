@@ -29,3 +29,6 @@ export function keepUnchanged(prev: Job | undefined, next: Job): Job {
   if (!changed && requires === prev.requires && same(restPrev, restNext)) return prev;
   return { ...next, packageStates: changed ? states : prev.packageStates, ...(requires !== undefined ? { requires } : {}) };
 }
+
+/** The states of a job still under way: its builds, and then its composes, are still to come. */
+export const ACTIVE = new Set(['init', 'wait', 'build']);

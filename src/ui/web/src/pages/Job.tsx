@@ -1,24 +1,24 @@
 import { useCallback, useEffect, useLayoutEffect, useRef, useState } from 'react';
 import { api, ApiError, apiPrefetched, prefetchedNow, storedToken } from '../api.js';
-import { keepUnchanged } from '../job-state.js';
+import { ACTIVE, keepUnchanged } from '../job-state.js';
 import { useAuth } from '../auth.js';
 import { ErrorBox } from '../components/ErrorBox.js';
 import { Graph } from '../components/Graph.js';
 import { LogView } from '../components/LogView.js';
 import { PackageTable } from '../components/PackageTable.js';
+import { Composes } from '../components/Composes.js';
+import { PackageDetail } from '../components/PackageDetail.js';
 import { StateBadge } from '../components/State.js';
-import { bytes, duration, repoName, shortDigest, time } from '../format.js';
-import { useApi, useNow, useTitle } from '../hooks.js';
-import { Link } from '../router.js';
+import { duration, repoName, time } from '../format.js';
+import { useNow, useTitle } from '../hooks.js';
 import { followSse, frameBatcher } from '../sse.js';
-import type { BuildRecord, Job, PackageStatus, ServiceEvent } from '../types.js';
+import type { Job, PackageStatus, ServiceEvent } from '../types.js';
 
 // One job, live: its packages as the build graph and as a list, each package's log over
 // SSE, timings, outputs with digests, provenance and SBOM links, the composes with the
 // commands that use them, and cancel. State changes come from /events?job=<id>, applied
 // once per animation frame; the job itself is re-read when its own state changes.
 
-const ACTIVE = new Set(['init', 'wait', 'build']);
 const NO_EDGES: Record<string, string[]> = {};
 
 export function JobPage(props: { id: string }) {
@@ -265,188 +265,6 @@ function CancelButton(props: { job: Job; onDone: () => void }) {
       <span id="cancel-why" className="muted" role="status">
         {message ?? (allowed ? '' : who?.tokens ? `sign in with ${props.job.submitter}'s token or an admin's to cancel` : 'sign in to cancel')}
       </span>
-    </div>
-  );
-}
-
-function PackageDetail(props: { job: Job; name: string; onClose: () => void }) {
-  const s = props.job.packageStates[props.name]!;
-  const heading = useRef<HTMLHeadingElement>(null);
-  useEffect(() => heading.current?.focus(), [props.name]);
-  const ended = s.state === 'cached' || s.state === 'built';
-  return (
-    <section className="panel detail" aria-labelledby="detail-h">
-      <div className="detail-head">
-        <h2 id="detail-h" ref={heading} tabIndex={-1}>
-          {props.name} <StateBadge state={s.state} />
-        </h2>
-        <button type="button" onClick={props.onClose} aria-keyshortcuts="Escape" title="Close (Escape)">
-          Close
-        </button>
-      </div>
-      <dl className="facts">
-        {s.key ? (
-          <>
-            <dt>Cache key</dt>
-            <dd>
-              <code className="digest">{s.key}</code>
-            </dd>
-          </>
-        ) : null}
-        {s.startedAt !== undefined ? (
-          <>
-            <dt>Timings</dt>
-            <dd>
-              started {time(s.startedAt)}
-              {s.endedAt !== undefined ? `, took ${duration(s.endedAt - s.startedAt)}` : ''}
-            </dd>
-          </>
-        ) : null}
-        {s.test ? (
-          <>
-            <dt>Test</dt>
-            <dd>
-              {s.test.state}
-              {s.test.reused ? ' (reused)' : ''}
-            </dd>
-          </>
-        ) : null}
-        {s.error ? (
-          <>
-            <dt>Error</dt>
-            <dd className="error-text">
-              {s.error.code}: {s.error.message}
-            </dd>
-          </>
-        ) : null}
-        <dt>History</dt>
-        <dd>
-          <Link to={`/packages/${encodeURIComponent(props.name)}`}>every build of {props.name}</Link>
-        </dd>
-      </dl>
-      {s.outputs?.length ? (
-        <div className="table-wrap">
-          <table>
-            <caption>Outputs</caption>
-            <thead>
-              <tr>
-                <th scope="col">Name</th>
-                <th scope="col">Digest</th>
-                <th scope="col">Size</th>
-              </tr>
-            </thead>
-            <tbody>
-              {s.outputs.map((o) => (
-                <tr key={o.name + o.digest}>
-                  <td>{o.name}</td>
-                  <td>
-                    <a href={`/api/v1/store/blobs/${o.digest}`} download={o.name.split('/').pop()}>
-                      <code className="digest">{o.digest}</code>
-                    </a>
-                  </td>
-                  <td className="num">{bytes(o.size)}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
-      ) : null}
-      {ended && s.key ? <BuildRecordLinks keyDigest={s.key} /> : null}
-    </section>
-  );
-}
-
-function BuildRecordLinks(props: { keyDigest: string }) {
-  const [rec] = useApi<BuildRecord>(`/api/v1/store/builds/${props.keyDigest}`);
-  if (rec.state === 'loading') return <p className="muted">reading the build record…</p>;
-  if (rec.state === 'error') return <p className="muted">no build record: {rec.error.message}</p>;
-  const r = rec.value;
-  return (
-    <p className="links">
-      Built {time(r.timings.finishedAt)} in {duration(r.timings.durationMs)} by {r.runner} for {r.arch}
-      {' · '}
-      <a href={`/api/v1/store/builds/${r.cacheKey}`}>build record</a>
-      {r.provenance ? (
-        <>
-          {' · '}
-          <a href={`/api/v1/store/blobs/${r.provenance}?type=json`}>provenance</a>
-        </>
-      ) : null}
-      {r.log ? (
-        <>
-          {' · '}
-          <a href={`/api/v1/store/blobs/${r.log}?type=text`}>stored build log</a>
-        </>
-      ) : null}
-    </p>
-  );
-}
-
-function Composes(props: { job: Job }) {
-  const { job } = props;
-  if (!job.composes.length) return null;
-  const origin = window.location.origin;
-  return (
-    <section aria-labelledby="co-h" className="panel">
-      <h2 id="co-h">Composes</h2>
-      {job.composes.map((name) => {
-        const c = job.composed[name];
-        if (!c) return <p key={name}>{name}: not composed yet{ACTIVE.has(job.state) ? ' (after the builds)' : ''}</p>;
-        if (c.kind === 'image') {
-          const archive = `/images/${job.id}/${name}.oci.tar`;
-          return (
-            <div key={name} className="compose">
-              <h3>
-                image {name} <span className="muted">({c.wheels} wheels{c.arch ? `, ${c.arch}` : ''})</span>
-              </h3>
-              <p className="links">
-                <a href={archive}>OCI archive</a> · manifest <code className="digest">{shortDigest(c.manifest, 16)}</code>
-                {c.tag ? (
-                  <>
-                    {' '}
-                    · loaded on the server as <code>{c.tag}</code>
-                  </>
-                ) : null}
-              </p>
-              <CopyCommand label="podman load" text={`curl -fo ${name}.oci.tar ${origin}${archive} && podman load -i ${name}.oci.tar`} />
-              <CopyCommand label="podman run" text={`podman run --rm -it${c.arch ? ` --arch ${c.arch}` : ''} ${c.tag ?? `<the image podman load names>`}`} />
-            </div>
-          );
-        }
-        const index = `${origin}/wheelhouses/${job.id}/${name}/simple/`;
-        const pkg = job.packages[0] ?? '<package>';
-        return (
-          <div key={name} className="compose">
-            <h3>
-              wheelhouse {name} <span className="muted">({c.wheels} wheels)</span>
-            </h3>
-            <p className="links">
-              <a href={`/wheelhouses/${job.id}/${name}/simple/`}>index</a> · <a href={`/wheelhouses/${job.id}/${name}/sbom.cdx.json`}>SBOM (CycloneDX)</a> · <a href={`/wheelhouses/${job.id}/${name}/manifest.json`}>manifest</a> <code className="digest">{shortDigest(c.manifest, 16)}</code>
-            </p>
-            <CopyCommand label="pip install" text={`pip install --index-url ${index} ${pkg}`} />
-          </div>
-        );
-      })}
-    </section>
-  );
-}
-
-function CopyCommand(props: { label: string; text: string }) {
-  const [copied, setCopied] = useState(false);
-  return (
-    <div className="command">
-      <code aria-label={`${props.label} command`}>{props.text}</code>
-      <button
-        type="button"
-        onClick={() => {
-          navigator.clipboard?.writeText(props.text).then(
-            () => setCopied(true),
-            () => setCopied(false),
-          );
-        }}
-      >
-        {copied ? 'Copied' : 'Copy'}
-      </button>
     </div>
   );
 }
