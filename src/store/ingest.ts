@@ -1,10 +1,11 @@
-import { execFile } from 'node:child_process';
-import { open, rm, stat } from 'node:fs/promises';
+import { rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import pLimit from 'p-limit';
-import { err, ok, type Result } from '../core/result.js';
+import { ok, type Result } from '../core/result.js';
 import { hasBlob, linkIn, placeWritten, touch, writeTmp, type PutError, type PutResult } from './blobs.js';
-import { StoreIOError } from './errors.js';
+import { syncFiles } from './durable.js';
+import type { StoreIOError } from './errors.js';
+import { ingestInWorkers } from './ingest-pool.js';
 import { isDigest, type Digest } from './digest.js';
 import { blobPath, type Layout } from './layout.js';
 import type { IndexSession } from './index.js';
@@ -37,8 +38,10 @@ export interface IngestResult {
 export interface IngestOptions {
   layout: Layout;
   files: string[];
-  /** files put at once (default 8): reads, writes and fsyncs of several files overlap */
+  /** files put at once on this thread (default 8), when the ingest is too small for worker threads */
   concurrency?: number;
+  /** worker threads for a bulk ingest (default: one per core, at most 8) */
+  workers?: number;
   /** the index, for the stat cache; without it every file is hashed */
   withIndex?: <T>(fn: (s: IndexSession) => Promise<T>) => Promise<Result<T, unknown>>;
 }
@@ -62,34 +65,17 @@ export async function ingestFiles(opts: IngestOptions): Promise<IngestResult[]> 
       results[i] = { file: files[i]!, result: ok({ digest: hit.digest, size: hit.size, existed: true }), cached: true };
     } else toWrite.push(i);
   }
-  // Written in batches: every file of a batch goes to tmp/ unsynced, one flush of the
-  // filesystem makes the whole batch durable, then each is linked into place. An fsync
-  // per file costs ~1 ms of journal commit each and tripled ingest time.
-  for (const batch of batches(toWrite, stats)) {
-    const written = new Array<Awaited<ReturnType<typeof writeTmp>> | undefined>(batch.length);
-    let next = 0;
-    const worker = async () => {
-      for (let k = next++; k < batch.length; k = next++) written[k] = await writeTmp(opts.layout, { file: files[batch[k]!]! }, { sync: false });
-    };
-    await Promise.all(Array.from({ length: Math.max(1, opts.concurrency ?? 8) }, worker));
-    const tmps = written.flatMap((w) => (w?.ok ? [w.value.tmp] : []));
-    const synced = await syncBatch(tmps);
-    // Links go in several at a time: one after another they were a quarter of the ingest.
-    const place = pLimit(16);
-    await Promise.all(
-      batch.map((i, k) =>
-        place(async () => {
-          const w = written[k]!;
-          const result = !w.ok ? w : synced.ok ? await placeWritten(opts.layout, w.value) : (await rm(w.value.tmp, { force: true }), synced);
-          results[i] = { file: files[i]!, result, cached: false };
-        }),
-      ),
-    );
-    for (const i of batch) {
-      const result = results[i]!.result;
-      const st = stats[i];
-      if (result.ok && st && Date.now() - Number(st.ctimeMs) > RACY_MS) fresh.push([PREFIX + files[i]!, JSON.stringify(entryOf(st, result.value.digest))]);
-    }
+  const bytes = toWrite.reduce((n, i) => n + Number(stats[i]?.size ?? 0), 0);
+  // Worker threads cost ~20 ms each to start: worth it from a few dozen files or MB up.
+  const pooled = toWrite.length >= POOL_MIN_FILES || bytes >= POOL_MIN_BYTES
+    ? await ingestInWorkers({ layout: opts.layout, files, indices: toWrite, sizes: new Map(toWrite.map((i) => [i, Number(stats[i]?.size ?? 0)])), ...(opts.workers ? { workers: opts.workers } : {}) })
+    : undefined;
+  if (pooled) for (const [i, result] of pooled) results[i] = { file: files[i]!, result, cached: false };
+  else await ingestHere(opts, files, toWrite, stats, results);
+  for (const i of toWrite) {
+    const result = results[i]!.result;
+    const st = stats[i];
+    if (result.ok && st && Date.now() - Number(st.ctimeMs) > RACY_MS) fresh.push([PREFIX + files[i]!, JSON.stringify(entryOf(st, result.value.digest))]);
   }
   // A failure to update the cache costs speed next time, never correctness.
   if (opts.withIndex && fresh.length) await opts.withIndex((s) => s.batch(fresh.map(([key, value]) => ({ type: 'put', key, value }))));
@@ -104,10 +90,39 @@ export async function ingestFiles(opts: IngestOptions): Promise<IngestResult[]> 
  * per file, in order.
  */
 export async function adoptFiles(opts: { layout: Layout; files: Array<{ file: string; digest: Digest }>; concurrency?: number }): Promise<Array<Result<boolean, StoreIOError>>> {
-  const synced = await syncBatch(opts.files.map((f) => f.file));
+  const synced = await syncFiles(opts.files.map((f) => f.file));
   if (!synced.ok) return opts.files.map(() => synced);
   const limit = pLimit(opts.concurrency ?? 16);
   return Promise.all(opts.files.map((f) => limit(() => linkIn(opts.layout, f.file, f.digest))));
+}
+
+const POOL_MIN_FILES = 64;
+const POOL_MIN_BYTES = 32 * 2 ** 20;
+
+/** The in-thread ingest, for a few files: written to tmp/ a batch at a time, one flush per batch, then linked in. */
+async function ingestHere(opts: IngestOptions, files: string[], toWrite: number[], stats: Array<Stat | undefined>, results: IngestResult[]): Promise<void> {
+  // An fsync per file costs ~1 ms of journal commit each: the batch is flushed once.
+  for (const batch of batches(toWrite, stats)) {
+    const written = new Array<Awaited<ReturnType<typeof writeTmp>> | undefined>(batch.length);
+    let next = 0;
+    const worker = async () => {
+      for (let k = next++; k < batch.length; k = next++) written[k] = await writeTmp(opts.layout, { file: files[batch[k]!]! }, { sync: false });
+    };
+    await Promise.all(Array.from({ length: Math.max(1, opts.concurrency ?? 8) }, worker));
+    const tmps = written.flatMap((w) => (w?.ok ? [w.value.tmp] : []));
+    const synced = await syncFiles(tmps);
+    // Links go in several at a time: one after another they were a quarter of the ingest.
+    const place = pLimit(16);
+    await Promise.all(
+      batch.map((i, k) =>
+        place(async () => {
+          const w = written[k]!;
+          const result = !w.ok ? w : synced.ok ? await placeWritten(opts.layout, w.value) : (await rm(w.value.tmp, { force: true }), synced);
+          results[i] = { file: files[i]!, result, cached: false };
+        }),
+      ),
+    );
+  }
 }
 
 const BATCH_BYTES = 256 * 2 ** 20;
@@ -128,31 +143,6 @@ function* batches(indices: number[], stats: Array<Stat | undefined>): Generator<
     bytes += size;
   }
   if (current.length) yield current;
-}
-
-/**
- * Makes written tmp files durable: `sync -f` (syncfs(2) of the store's filesystem) in
- * one call, or an fsync of each file where that is not available.
- */
-async function syncBatch(tmps: string[]): Promise<Result<void, StoreIOError>> {
-  if (tmps.length === 0) return ok(undefined);
-  const viaSyncfs = await new Promise<boolean>((resolve) => {
-    execFile('sync', ['-f', tmps[0]!], (e) => resolve(e === null));
-  });
-  if (viaSyncfs) return ok(undefined);
-  for (const tmp of tmps) {
-    try {
-      const fh = await open(tmp, 'r');
-      try {
-        await fh.sync();
-      } finally {
-        await fh.close();
-      }
-    } catch (e: unknown) {
-      return err(new StoreIOError(tmp, (e as Error).message));
-    }
-  }
-  return ok(undefined);
 }
 
 async function readCache(withIndex: NonNullable<IngestOptions['withIndex']>, files: string[]): Promise<Array<StatEntry | undefined>> {

@@ -63,7 +63,7 @@ export class Store {
 
   /** Puts many files at once, skipping the read of files unchanged since they were last put. */
   // ingest, verify and gc load when called: most commands open a store to read a few records.
-  async putFiles(opts: { files: string[]; concurrency?: number }): Promise<IngestResult[]> {
+  async putFiles(opts: { files: string[]; concurrency?: number; workers?: number }): Promise<IngestResult[]> {
     const { ingestFiles } = await import('./ingest.js');
     return ingestFiles({ layout: this.layout, ...opts, withIndex: (fn) => this.withIndex('put', fn) });
   }
