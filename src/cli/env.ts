@@ -227,8 +227,8 @@ export async function composeStep(o: { metadata: Metadata; env: Env; store: Stor
   const sub = r.value.substituted;
   if (lines) lines.summary({ subject: envSubject(env), data: { env: env.name, tag: r.value.tag, image: rec.manifest, config: rec.config, layers: rec.layers, reused: r.value.reused, substituted: sub ?? null, loaded: loaded ?? null } });
   else {
-    const how = sub ? `substituted from ${sub.remote} (signed by ${sub.keyId}; ${sub.blobs} blobs, ${mib(sub.bytes)}) in ${composeTime}` : r.value.reused ? 'already in the store' : `composed in ${composeTime}`;
-    io.stdout.write(`${env.name}: image ${rec.manifest} (${how})\n`);
+    const how = sub ? `substituted from ${sub.remote} (signed by ${sub.keyId}; ${sub.blobs} blobs, ${mib(sub.bytes)} in ${composeTime})` : `(${r.value.reused ? 'already in the store' : `composed in ${composeTime}`})`;
+    io.stdout.write(`${env.name}: image ${rec.manifest} ${how}\n`);
     if (loaded !== undefined) io.stdout.write(`${env.name}: ${r.value.tag} ${loaded ? `loaded into podman in ${loadTime}` : 'already in podman'}\n`);
   }
   // an image that came from the remote is there already

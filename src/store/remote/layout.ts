@@ -6,7 +6,8 @@ import type { RecordKind, StoredRecord } from '../records.js';
 // per record, tagged by what the record is found by, so a look-up is one manifest GET.
 // Its config is the record, signed (a DSSE envelope); its layers are the blobs the record
 // names. Env images and composed images (and image indexes) go up as the real images they
-// are, for podman to pull; a wheelhouse as a compose record whose layers are its files.
+// are, for podman to pull, an env image's record beside it (signed, found by its lock:
+// envRecordTag); a wheelhouse as a compose record whose layers are its files.
 
 export const MANIFEST_TYPE = 'application/vnd.oci.image.manifest.v1+json';
 export const INDEX_TYPE = 'application/vnd.oci.image.index.v1+json';
