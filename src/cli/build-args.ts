@@ -10,6 +10,8 @@ import { mirrorsDirFor } from '../mirror/mirror.js';
 import type { Runner } from '../runner/runner.js';
 import type { RemoteSettings } from '../store/remote/config.js';
 import type { Store } from '../store/store.js';
+import type { EnvEvent } from '../envs/events.js';
+import { formatBytes, plural } from './format.js';
 import type { OptionSpec, ParsedArgs } from './args.js';
 import type { CliIO } from './io.js';
 import { packageNames } from './package-names.js';
@@ -84,7 +86,14 @@ export async function runnerFromArgs(o: { args: ParsedArgs; io: CliIO; metadata:
     if (backends.value.length) pool = new (await import('../runner/backends/pool.js')).BackendPool({ backends: backends.value });
     else if (Object.keys(selector.value).length) return err(new UsageError(`--backend-selector picks among build backends, and ${file} configures none`, 'add backends with `weld backends add`, or drop --backend-selector to build on this host'));
   } else if (Object.keys(selector.value).length) return err(new UsageError(`--backend-selector picks among podman build backends; the ${name} runner has none`));
-  const runner = await selectRunner({ name, context: { metadata: o.metadata, env: o.io.env, ...(o.store ? { store: o.store } : {}), ...(pool ? { pool } : {}), ...(o.registry ? { registry: o.registry } : {}) } });
+  // an env image taken from the store remote is said once, before the builds' lines
+  const json = o.args.options['json'] === true;
+  const onEnvEvent = (e: EnvEvent) => {
+    if (e.type !== 'substituted') return;
+    const d = e.data;
+    o.io.stdout.write(json ? `${JSON.stringify(e)}\n` : `${e.subject.name}: env image ${d.manifest} substituted from ${d.remote} (signed by ${d.keyId}; ${plural(d.blobs, 'blob')}, ${formatBytes(d.bytes)})\n`);
+  };
+  const runner = await selectRunner({ name, context: { metadata: o.metadata, env: o.io.env, ...(o.store ? { store: o.store } : {}), ...(pool ? { pool } : {}), ...(o.registry ? { registry: o.registry, onEnvEvent } : {}) } });
   if (!runner.ok) return runner;
   return ok(withSelector(runner.value, selector.value));
 }

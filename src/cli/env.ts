@@ -14,8 +14,11 @@ import { json, table } from './format.js';
 import type { CliIO } from './io.js';
 import { openFromArgs } from './metadata-args.js';
 import { ArgumentError } from './package-names.js';
-import { openStoreFromArgs, STORE_OPTION } from './store-args.js';
+import { openStoreFromArgs, REMOTE_OPTIONS, remoteFromArgs, STORE_OPTION } from './store-args.js';
+import type { RemoteSettings } from '../store/remote/config.js';
 import type { Store } from '../store/store.js';
+import type { ComposedImage } from '../envs/compose.js';
+import type { EnvSubstituter } from '../envs/substitute.js';
 
 const SUBVERBS = ['lock', 'fetch', 'compose', 'ls', 'shell'] as const;
 type SubVerb = (typeof SUBVERBS)[number];
@@ -23,9 +26,9 @@ type SubVerb = (typeof SUBVERBS)[number];
 const ALLOWED: Record<SubVerb, string[]> = {
   lock: ['json', 'metadata'],
   fetch: ['json', 'metadata', 'store', 'jobs'],
-  compose: ['json', 'metadata', 'store', 'force', 'no-load'],
+  compose: ['json', 'metadata', 'store', 'force', 'no-load', 'store-remote', 'tls-verify', 'signing-key'],
   ls: ['json', 'metadata', 'store'],
-  shell: ['metadata', 'store'],
+  shell: ['metadata', 'store', 'store-remote', 'tls-verify'],
 };
 
 export const spec: VerbModule['spec'] = {
@@ -35,7 +38,9 @@ export const spec: VerbModule['spec'] = {
     '                        into metadata/envs/<env>.lock.toml\n' +
     '  fetch <env>           download every locked .deb into the store, verified (present ones are skipped)\n' +
     '  compose <env>         unpack the debs into a deterministic OCI image in the store and load it into\n' +
-    '                        podman as weld-env/<env>:<first 12 hex of the image digest>\n' +
+    '                        podman as weld-env/<env>:<first 12 hex of the image digest>; with a store\n' +
+    '                        remote, an image of the same lock pushed there (signed by a trusted key)\n' +
+    '                        is taken instead, and with [store] push = true a composed one is pushed\n' +
     '  ls                    every env: its lock, its image in the store\n' +
     '  shell <env> [cmd…]    a shell (or cmd) in the env\'s image, network off, for debugging a recipe\n' +
     '\n' +
@@ -43,6 +48,7 @@ export const spec: VerbModule['spec'] = {
   options: {
     ...METADATA_OPTIONS,
     ...STORE_OPTION,
+    ...REMOTE_OPTIONS,
     json: { type: 'boolean', description: 'print the result as JSON' },
     jobs: { type: 'string', value: '<n>', description: 'fetch: parallel downloads (default 6)' },
     force: { type: 'boolean', description: 'compose: compose again even when the store has this lock\'s image' },
@@ -96,7 +102,9 @@ export const run: VerbModule['run'] = async (args, io) => {
     case 'compose': {
       const opened = await openStoreFromArgs(args, io, { create: true, metadata: metadata.value });
       if (!opened.ok) return opened;
-      return composeStep({ metadata: metadata.value, env: env.value, store: opened.value.store, io, json: args.options['json'] === true, force: args.options['force'] === true, load: !args.options['no-load'] });
+      const remote = await remoteFromArgs(args, io, { metadata: metadata.value });
+      if (!remote.ok) return remote;
+      return composeStep({ metadata: metadata.value, env: env.value, store: opened.value.store, io, json: args.options['json'] === true, force: args.options['force'] === true, load: !args.options['no-load'], ...(remote.value ? { remote: remote.value } : {}) });
     }
     case 'shell':
       return shell(metadata.value, env.value, rest.slice(1), args, io);
@@ -171,13 +179,34 @@ export async function fetchStep(o: { env: Env; store: Store; io: CliIO; json: bo
   return ok(undefined);
 }
 
-/** `weld env compose <env>` once its arguments are checked; `weld up` calls it for each env. */
-export async function composeStep(o: { metadata: Metadata; env: Env; store: Store; io: CliIO; json: boolean; force: boolean; load: boolean }): Outcome {
+/**
+ * `weld up`'s fetch of an env: none when the store has the image of its lock, or the store
+ * remote gives it (then the debs are not needed, and nothing is composed either).
+ */
+export async function fetchUnlessComposed(o: { env: Env; store: Store; io: CliIO; json: boolean; remote?: RemoteSettings }): Outcome {
+  const { env, io } = o;
+  const { findComposed } = await import('../envs/compose.js');
+  const remote = o.remote ? new (await import('../envs/substitute.js')).EnvSubstituter({ settings: o.remote, store: o.store }) : undefined;
+  const t0 = performance.now();
+  const image = await findComposed({ env, store: o.store, ...(remote ? { remote, fallback: 'fetching its debs to compose it here', onEvent: plainReporter(io) } : {}) });
+  if (!image) return fetchStep(o);
+  const sub = image.substituted;
+  io.stdout.write(`${env.name}: image ${image.record.manifest} ${sub ? `substituted from ${sub.remote} (signed by ${sub.keyId}; ${sub.blobs} blobs, ${mib(sub.bytes)}) in ${secs(t0)}` : 'already in the store'}; its debs are not fetched\n`);
+  return ok(undefined);
+}
+
+/**
+ * `weld env compose <env>` once its arguments are checked; `weld up` calls it for each env.
+ * With a store remote, an image of the lock found there is taken instead of composing; with
+ * `push = true`, one composed here goes up to it (a failed push is a warning).
+ */
+export async function composeStep(o: { metadata: Metadata; env: Env; store: Store; io: CliIO; json: boolean; force: boolean; load: boolean; remote?: RemoteSettings }): Outcome {
   const { metadata: m, env, store, io } = o;
   const { composeEnv } = await import('../envs/compose.js');
   const t0 = performance.now();
   const { onEvent, lines } = reporter(io, o.json);
-  const r = await composeEnv({ env, store, force: o.force, onEvent });
+  const remote = o.remote && !o.force ? new (await import('../envs/substitute.js')).EnvSubstituter({ settings: o.remote, store }) : undefined;
+  const r = await composeEnv({ env, store, force: o.force, onEvent, ...(remote ? { remote } : {}) });
   lines?.end();
   if (io.stderr.isTTY && !lines) io.stderr.write('\r\x1b[K');
   if (!r.ok) return r;
@@ -195,13 +224,33 @@ export async function composeStep(o: { metadata: Metadata; env: Env; store: Stor
     loadTime = secs(t1);
   }
   const rec = r.value.record;
-  if (lines) {
-    lines.summary({ subject: envSubject(env), data: { env: env.name, tag: r.value.tag, image: rec.manifest, config: rec.config, layers: rec.layers, reused: r.value.reused, loaded: loaded ?? null } });
-    return ok(undefined);
+  const sub = r.value.substituted;
+  if (lines) lines.summary({ subject: envSubject(env), data: { env: env.name, tag: r.value.tag, image: rec.manifest, config: rec.config, layers: rec.layers, reused: r.value.reused, substituted: sub ?? null, loaded: loaded ?? null } });
+  else {
+    const how = sub ? `substituted from ${sub.remote} (signed by ${sub.keyId}; ${sub.blobs} blobs, ${mib(sub.bytes)} in ${composeTime})` : `(${r.value.reused ? 'already in the store' : `composed in ${composeTime}`})`;
+    io.stdout.write(`${env.name}: image ${rec.manifest} ${how}\n`);
+    if (loaded !== undefined) io.stdout.write(`${env.name}: ${r.value.tag} ${loaded ? `loaded into podman in ${loadTime}` : 'already in podman'}\n`);
   }
-  io.stdout.write(`${env.name}: image ${rec.manifest} (${r.value.reused ? 'already in the store' : `composed in ${composeTime}`})\n`);
-  if (loaded !== undefined) io.stdout.write(`${env.name}: ${r.value.tag} ${loaded ? `loaded into podman in ${loadTime}` : 'already in podman'}\n`);
+  // an image that came from the remote is there already
+  if (o.remote?.push && !rec.origin) await pushComposedEnv({ settings: o.remote, store, image: r.value, io, json: o.json });
   return ok(undefined);
+}
+
+async function pushComposedEnv(o: { settings: RemoteSettings; store: Store; image: ComposedImage; io: CliIO; json: boolean }): Promise<void> {
+  const { pushEnvImages } = await import('../store/remote/push-composes.js');
+  const r = await pushEnvImages({ settings: o.settings, store: o.store, images: [{ id: o.image.recordId, record: o.image.record }] });
+  if (!r.ok) return void o.io.stderr.write(`weld: warning: push: ${o.image.env}: ${r.error.message}${r.error.hint ? ` (${r.error.hint})` : ''}\n`);
+  const rep = r.value;
+  if (!o.json) o.io.stdout.write(`${o.image.env}: pushed ${rep.pushed.length} of 2 tags to ${rep.remote} (${rep.blobsUploaded} blobs, ${mib(rep.bytesUploaded)} sent; ${rep.present.length} tags there already)\n`);
+}
+
+/** With a store remote configured, what takes env images from it. */
+async function substituterFor(args: ParsedArgs, io: CliIO, m: Metadata, store: Store): Promise<Result<EnvSubstituter | undefined, WeldError>> {
+  const remote = await remoteFromArgs(args, io, { metadata: m });
+  if (!remote.ok) return remote;
+  if (!remote.value) return ok(undefined);
+  const { EnvSubstituter } = await import('../envs/substitute.js');
+  return ok(new EnvSubstituter({ settings: remote.value, store }));
 }
 
 async function openPodman(m: Metadata, env: Env, io: CliIO) {
@@ -229,7 +278,9 @@ async function shell(m: Metadata, env: Env, cmd: string[], args: ParsedArgs, io:
   const opened = await openStoreFromArgs(args, io, { create: false, metadata: m });
   if (!opened.ok) return opened;
   const { findComposed } = await import('../envs/compose.js');
-  const image = await findComposed({ env, store: opened.value.store });
+  const remote = await substituterFor(args, io, m, opened.value.store);
+  if (!remote.ok) return remote;
+  const image = await findComposed({ env, store: opened.value.store, ...(remote.value ? { remote: remote.value, onEvent: plainReporter(io) } : {}) });
   if (!image) return err(new EnvNotComposedError(env.name));
   const podman = await openPodman(m, env, io);
   if (!podman.ok) return podman;

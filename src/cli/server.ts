@@ -7,6 +7,7 @@ import { runnerName } from './build-args.js';
 import type { VerbModule } from './commands.js';
 import type { CliIO } from './io.js';
 import { REMOTE_OPTIONS } from './store-args.js';
+import type { EnvEvent } from '../envs/events.js';
 import { weldVersion } from './version.js';
 
 // `weld server`: the build service in the foreground (systemd-ready: JSON log lines on
@@ -101,7 +102,11 @@ async function serve(o: { args: ParsedArgs; io: CliIO; config: ServiceConfig; st
     runnerName: runner.value,
     makeRunner: async ({ metadata, store, env, registry }) => {
       const { selectRunner } = await import('../runner/select.js');
-      return selectRunner({ name: runner.value, context: { metadata, store, env, pool, ...(registry ? { registry } : {}) } });
+      // a job's env image taken from the store remote: said on the server's stderr (its problems go to the job's log as warnings)
+      const onEnvEvent = (e: EnvEvent) => {
+        if (e.type === 'substituted') io.stderr.write(`weld server: env ${e.subject.name}: image ${e.data.manifest} substituted from ${e.data.remote} (signed by ${e.data.keyId})\n`);
+      };
+      return selectRunner({ name: runner.value, context: { metadata, store, env, pool, ...(registry ? { registry, onEnvEvent } : {}) } });
     },
     backends: { pool, file: backendsFile },
     host: listen.value.host,

@@ -14,7 +14,7 @@ import { findProject } from '../metadata/project.js';
 import { formatPath, parseTomlFile } from '../metadata/toml.js';
 import type { StoreSection } from '../store/remote/config.js';
 import { remoteFromArgs } from './store-args.js';
-import { parseRecordTag, TAG_KINDS, tagKind, type TagKind } from '../store/remote/layout.js';
+import { isEnvRecordTag, parseRecordTag, TAG_KINDS, tagKind, type TagKind } from '../store/remote/layout.js';
 
 // `weld store push`, `weld store pull`, `weld store remote ls`: the store and its remote on
 // an OCI registry (README, "A shared store"). The remote comes from --store-remote,
@@ -67,12 +67,12 @@ export async function pushCmd(store: Store, pkgs: string[], args: ParsedArgs, io
   if (!listed.ok) return listed;
   const wanted = new Set(pkgs);
   const records: StoredRecord[] = [];
-  const envs: EnvImageRecord[] = [];
+  const envs: Array<{ id: string; record: EnvImageRecord }> = [];
   const composed: Array<StoredRecord<'compose'>> = [];
   for (const r of listed.value) {
     if (!r.ok || r.value.broken) continue;
     const v = r.value;
-    if (v.kind === 'env' && all) envs.push(v.data as EnvImageRecord);
+    if (v.kind === 'env' && all) envs.push({ id: v.id, record: v.data as EnvImageRecord });
     if (v.kind === 'compose' && composes) composed.push(v as StoredRecord<'compose'>);
     if (v.kind !== 'build' && v.kind !== 'test') continue;
     if (all || (v.kind === 'build' && wanted.has((v.data as BuildRecord).package))) records.push(v);
@@ -170,15 +170,16 @@ async function listRemote(remote: Remote): Promise<Result<RemoteEntry[], WeldErr
       limit(async (): Promise<RemoteEntry> => {
         const kind = tagKind(tag) ?? 'other';
         const rec = parseRecordTag(tag);
-        if (kind === 'env' || kind === 'image') return { tag, kind, id: '', package: /^[a-z]+-(.+)-[0-9a-f]{12}$/.exec(tag)![1]! };
-        if (kind !== 'wheelhouse' && !rec) return { tag, kind, id: '' };
+        const signedEnv = isEnvRecordTag(tag);
+        if ((kind === 'env' && !signedEnv) || kind === 'image') return { tag, kind, id: '', package: /^[a-z]+-(.+)-[0-9a-f]{12}$/.exec(tag)![1]! };
+        if (kind !== 'wheelhouse' && !signedEnv && !rec) return { tag, kind, id: '' };
         const m = await remote.client.getManifest(tag);
         let name: string | undefined;
         let id = rec?.id ?? '';
         if (m.ok && m.value) {
           try {
             const a = (JSON.parse(m.value.body.toString('utf8')) as { annotations?: Record<string, string> }).annotations;
-            name = a?.['vnd.weld.package'] ?? a?.['vnd.weld.compose'];
+            name = a?.['vnd.weld.package'] ?? a?.['vnd.weld.compose'] ?? a?.['vnd.weld.env'];
             if (!rec) id = a?.['vnd.weld.record.id'] ?? '';
           } catch {
             name = undefined;

@@ -4,6 +4,7 @@ import { UsageError, WeldError } from '../core/errors.js';
 import { err, ok, type Result } from '../core/result.js';
 import { EnvNotFoundError } from '../envs/errors.js';
 import type { Env, Metadata, Target } from '../metadata/model.js';
+import type { RemoteSettings } from '../store/remote/config.js';
 import type { ComposedImage } from '../compose/image/compose.js';
 import type { BuildSummary } from '../session/executor.js';
 import type { TargetRun } from '../session/matrix.js';
@@ -167,9 +168,19 @@ function plan(o: { metadata: Metadata; args: ParsedArgs; io: CliIO; jobs: number
       return r.ok ? ok(other) : r;
     },
   });
+  // With a store remote, an env image pushed there for the same lock is taken: no debs fetched, nothing composed.
+  let resolving: ReturnType<typeof remoteFromArgs> | undefined;
+  const envRemote = async () => {
+    const r = await (resolving ??= remoteFromArgs(args, io, { metadata: first }));
+    return r.ok ? ok(r.value ? { remote: r.value } : {}) : r;
+  };
   for (const name of [...envs].sort()) {
-    steps.push(envStep(name, 'fetch', async (env, s) => (await import('./env.js')).fetchStep({ env, store: s, io, json: false })));
-    steps.push(envStep(name, 'compose', async (env, s) => (await import('./env.js')).composeStep({ metadata: first, env, store: s, io, json: false, force: false, load: true })));
+    const withRemote = async <T,>(step: (remote: { remote?: RemoteSettings }) => Promise<Result<T, WeldError>>) => {
+      const r = await envRemote();
+      return r.ok ? step(r.value) : r;
+    };
+    steps.push(envStep(name, 'fetch', (env, s) => withRemote(async (remote) => (await import('./env.js')).fetchUnlessComposed({ env, store: s, io, json: false, ...remote }))));
+    steps.push(envStep(name, 'compose', (env, s) => withRemote(async (remote) => (await import('./env.js')).composeStep({ metadata: first, env, store: s, io, json: false, force: false, load: true, ...remote }))));
   }
   steps.push({
     command: shown('mirror', '--all', ...meta, ...storeFlag, ...flag('mirrors')),

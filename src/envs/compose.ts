@@ -17,6 +17,7 @@ import { emitterFor } from '../core/events.js';
 import { requireFreshLock } from './fresh.js';
 import { formatEnvLock } from './lock-file.js';
 import { COMPOSER_VERSION, imageConfig, imageTag } from './oci.js';
+import type { EnvSubstituter, EnvSubstitution } from './substitute.js';
 
 export interface ComposeEnvOptions {
   env: Env;
@@ -31,6 +32,8 @@ export interface ComposeEnvOptions {
    * deb is read; the image is the same bytes either way.
    */
   cache?: boolean;
+  /** the store remote: an image of this lock found there (signed by a trusted key) is taken, not composed */
+  remote?: EnvSubstituter;
   onEvent?: EnvListener;
 }
 
@@ -38,11 +41,15 @@ export interface ComposedImage {
   env: string;
   arch: string;
   tag: string;
+  /** the store's id of the record (imageRecordId): what the store remote finds it by */
+  recordId: string;
   record: EnvImageRecord;
   /** the store already had this image; nothing was composed */
   reused: boolean;
   /** what composing took from the cache (absent when the image was reused) */
   stats?: ComposeStats;
+  /** it came from the store remote just now: nothing was fetched or composed */
+  substituted?: EnvSubstitution;
 }
 
 /** The store record id of an env's image: one per lock and composer version. */
@@ -66,7 +73,9 @@ export async function composeEnv(opts: ComposeEnvOptions): Promise<Result<Compos
   const id = imageRecordId(env.name, lockBlob.value.digest);
   if (!opts.force) {
     const known = await reusable({ store, id });
-    if (known) return ok({ env: env.name, arch: env.arch, tag: imageTag({ env: env.name, manifest: known.manifest }), record: known, reused: true });
+    if (known) return ok({ env: env.name, arch: env.arch, tag: imageTag({ env: env.name, manifest: known.manifest }), recordId: id, record: known, reused: true });
+    const sub = await opts.remote?.substitute({ env, id, fallback: 'composing it here', ...(opts.onEvent ? { onEvent: opts.onEvent } : {}) });
+    if (sub) return ok({ env: env.name, arch: env.arch, tag: imageTag({ env: env.name, manifest: sub.record.manifest }), recordId: id, record: sub.record, reused: false, substituted: sub.substitution });
   }
   const missing: string[] = [];
   for (const d of lock.debs) if (!(await store.has(`sha256:${d.sha256}`))) missing.push(d.path);
@@ -115,16 +124,24 @@ export async function composeEnv(opts: ComposeEnvOptions): Promise<Result<Compos
   // one batch: the image and the cache that made it are recorded together or not at all
   const written = await store.writeRecords(records);
   if (!written.ok) return written;
-  return ok({ env: env.name, arch: env.arch, tag: imageTag({ env: env.name, manifest: record.manifest }), record, reused: false, stats });
+  return ok({ env: env.name, arch: env.arch, tag: imageTag({ env: env.name, manifest: record.manifest }), recordId: id, record, reused: false, stats });
 }
 
-/** The image the store has for the env's current lock, if compose made one. */
-export async function findComposed(opts: { env: Env; store: Store }): Promise<ComposedImage | undefined> {
+/**
+ * The image the store has for the env's current lock, if compose made one; else, with a
+ * store remote, the one found there (pulled into the store, see substitute.ts). A refused
+ * one or a remote that is down is a warning event ending in `fallback`, and undefined.
+ */
+export async function findComposed(opts: { env: Env; store: Store; remote?: EnvSubstituter; fallback?: string; onEvent?: EnvListener }): Promise<ComposedImage | undefined> {
   const fresh = requireFreshLock(opts.env);
   if (!fresh.ok) return undefined;
   const lock = digestBytes(formatEnvLock({ env: opts.env.name, lock: fresh.value }));
-  const rec = await reusable({ store: opts.store, id: imageRecordId(opts.env.name, lock) });
-  return rec && { env: opts.env.name, arch: opts.env.arch, tag: imageTag({ env: opts.env.name, manifest: rec.manifest }), record: rec, reused: true };
+  const id = imageRecordId(opts.env.name, lock);
+  const at = (record: EnvImageRecord) => ({ env: opts.env.name, arch: opts.env.arch, tag: imageTag({ env: opts.env.name, manifest: record.manifest }), recordId: id, record });
+  const rec = await reusable({ store: opts.store, id });
+  if (rec) return { ...at(rec), reused: true };
+  const sub = await opts.remote?.substitute({ env: opts.env, id, fallback: opts.fallback ?? 'it is not taken from there', ...(opts.onEvent ? { onEvent: opts.onEvent } : {}) });
+  return sub && { ...at(sub.record), reused: false, substituted: sub.substitution };
 }
 
 async function reusable(opts: { store: Store; id: string }): Promise<EnvImageRecord | undefined> {

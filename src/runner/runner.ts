@@ -4,6 +4,8 @@ import type { Metadata } from '../metadata/model.js';
 import type { Store } from '../store/store.js';
 import type { RemoteSettings } from '../store/remote/config.js';
 import type { BackendPool } from './backends/pool.js';
+import type { Listener } from '../core/events.js';
+import type { EnvEvent } from '../envs/events.js';
 
 // A small backend interface, picked in one place (select.ts), after melange's
 // pkg/container/runner.go: the executor says what to run, the runner decides where.
@@ -66,8 +68,14 @@ export interface RunnerContext {
   env: NodeJS.ProcessEnv;
   /** the build backends (a backends file, the server's): with any in it, the podman runner builds on them, not on this host */
   pool?: BackendPool;
-  /** the store remote: with backends, env images go up to it and the engines pull them by digest */
+  /**
+   * the store remote: an env image the store lacks is looked up there by its lock (and
+   * substituted when signed by a trusted key); with backends, env images go up to it and
+   * the engines pull them by digest
+   */
   registry?: RemoteSettings;
+  /** where the runner says that an env image came from the store remote (its problems are RunnerInfo warnings) */
+  onEnvEvent?: Listener<EnvEvent>;
 }
 
 export interface Runner {

@@ -123,6 +123,8 @@ export interface EnvImageRecord {
   config: Digest;
   layers: Digest[];
   createdAt: string;
+  /** substituted from a store remote (absent for images composed here); not part of what was signed */
+  origin?: RecordOrigin;
 }
 
 export interface ComposeRecord {

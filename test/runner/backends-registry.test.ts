@@ -7,7 +7,8 @@ import { PoolRunner } from '../../src/runner/backends/pool-runner.js';
 import type { RunSpec } from '../../src/runner/runner.js';
 import { hostArch } from '../../src/podman/arch.js';
 import { resolveRemote, type RemoteSettings } from '../../src/store/remote/config.js';
-import { envTag } from '../../src/store/remote/layout.js';
+import { envRecordTag, envTag } from '../../src/store/remote/layout.js';
+import { generateKey } from '../../src/store/remote/keys.js';
 import { hostContainersConf, podmanService, tinyProject, type PodmanService, type TinyProject } from '../helpers/podman-services.js';
 import { startRegistry, type TestRegistry } from '../helpers/registry.js';
 import { tempDir } from '../helpers/store-temp.js';
@@ -31,7 +32,10 @@ beforeAll(async () => {
   project = await tinyProject(dir);
   env = hostContainersConf(project.root);
   registry = await startRegistry();
-  const r = await resolveRemote({ env: { ...env, WELD_KEYS_DIR: path.join(dir, 'no-keys') }, flags: { storeRemote: registry.url('weld/cache'), tlsVerify: false } });
+  // with a signing key, the env image's record goes up beside it (found by its lock elsewhere)
+  const key = await generateKey({ dir: path.join(dir, 'keys'), name: 'backends-host' });
+  if (!key.ok) throw key.error;
+  const r = await resolveRemote({ env: { ...env, WELD_KEYS_DIR: path.join(dir, 'no-keys'), WELD_SIGNING_KEY: key.value.secretFile }, flags: { storeRemote: registry.url('weld/cache'), tlsVerify: false } });
   if (!r.ok || !r.value) throw new Error(`no remote: ${r.ok ? 'none' : r.error.message}`);
   settings = r.value;
 }, 120_000);
@@ -82,6 +86,7 @@ describe('build backends with a store remote', () => {
     // on the registry under its env tag, the manifest the store composed
     const tags = (await (await fetch(`http://${registry.host}/v2/weld/cache/tags/list`)).json()) as { tags: string[] };
     expect(tags.tags).toContain(tag);
+    expect(tags.tags).toContain(envRecordTag(project.image.recordId));
     const head = await fetch(`http://${registry.host}/v2/weld/cache/manifests/${tag}`, { method: 'HEAD', headers: { accept: 'application/vnd.oci.image.manifest.v1+json' } });
     expect(head.headers.get('docker-content-digest')).toBe(manifest);
     // the engine pulled it from the registry (its repository is the registry's), and runs name it by the env's own tag

@@ -5,6 +5,7 @@ import { pipeline } from 'node:stream/promises';
 import type { WeldError } from '../../core/errors.js';
 import { err, ok, type Result } from '../../core/result.js';
 import { findComposed } from '../../envs/compose.js';
+import type { EnvEvent } from '../../envs/events.js';
 import { requireFreshLock } from '../../envs/fresh.js';
 import { imageManifest, MEDIA, type Descriptor } from '../../archive/oci.js';
 import { ociArchive } from '../../archive/oci-archive.js';
@@ -82,7 +83,13 @@ export async function composeImage(opts: ComposeImageOptions): Promise<Result<Co
   const envName = compose.env!;
   const env = metadata.envs.get(envName);
   if (!env) return err(new RuntimeImageMissingError(envName, 'it is not in the metadata'));
-  const base = await findComposed({ env, store });
+  // The runtime env's image from the store, else from the session's store remote (signed, by its lock).
+  const remote = opts.session.o.remote ? new (await import('../../envs/substitute.js')).EnvSubstituter({ settings: opts.session.o.remote, store }) : undefined;
+  const onEnvEvent = (e: EnvEvent) => {
+    if (e.type === 'warning') opts.onWarning?.(e.data.message);
+    else if (e.type === 'substituted') emit(`runtime env ${envName}: image ${e.data.manifest} substituted from ${e.data.remote} (signed by ${e.data.keyId}; ${e.data.blobs} blobs, ${(e.data.bytes / 2 ** 20).toFixed(1)} MiB)`);
+  };
+  const base = await findComposed({ env, store, ...(remote ? { remote, fallback: 'it is not taken from there', onEvent: onEnvEvent } : {}) });
   if (!base) {
     const fresh = requireFreshLock(env);
     return err(new RuntimeImageMissingError(envName, fresh.ok ? 'it was not composed from its lock as it is now' : fresh.error.message));

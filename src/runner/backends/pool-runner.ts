@@ -52,8 +52,10 @@ export class PoolRunner implements Runner {
     let pull: PullSource | undefined;
     if (this.registry) {
       const source = await this.registry.source(img.composed);
-      if (source.ok) pull = source.value;
-      else spec.onLog(`weld: env image ${img.composed.tag} is not on the store remote (${source.error}); the backend is sent it through its API`);
+      if (source.ok) {
+        pull = source.value;
+        if (pull.recordProblem) spec.onLog(`weld: env image ${img.composed.tag} is on the store remote, but not its signed record (${pull.recordProblem}): other machines will compose it themselves`);
+      } else spec.onLog(`weld: env image ${img.composed.tag} is not on the store remote (${source.error}); the backend is sent it through its API`);
     }
     const retries = this.o.retries ?? RETRIES;
     const lost: Array<{ backend: string; reason: string }> = [];

@@ -9,12 +9,15 @@ export interface PullSource {
   /** HOST[:PORT]/REPO@sha256:… (the manifest digest: what was composed, not whatever a tag names now) */
   ref: string;
   tlsVerify: boolean;
+  /** the image is there but the push of its signed record failed: other machines compose it themselves */
+  recordProblem?: string;
 }
 
 /**
  * With a store remote, build backends pull env images from it by digest rather than each
  * being sent the whole image through its API from this host: the image goes up once (as
- * env-<name>-<digest12>, blobs HEAD first), and each engine pulls only the layers it
+ * env-<name>-<digest12>, blobs HEAD first, then its signed record by its lock when there
+ * is a signing key), and each engine pulls only the layers it
  * lacks, from the registry rather than from this host. When the push fails, the reason
  * comes back and the caller loads through the API, as without a remote: a registry that
  * is down costs one timeout, never a build.
@@ -50,9 +53,15 @@ export class RegistryEnvSource {
     const remote = await this.connected();
     if (!remote.ok) return remote;
     const { Pusher } = await import('../../store/remote/push.js');
-    const pushed = await new Pusher(remote.value, this.o.store).pushEnvImage(image.record);
+    const pusher = new Pusher(remote.value, this.o.store);
+    const { envTag } = await import('../../store/remote/layout.js');
+    const pushed = await pusher.pushImage({ tag: envTag(image.env, image.record.manifest), manifest: image.record.manifest });
     if (!pushed.ok) return err(pushed.error.message);
+    // the signed record too, so another machine's weld finds the image by its lock
+    const signed = this.o.settings.config.signingKey ? await pusher.pushEnvRecord({ id: image.recordId, record: image.record }) : undefined;
+    // without a key it is not signed (as builds are not pushed without one): said by `weld store push`, not in every build's log
+    const recordProblem = signed && !signed.ok ? signed.error.message : undefined;
     const { registry, repository } = this.o.settings.config.url;
-    return ok({ ref: `${registry}/${repository}@${image.record.manifest}`, tlsVerify: this.o.settings.config.tlsVerify });
+    return ok({ ref: `${registry}/${repository}@${image.record.manifest}`, tlsVerify: this.o.settings.config.tlsVerify, ...(recordProblem ? { recordProblem } : {}) });
   }
 }

@@ -1,4 +1,4 @@
-import { canonicalJson } from '../../core/digest.js';
+import { canonicalJson, sha256Of } from '../../core/digest.js';
 import type { Digest } from '../digest.js';
 import type { RecordKind, StoredRecord } from '../records.js';
 
@@ -6,7 +6,8 @@ import type { RecordKind, StoredRecord } from '../records.js';
 // per record, tagged by what the record is found by, so a look-up is one manifest GET.
 // Its config is the record, signed (a DSSE envelope); its layers are the blobs the record
 // names. Env images and composed images (and image indexes) go up as the real images they
-// are, for podman to pull; a wheelhouse as a compose record whose layers are its files.
+// are, for podman to pull, an env image's record beside it (signed, found by its lock:
+// envRecordTag); a wheelhouse as a compose record whose layers are its files.
 
 export const MANIFEST_TYPE = 'application/vnd.oci.image.manifest.v1+json';
 export const INDEX_TYPE = 'application/vnd.oci.image.index.v1+json';
@@ -34,6 +35,30 @@ export function parseRecordTag(tag: string): { kind: RemoteKind; id: Digest } | 
   return m ? { kind: m[1] as RemoteKind, id: `sha256:${m[2]!}` } : undefined;
 }
 
+/**
+ * Kinds of records a registry holds signed, each under a tag of its id: builds and tests
+ * (`recordTag`) and env images' records (`envRecordTag`), whose ids are not digests.
+ */
+export type SignedKind = RemoteKind | 'env';
+
+/**
+ * `env-<64 hex of sha256(the env record's id)>`: the tag that finds an env image's signed
+ * record by its lock (the id is `<env>@<lock hex>/c<composer>`, too long and not tag-safe).
+ * One dash, so never an env image's `env-<name>-<12 hex>`.
+ */
+export function envRecordTag(id: string): string {
+  return `env-${sha256Of(Buffer.from(id, 'utf8')).slice('sha256:'.length)}`;
+}
+
+export function isEnvRecordTag(tag: string): boolean {
+  return /^env-[0-9a-f]{64}$/.test(tag);
+}
+
+/** The tag a signed record of this kind and id is found under. */
+export function signedRecordTag(kind: SignedKind, id: string): string {
+  return kind === 'env' ? envRecordTag(id) : recordTag(kind, id as Digest);
+}
+
 /** What a tag on the remote is, by its prefix: records, env images, composed images, wheelhouses. */
 export const TAG_KINDS = ['build', 'test', 'env', 'image', 'wheelhouse'] as const;
 export type TagKind = (typeof TAG_KINDS)[number];
@@ -54,6 +79,7 @@ export function envTag(env: string, manifest: Digest): string {
 /** The kind a tag stands for; undefined for tags weld did not make. */
 export function tagKind(tag: string): TagKind | undefined {
   if (parseRecordTag(tag)) return parseRecordTag(tag)!.kind;
+  if (isEnvRecordTag(tag)) return 'env';
   const m = /^(env|image|wheelhouse)-[a-z0-9_.-]+-[0-9a-f]{12}$/.exec(tag);
   return m ? (m[1] as TagKind) : undefined;
 }
@@ -78,7 +104,8 @@ export interface Descriptor {
 
 export function recordManifest(opts: { record: StoredRecord; config: Descriptor; blobs: Descriptor[]; artifactType?: string }): Buffer {
   const data = opts.record.data as unknown as Record<string, unknown>;
-  const name = typeof data['package'] === 'string' ? data['package'] : typeof data['name'] === 'string' ? data['name'] : '';
+  const name = typeof data['package'] === 'string' ? data['package'] : typeof data['name'] === 'string' ? data['name'] : typeof data['env'] === 'string' ? data['env'] : '';
+  const nameKey = opts.record.kind === 'compose' ? 'vnd.weld.compose' : opts.record.kind === 'env' ? 'vnd.weld.env' : 'vnd.weld.package';
   return Buffer.from(
     JSON.stringify({
       schemaVersion: 2,
@@ -86,7 +113,7 @@ export function recordManifest(opts: { record: StoredRecord; config: Descriptor;
       ...(opts.artifactType ? { artifactType: opts.artifactType } : {}),
       config: opts.config,
       layers: opts.blobs,
-      annotations: { 'vnd.weld.record.kind': opts.record.kind, 'vnd.weld.record.id': opts.record.id, ...(name ? { [opts.record.kind === 'compose' ? 'vnd.weld.compose' : 'vnd.weld.package']: name } : {}) },
+      annotations: { 'vnd.weld.record.kind': opts.record.kind, 'vnd.weld.record.id': opts.record.id, ...(name ? { [nameKey]: name } : {}) },
     }),
   );
 }

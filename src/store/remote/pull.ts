@@ -8,17 +8,24 @@ import type { IndexError, Store } from '../store.js';
 import type { RemoteError } from './client.js';
 import { openEnvelope } from './dsse.js';
 import { RemoteBlobError, RemoteManifestError, UntrustedRecordError } from './errors.js';
-import { MANIFEST_TYPE, RECORD_CONFIG_TYPE, RECORD_PAYLOAD_TYPE, recordTag, type RemoteKind } from './layout.js';
+import { MANIFEST_TYPE, RECORD_CONFIG_TYPE, RECORD_PAYLOAD_TYPE, signedRecordTag, type SignedKind } from './layout.js';
 import type { Remote } from './remote.js';
 
 export type PullError = RemoteError | RemoteManifestError | UntrustedRecordError | RemoteBlobError | RecordInvalidError | IndexError;
 
 
-export interface Substituted<K extends RemoteKind = RemoteKind> {
+export interface Substituted<K extends SignedKind = SignedKind> {
   record: RecordTypes[K];
   blobsFetched: number;
   bytesFetched: number;
 }
+
+/**
+ * A kind's own check of a verified record whose blobs are in the store, before it is
+ * written (an env image: its manifest names the config and layers the record does); a
+ * sentence says what is wrong, and the record is refused.
+ */
+export type RecordCheck<K extends SignedKind> = (record: StoredRecord<K>, store: Store) => Promise<string | undefined>;
 
 const MAX_CONFIG = 4 * 2 ** 20;
 
@@ -26,7 +33,8 @@ const MAX_CONFIG = 4 * 2 ** 20;
  * Takes records from a remote into the store: the manifest under the record's tag, its
  * signed config opened with the trusted keys, then every blob the (signed) record names
  * that the store lacks, each hashed as it streams in and refused unless it matches; the
- * record is written last, with its origin. Blobs come several at a time.
+ * record is written last, with its origin. Blobs come several at a time. Builds and tests
+ * are found by their keys, env images by their records' ids (layout.ts signedRecordTag).
  */
 export class Puller {
   private readonly limit: ReturnType<typeof pLimit>;
@@ -43,8 +51,8 @@ export class Puller {
   }
 
   /** undefined: the remote has no record of that id. */
-  async pull<K extends RemoteKind>(kind: K, id: Digest): Promise<Result<Substituted<K> | undefined, PullError>> {
-    return (await this.pullMany(kind, [id]))[0]!;
+  async pull<K extends SignedKind>(kind: K, id: string, opts: { check?: RecordCheck<K> } = {}): Promise<Result<Substituted<K> | undefined, PullError>> {
+    return (await this.pullMany(kind, [id], opts))[0]!;
   }
 
   /**
@@ -52,8 +60,8 @@ export class Puller {
    * the records are written in one batch at the end (an index session per record cost more
    * than a small record's blobs); a record whose blobs failed is not written.
    */
-  async pullMany<K extends RemoteKind>(kind: K, ids: readonly Digest[]): Promise<Array<Result<Substituted<K> | undefined, PullError>>> {
-    const fetched = await Promise.all(ids.map((id) => this.records(() => this.fetchWithBlobs(kind, id))));
+  async pullMany<K extends SignedKind>(kind: K, ids: readonly string[], opts: { check?: RecordCheck<K> } = {}): Promise<Array<Result<Substituted<K> | undefined, PullError>>> {
+    const fetched = await Promise.all(ids.map((id) => this.records(() => this.fetchWithBlobs(kind, id, opts.check))));
     const ready = fetched.flatMap((f, i) => (f.ok && f.value ? [{ i, value: f.value }] : []));
     if (ready.length === 0) return fetched;
     const written = await this.store.writeRecords(ready.map(({ i, value }) => ({ kind, id: ids[i]!, data: value.record }) as never));
@@ -61,7 +69,7 @@ export class Puller {
     return fetched;
   }
 
-  private async fetchWithBlobs<K extends RemoteKind>(kind: K, id: Digest): Promise<Result<Substituted<K> | undefined, PullError>> {
+  private async fetchWithBlobs<K extends SignedKind>(kind: K, id: string, check?: RecordCheck<K>): Promise<Result<Substituted<K> | undefined, PullError>> {
     const got = await this.fetchRecord(kind, id);
     if (!got.ok) return got;
     if (got.value === undefined) return ok(undefined);
@@ -72,14 +80,16 @@ export class Puller {
     const fetched = await Promise.all(missing.map((d) => this.blob(d)));
     const bad = fetched.find((f) => !f.ok);
     if (bad && !bad.ok) return bad;
+    const wrong = check ? await check(record, this.store) : undefined;
+    if (wrong) return err(new RemoteManifestError(this.remote.config.url.text, signedRecordTag(kind, id), wrong));
     const origin: RecordOrigin = { remote: this.remote.config.url.text, keyId, pulledAt: new Date().toISOString() };
     const data = { ...(record.data as object), origin } as unknown as RecordTypes[K];
     return ok({ record: data, blobsFetched: missing.length, bytesFetched: fetched.reduce((n, f) => n + (f.ok ? f.value : 0), 0) });
   }
 
   /** The verified record under a tag, not yet in the store; undefined when the tag is not there. */
-  async fetchRecord<K extends RemoteKind>(kind: K, id: Digest): Promise<Result<{ record: StoredRecord<K>; keyId: string } | undefined, PullError>> {
-    const tag = recordTag(kind, id);
+  async fetchRecord<K extends SignedKind>(kind: K, id: string): Promise<Result<{ record: StoredRecord<K>; keyId: string } | undefined, PullError>> {
+    const tag = signedRecordTag(kind, id);
     const remote = this.remote.config.url.text;
     const m = await this.remote.client.getManifest(tag);
     if (!m.ok || m.value === undefined) return m as Result<undefined, RemoteError>;

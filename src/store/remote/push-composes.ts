@@ -1,7 +1,7 @@
 import type { WeldError } from '../../core/errors.js';
 import { err, ok, type Result } from '../../core/result.js';
 import { PushSourceError } from './errors.js';
-import type { StoredRecord } from '../records.js';
+import type { EnvImageRecord, StoredRecord } from '../records.js';
 import type { Store } from '../store.js';
 import type { RemoteSettings } from './config.js';
 import type { PushReport } from './push.js';
@@ -27,6 +27,27 @@ export async function pushComposeRecords(o: { settings: RemoteSettings; store: S
     const pusher = new Pusher(remote.value, o.store);
     for (const r of records) {
       const pushed = await pusher.pushCompose(r);
+      if (!pushed.ok) return pushed;
+    }
+    return ok({ ...pusher.report, remote: remote.value.config.url.text });
+  } finally {
+    await remote.value.client.close();
+  }
+}
+
+/**
+ * Pushes env images as `weld store push --all` does (each as the image, then its signed
+ * record by its lock): what `weld env compose` calls with `push = true`.
+ */
+export async function pushEnvImages(o: { settings: RemoteSettings; store: Store; images: Array<{ id: string; record: EnvImageRecord }> }): Promise<Result<PushReport & { remote: string }, WeldError>> {
+  const { connectRemote } = await import('./remote.js');
+  const remote = await connectRemote(o.settings.config);
+  if (!remote.ok) return remote;
+  try {
+    const { Pusher } = await import('./push.js');
+    const pusher = new Pusher(remote.value, o.store);
+    for (const image of o.images) {
+      const pushed = await pusher.pushEnvImage(image);
       if (!pushed.ok) return pushed;
     }
     return ok({ ...pusher.report, remote: remote.value.config.url.text });

@@ -8,7 +8,7 @@ import { BlobNotFoundError } from '../errors.js';
 import type { RemoteError } from './client.js';
 import { signEnvelope } from './dsse.js';
 import { KeyError, PushSourceError } from './errors.js';
-import { BLOB_LAYER_TYPE, envTag, INDEX_TYPE, isRemoteKind, MANIFEST_TYPE, namedTag, RECORD_CONFIG_TYPE, RECORD_PAYLOAD_TYPE, recordManifest, recordTag, signedBody, TITLE_ANNOTATION, WHEELHOUSE_ARTIFACT_TYPE, type Descriptor } from './layout.js';
+import { BLOB_LAYER_TYPE, envRecordTag, envTag, INDEX_TYPE, isRemoteKind, MANIFEST_TYPE, namedTag, RECORD_CONFIG_TYPE, RECORD_PAYLOAD_TYPE, recordManifest, recordTag, signedBody, TITLE_ANNOTATION, WHEELHOUSE_ARTIFACT_TYPE, type Descriptor } from './layout.js';
 import type { Remote } from './remote.js';
 
 export type PushError = RemoteError | KeyError | BlobNotFoundError | PushSourceError;
@@ -48,7 +48,7 @@ export class Pusher {
     this.records = pLimit(2 * (remote.config.concurrency ?? 4));
   }
 
-  /** Pushes one build or test record; env images go through pushEnvImage, composes through pushCompose. */
+  /** Pushes one build or test record; env images (and their records) go through pushEnvImage, composes through pushCompose. */
   pushRecord(record: StoredRecord): Promise<Result<string, PushError>> {
     if (!isRemoteKind(record.kind)) throw new Error(`bug: ${record.kind} records are not pushed as records`);
     const tag = recordTag(record.kind, record.id as Digest);
@@ -93,9 +93,23 @@ export class Pusher {
     return ok(tag);
   }
 
-  /** An env image as the image it is, tagged env-<name>-<digest12>. */
-  pushEnvImage(env: EnvImageRecord): Promise<Result<string, PushError>> {
-    return this.pushImage({ tag: envTag(env.env, env.manifest), manifest: env.manifest });
+  /**
+   * An env image twice over: as the image it is, tagged env-<name>-<digest12>, for podman
+   * to pull; then its record, signed, tagged by the record's id (envRecordTag), for another
+   * machine's weld to find by its lock and trust as it trusts builds. The record's layers
+   * are the image's blobs (and its lock and manifest), HEAD first, so they are not sent
+   * twice. The record goes up last: it names the image, which is there by then.
+   */
+  async pushEnvImage(o: { id: string; record: EnvImageRecord }): Promise<Result<string, PushError>> {
+    const image = await this.pushImage({ tag: envTag(o.record.env, o.record.manifest), manifest: o.record.manifest });
+    if (!image.ok) return image;
+    return this.pushEnvRecord(o);
+  }
+
+  /** An env image's signed record alone (its image pushed first, by pushImage). */
+  pushEnvRecord(o: { id: string; record: EnvImageRecord }): Promise<Result<string, PushError>> {
+    const record: StoredRecord<'env'> = { kind: 'env', id: o.id, data: o.record };
+    return this.records(() => this.pushSigned({ record, tag: envRecordTag(o.id), layers: referencedDigests(record).map((digest) => ({ digest })) }));
   }
 
   /**

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MEDIA, imageManifest } from '../../../src/archive/oci.js';
 import type { EnvImageRecord } from '../../../src/store/records.js';
-import { envTag } from '../../../src/store/remote/layout.js';
+import { envRecordTag, envTag, RECORD_CONFIG_TYPE } from '../../../src/store/remote/layout.js';
 import type { Store } from '../../../src/store/store.js';
 import { helloLayer, hostImageArch } from '../../helpers/hello-image.js';
 import { weld } from '../../helpers/project.js';
@@ -52,8 +52,12 @@ describe('an env image on the store remote', () => {
     await weld(['key', 'generate', 'envs'], { cwd: tmp.dir, env: { WELD_KEYS_DIR: keys } });
     const pushed = await weld(['store', 'push', '--all', '--tls-verify=false', '--store-remote', registry.url('weld/envs')], { cwd: tmp.dir, env: { WELD_STORE: store.path, WELD_KEYS_DIR: keys } });
     expect(pushed.stderr).toBe('');
-    expect(pushed.stdout).toMatch(/^pushed 1 tag to /);
+    // the image, and its signed record under the tag of its id
+    expect(pushed.stdout).toMatch(/^pushed 2 tags to /);
     const tag = envTag(record.env, record.manifest);
+    const recordTag = envRecordTag('tiny-host');
+    const signed = JSON.parse(execFileSync('/usr/bin/skopeo', ['inspect', '--raw', '--tls-verify=false', `docker://${registry.host}/weld/envs:${recordTag}`], { encoding: 'utf8' })) as { config: { mediaType: string } };
+    expect(signed.config.mediaType).toBe(RECORD_CONFIG_TYPE);
     expect(tag).toBe(`env-tiny-host-${record.manifest.slice(7, 19)}`);
     const ref = `${registry.host}/weld/envs:${tag}`;
     const raw = execFileSync('/usr/bin/skopeo', ['inspect', '--raw', '--tls-verify=false', `docker://${ref}`], { encoding: 'utf8' });

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { findCredentials, parseChallenge } from '../../../src/store/remote/auth.js';
 import { pae } from '../../../src/store/remote/dsse.js';
-import { parseRecordTag, recordTag } from '../../../src/store/remote/layout.js';
+import { envRecordTag, envTag, isEnvRecordTag, parseRecordTag, recordTag, signedRecordTag, tagKind } from '../../../src/store/remote/layout.js';
 import { parsePublicKey } from '../../../src/store/remote/keys.js';
 import { parseRemoteUrl } from '../../../src/store/remote/url.js';
 
@@ -60,6 +60,15 @@ describe('store remote pieces', () => {
     expect(parseRecordTag(tag)).toEqual({ kind: 'build', id: key });
     expect(parseRecordTag('latest')).toBeUndefined();
     expect(parseRecordTag(`build-${'AB'.repeat(32)}`)).toBeUndefined();
+    // an env image's record: by a hash of its id (env@lock/composer), one dash, never an env image's tag
+    const env = envRecordTag('bookworm-s390x@' + 'cd'.repeat(32) + '/c2');
+    expect(env).toMatch(/^env-[0-9a-f]{64}$/);
+    expect(env).toBe(signedRecordTag('env', 'bookworm-s390x@' + 'cd'.repeat(32) + '/c2'));
+    expect(tagKind(env)).toBe('env');
+    expect(isEnvRecordTag(env)).toBe(true);
+    expect(isEnvRecordTag(envTag('bookworm-s390x', `sha256:${'ef'.repeat(32)}`))).toBe(false);
+    expect(tagKind(envTag('bookworm-s390x', `sha256:${'ef'.repeat(32)}`))).toBe('env');
+    expect(parseRecordTag(env)).toBeUndefined();
   });
 
   it('takes public keys only as NAME:BASE64 of 32 bytes', () => {
