@@ -152,15 +152,17 @@ function keyTextProblem(file: string, text: string): string | undefined {
 
 /**
  * Before podman dials an ssh:// engine: the host has a line in the known_hosts podman
- * reads (else podman would take any key), and the identity, if one is set, is a key it
- * can use without prompting. Not ssh: nothing to check.
+ * reads (else podman would take any key), and the key it will log in with, the identity
+ * or else $CONTAINER_SSHKEY, is one it can use without prompting. Not ssh: nothing to check.
  */
 export function sshPreflight(o: { url: string; identity?: string; env: NodeJS.ProcessEnv }): Result<void, SshSetupError> {
   const t = sshTarget(o.url);
   if (!t) return ok(undefined);
-  if (o.identity) {
-    const p = identityFileProblem(o.identity);
-    if (p) return err(new SshSetupError(p));
+  const fromEnv = o.env['CONTAINER_SSHKEY'];
+  const key = o.identity || fromEnv;
+  if (key) {
+    const p = identityFileProblem(key);
+    if (p) return err(new SshSetupError(o.identity ? p : `$CONTAINER_SSHKEY: ${p}`));
   }
   const file = knownHostsFile(o.env);
   let text: string | undefined;
@@ -187,6 +189,8 @@ export function explainSshFailure(o: { url: string; identity?: string; env: Node
   const name = knownHostsName(t);
   if (/knownhosts: key mismatch/.test(o.output)) return `the host key ${name} showed is not the one ${knownHostsFile(o.env)} has for it (the host was reinstalled, or something is in between): check the host's key and correct that line`;
   if (/unable to authenticate/.test(o.output)) return `${name} refused the login ${o.identity ? `with key ${o.identity}` : 'with the keys podman had (no identity set: $CONTAINER_SSHKEY or ssh-agent)'}: is its public key in the user's authorized_keys on the host?`;
+  // podman, given no key the host takes, falls back to a password it reads from stdin (weld's: empty) and the login ends
+  if (/handshake failed: EOF/.test(o.output)) return `${name} ended the ssh login before it succeeded: no key podman had was taken (${o.identity ? `identity ${o.identity}` : 'no identity set: $CONTAINER_SSHKEY or ssh-agent'}), and weld gives no passwords; or what answers on that port is not sshd`;
   if (/rejected: (?:connect failed|administratively prohibited)/.test(o.output)) return `${name} let weld log in but would not connect it to the engine's socket: is podman's socket there, and does the host's sshd allow stream-local forwarding (AllowStreamLocalForwarding, AllowTcpForwarding not "no")?`;
   return undefined;
 }

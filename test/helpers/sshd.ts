@@ -35,7 +35,8 @@ export interface Sshd {
 
 const keygen = (file: string, comment: string, passphrase = '') => execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', passphrase, '-C', comment, '-f', file], { stdio: 'ignore' });
 
-export async function startSshd(opts: { dir: string }): Promise<Sshd> {
+/** `passwords`: offer password and keyboard-interactive logins too (what a client with a terminal would be asked for; none succeeds) */
+export async function startSshd(opts: { dir: string; passwords?: boolean }): Promise<Sshd> {
   const sshd = which({ name: 'sshd', env: process.env });
   if (!sshd) throw new Error('sshd is not installed: run `weld doctor --profile test --fix` (openssh-server)');
   // sshd as root insists on its privilege separation directory (what Debian's unit creates at boot): an empty root-owned dir
@@ -63,10 +64,11 @@ export async function startSshd(opts: { dir: string }): Promise<Sshd> {
       `AuthorizedKeysFile ${authorized}`,
       'AuthorizedPrincipalsFile none',
       'PidFile none',
-      'AuthenticationMethods publickey',
+      `AuthenticationMethods ${opts.passwords ? 'any' : 'publickey'}`,
       'PubkeyAuthentication yes',
-      'PasswordAuthentication no',
-      'KbdInteractiveAuthentication no',
+      `PasswordAuthentication ${opts.passwords ? 'yes' : 'no'}`,
+      `KbdInteractiveAuthentication ${opts.passwords ? 'yes' : 'no'}`,
+      'PermitEmptyPasswords no',
       'HostbasedAuthentication no',
       'PermitRootLogin prohibit-password',
       'UsePAM no',

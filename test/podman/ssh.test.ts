@@ -124,6 +124,10 @@ describe('the check before podman dials', () => {
     expect(sshPreflight({ url, identity: key, env: { HOME: home } }).ok).toBe(true);
     const bad = sshPreflight({ url, identity: `${key}.pub`, env: { HOME: home } });
     expect(!bad.ok && bad.error.message).toMatch(/is open to others than its owner|is not a private key/);
+    // no identity: the key podman falls back to, $CONTAINER_SSHKEY, is held to the same rules
+    const viaEnv = sshPreflight({ url, env: { HOME: home, CONTAINER_SSHKEY: `${key}.pub` } });
+    expect(!viaEnv.ok && viaEnv.error.message).toMatch(/^\$CONTAINER_SSHKEY: identity .*\.pub is open to others than its owner/);
+    expect(sshPreflight({ url, env: { HOME: home, CONTAINER_SSHKEY: key } }).ok).toBe(true);
     // not ssh: nothing to check
     expect(sshPreflight({ url: 'tcp://127.0.0.1:8888', env: { HOME: path.join(dir, 'nowhere') } }).ok).toBe(true);
   });
