@@ -1,6 +1,8 @@
+import path from 'node:path';
 import { UsageError, WeldError } from '../core/errors.js';
 import { err, ok, type Result } from '../core/result.js';
 import { backendProblems, backendsFilePath, parseLabel, readBackendsFile, writeBackendsFile, type BackendConfig } from '../runner/backends/config.js';
+import { explainSshFailure, identityFileProblem, sshPreflight } from '../podman/ssh.js';
 import { closest } from '../util/suggest.js';
 import type { ParsedArgs } from './args.js';
 import type { VerbModule } from './commands.js';
@@ -12,7 +14,7 @@ type SubVerb = (typeof SUBVERBS)[number];
 
 const ALLOWED: Record<SubVerb, string[]> = {
   ls: ['json'],
-  add: ['url', 'arch', 'label', 'max-jobs', 'replace'],
+  add: ['url', 'arch', 'label', 'max-jobs', 'identity', 'replace'],
   rm: [],
   check: ['json'],
 };
@@ -23,8 +25,9 @@ export const spec: VerbModule['spec'] = {
     '`weld build` (and `weld server`) run podman builds on them instead of this host.\n' +
     'Sub-verbs:\n' +
     '  ls                         the configured backends\n' +
-    '  add <name> --url URL --arch ARCH [--label k=v]… [--max-jobs N] [--replace]\n' +
-    '                             add one (URL: unix:///path.sock, tcp://host:port, ssh://user@host/path.sock)\n' +
+    '  add <name> --url URL --arch ARCH [--label k=v]… [--max-jobs N] [--identity KEY] [--replace]\n' +
+    '                             add one (URL: unix:///path.sock, tcp://host:port, ssh://user@host/path.sock;\n' +
+    '                             ssh: --identity is the private key, and the host must be in ~/.ssh/known_hosts)\n' +
     '  rm <name>                  remove one\n' +
     '  check [name]…              ask each engine (podman --url URL info): reachable, version, arch, native or emulated\n' +
     '\n' +
@@ -35,6 +38,7 @@ export const spec: VerbModule['spec'] = {
     arch: { type: 'string', value: '<arch>', description: 'add: what it builds (Debian name: s390x, amd64, arm64, ppc64el)' },
     label: { type: 'string', multiple: true, value: '<key=value>', description: 'add: a label builds can select it by (repeatable)' },
     'max-jobs': { type: 'string', value: '<n>', description: 'add: builds it runs at once (default 1)' },
+    identity: { type: 'string', value: '<file>', description: 'add, ssh:// only: the private key podman logs in with (no passphrase, mode 600)' },
     replace: { type: 'boolean', description: 'add: replace a backend of the same name' },
     json: { type: 'boolean', description: 'ls, check: print JSON' },
   },
@@ -43,7 +47,7 @@ export const spec: VerbModule['spec'] = {
     { name: 'name', variadic: true },
   ],
   examples: [
-    'weld backends add z1 --url ssh://weld@z1.example.com/run/podman/podman.sock --arch s390x --label cpu=native --max-jobs 4',
+    'weld backends add z1 --url ssh://weld@z1.example.com/run/podman/podman.sock --arch s390x --label cpu=native --max-jobs 4 --identity ~/.ssh/weld_z1',
     'weld backends add qemu1 --url tcp://10.0.0.5:8888 --arch s390x --max-jobs 2',
     'weld backends ls',
     'weld backends check',
@@ -55,7 +59,7 @@ export const spec: VerbModule['spec'] = {
 export class BackendsUnreachableError extends WeldError {
   readonly code = 'E_BACKENDS_UNREACHABLE';
   constructor(readonly names: string[]) {
-    super(`${names.length === 1 ? 'backend' : 'backends'} ${names.join(', ')} did not answer`, 'check that the engine runs (`podman system service`), the URL, and for ssh the keys (`ssh user@host` works without a password)');
+    super(`${names.length === 1 ? 'backend' : 'backends'} ${names.join(', ')} did not answer`, 'check that the engine runs (`podman system service`), the URL, and for ssh the key (the identity, $CONTAINER_SSHKEY or ssh-agent) and the host\'s line in ~/.ssh/known_hosts');
   }
 }
 
@@ -86,7 +90,7 @@ export const run: VerbModule['run'] = async (args, io) => {
     io.stdout.write(`removed backend ${name} from ${file}\n`);
     return ok(undefined);
   }
-  const added = backendFromArgs({ args, name });
+  const added = backendFromArgs({ args, name, cwd: io.cwd });
   if (!added.ok) return added;
   const exists = current.value.some((b) => b.name === name);
   if (exists && args.options['replace'] !== true) return err(new UsageError(`weld backends add: ${file} already has a backend "${name}"`, 'pass --replace to replace it, or pick another name'));
@@ -97,7 +101,7 @@ export const run: VerbModule['run'] = async (args, io) => {
   return ok(undefined);
 };
 
-function backendFromArgs(o: { args: ParsedArgs; name: string }): Result<BackendConfig, UsageError> {
+function backendFromArgs(o: { args: ParsedArgs; name: string; cwd: string }): Result<BackendConfig, UsageError> {
   const { args } = o;
   const url = args.options['url'];
   const arch = args.options['arch'];
@@ -111,9 +115,15 @@ function backendFromArgs(o: { args: ParsedArgs; name: string }): Result<BackendC
   }
   const jobsArg = args.options['max-jobs'];
   const maxJobs = typeof jobsArg === 'string' ? (/^\d{1,4}$/.test(jobsArg) ? Number(jobsArg) : NaN) : 1;
-  const problems = backendProblems({ name: o.name, url, arch, labels, maxJobs });
+  const idArg = args.options['identity'];
+  // a relative path is taken from here: the file keeps an absolute one, whoever reads it later
+  const identity = typeof idArg === 'string' ? path.resolve(o.cwd, idArg) : undefined;
+  const problems = backendProblems({ name: o.name, url, arch, labels, maxJobs, ...(identity !== undefined ? { identity } : {}) });
   if (problems.length) return err(new UsageError(`weld backends add: ${problems.join('; ')}`));
-  return ok({ name: o.name, url, arch, labels, maxJobs });
+  // the key as it is now (it is checked again at each use): a typo is said here, not at the first build
+  const keyProblem = identity !== undefined ? identityFileProblem(identity) : undefined;
+  if (keyProblem) return err(new UsageError(`weld backends add: ${keyProblem}`));
+  return ok({ name: o.name, url, arch, labels, maxJobs, ...(identity !== undefined ? { identity } : {}) });
 }
 
 function list(o: { io: CliIO; args: ParsedArgs; backends: BackendConfig[]; file: string }): Result<void, WeldError> {
@@ -125,8 +135,10 @@ function list(o: { io: CliIO; args: ParsedArgs; backends: BackendConfig[]; file:
     o.io.stdout.write(`no backends in ${o.file}: builds run on this host's podman\n`);
     return ok(undefined);
   }
-  const rows = o.backends.map((b) => [b.name, b.url, b.arch, String(b.maxJobs), Object.entries(b.labels).map(([k, v]) => `${k}=${v}`).join(',') || '-']);
-  o.io.stdout.write(table([['NAME', 'URL', 'ARCH', 'MAX_JOBS', 'LABELS'], ...rows]));
+  // the identity column only when some backend has one (most sites: none, or the agent's)
+  const keys = o.backends.some((b) => b.identity !== undefined);
+  const rows = o.backends.map((b) => [b.name, b.url, b.arch, String(b.maxJobs), Object.entries(b.labels).map(([k, v]) => `${k}=${v}`).join(',') || '-', ...(keys ? [b.identity ?? '-'] : [])]);
+  o.io.stdout.write(table([['NAME', 'URL', 'ARCH', 'MAX_JOBS', 'LABELS', ...(keys ? ['IDENTITY'] : [])], ...rows]));
   return ok(undefined);
 }
 
@@ -153,11 +165,18 @@ async function check(o: { io: CliIO; args: ParsedArgs; backends: BackendConfig[]
   const rows = await Promise.all(
     chosen.map(async (b): Promise<CheckRow> => {
       const t0 = performance.now();
-      const podman = Podman.remote({ url: b.url, arch: b.arch, env: o.io.env });
+      const id = b.identity !== undefined ? { identity: b.identity } : {};
+      const podman = Podman.remote({ url: b.url, arch: b.arch, env: o.io.env, ...id });
       if (!podman.ok) return { name: b.name, url: b.url, ok: false, problem: podman.error.message, ms: 0 };
+      const ready = sshPreflight({ url: b.url, env: o.io.env, ...id });
+      if (!ready.ok) return { name: b.name, url: b.url, ok: false, problem: `${ready.error.message}${ready.error.hint ? `; ${ready.error.hint}` : ''}`, ms: Math.round(performance.now() - t0) };
       const r = await podman.value.exec({ args: ['info', '--format', '{{.Host.Arch}} {{.Version.Version}}'], timeoutMs: 20_000 });
       const ms = Math.round(performance.now() - t0);
-      if (r.code !== 0) return { name: b.name, url: b.url, ok: false, problem: r.stderr.trim().split('\n').slice(-2).join(' / ') || `podman exited ${r.code}`, ms };
+      if (r.code !== 0) {
+        const said = r.stderr.trim().split('\n').slice(-2).join(' / ') || `podman exited ${r.code}`;
+        const why = explainSshFailure({ url: b.url, env: o.io.env, output: r.stderr, ...id });
+        return { name: b.name, url: b.url, ok: false, problem: why ? `${why} (podman: ${said})` : said, ms };
+      }
       const [arch = '', version = ''] = r.stdout.trim().split(/\s+/);
       const engineArch = OCI_TO_DEBIAN[arch] ?? arch;
       return { name: b.name, url: b.url, ok: true, engineArch, version, mode: engineArch === b.arch ? 'native' : 'emulated', ms };

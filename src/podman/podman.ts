@@ -34,23 +34,29 @@ export class Podman {
     readonly confFile: string | undefined,
     /** a remote engine (`podman --url`): a backend's; absent for this host's podman */
     readonly url?: string,
+    /** for an ssh:// engine: the private key (`podman --identity`) */
+    readonly identity?: string,
   ) {}
 
   /**
    * This host's podman client talking to a remote engine through podman's own remote API
    * (`podman --url unix://…|tcp://…|ssh://…`). The engine's containers.conf is its own
-   * business; the URL was checked when the backend was configured.
+   * business; the URL and the identity were checked when the backend was configured (and
+   * an ssh one's known_hosts line by `sshPreflight`, src/podman/ssh.ts, before it is used).
+   * Remote commands never get a terminal for stdin: podman's ssh transport asks for
+   * passphrases and host keys only on one, and weld must never wait on a prompt.
    */
-  static remote(opts: { url: string; arch: string; env?: NodeJS.ProcessEnv }): Result<Podman, PodmanNotFoundError> {
+  static remote(opts: { url: string; arch: string; identity?: string; env?: NodeJS.ProcessEnv }): Result<Podman, PodmanNotFoundError> {
     const env = { ...(opts.env ?? process.env) };
     const bin = which({ name: 'podman', env });
     if (!bin) return err(new PodmanNotFoundError());
-    return ok(new Podman(bin, opts.arch, env, { reasons: [], text: '' }, undefined, opts.url));
+    return ok(new Podman(bin, opts.arch, env, { reasons: [], text: '' }, undefined, opts.url, opts.identity));
   }
 
-  /** The arguments of one podman command: `--url URL` first when the engine is remote. */
+  /** The arguments of one podman command: `--url URL` (and `--identity FILE`) first when the engine is remote. */
   command(args: string[]): string[] {
-    return this.url ? ['--url', this.url, ...args] : args;
+    if (!this.url) return args;
+    return ['--url', this.url, ...(this.identity ? ['--identity', this.identity] : []), ...args];
   }
 
   static open(opts: { root: string; arch: string; env?: NodeJS.ProcessEnv; host?: HostFacts }): Result<Podman, PodmanNotFoundError> {

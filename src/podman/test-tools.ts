@@ -6,7 +6,7 @@ import { which } from '../util/which.js';
 // The doctor's `test` profile: the host tools the unit suites run for real (the wheel
 // repair program needs pyelftools and patchelf, the C-extension fixtures gcc and
 // Python.h, the wheel installs pip, the store's remote a registry, the dashboard a
-// browser). `npm test` runs it first, so a fresh machine is set up the way `npm start`
+// browser, the ssh:// backends an sshd). `npm test` runs it first, so a fresh machine is set up the way `npm start`
 // sets it up for builds, or told exactly what to install.
 
 /** The tests run Debian's python by its path: a version manager's python has no python3-pyelftools. */
@@ -30,6 +30,8 @@ export interface TestToolFacts {
   htpasswd?: string;
   /** skopeo: the store-remote tests read what weld pushed with another client */
   skopeo?: string;
+  /** openssh-server's sshd: the ssh:// backend tests reach a podman engine through a real one (started by the test, never as a service) */
+  sshd?: string;
 }
 
 // One python start for every question (about 20 ms): the no-op check must stay cheap.
@@ -49,7 +51,7 @@ export function detectTestTools(opts: { env: NodeJS.ProcessEnv; python?: string 
       // a python that cannot run the probe answers nothing: every module counts as missing
     }
   }
-  for (const name of ['patchelf', 'gcc', 'git', 'docker-registry', 'chromium', 'htpasswd', 'skopeo'] as const) {
+  for (const name of ['patchelf', 'gcc', 'git', 'docker-registry', 'chromium', 'htpasswd', 'skopeo', 'sshd'] as const) {
     const p = which({ name, env: opts.env });
     if (p) facts[name] = p;
   }
@@ -74,6 +76,7 @@ export function checkTestTools(f: TestToolFacts): Check[] {
     tool('chromium', f.chromium, 'chromium', 'the web dashboard is tested in a real browser'),
     tool('htpasswd', f.htpasswd, 'apache2-utils', 'the registry of the store-remote tests is put behind htpasswd auth'),
     tool('skopeo', f.skopeo, 'skopeo', 'what the store pushes is read back by another OCI client'),
+    tool('sshd', f.sshd, 'openssh-server', 'ssh:// build backends are reached through a real sshd the tests start'),
   ];
 }
 

@@ -1,5 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { identityFileProblem } from '../podman/ssh.js';
 import { backendProblems, writeBackendsFile } from '../runner/backends/config.js';
 import type { BackendPool } from '../runner/backends/pool.js';
 import { BackendBody, BackendParams, NoQuery } from './api-schemas.js';
@@ -39,10 +40,14 @@ export function backendRoutes(o: { app: FastifyInstance; prefix: string; backend
 
   app.post(url, { schema: { body: BackendBody, querystring: NoQuery }, preHandler: o.guard('admin') }, async (req, reply) => {
     const b = req.body;
-    const problems = backendProblems({ name: b.name, url: b.url, arch: b.arch, labels: b.labels ?? {}, maxJobs: b.maxJobs ?? 1 });
+    const id = b.identity !== undefined ? { identity: b.identity } : {};
+    const problems = backendProblems({ name: b.name, url: b.url, arch: b.arch, labels: b.labels ?? {}, maxJobs: b.maxJobs ?? 1, ...id });
     if (problems.length) return sendError(reply, new BadRequestError(`${b.name}: ${problems.join('; ')}`, 'backend'));
+    // the key on this host, as it is now (each use checks it again); what is wrong is said, never what the file holds
+    const keyProblem = b.identity !== undefined ? identityFileProblem(b.identity) : undefined;
+    if (keyProblem) return sendError(reply, new BadRequestError(`${b.name}: ${keyProblem}`, 'identity'));
     if (pool.configs().some((c) => c.name === b.name)) return sendError(reply, new BackendExistsError(`there is a backend named "${b.name}" already`, `remove it first: DELETE ${url}/${b.name}`));
-    const config = { name: b.name, url: b.url, arch: b.arch, labels: { ...(b.labels ?? {}) }, maxJobs: b.maxJobs ?? 1 };
+    const config = { name: b.name, url: b.url, arch: b.arch, labels: { ...(b.labels ?? {}) }, maxJobs: b.maxJobs ?? 1, ...id };
     const written = writeBackendsFile({ file, backends: [...pool.configs(), config] });
     if (!written.ok) return sendError(reply, new BackendsFileWriteError(written.error.message));
     pool.add(config);

@@ -60,6 +60,8 @@ export const BackendBody = Type.Object(
     arch: Type.String({ minLength: 1, maxLength: 16 }),
     labels: Type.Optional(Type.Record(Type.String({ maxLength: 63 }), Type.String({ maxLength: 63 }), { maxProperties: 32 })),
     maxJobs: Type.Optional(Type.Integer({ minimum: 1, maximum: 256 })),
+    /** ssh:// only: the path of a private key on the server's host */
+    identity: Type.Optional(Type.String({ minLength: 1, maxLength: 1024 })),
   },
   { additionalProperties: false },
 );

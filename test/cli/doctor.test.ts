@@ -30,8 +30,9 @@ describe('weld doctor --profile test', () => {
       ['chromium', ['chromium']],
       ['htpasswd', ['apache2-utils']],
       ['skopeo', ['skopeo']],
+      ['sshd', ['openssh-server']],
     ]);
-    const all: TestToolFacts = { root: false, python: true, elftools: true, pip: true, headers: true, patchelf: '/usr/bin/patchelf', gcc: '/usr/bin/gcc', git: '/usr/bin/git', 'docker-registry': '/usr/bin/docker-registry', chromium: '/usr/bin/chromium', htpasswd: '/usr/bin/htpasswd', skopeo: '/usr/bin/skopeo' };
+    const all: TestToolFacts = { root: false, python: true, elftools: true, pip: true, headers: true, patchelf: '/usr/bin/patchelf', gcc: '/usr/bin/gcc', git: '/usr/bin/git', 'docker-registry': '/usr/bin/docker-registry', chromium: '/usr/bin/chromium', htpasswd: '/usr/bin/htpasswd', skopeo: '/usr/bin/skopeo', sshd: '/usr/sbin/sshd' };
     expect(checkTestTools(all).filter((c) => !c.ok)).toEqual([]);
   });
 
@@ -49,7 +50,8 @@ describe('weld doctor --profile test', () => {
   });
 
   it('stops at once when it cannot fix: not root, it installs nothing and prints what to install', () => {
-    // a real unprivileged weld, with a PATH where patchelf, gcc and git are not
+    // a real unprivileged weld, with a PATH where patchelf, gcc and git are not (sshd is
+    // looked for in the sbin directories too, so it is missing only where it is not installed)
     const r = spawnSync(which({ name: 'setpriv', env: process.env }) ?? 'setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, path.join(REPO_ROOT, 'bin/weld'), 'doctor', '--profile', 'test', '--fix'], {
       cwd: empty,
       env: { PATH: empty, HOME: empty },
@@ -60,7 +62,7 @@ describe('weld doctor --profile test', () => {
     for (const pkg of ['patchelf', 'gcc', 'git', 'docker-registry', 'chromium', 'apache2-utils', 'skopeo']) expect(r.stdout).toContain(`fix: env DEBIAN_FRONTEND=noninteractive apt-get install -y -q ${pkg}\n`);
     expect(r.stdout).toContain('not root: --fix applied nothing; run it as root (sudo)\n');
     expect(r.stderr).not.toContain('weld doctor: fixing');
-    expect(r.stderr).toMatch(/^weld: error: the host is not ready for the tests: (\S+, )*patchelf, gcc, git, docker-registry, chromium, htpasswd, skopeo\nweld: hint: run the fix commands above as root, or `weld doctor --profile test --fix` as root\n$/);
+    expect(r.stderr).toMatch(/^weld: error: the host is not ready for the tests: (\S+, )*patchelf, gcc, git, docker-registry, chromium, htpasswd, skopeo(, sshd)?\nweld: hint: run the fix commands above as root, or `weld doctor --profile test --fix` as root\n$/);
   });
 
   it('under --json, a host that is not ready ends in the error line alone, which names every check', async () => {

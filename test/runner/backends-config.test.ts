@@ -59,12 +59,37 @@ describe('the backends file', () => {
     const text = '[[backend]]\nname = "a"\nurl = "tcp://h"\narch = "x86"\nmax_jobs = 0\ncolour = "red"\n\n[[backend]]\nname = "a"\nurl = "unix:///a.sock"\narch = "amd64"\n\n[[backend]]\nname = "a"\nurl = "unix:///b.sock"\narch = "amd64"\n\n[extra]\n';
     const r = parseBackends({ text, file: 'b.toml' });
     expect(!r.ok && r.error.message).toBe(
-      'b.toml: unknown key "extra" (the file holds [[backend]] tables); backend[0] ("a"): unknown key "colour" (known: name, url, arch, labels, max_jobs); ' +
+      'b.toml: unknown key "extra" (the file holds [[backend]] tables); backend[0] ("a"): unknown key "colour" (known: name, url, arch, labels, max_jobs, identity); ' +
         'backend[0] ("a"): backend url "tcp://h": a tcp URL needs a port: tcp://h:8888; backend[0] ("a"): arch must be one of s390x, amd64, arm64, ppc64el (Debian names), not "x86"; ' +
         'backend[0] ("a"): max_jobs must be a whole number from 1 to 256; backend[2] ("a"): a second backend named "a"; names are unique',
     );
     const syntax = parseBackends({ text: '[[backend]\n', file: 'c.toml' });
     expect(!syntax.ok && syntax.error.message).toMatch(/^c\.toml:1:\d+: /);
+  });
+
+  it('keeps an ssh backend\'s identity (an absolute key path), and refuses one that is not a plain path or not for ssh', () => {
+    const file = path.join(dir, 'identity.toml');
+    const withKey: BackendConfig[] = [{ name: 'z1', url: 'ssh://weld@z1.example.com:2222/run/podman/podman.sock', arch: 's390x', labels: {}, maxJobs: 1, identity: '/etc/weld/ssh/z1_ed25519' }, sample[1]!];
+    expect(writeBackendsFile({ file, backends: withKey }).ok).toBe(true);
+    expect(readFileSync(file, 'utf8')).toContain('max_jobs = 1\nidentity = "/etc/weld/ssh/z1_ed25519"\n\n[[backend]]\nname = "x86-qemu"');
+    expect(readBackendsFile(file)).toEqual({ ok: true, value: withKey });
+    const entry = (url: string, identity: string) => `[[backend]]\nname = "z"\nurl = "${url}"\narch = "s390x"\nidentity = ${identity}\n`;
+    const ssh = 'ssh://weld@z1/run/podman/podman.sock';
+    const cases: Array<[string, string]> = [
+      [entry(ssh, '"keys/z1"'), 'identity "keys/z1" must be an absolute path of letters, digits, ".", "_", "-", "@", "+" and "/", with no "." or ".." parts'],
+      [entry(ssh, '"/etc/weld/../shadow"'), 'identity "/etc/weld/../shadow" must be an absolute path'],
+      [entry(ssh, '"/etc//weld/key"'), 'identity "/etc//weld/key" must be an absolute path'],
+      [entry(ssh, '"/keys/-oProxyCommand=x y"'), 'identity "/keys/-oProxyCommand=x y" must be an absolute path'],
+      [entry(ssh, '"/keys/z1\\n--url=tcp://x:1"'), 'identity "/keys/z1?--url=tcp://x:1" must be an absolute path'],
+      [entry(ssh, '"/"'), 'identity "/" must be an absolute path'],
+      [entry(ssh, '42'), 'identity must be a string (the path of a private key), not an integer'],
+      [entry('tcp://10.0.0.5:8888', '"/etc/weld/key"'), 'identity is for ssh:// backends only; tcp URLs log in with no key'],
+      [entry(ssh, `"/${'k'.repeat(1100)}"`), `identity "/${'k'.repeat(76)}..." is longer than 1024 characters`],
+    ];
+    for (const [text, why] of cases) {
+      const r = parseBackends({ text, file: 'i.toml' });
+      expect(!r.ok && r.error.message, text).toContain(`i.toml: backend[0] ("z"): ${why}`);
+    }
   });
 
   it('is found through --backends, then WELD_BACKENDS, then XDG_CONFIG_HOME, then ~/.config', () => {

@@ -10,6 +10,7 @@ import type { Placement, RunSpec } from '../../src/runner/runner.js';
 import { hostArch } from '../../src/podman/arch.js';
 import { Podman } from '../../src/podman/podman.js';
 import { hostContainersConf, podmanService, tinyProject, type PodmanService, type TinyProject } from '../helpers/podman-services.js';
+import { startSshd, type Sshd } from '../helpers/sshd.js';
 import { tempDir } from '../helpers/store-temp.js';
 import { runnerContract } from './contract.js';
 
@@ -77,27 +78,27 @@ describe('backends: one engine behind the pool keeps the runner contract', () =>
   });
 });
 
+// prints what the container saw and writes an output whose bytes depend on all of it
+const PROBE = 'set -e\nmkdir -p "$WELD_OUT/wheels" "$WELD_OUT/prefix/lib"\n' +
+  'cd "$WELD_SRC" && ls -ldn --time-style=+%s . > "$WELD_OUT/prefix/listing" && ls -lRn --time-style=+%s . >> "$WELD_OUT/prefix/listing"\n' +
+  'sha256sum hello.txt pkg/mod.py > "$WELD_OUT/prefix/sums"\n' +
+  'echo "$WELD_PACKAGE $WELD_VERSION $SOURCE_DATE_EPOCH $WELD_JOBS $WELD_SRC $WELD_OUT $PWD $HOME" > "$WELD_OUT/wheels/demo-1.0-py3-none-any.whl"\n' +
+  'echo probe-done\n';
+
+function digests(out: string): Record<string, string> {
+  const files: Record<string, string> = {};
+  const walk = (rel: string) => {
+    for (const n of readdirSync(path.join(out, rel), { withFileTypes: true })) {
+      const p = rel ? `${rel}/${n.name}` : n.name;
+      if (n.isDirectory()) walk(p);
+      else files[p] = createHash('sha256').update(readFileSync(path.join(out, p))).digest('hex');
+    }
+  };
+  walk('');
+  return files;
+}
+
 describe('backends: two podman engines', () => {
-  // prints what the container saw and writes an output whose bytes depend on all of it
-  const PROBE = 'set -e\nmkdir -p "$WELD_OUT/wheels" "$WELD_OUT/prefix/lib"\n' +
-    'cd "$WELD_SRC" && ls -ldn --time-style=+%s . > "$WELD_OUT/prefix/listing" && ls -lRn --time-style=+%s . >> "$WELD_OUT/prefix/listing"\n' +
-    'sha256sum hello.txt pkg/mod.py > "$WELD_OUT/prefix/sums"\n' +
-    'echo "$WELD_PACKAGE $WELD_VERSION $SOURCE_DATE_EPOCH $WELD_JOBS $WELD_SRC $WELD_OUT $PWD $HOME" > "$WELD_OUT/wheels/demo-1.0-py3-none-any.whl"\n' +
-    'echo probe-done\n';
-
-  function digests(out: string): Record<string, string> {
-    const files: Record<string, string> = {};
-    const walk = (rel: string) => {
-      for (const n of readdirSync(path.join(out, rel), { withFileTypes: true })) {
-        const p = rel ? `${rel}/${n.name}` : n.name;
-        if (n.isDirectory()) walk(p);
-        else files[p] = createHash('sha256').update(readFileSync(path.join(out, p))).digest('hex');
-      }
-    };
-    walk('');
-    return files;
-  }
-
   it('builds the same bytes on a backend as on this host\'s podman', async () => {
     const local = new PodmanBuildRunner(context());
     const remote = new PoolRunner({ pool: new BackendPool({ backends: [backend(b)] }), context: context() });
@@ -269,4 +270,60 @@ describe('backends: two podman engines', () => {
     for (let i = 0; i < 100 && a.containers().length > 0; i++) await new Promise((r) => setTimeout(r, 100));
     expect(a.containers()).toEqual([]);
   }, 120_000);
+});
+
+describe('backends: an engine over ssh://, through a real sshd', () => {
+  // the engine b, reached through an sshd of the test's own (127.0.0.1, key login, stream-local forwarding only)
+  let sshd: Sshd;
+  beforeAll(async () => {
+    sshd = await startSshd({ dir });
+  }, 60_000);
+  afterAll(async () => {
+    await sshd?.stop();
+  }, 60_000);
+
+  const socket = () => b.url.replace(/^unix:\/\//, '');
+  const overSsh = (extra: Partial<BackendConfig> = {}): BackendConfig => ({ name: 'bssh', url: sshd.url(socket()), arch, labels: {}, maxJobs: 2, identity: sshd.identity, ...extra });
+
+  it('builds the same bytes on an ssh:// backend as on a unix one', async () => {
+    const sshEnv = { ...env, HOME: sshd.home };
+    const overSocket = new PoolRunner({ pool: new BackendPool({ backends: [backend(b)] }), context: context() });
+    const ssh = new PoolRunner({ pool: new BackendPool({ backends: [overSsh()] }), context: { ...context(), env: sshEnv } });
+    const first = await runScript(overSocket, PROBE);
+    const srcDir = path.join(path.dirname(first.out), 'src');
+    const before = sshd.log().split('Accepted publickey for root').length;
+    const t0 = performance.now();
+    const s = await runScript(ssh, PROBE, { srcDir });
+    const ms = performance.now() - t0;
+    expect(first.result.ok, JSON.stringify(first.result)).toBe(true);
+    expect(s.result.ok, JSON.stringify(s.result)).toBe(true);
+    expect(s.lines).toEqual(['probe-done']);
+    expect(s.placed).toEqual([{ backend: 'bssh', attempt: 1 }]);
+    expect(digests(s.out)).toEqual(digests(first.out));
+    expect(readFileSync(path.join(s.out, 'prefix/listing'), 'utf8')).toBe(readFileSync(path.join(first.out, 'prefix/listing'), 'utf8'));
+    // it went through the sshd, logged in with the key (one login per podman command: create, cp, start, wait, cp, rm…)
+    expect(sshd.log().split('Accepted publickey for root').length - before).toBeGreaterThanOrEqual(4);
+    expect(b.containers()).toEqual([]);
+    // podman was never let write known_hosts (it does, given a host it has no line for)
+    expect(readFileSync(path.join(sshd.home, '.ssh/known_hosts'), 'utf8')).toBe(`[127.0.0.1]:${sshd.port} ${sshd.hostKey}\n`);
+    expect(ms).toBeLessThan(60_000);
+  }, 120_000);
+
+  it('a host known_hosts has no line for is not used (podman would take any key): the build goes to another backend, saying why', async () => {
+    const home = sshd.makeHome('empty', []);
+    const pool = new BackendPool({ backends: [overSsh({ name: 'a-ssh', maxJobs: 1 }), backend(b, { maxJobs: 1 })] });
+    const runner = new PoolRunner({ pool, context: { ...context(), env: { ...env, HOME: home } } });
+    const before = sshd.log().length;
+    const r = await runScript(runner, 'echo built-here\n');
+    expect(r.result.ok, JSON.stringify(r.result)).toBe(true);
+    expect(r.placed.map((p) => p.backend)).toEqual(['a-ssh', 'b']);
+    expect(r.lines).toEqual([
+      `weld: backend a-ssh lost: the host key of [127.0.0.1]:${sshd.port} is not in ${home}/.ssh/known_hosts: podman would take any key the host shows, so weld does not connect (add the host's key after checking its fingerprint against the host's own (ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub there), e.g. \`ssh-keyscan -p ${sshd.port} 127.0.0.1 >> ${home}/.ssh/known_hosts\`); retrying on another backend (attempt 2 of 3)`,
+      'built-here',
+    ]);
+    expect(pool.list().find((s) => s.name === 'a-ssh')!.failures).toBe(1);
+    // no connection was made, and nothing was written to known_hosts
+    expect(sshd.log().slice(before)).not.toContain('Accepted');
+    expect(readFileSync(path.join(home, '.ssh/known_hosts'), 'utf8')).toBe('');
+  }, 60_000);
 });

@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -70,6 +71,21 @@ describe('the build service: /api/v1/backends', () => {
     expect(pool.list().map((b) => b.name)).toEqual(['z1']);
   });
 
+  it('adds an ssh backend with an identity (a key on the server\'s host), lists it, and writes it to the file', async () => {
+    const key = path.join(fx.tmp, 'z9_ed25519');
+    execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', key], { stdio: 'ignore' });
+    const body = { name: 'z9', url: 'ssh://weld@z9.example.com:2222/run/podman/podman.sock', arch: 's390x', identity: key };
+    const added = await call({ method: 'POST', url: '/backends', token: secrets['root']!, body });
+    expect(added.status).toBe(201);
+    expect(await added.json()).toEqual({ backend: { ...body, labels: {}, maxJobs: 1, active: 0, healthy: true, failures: 0, skippedUntil: null } });
+    const onDisk = readBackendsFile(file);
+    expect(onDisk.ok && onDisk.value.find((b) => b.name === 'z9')?.identity).toBe(key);
+    const listed = (await (await call({ method: 'GET', url: '/backends' })).json()) as { backends: Array<{ name: string; identity?: string }> };
+    expect(listed.backends.find((b) => b.name === 'z9')?.identity).toBe(key);
+    expect(listed.backends.find((b) => b.name === 'z1')).not.toHaveProperty('identity');
+    expect((await call({ method: 'DELETE', url: '/backends/z9', token: secrets['root']! })).status).toBe(200);
+  });
+
   it('refuses hostile backends and selectors, naming what is wrong, and changes nothing', async () => {
     const before = readFileSync(file, 'utf8');
     const cases: Array<[unknown, number, RegExp]> = [
@@ -79,6 +95,13 @@ describe('the build service: /api/v1/backends', () => {
       [{ name: 'x', url: 'unix:///run/podman/podman.sock', arch: 's390x', labels: { 'a b': 'c' } }, 400, /label key "a b" must be/],
       [{ name: 'x', url: 'unix:///run/podman/podman.sock', arch: 's390x', maxJobs: 0 }, 400, /maxJobs/],
       [{ name: 'x', url: 'unix:///run/podman/podman.sock', arch: 's390x', extra: 1 }, 400, /unknown field "extra"/],
+      [{ name: 'x', url: 'unix:///run/podman/podman.sock', arch: 's390x', identity: '/etc/weld/key' }, 400, /identity is for ssh:\/\/ backends only; unix URLs log in with no key/],
+      [{ name: 'x', url: 'ssh://weld@z2/run/podman/podman.sock', arch: 's390x', identity: '/etc/weld/../shadow' }, 400, /identity "\/etc\/weld\/..\/shadow" must be an absolute path/],
+      [{ name: 'x', url: 'ssh://weld@z2/run/podman/podman.sock', arch: 's390x', identity: 'key --url=tcp://x:1' }, 400, /identity "key --url=tcp:\/\/x:1" must be an absolute path/],
+      [{ name: 'x', url: 'ssh://weld@z2/run/podman/podman.sock', arch: 's390x', identity: 42 }, 400, /identity/],
+      // the key must be one on the server's host, and usable: what is wrong is said, never what the file holds
+      [{ name: 'x', url: 'ssh://weld@z2/run/podman/podman.sock', arch: 's390x', identity: '/etc/passwd' }, 400, /^x: identity \/etc\/passwd is open to others than its owner \(mode 0644\)/],
+      [{ name: 'x', url: 'ssh://weld@z2/run/podman/podman.sock', arch: 's390x', identity: '/nonexistent/key' }, 400, /^x: identity \/nonexistent\/key cannot be read \(no such file\)$/],
       ['{"name": ', 400, /./],
     ];
     for (const [body, status, why] of cases) {

@@ -16,9 +16,10 @@ import { writeFileAtomic } from '../../util/fs.js';
 //   arch = "s390x"
 //   labels = { size = "big", cpu = "native" }
 //   max_jobs = 4
+//   identity = "/etc/weld/ssh/z1_ed25519"   # ssh only: the private key (podman --identity)
 //
-// Every value reaches a `podman --url` command line (and, for ssh, ssh's), so each is
-// checked strictly here, once, and nothing else has to.
+// Every value reaches a `podman --url` command line (and, for ssh, podman's ssh
+// transport), so each is checked strictly here, once, and nothing else has to.
 
 export interface BackendConfig {
   name: string;
@@ -27,6 +28,8 @@ export interface BackendConfig {
   arch: string;
   labels: Record<string, string>;
   maxJobs: number;
+  /** ssh:// only: the private key podman logs in with (`podman --identity`); absent: $CONTAINER_SSHKEY or ssh-agent */
+  identity?: string;
 }
 
 export class BackendsFileError extends WeldError {
@@ -39,6 +42,7 @@ const NAME = /^[a-z0-9][a-z0-9._-]{0,62}$/;
 const HOST = /^(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*|\[[0-9A-Fa-f:.]+\])$/;
 const SOCKET_PATH = /^\/[A-Za-z0-9._@+/-]{1,200}$/;
 const USER = /^[a-z_][a-z0-9_-]{0,31}$/;
+const IDENTITY_PATH = /^\/[A-Za-z0-9._@+/-]{1,1023}$/;
 export const MAX_JOBS_LIMIT = 256;
 
 /** Why a name is not a backend name, or undefined. */
@@ -86,8 +90,23 @@ export function urlProblem(url: string): string | undefined {
   return undefined;
 }
 
+/**
+ * Why a value is not an identity weld passes to `podman --identity`, or undefined: an
+ * absolute path (letters, digits, . _ - @ + /; no `.` or `..` segments, no `//`), for an
+ * ssh:// URL only. Whether the file is a usable key is asked when it is used (and by
+ * `weld backends add` and the API when it is set): a key can change after it is configured.
+ */
+export function identityProblem(identity: unknown, url: unknown): string | undefined {
+  if (typeof identity !== 'string') return `identity must be a string (the path of a private key), not ${tomlTypeName(identity)}`;
+  const shown = `"${clip(identity)}"`;
+  if (identity.length > 1024) return `identity ${shown} is longer than 1024 characters`;
+  if (!IDENTITY_PATH.test(identity) || identity.split('/').slice(1).some((s) => s === '' || s === '.' || s === '..')) return `identity ${shown} must be an absolute path of letters, digits, ".", "_", "-", "@", "+" and "/", with no "." or ".." parts`;
+  if (typeof url === 'string' && !url.startsWith('ssh://')) return `identity is for ssh:// backends only; ${url.split(':')[0] ?? 'this'} URLs log in with no key`;
+  return undefined;
+}
+
 /** Checks one backend's fields (from the file, the CLI or the API); every problem, as sentences. */
-export function backendProblems(b: { name: unknown; url: unknown; arch: unknown; labels?: unknown; maxJobs?: unknown }): string[] {
+export function backendProblems(b: { name: unknown; url: unknown; arch: unknown; labels?: unknown; maxJobs?: unknown; identity?: unknown }): string[] {
   const out: string[] = [];
   if (typeof b.name !== 'string') out.push(`name must be a string, not ${tomlTypeName(b.name)}`);
   else {
@@ -105,6 +124,10 @@ export function backendProblems(b: { name: unknown; url: unknown; arch: unknown;
     else out.push(...labelProblems(b.labels));
   }
   if (b.maxJobs !== undefined && (typeof b.maxJobs !== 'number' || !Number.isInteger(b.maxJobs) || b.maxJobs < 1 || b.maxJobs > MAX_JOBS_LIMIT)) out.push(`max_jobs must be a whole number from 1 to ${MAX_JOBS_LIMIT}`);
+  if (b.identity !== undefined) {
+    const p = identityProblem(b.identity, b.url);
+    if (p) out.push(p);
+  }
   return out;
 }
 
@@ -140,7 +163,7 @@ export function backendsFilePath(opts: { flag?: string; env: NodeJS.ProcessEnv; 
   return path.join(base, 'weld', 'backends.toml');
 }
 
-const KEYS = ['name', 'url', 'arch', 'labels', 'max_jobs'];
+const KEYS = ['name', 'url', 'arch', 'labels', 'max_jobs', 'identity'];
 const MAX_FILE = 1 << 20;
 
 /** Reads the file; a missing file is no backends (builds use this host's podman). */
@@ -175,14 +198,15 @@ export function parseBackends(opts: { text: string; file: string }): Result<Back
     }
     for (const k of Object.keys(entry)) if (!KEYS.includes(k)) problems.push(`${where}: unknown key "${clip(k)}" (known: ${KEYS.join(', ')})`);
     for (const k of ['name', 'url', 'arch']) if (entry[k] === undefined) problems.push(`${where}: missing ${k}`);
-    const fields = { name: entry['name'], url: entry['url'], arch: entry['arch'], labels: entry['labels'], maxJobs: entry['max_jobs'] };
+    const fields = { name: entry['name'], url: entry['url'], arch: entry['arch'], labels: entry['labels'], maxJobs: entry['max_jobs'], identity: entry['identity'] };
     const bad = backendProblems(fields).filter((p) => !(fields.name === undefined && p.startsWith('name')) && !(fields.url === undefined && p.startsWith('url')));
     for (const p of bad) problems.push(`${where}: ${p}`);
     if (bad.length || entry['name'] === undefined || entry['url'] === undefined || entry['arch'] === undefined) return;
     const name = entry['name'] as string;
     if (seen.has(name)) problems.push(`${where}: a second backend named "${name}"; names are unique`);
     seen.add(name);
-    out.push({ name, url: entry['url'] as string, arch: entry['arch'] as string, labels: { ...((entry['labels'] as Record<string, string> | undefined) ?? {}) }, maxJobs: (entry['max_jobs'] as number | undefined) ?? 1 });
+    const identity = entry['identity'] as string | undefined;
+    out.push({ name, url: entry['url'] as string, arch: entry['arch'] as string, labels: { ...((entry['labels'] as Record<string, string> | undefined) ?? {}) }, maxJobs: (entry['max_jobs'] as number | undefined) ?? 1, ...(identity !== undefined ? { identity } : {}) });
   });
   if (problems.length) return err(new BackendsFileError(`${file}: ${problems.join('; ')}`, hint));
   return ok(out);
@@ -193,7 +217,7 @@ export function formatBackends(backends: BackendConfig[]): string {
   const lines = ['# weld build backends (written by weld; see `weld backends --help`)'];
   for (const b of backends) {
     const labels = Object.entries(b.labels).sort(([a], [c]) => (a < c ? -1 : 1)).map(([k, v]) => `${JSON.stringify(k)} = ${JSON.stringify(v)}`);
-    lines.push('', '[[backend]]', `name = ${JSON.stringify(b.name)}`, `url = ${JSON.stringify(b.url)}`, `arch = ${JSON.stringify(b.arch)}`, `labels = { ${labels.join(', ')} }`.replace('{  }', '{}'), `max_jobs = ${b.maxJobs}`);
+    lines.push('', '[[backend]]', `name = ${JSON.stringify(b.name)}`, `url = ${JSON.stringify(b.url)}`, `arch = ${JSON.stringify(b.arch)}`, `labels = { ${labels.join(', ')} }`.replace('{  }', '{}'), `max_jobs = ${b.maxJobs}`, ...(b.identity !== undefined ? [`identity = ${JSON.stringify(b.identity)}`] : []));
   }
   return lines.join('\n') + '\n';
 }

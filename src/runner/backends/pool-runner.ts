@@ -1,5 +1,6 @@
 import { err, type Result } from '../../core/result.js';
 import { Podman } from '../../podman/podman.js';
+import { explainSshFailure, sshPreflight } from '../../podman/ssh.js';
 import { findEnvImage, podmanInfo, type EnvImage } from '../env-image.js';
 import { RunFailedError, type RunOutcome, type Runner, type RunnerContext, type RunnerInfo, type RunSpec } from '../runner.js';
 import type { BackendPool } from './pool.js';
@@ -65,20 +66,28 @@ export class PoolRunner implements Runner {
       const b = lease.value.backend;
       const previous = lost.at(-1);
       spec.onPlaced?.({ backend: b.name, attempt, ...(previous ? { retryOf: previous } : {}) });
-      const podman = Podman.remote({ url: b.url, arch: img.composed.arch, env: this.o.context.env });
+      const env = this.o.context.env;
+      const podman = Podman.remote({ url: b.url, arch: img.composed.arch, env, ...(b.identity ? { identity: b.identity } : {}) });
       if (!podman.ok) {
         lease.value.release(true);
         return err(new RunFailedError('spawn', podman.error.message));
       }
-      if (lease.value.engine.orphans.size) await removeOrphans({ podman: podman.value, engine: lease.value.engine });
-      if (attempt > 1) await emptyDir(spec.outDir);
-      const r = await runRemote({ podman: podman.value, image: img.composed, store, spec, engine: lease.value.engine, ...(pull ? { pull } : {}), ...(this.o.heartbeat ? { heartbeat: this.o.heartbeat } : {}), ...(this.o.maxOutputBytes !== undefined ? { maxOutputBytes: this.o.maxOutputBytes } : {}) });
+      // an ssh engine whose host key this host cannot check (or whose key would prompt) is not used: it fails as a lost backend would
+      const ready = sshPreflight({ url: b.url, env, ...(b.identity ? { identity: b.identity } : {}) });
+      let r: Result<RunOutcome, RunFailedError>;
+      if (!ready.ok) r = err(new RunFailedError('lost', `${ready.error.message}${ready.error.hint ? ` (${ready.error.hint})` : ''}`));
+      else {
+        if (lease.value.engine.orphans.size) await removeOrphans({ podman: podman.value, engine: lease.value.engine });
+        if (attempt > 1) await emptyDir(spec.outDir);
+        r = await runRemote({ podman: podman.value, image: img.composed, store, spec, engine: lease.value.engine, ...(pull ? { pull } : {}), ...(this.o.heartbeat ? { heartbeat: this.o.heartbeat } : {}), ...(this.o.maxOutputBytes !== undefined ? { maxOutputBytes: this.o.maxOutputBytes } : {}) });
+      }
       const backendFailed = !r.ok && r.error.failure === 'lost';
       lease.value.release(!backendFailed);
-      if (!backendFailed) return r;
-      lost.push({ backend: b.name, reason: r.error.reason });
+      if (r.ok || !backendFailed) return r;
+      const why = explainSshFailure({ url: b.url, env, output: r.error.reason, ...(b.identity ? { identity: b.identity } : {}) });
+      lost.push({ backend: b.name, reason: why ? `${why} (${r.error.reason})` : r.error.reason });
       // the log says why the lines above stop and start again; the outputs of the lost run are gone
-      spec.onLog(`weld: backend ${b.name} lost: ${r.error.reason}${attempt <= retries ? `; retrying on another backend (attempt ${attempt + 1} of ${retries + 1})` : ''}`);
+      spec.onLog(`weld: backend ${b.name} lost: ${lost.at(-1)!.reason}${attempt <= retries ? `; retrying on another backend (attempt ${attempt + 1} of ${retries + 1})` : ''}`);
     }
     await emptyDir(spec.outDir);
     return err(new RunFailedError('lost', `every try lost its backend: ${lost.map((l) => `${l.backend}: ${l.reason}`).join('; ')}`));

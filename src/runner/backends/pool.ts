@@ -24,6 +24,8 @@ export interface BackendStatus {
   failures: number;
   /** ISO time until which it is skipped, or null */
   skippedUntil: string | null;
+  /** ssh only, when set: the private key's path */
+  identity?: string;
 }
 
 interface BackendState {
@@ -101,6 +103,7 @@ export class BackendPool {
         healthy: this.healthy(s, now),
         failures: s.failures,
         skippedUntil: s.skippedUntil > now ? new Date(s.skippedUntil).toISOString() : null,
+        ...(s.config.identity !== undefined ? { identity: s.config.identity } : {}),
       }));
   }
 
